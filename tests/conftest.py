@@ -1,0 +1,51 @@
+"""Shared fixtures: the shared data folder and device selection."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+_REPO = Path(__file__).resolve().parent.parent
+
+
+def shared_data_dir() -> Path:
+    """``$SPIKESIM_SHARED_DATA`` or ``../shared/data`` next to the repository."""
+    env = os.environ.get("SPIKESIM_SHARED_DATA")
+    return Path(env) if env else (_REPO.parent / "shared" / "data")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    d = shared_data_dir()
+    if not d.is_dir():
+        pytest.skip(f"shared data folder {d} not found (set SPIKESIM_SHARED_DATA)")
+    return d
+
+
+@pytest.fixture(scope="session")
+def dvs_dir(shared_data: Path) -> Path:
+    d = shared_data / "dvs"
+    if not d.is_dir():
+        pytest.skip(f"DVS sample folder {d} not found")
+    return d
+
+
+@pytest.fixture(scope="session")
+def mnist_dir(shared_data: Path) -> Path:
+    d = shared_data / "mnist"
+    if not d.is_dir():
+        pytest.skip(f"MNIST folder {d} not found")
+    return d
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip_gpu = pytest.mark.skip(reason="no CUDA device")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip_gpu)

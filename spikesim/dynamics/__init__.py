@@ -1,0 +1,53 @@
+"""Pure step kernels (spiking) and transfer functions (rate) on torch tensors."""
+
+from __future__ import annotations
+
+from ..neurons import AdLIF, CubaLIF, Izhikevich, LIF, NeuronModel, RateUnit
+from .spiking import (
+    AdLIFParams,
+    AdLIFState,
+    CubaLIFParams,
+    CubaLIFState,
+    IzhikevichParams,
+    IzhikevichState,
+    LIFParams,
+    LIFState,
+    SynapticInput,
+    adlif_step,
+    cuba_lif_step,
+    izhikevich_step,
+    lif_step,
+)
+from .surrogate import heaviside, superspike
+
+__all__ = [
+    "SynapticInput",
+    "LIFParams",
+    "LIFState",
+    "lif_step",
+    "AdLIFParams",
+    "AdLIFState",
+    "adlif_step",
+    "CubaLIFParams",
+    "CubaLIFState",
+    "cuba_lif_step",
+    "IzhikevichParams",
+    "IzhikevichState",
+    "izhikevich_step",
+    "superspike",
+    "heaviside",
+    "state_variables",
+]
+
+_SPIKING_VARS: dict[type, tuple[str, ...]] = {
+    LIF: ("v", "i_exc", "i_inh"),
+    AdLIF: ("v", "i_exc", "i_inh", "w"),
+    CubaLIF: ("u", "v"),
+    Izhikevich: ("v", "u", "i_exc", "i_inh"),
+    RateUnit: ("r", "s_exc", "s_inh"),
+}
+
+
+def state_variables(model: NeuronModel) -> tuple[str, ...]:
+    """Names a StateMonitor may record for this model (``r`` is the rate in rate mode)."""
+    return _SPIKING_VARS[type(model)] + (("r",) if not isinstance(model, RateUnit) else ())

@@ -1,0 +1,256 @@
+"""Pure step kernels of the spiking neuron models, on torch tensors.
+
+Each kernel has the form ``step(x, state, p, *, dt_s) -> (z, state)``:
+
+- ``x`` is a :class:`SynapticInput`: the increments of the synaptic variables that arrive at
+  this step (from spikes of the previous step, or earlier with a delay) and the external drive
+  (mV) held over the step;
+- ``state`` a NamedTuple of tensors shaped [batch, n];
+- ``p`` a NamedTuple of parameters (python floats shared by the population, or tensors [n]).
+
+Order inside a step (as Brian2's default schedule, so both simulators agree step for step):
+the arriving increments are added to the synaptic variables, the state is integrated exactly
+over ``dt_s``, the threshold is tested, spiking neurons are reset.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import NamedTuple
+
+import torch
+
+from .surrogate import heaviside
+
+__all__ = [
+    "SynapticInput",
+    "LIFParams",
+    "LIFState",
+    "lif_step",
+    "AdLIFParams",
+    "AdLIFState",
+    "adlif_step",
+    "CubaLIFParams",
+    "CubaLIFState",
+    "cuba_lif_step",
+    "IzhikevichParams",
+    "IzhikevichState",
+    "izhikevich_step",
+    "syn_coefficient",
+]
+
+SpikeFn = Callable[[torch.Tensor], torch.Tensor]
+Scalar = float | torch.Tensor
+
+
+class SynapticInput(NamedTuple):
+    exc: torch.Tensor | float = 0.0
+    inh: torch.Tensor | float = 0.0
+    current: torch.Tensor | float = 0.0  # external drive in mV (or model units)
+
+
+def syn_coefficient(tau_syn_s: float, tau_mem_s: float, dt_s: float) -> float:
+    """Effect on v after dt of a unit exponential current (exact solution of the 2-D system)."""
+    a_m = math.exp(-dt_s / tau_mem_s)
+    if abs(tau_syn_s - tau_mem_s) < 1e-12 * tau_mem_s:
+        return dt_s / tau_mem_s * a_m
+    a_s = math.exp(-dt_s / tau_syn_s)
+    return tau_syn_s / (tau_syn_s - tau_mem_s) * (a_s - a_m)
+
+
+# ----------------------------------------------------------------------------------- LIF
+
+
+class LIFParams(NamedTuple):
+    tau_mem_s: float
+    tau_syn_exc_s: float
+    tau_syn_inh_s: float
+    v_rest_mV: float
+    v_reset_mV: float
+    v_th_mV: float
+    i_bias_mV: Scalar
+    ref_steps: int
+    conductance: bool
+    e_exc_mV: float
+    e_inh_mV: float
+
+
+class LIFState(NamedTuple):
+    v: torch.Tensor
+    i_exc: torch.Tensor  # synaptic drive (mV) or conductance (relative to leak)
+    i_inh: torch.Tensor
+    ref: torch.Tensor  # steps of refractoriness left (integer tensor)
+
+
+def _reset(v: torch.Tensor, z: torch.Tensor, v_reset: Scalar, spike_fn_used: bool) -> torch.Tensor:
+    if spike_fn_used:  # keep a gradient path through the reset
+        return v - z * (v - v_reset)
+    return torch.where(z > 0, torch.as_tensor(v_reset, dtype=v.dtype, device=v.device), v)
+
+
+def lif_step(
+    x: SynapticInput,
+    state: LIFState,
+    p: LIFParams,
+    *,
+    dt_s: float,
+    spike_fn: SpikeFn | None = None,
+) -> tuple[torch.Tensor, LIFState]:
+    """One exact step of the LIF neuron with exponential synapses.
+
+    Current synapses: the linear system (v, i_exc, i_inh) is solved in closed form.
+    Conductance synapses: conductances are held over the step and v follows the exact
+    solution of the resulting linear equation (exponential Euler, as Brian2).
+    """
+    i_exc = state.i_exc + x.exc
+    i_inh = state.i_inh + x.inh
+    a_m = math.exp(-dt_s / p.tau_mem_s)
+    a_e = math.exp(-dt_s / p.tau_syn_exc_s)
+    a_i = math.exp(-dt_s / p.tau_syn_inh_s)
+    drive = p.v_rest_mV + p.i_bias_mV + x.current
+    if p.conductance:
+        g_tot = 1.0 + i_exc + i_inh
+        v_inf = (drive + i_exc * p.e_exc_mV + i_inh * p.e_inh_mV) / g_tot
+        v_new = v_inf + (state.v - v_inf) * torch.exp(-dt_s / p.tau_mem_s * g_tot)
+    else:
+        c_e = syn_coefficient(p.tau_syn_exc_s, p.tau_mem_s, dt_s)
+        c_i = syn_coefficient(p.tau_syn_inh_s, p.tau_mem_s, dt_s)
+        v_new = drive + (state.v - drive) * a_m + i_exc * c_e - i_inh * c_i
+    i_exc = i_exc * a_e
+    i_inh = i_inh * a_i
+    if p.ref_steps > 0:
+        refractory = state.ref > 0
+        v_new = torch.where(refractory, torch.full_like(v_new, p.v_reset_mV), v_new)
+    fn = spike_fn or heaviside
+    z = fn(v_new - p.v_th_mV)
+    if p.ref_steps > 0:
+        z = z * (~refractory).to(z.dtype)
+        ref = torch.where(z > 0, torch.full_like(state.ref, p.ref_steps), (state.ref - 1).clamp_min(0))
+    else:
+        ref = state.ref
+    v_new = _reset(v_new, z, p.v_reset_mV, spike_fn is not None)
+    return z, LIFState(v_new, i_exc, i_inh, ref)
+
+
+# ------------------------------------------------------------------------------- AdLIF
+
+
+class AdLIFParams(NamedTuple):
+    lif: LIFParams
+    tau_adapt_s: float
+    a: float
+    b_mV: float
+
+
+class AdLIFState(NamedTuple):
+    v: torch.Tensor
+    i_exc: torch.Tensor
+    i_inh: torch.Tensor
+    ref: torch.Tensor
+    w: torch.Tensor  # adaptation drive (mV)
+
+
+def adlif_step(
+    x: SynapticInput,
+    state: AdLIFState,
+    p: AdLIFParams,
+    *,
+    dt_s: float,
+    spike_fn: SpikeFn | None = None,
+) -> tuple[torch.Tensor, AdLIFState]:
+    """LIF step with the adaptation drive ``w`` held over the step, then w integrated exactly."""
+    lp = p.lif
+    x_eff = SynapticInput(x.exc, x.inh, x.current - state.w)
+    z, s = lif_step(
+        x_eff, LIFState(state.v, state.i_exc, state.i_inh, state.ref), lp, dt_s=dt_s, spike_fn=spike_fn
+    )
+    a_w = math.exp(-dt_s / p.tau_adapt_s)
+    w_inf = p.a * (state.v - lp.v_rest_mV)
+    w = w_inf + (state.w - w_inf) * a_w + p.b_mV * z
+    return z, AdLIFState(s.v, s.i_exc, s.i_inh, s.ref, w)
+
+
+# ---------------------------------------------------------------------------- CUBA LIF
+
+
+class CubaLIFParams(NamedTuple):
+    tau_syn_s: float
+    tau_mem_s: float
+    v_th: float
+    bias: Scalar
+
+
+class CubaLIFState(NamedTuple):
+    u: torch.Tensor
+    v: torch.Tensor
+
+
+def cuba_lif_step(
+    x: SynapticInput,
+    state: CubaLIFState,
+    p: CubaLIFParams,
+    *,
+    dt_s: float,
+    spike_fn: SpikeFn | None = None,
+) -> tuple[torch.Tensor, CubaLIFState]:
+    """Loihi's current-based LIF in floating point: u, v decay geometrically; reset to 0."""
+    du = math.exp(-dt_s / p.tau_syn_s)
+    dv = math.exp(-dt_s / p.tau_mem_s)
+    u = state.u * du + x.exc - x.inh
+    v = state.v * dv + u + p.bias + x.current
+    fn = spike_fn or heaviside
+    z = fn(v - p.v_th)
+    v = v * (1 - z) if spike_fn is not None else torch.where(z > 0, torch.zeros_like(v), v)
+    return z, CubaLIFState(u, v)
+
+
+# --------------------------------------------------------------------------- Izhikevich
+
+
+class IzhikevichParams(NamedTuple):
+    a: Scalar
+    b: Scalar
+    c: Scalar
+    d: Scalar
+    v_peak_mV: float
+    i_bias: Scalar
+    tau_syn_exc_s: float
+    tau_syn_inh_s: float
+
+
+class IzhikevichState(NamedTuple):
+    v: torch.Tensor
+    u: torch.Tensor
+    i_exc: torch.Tensor
+    i_inh: torch.Tensor
+
+
+def izhikevich_step(
+    x: SynapticInput,
+    state: IzhikevichState,
+    p: IzhikevichParams,
+    *,
+    dt_s: float,
+    spike_fn: SpikeFn | None = None,
+) -> tuple[torch.Tensor, IzhikevichState]:
+    """Izhikevich (2003): v in two half steps (numerically stable as in the paper), u Euler."""
+    i_exc = state.i_exc + x.exc
+    i_inh = state.i_inh + x.inh
+    current = i_exc - i_inh + p.i_bias + x.current
+    h = dt_s * 1e3  # ms
+    v, u = state.v, state.u
+    for _ in range(2):
+        v = v + 0.5 * h * (0.04 * v * v + 5.0 * v + 140.0 - u + current)
+    v = torch.clamp(v, max=p.v_peak_mV + 1e3)  # keep overshoot finite before the reset
+    u = u + h * p.a * (p.b * state.v - u)
+    fn = spike_fn or heaviside
+    z = fn(v - p.v_peak_mV)
+    if spike_fn is not None:
+        v = v - z * (v - p.c)
+    else:
+        v = torch.where(z > 0, torch.as_tensor(p.c, dtype=v.dtype, device=v.device).expand_as(v), v)
+    u = u + z * p.d
+    i_exc = i_exc * math.exp(-dt_s / p.tau_syn_exc_s)
+    i_inh = i_inh * math.exp(-dt_s / p.tau_syn_inh_s)
+    return z, IzhikevichState(v, u, i_exc, i_inh)

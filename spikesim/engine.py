@@ -1,0 +1,801 @@
+"""The torch backend: runs a :class:`~spikesim.network.Network` in spiking or rate mode.
+
+``Simulator`` builds tensors from the description once (weights drawn from the seed), then
+steps every population with its pure kernel from :mod:`spikesim.dynamics`. It runs on any torch
+device, with a batch of independent trials, in float32 (default) or float64. Sparse
+projections propagate event-driven (work and memory grow with synapses and spikes, not N²);
+long runs are processed in chunks whose monitor data can be streamed to an HDF5 file. With
+``differentiable=True`` spikes use a surrogate gradient so the network trains by BPTT.
+
+The same seed gives bit-identical results on CPU.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import dynamics as dyn
+from ._validate import check_choice, check_int, check_positive
+from .connectivity import (
+    Circulant,
+    Conv2d,
+    Dense,
+    OneToOne,
+    materialize,
+)
+from .dynamics import rate as rate_fn
+from .errors import ParameterError, ShapeError, SimulationError
+from .network import (
+    Network,
+    draw_population_values,
+    PoissonSource,
+    Population,
+    RateMonitor,
+    SpikeMonitor,
+    SpikeTensorSource,
+    SpikeTimesSource,
+    StateMonitor,
+)
+from .neurons import LIF, AdLIF, CubaLIF, Izhikevich, RateUnit
+from .results import RateData, Result, SpikeData, StateData, versions
+from .values import draw
+
+__all__ = ["Simulator", "simulate"]
+
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def _dtype(d: Any) -> torch.dtype:
+    if isinstance(d, torch.dtype):
+        if d not in (torch.float32, torch.float64):
+            raise ParameterError("run", "dtype", "torch.float32 or torch.float64", d)
+        return d
+    if d not in _DTYPES:
+        raise ParameterError("run", "dtype", "'float32' or 'float64'", d)
+    return _DTYPES[d]
+
+
+# ------------------------------------------------------------------------ propagation
+
+
+class _Projection(torch.nn.Module):
+    """Runtime form of one projection: maps pre activity [B, N_pre] to post input [B, N_post]."""
+
+    def __init__(
+        self,
+        name: str,
+        network: Network,
+        gen: np.random.Generator,
+        *,
+        device: torch.device,
+        dtype: torch.dtype,
+        differentiable: bool,
+    ) -> None:
+        super().__init__()
+        pr = network.projections[name]
+        self.name = name
+        self.pre, self.post, self.receptor = pr.pre, pr.post, pr.receptor
+        pre, post = network.populations[pr.pre], network.populations[pr.post]
+        self.n_pre, self.n_post = pre.size, post.size
+        self.base_delay = pr.delay_steps
+        where = f"projection {name!r}"
+        conn = pr.connectivity
+        self.kind: str
+        self.max_delay = pr.delay_steps
+        self.hetero = False
+        make = torch.nn.Parameter if pr.trainable else (lambda t: t)
+        if isinstance(conn, Dense):
+            w = draw(conn.weight, (self.n_post, self.n_pre), gen, where=where, field="weight")
+            self.kind = "dense"
+            self._set("weight", make(torch.as_tensor(w, dtype=dtype, device=device)), pr.trainable)
+        elif isinstance(conn, OneToOne):
+            w = draw(conn.weight, (self.n_pre,), gen, where=where, field="weight")
+            self.kind = "one_to_one"
+            self._set("weight", make(torch.as_tensor(w, dtype=dtype, device=device)), pr.trainable)
+        elif isinstance(conn, Conv2d):
+            self.kind = "conv2d"
+            self.in_shape = pre.dims
+            self.stride, self.padding = conn.stride, conn.padding
+            k = torch.as_tensor(np.asarray(conn.kernel), dtype=dtype, device=device)
+            self._set("weight", make(k), pr.trainable)
+        elif isinstance(conn, Circulant):
+            self.kind = "circulant"
+            self.channels = conn.channels
+            self.ring = self.n_pre // conn.channels
+            self.offsets = tuple(int(o) for o in conn.offsets)
+            k = torch.as_tensor(conn.kernel3(), dtype=dtype, device=device)
+            self._set("weight", make(k), pr.trainable)
+        else:
+            table = materialize(
+                conn, where=where, pre_shape=pre.dims, post_shape=post.dims, generator=gen,
+                dt_s=network.dt_s, pre_layout=pre.layout, post_layout=post.layout,
+            )
+            self.kind = "sparse"
+            order = np.lexsort((table.post, table.pre))  # pre-major (CSR over pre)
+            pre_i = table.pre[order]
+            counts = np.bincount(pre_i, minlength=self.n_pre)
+            indptr = np.concatenate([[0], np.cumsum(counts)])
+            delays = table.delay_steps[order] + pr.delay_steps
+            self.hetero = bool(delays.size and delays.min() != delays.max())
+            self.max_delay = int(delays.max()) if delays.size else pr.delay_steps
+            self.register_buffer("indptr", torch.as_tensor(indptr, dtype=torch.int64, device=device))
+            self.register_buffer("syn_pre", torch.as_tensor(pre_i, dtype=torch.int64, device=device))
+            self.register_buffer("syn_post", torch.as_tensor(table.post[order], dtype=torch.int64, device=device))
+            self.register_buffer("syn_delay", torch.as_tensor(delays, dtype=torch.int64, device=device))
+            self._set("weight", make(torch.as_tensor(table.weight[order], dtype=dtype, device=device)), pr.trainable)
+            if differentiable and self.hetero:
+                raise ParameterError(where, "connectivity", "uniform delays for a differentiable run", "per-synapse delays")
+        self.differentiable = differentiable
+
+    def _set(self, name: str, t: torch.Tensor, trainable: bool) -> None:
+        if trainable:
+            self.register_parameter(name, t)  # type: ignore[arg-type]
+        else:
+            self.register_buffer(name, t)
+
+    @property
+    def n_synapses(self) -> int:
+        if self.kind == "dense":
+            return self.n_pre * self.n_post
+        if self.kind == "one_to_one":
+            return self.n_pre
+        if self.kind == "sparse":
+            return int(self.syn_pre.numel())
+        if self.kind == "conv2d":
+            c_out, c_in, kh, kw = self.weight.shape
+            return int(self.n_post * c_in * kh * kw)
+        return int(self.n_post * self.channels * len(self.offsets))
+
+    def forward(self, a: torch.Tensor, *, square: bool = False) -> torch.Tensor:
+        """Weighted sum of pre activity (spikes or rates); ``square`` uses the squared weights."""
+        w = self.weight * self.weight if square else self.weight
+        B = a.shape[0]
+        if self.kind == "dense":
+            return a @ w.t()
+        if self.kind == "one_to_one":
+            return a * w
+        if self.kind == "conv2d":
+            c, h, ww = self.in_shape
+            out = torch.nn.functional.conv2d(a.reshape(B, c, h, ww), w, stride=self.stride, padding=self.padding)
+            return out.reshape(B, -1)
+        if self.kind == "circulant":
+            x = a.reshape(B, self.channels, self.ring)
+            out = torch.zeros_like(x)
+            for j, off in enumerate(self.offsets):
+                rolled = torch.roll(x, shifts=off, dims=2)
+                out = out + torch.einsum("oi,bin->bon", w[:, :, j], rolled)
+            return out.reshape(B, -1)
+        # sparse
+        if self.differentiable:
+            idx = torch.stack([self.syn_post, self.syn_pre])
+            m = torch.sparse_coo_tensor(idx, w, (self.n_post, self.n_pre))
+            return torch.sparse.mm(m, a.t()).t()
+        return self._event_driven(a, w)
+
+    def _active_synapses(self, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(batch of the source event, synapse id, source activity) for every active synapse."""
+        b, i = torch.nonzero(a, as_tuple=True)
+        start = self.indptr[i]
+        cnt = self.indptr[i + 1] - start
+        total = int(cnt.sum())
+        rep = torch.repeat_interleave(torch.arange(b.numel(), device=a.device), cnt, output_size=total)
+        offs = torch.arange(total, device=a.device) - torch.repeat_interleave(torch.cumsum(cnt, 0) - cnt, cnt, output_size=total)
+        syn = start[rep] + offs
+        return b[rep], syn, a[b, i][rep]
+
+    def _event_driven(self, a: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        B = a.shape[0]
+        out = torch.zeros(B * self.n_post, dtype=w.dtype, device=a.device)
+        if not bool(a.any()):
+            return out.view(B, self.n_post)
+        bb, syn, act = self._active_synapses(a)
+        out.index_add_(0, bb * self.n_post + self.syn_post[syn], w[syn] * act.to(w.dtype))
+        return out.view(B, self.n_post)
+
+    def scatter_delayed(self, a: torch.Tensor, buf: torch.Tensor, step: int, *, square: bool = False) -> None:
+        """Per-synapse delays: add each active synapse's weight to buf[(step + 1 + d) % L]."""
+        if not bool(a.any()):
+            return
+        L, B, N = buf.shape
+        bb, syn, act = self._active_synapses(a)
+        w = self.weight[syn]
+        if square:
+            w = w * w
+        slot = (step + 1 + self.syn_delay[syn]) % L
+        buf.view(-1).index_add_(0, (slot * B + bb) * N + self.syn_post[syn], w * act.to(w.dtype))
+
+
+# ------------------------------------------------------------------------- populations
+
+
+@dataclasses.dataclass
+class _Pop:
+    name: str
+    size: int
+    model: Any
+    params: Any = None
+    step: Callable[..., Any] | None = None
+    init: Callable[[int], Any] | None = None
+    # rate-mode helpers
+    fi_table: tuple[torch.Tensor, torch.Tensor] | None = None
+
+
+def _per_neuron(value: Any, n: int, gen: np.random.Generator, where: str, field: str, device, dtype):
+    arr = draw(value, (n,), gen, where=where, field=field)
+    if np.all(arr == arr[0]) and not isinstance(value, np.ndarray):
+        return float(arr[0])
+    return torch.as_tensor(arr, dtype=dtype, device=device)
+
+
+class Simulator(torch.nn.Module):
+    """Runs one network description; reusable for several runs and for training.
+
+    Parameters
+    ----------
+    network: the description.
+    mode: ``"spiking"`` or ``"rate"``.
+    batch_size: independent trials run side by side.
+    device, dtype: where and in which precision (``"float32"`` default, ``"float64"``).
+    seed: draws connectivity and initial values (numpy) and runtime noise (torch).
+    differentiable: spikes with a surrogate gradient (BPTT); ``surrogate_alpha`` its steepness.
+    """
+
+    def __init__(
+        self,
+        network: Network,
+        *,
+        mode: str = "spiking",
+        batch_size: int = 1,
+        device: str | torch.device | None = None,
+        dtype: Any = "float32",
+        seed: int = 0,
+        differentiable: bool = False,
+        surrogate_alpha: float = 100.0,
+    ) -> None:
+        super().__init__()
+        self.network = network
+        self.mode = check_choice("run", "mode", mode, ("spiking", "rate"))
+        self.batch_size = check_int("run", "batch_size", batch_size, minimum=1)
+        self.device = torch.device(device if device is not None else "cpu")
+        self.dtype = _dtype(dtype)
+        self.seed = check_int("run", "seed", seed, minimum=0)
+        self.differentiable = bool(differentiable)
+        self.surrogate_alpha = check_positive("run", "surrogate_alpha", surrogate_alpha)
+        self.dt_s = network.dt_s
+        gen = np.random.default_rng(self.seed)
+        self.pops: dict[str, _Pop] = {}
+        for p in network.populations.values():
+            self.pops[p.name] = self._build_pop(p, gen)
+        self.projs = torch.nn.ModuleDict()
+        for name in network.projections:
+            self.projs[name] = _Projection(name, network, gen, device=self.device, dtype=self.dtype, differentiable=self.differentiable)
+        self._incoming: dict[str, list[_Projection]] = {n: [] for n in network.populations}
+        for pr in self.projs.values():
+            self._incoming[pr.post].append(pr)  # type: ignore[index]
+        self._spike_fn = (lambda x: dyn.superspike(x, self.surrogate_alpha)) if self.differentiable else None
+
+    # ---------------------------------------------------------------------- building
+    def _build_pop(self, p: Population, gen: np.random.Generator) -> _Pop:
+        where = f"population {p.name!r}"
+        m, n, dev, dt = p.model, p.size, self.device, self.dtype
+        pop = _Pop(p.name, n, m)
+        vals = draw_population_values(p, gen)  # same order as Network.frozen and Brian2
+
+        def val(field: str) -> float | torch.Tensor:
+            arr = vals[field]
+            if arr.size and np.all(arr == arr[0]):
+                return float(arr[0])
+            return torch.as_tensor(arr, dtype=dt, device=dev)
+
+        if isinstance(m, PoissonSource):
+            pop.params = torch.as_tensor(vals["rate_hz"], dtype=dt, device=dev)
+        elif isinstance(m, SpikeTimesSource):
+            steps = np.floor((np.asarray(m.times_s, dtype=np.float64) + 1e-3 * self.dt_s) / self.dt_s).astype(np.int64)
+            order = np.argsort(steps, kind="stable")
+            pop.params = (steps[order], np.asarray(m.indices, np.int64)[order])
+        elif isinstance(m, SpikeTensorSource):
+            pop.params = None
+        elif isinstance(m, LIF):  # also AdLIF
+            lp = dyn.LIFParams(
+                m.tau_mem_s, m.tau_syn_exc_s, m.tau_syn_inh_s, m.v_rest_mV, m.v_reset_mV, m.v_th_mV,
+                val("i_bias_mV"), int(round(m.t_ref_s / self.dt_s)), m.synapse == "conductance",
+                m.e_exc_mV, m.e_inh_mV,
+            )
+            v0 = val("v_init_mV")
+            if isinstance(m, AdLIF):
+                pop.params = dyn.AdLIFParams(lp, m.tau_adapt_s, m.a, m.b_mV)
+                pop.step = dyn.adlif_step
+            else:
+                pop.params = lp
+                pop.step = dyn.lif_step
+            pop.init = lambda B, v0=v0, n=n, ad=isinstance(m, AdLIF): self._lif_init(B, n, v0, ad)
+        elif isinstance(m, CubaLIF):
+            pop.params = dyn.CubaLIFParams(m.tau_syn_s, m.tau_mem_s, m.v_th, val("bias"))
+            v0 = val("v_init")
+            pop.step = dyn.cuba_lif_step
+            pop.init = lambda B, v0=v0, n=n: dyn.CubaLIFState(self._zeros(B, n), self._full(B, n, v0))
+        elif isinstance(m, Izhikevich):
+            a, b, c, d, ib = (val(f) for f in ("a", "b", "c", "d", "i_bias"))
+            pop.params = dyn.IzhikevichParams(a, b, c, d, m.v_peak_mV, ib, m.tau_syn_exc_s, m.tau_syn_inh_s)
+            v0 = val("v_init_mV")
+            pop.step = dyn.izhikevich_step
+
+            def init(B, v0=v0, n=n, b=b):
+                v = self._full(B, n, v0)
+                return dyn.IzhikevichState(v, v * b, self._zeros(B, n), self._zeros(B, n))
+
+            pop.init = init
+            if self.mode == "rate":
+                if not all(isinstance(v, float) for v in (a, b, c, d)):
+                    raise ParameterError(where, "a, b, c, d", "shared (scalar) values in rate mode", "per-neuron values")
+                cur, rt = rate_fn.izhikevich_fi_table(a, b, c, d, v_peak_mV=m.v_peak_mV)  # type: ignore[arg-type]
+                pop.fi_table = (torch.as_tensor(cur, dtype=dt, device=dev), torch.as_tensor(rt, dtype=dt, device=dev))
+        elif isinstance(m, RateUnit):
+            pop.params = m
+        else:  # pragma: no cover
+            raise ParameterError(where, "model", "a known neuron model", m)
+        return pop
+
+    def _zeros(self, B: int, n: int) -> torch.Tensor:
+        return torch.zeros(B, n, dtype=self.dtype, device=self.device)
+
+    def _full(self, B: int, n: int, v: Any) -> torch.Tensor:
+        if isinstance(v, torch.Tensor):
+            return v.expand(B, n).clone()
+        return torch.full((B, n), float(v), dtype=self.dtype, device=self.device)
+
+    def _lif_init(self, B: int, n: int, v0: Any, adaptive: bool):
+        v = self._full(B, n, v0)
+        ref = torch.zeros(B, n, dtype=torch.int32, device=self.device)
+        if adaptive:
+            return dyn.AdLIFState(v, self._zeros(B, n), self._zeros(B, n), ref, self._zeros(B, n))
+        return dyn.LIFState(v, self._zeros(B, n), self._zeros(B, n), ref)
+
+    # ---------------------------------------------------------------- run helpers
+    def _currents(self) -> dict[str, list[tuple[int, int | None, Any]]]:
+        gen = np.random.default_rng(self.seed + 7919)
+        out: dict[str, list[tuple[int, int | None, Any]]] = {n: [] for n in self.pops}
+        for c in self.network.currents.values():
+            n = self.pops[c.target].size
+            amp = _per_neuron(c.amplitude_mV, n, gen, f"current {c.name!r}", "amplitude_mV", self.device, self.dtype)
+            start = int(round(c.start_s / self.dt_s))
+            stop = None if c.stop_s is None else int(round(c.stop_s / self.dt_s))
+            out[c.target].append((start, stop, amp))
+        return out
+
+    def _check_inputs(self, inputs: dict[str, torch.Tensor] | None, n_steps: int) -> dict[str, torch.Tensor]:
+        inputs = dict(inputs or {})
+        for name, pop in self.pops.items():
+            if isinstance(pop.model, SpikeTensorSource) and name not in inputs:
+                raise ParameterError(f"population {name!r}", "inputs", f"a spike tensor [steps, batch, {pop.size}] for this spike_tensor source", "nothing")
+        for name, t in inputs.items():
+            if name not in self.pops or not isinstance(self.pops[name].model, SpikeTensorSource):
+                raise ParameterError("run", "inputs", "names of spike_tensor sources", name)
+            t = torch.as_tensor(t)
+            size = self.pops[name].size
+            expected = (n_steps, self.batch_size, size)
+            if t.dim() > 3:
+                t = t.reshape(t.shape[0], t.shape[1], -1)
+            if tuple(t.shape) != expected:
+                raise ShapeError(f"input {name!r}", "spike tensor", expected, tuple(t.shape))
+            inputs[name] = t
+        return inputs
+
+    # -------------------------------------------------------------------- the loop
+    def run(
+        self,
+        duration_s: float,
+        *,
+        inputs: dict[str, torch.Tensor] | None = None,
+        out: str | os.PathLike | None = None,
+        chunk_steps: int | None = None,
+        progress: bool | None = None,
+        nan_check_every: int | None = None,
+    ) -> Result:
+        """Simulate ``duration_s`` of biological time and return the monitored data.
+
+        ``inputs`` maps spike_tensor sources to tensors [steps, batch, size]. With ``out`` the
+        result is also written to that HDF5 file. Runs are processed in chunks of
+        ``chunk_steps`` (monitor buffers are flushed per chunk); a progress bar shows for long
+        runs (``progress=None``: from 100,000 steps on).
+        """
+        duration_s = check_positive("run", "duration_s", duration_s)
+        n_steps = int(round(duration_s / self.dt_s))
+        if n_steps < 1:
+            raise ParameterError("run", "duration_s", f">= dt_s ({self.dt_s})", duration_s)
+        inputs = self._check_inputs(inputs, n_steps)
+        if chunk_steps is None:
+            total = sum(p.size for p in self.pops.values()) * self.batch_size
+            chunk_steps = int(max(1, min(10_000, (1 << 26) // max(total, 1))))
+        nan_every = nan_check_every or (1 if self.device.type == "cpu" else 100)
+        show = progress if progress is not None else n_steps >= 100_000
+        t0 = time.perf_counter()
+        rec = _Recorder(self, n_steps)
+        with torch.no_grad() if not self.differentiable else torch.enable_grad():
+            self._loop(n_steps, inputs, rec, chunk_steps, show, nan_every)
+        wall = time.perf_counter() - t0
+        result = rec.result(wall)
+        if out is not None:
+            result.to_hdf5(out)
+        return result
+
+    def forward(self, inputs: dict[str, torch.Tensor], *, n_steps: int | None = None, record: tuple[str, ...] = ()) -> dict[str, torch.Tensor]:
+        """Differentiable run for training: returns the spikes (or rates) [T, B, N] of ``record``."""
+        if n_steps is None:
+            n_steps = next(iter(inputs.values())).shape[0] if inputs else 1
+        inputs = self._check_inputs(inputs, n_steps)
+        rec = _TensorRecorder(record)
+        self._loop(n_steps, inputs, rec, n_steps, False, 10**9)
+        return rec.tensors()
+
+    def _loop(self, n_steps: int, inputs: dict[str, torch.Tensor], rec: Any, chunk_steps: int, show: bool, nan_every: int) -> None:
+        B, dev, dt = self.batch_size, self.device, self.dtype
+        rate_mode = self.mode == "rate"
+        tgen = torch.Generator(device=dev)
+        tgen.manual_seed(self.seed)
+        currents = self._currents()
+        neuron_pops = [p for p in self.pops.values() if p.step is not None or isinstance(p.model, RateUnit)]
+        states: dict[str, Any] = {}
+        for p in neuron_pops:
+            states[p.name] = self._init_state(p, B)
+        # delivery: per (post, receptor) a dict step -> tensor, or a ring buffer for hetero delays
+        pending: dict[tuple[str, str], dict[int, Any]] = {(p, r): {} for p in self.pops for r in ("exc", "inh")}
+        rings: dict[tuple[str, str, bool], torch.Tensor] = {}
+        for pr in self.projs.values():
+            if pr.hetero:
+                L = pr.max_delay + 2
+                for sq in ((False, True) if rate_mode else (False,)):
+                    key = (pr.post, pr.receptor, sq)
+                    old = rings.get(key)
+                    if old is None or old.shape[0] < L:
+                        rings[key] = torch.zeros(L, B, pr.n_post, dtype=dt, device=dev)
+        times = {n: p.params for n, p in self.pops.items() if isinstance(p.model, SpikeTimesSource)}
+        bar = None
+        if show:
+            from tqdm import tqdm
+
+            bar = tqdm(total=n_steps, unit="step", desc=self.network.name)
+        activity: dict[str, torch.Tensor] = {}
+        for k in range(n_steps):
+            # 1) sources
+            for name, p in self.pops.items():
+                m = p.model
+                if isinstance(m, PoissonSource):
+                    prob = (p.params * self.dt_s).expand(B, p.size)
+                    activity[name] = prob / self.dt_s if rate_mode else (torch.rand(B, p.size, generator=tgen, device=dev, dtype=dt) < prob).to(dt)
+                elif isinstance(m, SpikeTimesSource):
+                    steps, idx = times[name]
+                    lo, hi = np.searchsorted(steps, k), np.searchsorted(steps, k, side="right")
+                    z = torch.zeros(B, p.size, dtype=dt, device=dev)
+                    if hi > lo:
+                        z[:, torch.as_tensor(idx[lo:hi], device=dev)] = 1.0
+                    activity[name] = z / self.dt_s if rate_mode else z
+                elif isinstance(m, SpikeTensorSource):
+                    z = inputs[name][k].to(device=dev, dtype=dt)
+                    activity[name] = z / self.dt_s if rate_mode else z
+            # 2) neurons
+            for p in neuron_pops:
+                x = self._arrivals(p, k, pending, rings, currents)
+                z, states[p.name] = self._step(p, x, states[p.name], tgen, rate_mode)
+                activity[p.name] = z
+            # 3) propagate to future steps
+            for pr in self.projs.values():
+                a = activity[pr.pre]
+                if pr.hetero:
+                    pr.scatter_delayed(a, rings[(pr.post, pr.receptor, False)], k)
+                    if rate_mode:
+                        pr.scatter_delayed(a, rings[(pr.post, pr.receptor, True)], k, square=True)
+                    continue
+                contrib = pr(a)
+                if rate_mode:
+                    contrib = (contrib, pr(a, square=True))
+                slot = pending[(pr.post, pr.receptor)]
+                due = k + 1 + pr.base_delay
+                slot[due] = contrib if due not in slot else _add(slot[due], contrib)
+            # 4) record, check
+            rec.record(k, activity, states)
+            if (k + 1) % nan_every == 0 or k == n_steps - 1:
+                self._check_finite(states, k)
+            if (k + 1) % chunk_steps == 0:
+                rec.flush()
+            if bar is not None:
+                bar.update(1)
+        rec.flush()
+        if bar is not None:
+            bar.close()
+
+    def _init_state(self, p: _Pop, B: int) -> Any:
+        if self.mode == "rate" or isinstance(p.model, RateUnit):
+            z = self._zeros(B, p.size)
+            return {"r": z, "s_exc": z, "s_inh": z, "w": z}
+        return p.init(B)  # type: ignore[misc]
+
+    def _arrivals(self, p: _Pop, k: int, pending, rings, currents) -> tuple[Any, Any, Any]:
+        out = []
+        for rec in ("exc", "inh"):
+            v = pending[(p.name, rec)].pop(k, 0.0)
+            for sq in (False, True):
+                ring = rings.get((p.name, rec, sq))
+                if ring is not None:
+                    slot = k % ring.shape[0]
+                    extra = ring[slot].clone()
+                    ring[slot].zero_()
+                    if self.mode == "rate":
+                        v = _add(v, (extra, 0.0) if not sq else (0.0, extra))
+                    elif not sq:
+                        v = _add(v, extra)
+            out.append(v)
+        cur: Any = 0.0
+        for start, stop, amp in currents[p.name]:
+            if k >= start and (stop is None or k < stop):
+                cur = cur + amp
+        return out[0], out[1], cur
+
+    def _step(self, p: _Pop, x: tuple[Any, Any, Any], state: Any, tgen: torch.Generator, rate_mode: bool):
+        exc, inh, cur = x
+        if rate_mode:
+            return self._rate_step(p, exc, inh, cur, state)
+        if isinstance(p.model, RateUnit):
+            r, state = self._rate_unit(p, exc, inh, cur, state, spiking=True)
+            z = (torch.rand(r.shape, generator=tgen, device=self.device, dtype=self.dtype) < r * self.dt_s).to(self.dtype)
+            return z, state
+        return p.step(dyn.SynapticInput(exc, inh, cur), state, p.params, dt_s=self.dt_s, spike_fn=self._spike_fn)
+
+    def _rate_unit(self, p: _Pop, exc, inh, cur, state, *, spiking: bool):
+        m: RateUnit = p.model
+        st = dict(state)
+        for rec, tau in (("exc", m.tau_syn_exc_s), ("inh", m.tau_syn_inh_s)):
+            inc = exc if rec == "exc" else inh
+            a = math.exp(-self.dt_s / tau)
+            if spiking:
+                st[f"s_{rec}"] = (st[f"s_{rec}"] + inc) * a
+            else:
+                target = tau * _first(inc)
+                st[f"s_{rec}"] = target + (st[f"s_{rec}"] - target) * a
+        drive = st["s_exc"] - st["s_inh"] + cur - m.threshold_mV
+        if m.transfer == "relu":
+            phi = m.gain_hz_per_mV * torch.relu(drive)
+        elif m.transfer == "linear":
+            phi = m.gain_hz_per_mV * drive
+        elif m.transfer == "sigmoid":
+            phi = m.max_rate_hz * torch.sigmoid(m.gain_hz_per_mV * drive / max(m.max_rate_hz, 1e-12))
+        else:
+            phi = m.max_rate_hz * torch.tanh(m.gain_hz_per_mV * drive / max(m.max_rate_hz, 1e-12))
+        a = math.exp(-self.dt_s / m.tau_s)
+        st["r"] = phi + (st["r"] - phi) * a
+        return st["r"], st
+
+    def _rate_step(self, p: _Pop, exc, inh, cur, state):
+        m = p.model
+        if isinstance(m, RateUnit):
+            return self._rate_unit(p, exc, inh, cur, state, spiking=False)
+        st = dict(state)
+        dt = self.dt_s
+        (m_e, q_e), (m_i, q_i) = _pair(exc), _pair(inh)
+        if isinstance(m, CubaLIF):
+            du = math.exp(-dt / m.tau_syn_s)
+            st["s_exc"] = st["s_exc"] * du + (m_e - m_i) * dt
+            bias = p.params.bias
+            phi = rate_fn.cuba_lif_rate(st["s_exc"] + bias + cur, tau_mem_s=m.tau_mem_s, v_th=m.v_th, dt_s=dt)
+            tau_r = m.tau_rate_s or m.tau_mem_s
+        else:
+            tau_e, tau_i = m.tau_syn_exc_s, m.tau_syn_inh_s
+            for key, mean, tau in (("s_exc", m_e, tau_e), ("s_inh", m_i, tau_i)):
+                target = tau * mean
+                st[key] = target + (st[key] - target) * math.exp(-dt / tau)
+            if isinstance(m, Izhikevich):
+                current = st["s_exc"] - st["s_inh"] + p.params.i_bias + cur
+                phi = rate_fn.interp(current, *p.fi_table)  # type: ignore[misc]
+                tau_r = m.tau_rate_s or m.tau_syn_exc_s
+            else:
+                lp = p.params.lif if isinstance(m, AdLIF) else p.params
+                tau_m = m.tau_mem_s
+                drive = m.v_rest_mV + lp.i_bias_mV + cur
+                if isinstance(m, AdLIF):
+                    drive = drive - st["w"]
+                if m.synapse == "conductance":
+                    g = 1.0 + st["s_exc"] + st["s_inh"]
+                    mu = (drive + st["s_exc"] * m.e_exc_mV + st["s_inh"] * m.e_inh_mV) / g
+                    tau_eff = tau_m / g
+                    k_e, k_i = (m.e_exc_mV - mu), (m.e_inh_mV - mu)
+                else:
+                    mu = drive + st["s_exc"] - st["s_inh"]
+                    tau_eff = torch.full_like(mu, tau_m)
+                    k_e = k_i = 1.0
+                var_e = q_e * (k_e * tau_e / tau_m) ** 2
+                var_i = q_i * (k_i * tau_i / tau_m) ** 2
+                var = tau_eff * (var_e + var_i)
+                tot = var_e + var_i
+                tau_s = torch.where(tot > 0, (var_e * tau_e + var_i * tau_i) / torch.where(tot > 0, tot, torch.ones_like(tot)), torch.full_like(tot, tau_e))
+                sigma = torch.sqrt(torch.clamp(var, min=0.0))
+                phi = rate_fn.siegert_rate(
+                    mu, sigma, tau_mem_s=tau_eff, tau_syn_s=tau_s, v_th_mV=m.v_th_mV,
+                    v_reset_mV=m.v_reset_mV, t_ref_s=m.t_ref_s,
+                )
+                tau_r = m.tau_rate_s or m.tau_mem_s
+                if isinstance(m, AdLIF):
+                    w_inf = m.a * (mu - m.v_rest_mV) + m.b_mV * m.tau_adapt_s * st["r"]
+                    st["w"] = w_inf + (st["w"] - w_inf) * math.exp(-dt / m.tau_adapt_s)
+        st["r"] = phi + (st["r"] - phi) * math.exp(-dt / tau_r)
+        return st["r"], st
+
+    def _check_finite(self, states: dict[str, Any], k: int) -> None:
+        for name, st in states.items():
+            tensors = st.values() if isinstance(st, dict) else st
+            for t in tensors:
+                if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+                    raise SimulationError(name, k, "state became NaN or Inf; check parameters, weights and dt_s")
+
+
+def _first(x: Any) -> Any:
+    return x[0] if isinstance(x, tuple) else x
+
+
+def _pair(x: Any) -> tuple[Any, Any]:
+    if isinstance(x, tuple):
+        return x
+    return x, 0.0
+
+
+def _add(a: Any, b: Any) -> Any:
+    if isinstance(a, tuple) or isinstance(b, tuple):
+        a, b = _pair(a), _pair(b)
+        return (a[0] + b[0], a[1] + b[1])
+    return a + b
+
+
+# --------------------------------------------------------------------------- recording
+
+
+class _Recorder:
+    """Collects monitor data chunk by chunk into numpy arrays."""
+
+    def __init__(self, sim: Simulator, n_steps: int) -> None:
+        self.sim = sim
+        self.n_steps = n_steps
+        net = sim.network
+        self.mons = list(net.monitors.values())
+        self.spk: dict[str, list[np.ndarray]] = {}
+        self.buf: dict[str, list[torch.Tensor]] = {}
+        self.buf_start: dict[str, int] = {}
+        self.states: dict[str, dict[str, list[np.ndarray]]] = {}
+        self.state_steps: dict[str, list[int]] = {}
+        self.rate_acc: dict[str, list[np.ndarray]] = {}
+        self.rate_cur: dict[str, torch.Tensor] = {}
+        self.index: dict[str, torch.Tensor | None] = {}
+        for m in self.mons:
+            idx = getattr(m, "indices", None)
+            self.index[m.name] = None if idx is None else torch.as_tensor(idx, device=sim.device)
+            if isinstance(m, SpikeMonitor):
+                self.spk[m.name] = []
+                self.buf[m.name] = []
+                self.buf_start[m.name] = 0
+            elif isinstance(m, StateMonitor):
+                self.states[m.name] = {v: [] for v in m.variables}
+                self.state_steps[m.name] = []
+            else:
+                self.rate_acc[m.name] = []
+        self.rate_mode = sim.mode == "rate"
+
+    def record(self, k: int, activity: dict[str, torch.Tensor], states: dict[str, Any]) -> None:
+        for m in self.mons:
+            a = activity[m.target]
+            if isinstance(m, SpikeMonitor):
+                if self.rate_mode:
+                    continue
+                idx = self.index[m.name]
+                z = a if idx is None else a[:, idx]
+                if not self.buf[m.name]:
+                    self.buf_start[m.name] = k
+                self.buf[m.name].append(z.detach() > 0)
+            elif isinstance(m, StateMonitor):
+                if k % m.every_steps:
+                    continue
+                st = states[m.target]
+                idx = self.index[m.name]
+                for v in m.variables:
+                    val = st[v] if isinstance(st, dict) else (a if v == "r" else getattr(st, v))
+                    if v == "r" and not isinstance(st, dict):
+                        val = a / self.sim.dt_s  # instantaneous rate of a spiking run
+                    val = val if idx is None else val[:, idx]
+                    self.states[m.name][v].append(val.detach().to("cpu", torch.float64).numpy().copy())
+                self.state_steps[m.name].append(k)
+            else:
+                steps_per_bin = int(round(m.bin_s / self.sim.dt_s))
+                mean = a.detach().mean(dim=1)
+                if not self.rate_mode:
+                    mean = mean / self.sim.dt_s
+                cur = self.rate_cur.get(m.name)
+                self.rate_cur[m.name] = mean if cur is None else cur + mean
+                if (k + 1) % steps_per_bin == 0:
+                    self.rate_acc[m.name].append((self.rate_cur.pop(m.name) / steps_per_bin).to("cpu", torch.float64).numpy())
+
+    def flush(self) -> None:
+        for name, chunks in self.buf.items():
+            if not chunks:
+                continue
+            z = torch.stack(chunks)  # [T, B, N]
+            t, b, i = torch.nonzero(z, as_tuple=True)
+            idx = self.index[name]
+            i = i if idx is None else idx[i]
+            self.spk[name].append(np.stack([(t + self.buf_start[name]).cpu().numpy(), b.cpu().numpy(), i.cpu().numpy()]))
+            self.buf[name] = []
+
+    def result(self, wall_s: float) -> Result:
+        sim = self.sim
+        net = sim.network
+        res = Result(
+            network=net.to_dict(),
+            run={
+                "n_steps": self.n_steps, "dt_s": sim.dt_s, "mode": sim.mode, "batch_size": sim.batch_size,
+                "seed": sim.seed, "dtype": str(sim.dtype).replace("torch.", ""), "device": str(sim.device),
+                "monitor_indices": {m.name: list(m.indices) for m in self.mons if getattr(m, "indices", None)},
+            },
+            provenance={"versions": versions(), "wall_time_s": wall_s, "device_name": _device_name(sim.device)},
+        )
+        for m in self.mons:
+            pop = net.populations[m.target]
+            if isinstance(m, SpikeMonitor):
+                arr = np.concatenate(self.spk[m.name], axis=1) if self.spk[m.name] else np.zeros((3, 0), np.int64)
+                res.spikes[m.name] = SpikeData(m.target, pop.size, arr[0].astype(np.int64), arr[1].astype(np.int32), arr[2].astype(np.int64))
+            elif isinstance(m, StateMonitor):
+                vals = {v: np.stack(x) if x else np.zeros((0, sim.batch_size, 0)) for v, x in self.states[m.name].items()}
+                idx = np.arange(pop.size) if m.indices is None else np.asarray(m.indices)
+                res.states[m.name] = StateData(m.target, np.asarray(self.state_steps[m.name], np.int64), idx, vals)
+            else:
+                r = np.stack(self.rate_acc[m.name]) if self.rate_acc[m.name] else np.zeros((0, sim.batch_size))
+                res.rates[m.name] = RateData(m.target, m.bin_s, r)
+        return res
+
+
+class _TensorRecorder:
+    """Keeps the activity of chosen populations as tensors (with their graph, for training)."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = names
+        self.data: dict[str, list[torch.Tensor]] = {n: [] for n in names}
+
+    def record(self, k: int, activity: dict[str, torch.Tensor], states: dict[str, Any]) -> None:
+        for n in self.names:
+            self.data[n].append(activity[n])
+
+    def flush(self) -> None:
+        return None
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        return {n: torch.stack(v) for n, v in self.data.items()}
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    import platform
+
+    return platform.processor() or platform.machine()
+
+
+def simulate(
+    network: Network,
+    *,
+    duration_s: float,
+    mode: str = "spiking",
+    batch_size: int = 1,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+    dtype: Any = "float32",
+    inputs: dict[str, torch.Tensor] | None = None,
+    out: str | os.PathLike | None = None,
+    progress: bool | None = None,
+    chunk_steps: int | None = None,
+) -> Result:
+    """Build a :class:`Simulator` and run it once (the one-call API)."""
+    sim = Simulator(network, mode=mode, batch_size=batch_size, seed=seed, device=device, dtype=dtype)
+    return sim.run(duration_s, inputs=inputs, out=out, progress=progress, chunk_steps=chunk_steps)

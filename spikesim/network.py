@@ -1,0 +1,677 @@
+"""The network description: populations, projections, inputs and monitors.
+
+A :class:`Network` says *what* is simulated, never *how*: the torch engine
+(:mod:`spikesim.engine`), the Brian2 reference (:mod:`spikesim.reference.brian2`) and the
+hardware backends all consume the same description. It round-trips through a plain dict,
+a TOML file and HDF5 (arrays such as weights stored as datasets).
+
+Example::
+
+    net = Network(dt_s=1e-4)
+    net.add_population("exc", 800, LIF(tau_mem_s=20e-3))
+    net.add_poisson("noise", 200, rate_hz=20.0)
+    net.add_projection("noise_exc", "noise", "exc", FixedFanIn(k=50, weight=0.5))
+    net.monitor_spikes("exc")
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._validate import check_choice, check_int, check_name, check_nonnegative, check_positive
+from .connectivity import Connectivity, connectivity_from_dict
+from .errors import ConfigError, ParameterError, ShapeError
+from .neurons import NeuronModel, model_from_dict
+from .values import Value, check_value, draw, value_from_json, value_to_json
+
+__all__ = [
+    "Ring",
+    "Sheet",
+    "PoissonSource",
+    "SpikeTimesSource",
+    "SpikeTensorSource",
+    "Population",
+    "Projection",
+    "CurrentInput",
+    "SpikeMonitor",
+    "StateMonitor",
+    "RateMonitor",
+    "Network",
+]
+
+FORMAT_VERSION = 1
+
+
+# ---------------------------------------------------------------------------------- layouts
+
+
+@dataclasses.dataclass(frozen=True)
+class Ring:
+    """Neurons evenly spaced on a circle of the given circumference."""
+
+    circumference_m: float = 1.0
+
+    def validate(self, where: str, shape: tuple[int, ...]) -> None:
+        check_positive(where, "layout.circumference_m", self.circumference_m)
+
+
+@dataclasses.dataclass(frozen=True)
+class Sheet:
+    """Neurons on a rows x cols grid with the given spacing (optionally a torus)."""
+
+    rows: int
+    cols: int
+    spacing_m: float = 1e-3
+    periodic: bool = False
+
+    def validate(self, where: str, shape: tuple[int, ...]) -> None:
+        check_int(where, "layout.rows", self.rows, minimum=1)
+        check_int(where, "layout.cols", self.cols, minimum=1)
+        check_positive(where, "layout.spacing_m", self.spacing_m)
+        if self.rows * self.cols != int(np.prod(shape)):
+            raise ShapeError(where, "layout rows x cols", (int(np.prod(shape)),), (self.rows * self.cols,))
+
+
+_LAYOUTS = {"ring": Ring, "sheet": Sheet}
+
+
+# ---------------------------------------------------------------------------------- sources
+
+
+@dataclasses.dataclass(frozen=True)
+class PoissonSource:
+    """Independent Poisson spike trains at ``rate_hz`` (scalar, per neuron or a distribution)."""
+
+    kind = "poisson"
+    rate_hz: Value = 10.0
+
+    def validate(self, where: str) -> None:
+        check_value(where, "rate_hz", self.rate_hz)
+        if isinstance(self.rate_hz, (int, float)) and self.rate_hz < 0:
+            raise ParameterError(where, "rate_hz", ">= 0", self.rate_hz)
+        if isinstance(self.rate_hz, np.ndarray) and (self.rate_hz < 0).any():
+            raise ParameterError(where, "rate_hz", ">= 0 everywhere", float(self.rate_hz.min()))
+
+
+@dataclasses.dataclass(frozen=True)
+class SpikeTimesSource:
+    """Given spikes: neuron ``indices`` fire at ``times_s``."""
+
+    kind = "spike_times"
+    indices: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, np.int64))
+    times_s: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+
+    def validate(self, where: str) -> None:
+        idx, t = np.asarray(self.indices), np.asarray(self.times_s)
+        if idx.shape != t.shape or idx.ndim != 1:
+            raise ShapeError(where, "times_s", idx.shape, t.shape)
+        if t.size and (not np.all(np.isfinite(t)) or t.min() < 0):
+            raise ParameterError(where, "times_s", "finite times >= 0", float(np.nanmin(t)))
+        if idx.size and idx.dtype.kind not in "iu":
+            raise ParameterError(where, "indices", "integers", idx.dtype)
+
+
+@dataclasses.dataclass(frozen=True)
+class SpikeTensorSource:
+    """Spikes supplied at run time as a tensor [steps, batch, size] (e.g. from a DVS sensor)."""
+
+    kind = "spike_tensor"
+
+    def validate(self, where: str) -> None:
+        return None
+
+
+_SOURCES = {"poisson": PoissonSource, "spike_times": SpikeTimesSource, "spike_tensor": SpikeTensorSource}
+Source = PoissonSource | SpikeTimesSource | SpikeTensorSource
+
+
+# ------------------------------------------------------------------------------ description
+
+
+@dataclasses.dataclass(frozen=True)
+class Population:
+    """``size`` neurons of one model (or an input source), with an optional shape and layout."""
+
+    name: str
+    size: int
+    model: NeuronModel | Source
+    shape: tuple[int, ...] | None = None
+    layout: Ring | Sheet | None = None
+
+    @property
+    def is_source(self) -> bool:
+        return isinstance(self.model, (PoissonSource, SpikeTimesSource, SpikeTensorSource))
+
+    @property
+    def dims(self) -> tuple[int, ...]:
+        return self.shape if self.shape is not None else (self.size,)
+
+
+@dataclasses.dataclass(frozen=True)
+class Projection:
+    """Synapses from ``pre`` to ``post`` on the ``receptor`` (``"exc"`` or ``"inh"``).
+
+    ``delay_steps`` is an integer transmission delay (in steps of the network's dt) added to
+    any per-synapse delay the connectivity rule draws. ``trainable`` marks weights that the
+    training path turns into parameters.
+    """
+
+    name: str
+    pre: str
+    post: str
+    connectivity: Connectivity
+    receptor: str = "exc"
+    delay_steps: int = 0
+    trainable: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class CurrentInput:
+    """A constant drive (mV) into ``target`` between ``start_s`` and ``stop_s`` (a step)."""
+
+    name: str
+    target: str
+    amplitude_mV: Value
+    start_s: float = 0.0
+    stop_s: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class SpikeMonitor:
+    name: str
+    target: str
+    indices: tuple[int, ...] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class StateMonitor:
+    """Records state ``variables`` of ``indices`` every ``every_steps`` steps."""
+
+    name: str
+    target: str
+    variables: tuple[str, ...]
+    indices: tuple[int, ...] | None = None
+    every_steps: int = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class RateMonitor:
+    """Population rate (Hz) in bins of ``bin_s``."""
+
+    name: str
+    target: str
+    bin_s: float = 1e-3
+
+
+Monitor = SpikeMonitor | StateMonitor | RateMonitor
+_MONITORS = {"spikes": SpikeMonitor, "state": StateMonitor, "rate": RateMonitor}
+_MONITOR_KIND = {SpikeMonitor: "spikes", StateMonitor: "state", RateMonitor: "rate"}
+
+
+class Network:
+    """A network description (mutable builder of frozen parts)."""
+
+    def __init__(self, *, dt_s: float = 1e-4, name: str = "network") -> None:
+        self.dt_s = check_positive("network", "dt_s", dt_s)
+        self.name = name
+        self.populations: dict[str, Population] = {}
+        self.projections: dict[str, Projection] = {}
+        self.currents: dict[str, CurrentInput] = {}
+        self.monitors: dict[str, Monitor] = {}
+
+    # ----------------------------------------------------------------------- building
+    def _check_new(self, kind: str, name: str) -> None:
+        check_name(kind, "name", name)
+        taken = set(self.populations) | set(self.projections) | set(self.currents) | set(self.monitors)
+        if name in taken:
+            raise ParameterError(f"{kind} {name!r}", "name", "a name not used yet in this network", name)
+
+    def _pop(self, where: str, field: str, name: str) -> Population:
+        if name not in self.populations:
+            known = ", ".join(sorted(self.populations)) or "none"
+            raise ParameterError(where, field, f"the name of a population (known: {known})", name)
+        return self.populations[name]
+
+    def add_population(
+        self,
+        name: str,
+        size: int,
+        model: NeuronModel | Source,
+        *,
+        shape: tuple[int, ...] | None = None,
+        layout: Ring | Sheet | None = None,
+    ) -> Population:
+        self._check_new("population", name)
+        where = f"population {name!r}"
+        size = check_int(where, "size", size, minimum=1)
+        if shape is not None:
+            shape = tuple(int(s) for s in shape)
+            if int(np.prod(shape)) != size:
+                raise ShapeError(where, "shape (product must equal size)", (size,), shape)
+        if isinstance(model, NeuronModel):
+            model.validate(where)
+            model.check_dt(where, self.dt_s)
+            for f in model.value_fields:
+                v = getattr(model, f)
+                if isinstance(v, np.ndarray) and v.shape not in ((), (size,)):
+                    raise ShapeError(where, f, (size,), v.shape)
+        elif isinstance(model, (PoissonSource, SpikeTimesSource, SpikeTensorSource)):
+            model.validate(where)
+            if isinstance(model, PoissonSource) and isinstance(model.rate_hz, np.ndarray):
+                if model.rate_hz.shape not in ((), (size,)):
+                    raise ShapeError(where, "rate_hz", (size,), model.rate_hz.shape)
+            if isinstance(model, SpikeTimesSource) and np.asarray(model.indices).size:
+                if np.asarray(model.indices).max() >= size or np.asarray(model.indices).min() < 0:
+                    raise ParameterError(where, "indices", f"in [0, {size})", int(np.asarray(model.indices).max()))
+        else:
+            raise ParameterError(where, "model", "a neuron model (LIF, CubaLIF, ...) or an input source", model)
+        if layout is not None:
+            layout.validate(where, shape or (size,))
+        pop = Population(name=name, size=size, model=model, shape=shape, layout=layout)
+        self.populations[name] = pop
+        return pop
+
+    def add_poisson(self, name: str, size: int, *, rate_hz: Value, **kw: Any) -> Population:
+        return self.add_population(name, size, PoissonSource(rate_hz=rate_hz), **kw)
+
+    def add_spike_times(self, name: str, size: int, *, indices: Any, times_s: Any) -> Population:
+        src = SpikeTimesSource(np.asarray(indices, dtype=np.int64), np.asarray(times_s, dtype=np.float64))
+        return self.add_population(name, size, src)
+
+    def add_spike_tensor(self, name: str, size: int, *, shape: tuple[int, ...] | None = None) -> Population:
+        return self.add_population(name, size, SpikeTensorSource(), shape=shape)
+
+    def add_projection(
+        self,
+        name: str,
+        pre: str,
+        post: str,
+        connectivity: Connectivity,
+        *,
+        receptor: str = "exc",
+        delay_steps: int = 0,
+        trainable: bool = False,
+    ) -> Projection:
+        self._check_new("projection", name)
+        where = f"projection {name!r}"
+        p_pre = self._pop(where, "pre", pre)
+        p_post = self._pop(where, "post", post)
+        if p_post.is_source:
+            raise ParameterError(where, "post", "a neuron population (not an input source)", post)
+        check_choice(where, "receptor", receptor, ("exc", "inh"))
+        delay_steps = check_int(where, "delay_steps", delay_steps, minimum=0)
+        if not isinstance(connectivity, Connectivity):
+            raise ParameterError(where, "connectivity", "a connectivity rule (Dense, Sparse, ...)", connectivity)
+        connectivity.validate(where, p_pre.dims, p_post.dims)
+        model = p_post.model
+        if getattr(model, "synapse", "current") == "conductance":
+            w = getattr(connectivity, "weight", None)
+            if isinstance(w, (int, float)) and w < 0 or isinstance(w, np.ndarray) and (w < 0).any():
+                raise ParameterError(where, "weight", ">= 0 for conductance synapses", w)
+        proj = Projection(name, pre, post, connectivity, receptor, delay_steps, bool(trainable))
+        self.projections[name] = proj
+        return proj
+
+    def add_current(
+        self, name: str, target: str, *, amplitude_mV: Value, start_s: float = 0.0, stop_s: float | None = None
+    ) -> CurrentInput:
+        self._check_new("current", name)
+        where = f"current {name!r}"
+        pop = self._pop(where, "target", target)
+        if pop.is_source:
+            raise ParameterError(where, "target", "a neuron population", target)
+        check_value(where, "amplitude_mV", amplitude_mV)
+        if not isinstance(amplitude_mV, (int, float, np.ndarray)):
+            raise ParameterError(where, "amplitude_mV", "a number or an array of one value per neuron", amplitude_mV)
+        if isinstance(amplitude_mV, np.ndarray) and amplitude_mV.shape != (pop.size,):
+            raise ShapeError(where, "amplitude_mV", (pop.size,), amplitude_mV.shape)
+        check_nonnegative(where, "start_s", start_s)
+        if stop_s is not None and check_nonnegative(where, "stop_s", stop_s) <= start_s:
+            raise ParameterError(where, "stop_s", f"> start_s ({start_s})", stop_s)
+        cur = CurrentInput(name, target, amplitude_mV, float(start_s), None if stop_s is None else float(stop_s))
+        self.currents[name] = cur
+        return cur
+
+    def _check_indices(self, where: str, pop: Population, indices: Any) -> tuple[int, ...] | None:
+        if indices is None:
+            return None
+        idx = tuple(int(i) for i in np.asarray(indices).ravel())
+        if any(i < 0 or i >= pop.size for i in idx):
+            raise ParameterError(where, "indices", f"in [0, {pop.size})", idx)
+        return idx
+
+    def monitor_spikes(self, target: str, *, name: str | None = None, indices: Any = None) -> SpikeMonitor:
+        name = name or f"{target}_spikes"
+        self._check_new("monitor", name)
+        where = f"monitor {name!r}"
+        pop = self._pop(where, "target", target)
+        mon = SpikeMonitor(name, target, self._check_indices(where, pop, indices))
+        self.monitors[name] = mon
+        return mon
+
+    def monitor_state(
+        self, target: str, variables: Any, *, name: str | None = None, indices: Any = None, every_steps: int = 1
+    ) -> StateMonitor:
+        name = name or f"{target}_state"
+        self._check_new("monitor", name)
+        where = f"monitor {name!r}"
+        pop = self._pop(where, "target", target)
+        if pop.is_source:
+            raise ParameterError(where, "target", "a neuron population (sources have no state)", target)
+        if isinstance(variables, str):
+            variables = (variables,)
+        from .dynamics import state_variables
+
+        known = state_variables(pop.model)
+        for v in variables:
+            if v not in known:
+                raise ParameterError(where, "variables", f"state variables of {pop.model.kind!r}: {', '.join(known)}", v)
+        every = check_int(where, "every_steps", every_steps, minimum=1)
+        mon = StateMonitor(name, target, tuple(variables), self._check_indices(where, pop, indices), every)
+        self.monitors[name] = mon
+        return mon
+
+    def monitor_rate(self, target: str, *, name: str | None = None, bin_s: float = 1e-3) -> RateMonitor:
+        name = name or f"{target}_rate"
+        self._check_new("monitor", name)
+        where = f"monitor {name!r}"
+        self._pop(where, "target", target)
+        bin_s = check_positive(where, "bin_s", bin_s)
+        steps = bin_s / self.dt_s
+        if abs(steps - round(steps)) > 1e-6 or round(steps) < 1:
+            raise ParameterError(where, "bin_s", f"a whole multiple of dt_s ({self.dt_s})", bin_s)
+        mon = RateMonitor(name, target, bin_s)
+        self.monitors[name] = mon
+        return mon
+
+    # ------------------------------------------------------------------- serialisation
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict of builtins (numbers, strings, lists, dicts): JSON/TOML ready."""
+        pops = []
+        for p in self.populations.values():
+            d: dict[str, Any] = {"name": p.name, "size": p.size}
+            if p.shape is not None:
+                d["shape"] = list(p.shape)
+            if p.layout is not None:
+                d["layout"] = {"kind": "ring" if isinstance(p.layout, Ring) else "sheet"}
+                d["layout"].update(dataclasses.asdict(p.layout))
+            if isinstance(p.model, NeuronModel):
+                d["model"] = p.model.to_dict()
+            else:
+                src: dict[str, Any] = {"kind": p.model.kind}
+                if isinstance(p.model, PoissonSource):
+                    src["rate_hz"] = value_to_json(p.model.rate_hz)
+                elif isinstance(p.model, SpikeTimesSource):
+                    src["indices"] = np.asarray(p.model.indices).tolist()
+                    src["times_s"] = np.asarray(p.model.times_s).tolist()
+                d["source"] = src
+            pops.append(d)
+        projs = []
+        for pr in self.projections.values():
+            projs.append(
+                {
+                    "name": pr.name,
+                    "pre": pr.pre,
+                    "post": pr.post,
+                    "receptor": pr.receptor,
+                    "delay_steps": pr.delay_steps,
+                    "trainable": pr.trainable,
+                    "connectivity": pr.connectivity.to_dict(),
+                }
+            )
+        curs = []
+        for c in self.currents.values():
+            d = {"name": c.name, "target": c.target, "amplitude_mV": value_to_json(c.amplitude_mV), "start_s": c.start_s}
+            if c.stop_s is not None:
+                d["stop_s"] = c.stop_s
+            curs.append(d)
+        mons = []
+        for m in self.monitors.values():
+            d = {"kind": _MONITOR_KIND[type(m)]}
+            for f in dataclasses.fields(m):
+                v = getattr(m, f.name)
+                if v is not None:
+                    d[f.name] = list(v) if isinstance(v, tuple) else v
+            mons.append(d)
+        return {
+            "format_version": FORMAT_VERSION,
+            "network": {"name": self.name, "dt_s": self.dt_s},
+            "populations": pops,
+            "projections": projs,
+            "currents": curs,
+            "monitors": mons,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], *, source: str = "<dict>") -> Network:
+        """Build a network from :meth:`to_dict`'s form, refusing unknown keys."""
+        _only(source, d, {"format_version", "network", "populations", "projections", "currents", "monitors"}, "top level")
+        head = d.get("network", {})
+        _only(source, head, {"name", "dt_s"}, "[network]")
+        net = cls(dt_s=head.get("dt_s", 1e-4), name=head.get("name", "network"))
+        for i, p in enumerate(d.get("populations", [])):
+            where = f"{source}: populations[{i}]"
+            _only(where, p, {"name", "size", "shape", "layout", "model", "source"}, "population")
+            for key in ("name", "size"):
+                if key not in p:
+                    raise ConfigError(where, key, "missing (required)")
+            pw = f"population {p['name']!r}"
+            if "model" in p and "source" in p or not ("model" in p or "source" in p):
+                raise ConfigError(where, "model", "give exactly one of 'model' or 'source'")
+            if "model" in p:
+                if not isinstance(p["model"], dict):
+                    raise ConfigError(where, "model", f"expected a table, got {p['model']!r}")
+                model: Any = model_from_dict(p["model"], where=pw)
+            else:
+                s = dict(p["source"])
+                kind = s.pop("kind", None)
+                if kind not in _SOURCES:
+                    raise ParameterError(pw, "source.kind", f"one of {sorted(_SOURCES)}", kind)
+                if kind == "poisson":
+                    _only(where, s, {"rate_hz"}, "poisson source")
+                    model = PoissonSource(value_from_json(s.get("rate_hz", 10.0), where=pw, field="rate_hz"))
+                elif kind == "spike_times":
+                    _only(where, s, {"indices", "times_s"}, "spike_times source")
+                    model = SpikeTimesSource(np.asarray(s.get("indices", []), np.int64), np.asarray(s.get("times_s", []), np.float64))
+                else:
+                    _only(where, s, set(), "spike_tensor source")
+                    model = SpikeTensorSource()
+            layout = None
+            if "layout" in p:
+                lay = dict(p["layout"])
+                lk = lay.pop("kind", None)
+                if lk not in _LAYOUTS:
+                    raise ParameterError(pw, "layout.kind", f"one of {sorted(_LAYOUTS)}", lk)
+                try:
+                    layout = _LAYOUTS[lk](**lay)
+                except TypeError as exc:
+                    raise ConfigError(where, "layout", str(exc)) from exc
+            shape = tuple(p["shape"]) if "shape" in p else None
+            net.add_population(p["name"], p["size"], model, shape=shape, layout=layout)
+        for i, pr in enumerate(d.get("projections", [])):
+            where = f"{source}: projections[{i}]"
+            _only(where, pr, {"name", "pre", "post", "receptor", "delay_steps", "trainable", "connectivity"}, "projection")
+            for key in ("name", "pre", "post", "connectivity"):
+                if key not in pr:
+                    raise ConfigError(where, key, "missing (required)")
+            conn = connectivity_from_dict(pr["connectivity"], where=f"projection {pr['name']!r}")
+            net.add_projection(
+                pr["name"], pr["pre"], pr["post"], conn,
+                receptor=pr.get("receptor", "exc"), delay_steps=pr.get("delay_steps", 0),
+                trainable=pr.get("trainable", False),
+            )
+        for i, c in enumerate(d.get("currents", [])):
+            where = f"{source}: currents[{i}]"
+            _only(where, c, {"name", "target", "amplitude_mV", "start_s", "stop_s"}, "current")
+            net.add_current(
+                c["name"], c["target"],
+                amplitude_mV=value_from_json(c["amplitude_mV"], where=f"current {c['name']!r}", field="amplitude_mV"),
+                start_s=c.get("start_s", 0.0), stop_s=c.get("stop_s"),
+            )
+        for i, m in enumerate(d.get("monitors", [])):
+            where = f"{source}: monitors[{i}]"
+            kind = m.get("kind")
+            if kind not in _MONITORS:
+                raise ConfigError(where, "kind", f"expected one of {sorted(_MONITORS)}, got {kind!r}")
+            fields = {f.name for f in dataclasses.fields(_MONITORS[kind])}
+            _only(where, m, fields | {"kind"}, f"{kind} monitor")
+            if kind == "spikes":
+                net.monitor_spikes(m["target"], name=m.get("name"), indices=m.get("indices"))
+            elif kind == "state":
+                net.monitor_state(m["target"], m["variables"], name=m.get("name"), indices=m.get("indices"), every_steps=m.get("every_steps", 1))
+            else:
+                net.monitor_rate(m["target"], name=m.get("name"), bin_s=m.get("bin_s", 1e-3))
+        return net
+
+    def to_toml(self, path: str | os.PathLike) -> None:
+        import tomli_w
+
+        Path(path).write_text(tomli_w.dumps(self.to_dict()))
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike) -> Network:
+        import tomllib
+
+        try:
+            d = tomllib.loads(Path(path).read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(str(path), "<syntax>", str(exc)) from exc
+        if "run" in d:  # a run config may carry a [run] table beside the network
+            d = {k: v for k, v in d.items() if k != "run"}
+        return cls.from_dict(d, source=str(path))
+
+    def to_hdf5(self, group_or_path: Any, *, name: str = "network") -> None:
+        """Store the description in an HDF5 group: JSON text plus large arrays as datasets."""
+        import h5py
+
+        if isinstance(group_or_path, (str, os.PathLike)):
+            with h5py.File(group_or_path, "w") as f:
+                self.to_hdf5(f, name=name)
+            return
+        g = group_or_path.create_group(name)
+        arrays: dict[str, np.ndarray] = {}
+        text = json.dumps(_extract_arrays(self.to_dict(), arrays, "a"))
+        g.attrs["description_json"] = text
+        g.attrs["format_version"] = FORMAT_VERSION
+        ag = g.create_group("arrays")
+        for key, arr in arrays.items():
+            ag.create_dataset(key, data=arr, compression="gzip" if arr.size > 1024 else None)
+
+    @classmethod
+    def from_hdf5(cls, group_or_path: Any, *, name: str = "network") -> Network:
+        import h5py
+
+        if isinstance(group_or_path, (str, os.PathLike)):
+            with h5py.File(group_or_path, "r") as f:
+                return cls.from_hdf5(f, name=name)
+        if name not in group_or_path:
+            raise ConfigError(str(getattr(group_or_path, "file", group_or_path)), name, "no network description group in this HDF5 file")
+        g = group_or_path[name]
+        arrays = {k: g["arrays"][k][()] for k in g["arrays"]}
+        d = _insert_arrays(json.loads(g.attrs["description_json"]), arrays)
+        return cls.from_dict(d, source=f"{g.file.filename}:{g.name}")
+
+    # ------------------------------------------------------------------------- helpers
+    def frozen(self, *, seed: int) -> Network:
+        """A copy where every random value and connectivity is drawn with ``seed``.
+
+        Per-neuron values become arrays and random connectivity becomes ``Explicit`` synapses,
+        drawn in the same order as the torch engine draws them, so the frozen network has
+        exactly the synapses and initial values a run of this network with ``seed`` uses.
+        Saving it keeps the exact weights; other backends (Brian2, Lava) consume it.
+        """
+        from .connectivity import Conv2d, Circulant, Explicit, materialize
+
+        out = Network.from_dict(self.to_dict())
+        gen = np.random.default_rng(seed)
+        for name, pop in self.populations.items():
+            vals = draw_population_values(pop, gen)
+            if not vals:
+                continue
+            if isinstance(pop.model, PoissonSource):
+                model: Any = PoissonSource(rate_hz=vals["rate_hz"])
+            else:
+                model = dataclasses.replace(pop.model, **vals)
+            out.populations[name] = dataclasses.replace(pop, model=model)
+        for name, pr in self.projections.items():
+            if isinstance(pr.connectivity, (Conv2d, Circulant)):
+                continue
+            pre, post = self.populations[pr.pre], self.populations[pr.post]
+            table = materialize(
+                pr.connectivity, where=f"projection {name!r}", pre_shape=pre.dims,
+                post_shape=post.dims, generator=gen, dt_s=self.dt_s,
+                pre_layout=pre.layout, post_layout=post.layout,
+            )
+            conn = Explicit(pre=table.pre, post=table.post, weight=table.weight, delay_steps=table.delay_steps)
+            out.projections[name] = dataclasses.replace(pr, connectivity=conn)
+        return out
+
+    def summary(self) -> str:
+        lines = [f"Network {self.name!r}: dt = {self.dt_s * 1e3:g} ms"]
+        for p in self.populations.values():
+            kind = p.model.kind
+            lines.append(f"  population {p.name}: {p.size} x {kind}")
+        for pr in self.projections.values():
+            lines.append(f"  projection {pr.name}: {pr.pre} -> {pr.post} ({pr.connectivity.kind}, {pr.receptor})")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"Network(name={self.name!r}, populations={list(self.populations)}, projections={list(self.projections)})"
+
+
+def draw_population_values(pop: Population, gen: np.random.Generator) -> dict[str, np.ndarray]:
+    """Per-neuron values of a population drawn in a fixed order (the model's value_fields).
+
+    Every backend calls this in population order before drawing connectivity, so one seed
+    gives the same network everywhere.
+    """
+    m = pop.model
+    where = f"population {pop.name!r}"
+    if isinstance(m, PoissonSource):
+        return {"rate_hz": draw(m.rate_hz, (pop.size,), gen, where=where, field="rate_hz")}
+    if not isinstance(m, NeuronModel):
+        return {}
+    out = {}
+    for f in m.value_fields:
+        v = getattr(m, f)
+        if v is None:
+            v = m.default_value(f)
+        out[f] = draw(v, (pop.size,), gen, where=where, field=f)
+    return out
+
+
+def _only(where: str, d: Any, allowed: set[str], what: str) -> None:
+    if not isinstance(d, dict):
+        raise ConfigError(where, what, f"expected a table, got {type(d).__name__}")
+    unknown = sorted(set(d) - allowed)
+    if unknown:
+        raise ConfigError(where, unknown[0], f"unknown key in {what}; allowed: {', '.join(sorted(allowed))}")
+
+
+def _extract_arrays(obj: Any, store: dict[str, np.ndarray], key: str) -> Any:
+    if isinstance(obj, dict):
+        return {k: _extract_arrays(v, store, f"{key}.{k}") for k, v in obj.items()}
+    if isinstance(obj, list):
+        if len(obj) > 16 and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in obj):
+            arr = np.asarray(obj)
+            name = f"arr{len(store)}"
+            store[name] = arr
+            return {"$array": name}
+        return [_extract_arrays(v, store, f"{key}[{i}]") for i, v in enumerate(obj)]
+    return obj
+
+
+def _insert_arrays(obj: Any, store: dict[str, np.ndarray]) -> Any:
+    if isinstance(obj, dict):
+        if set(obj) == {"$array"}:
+            return store[obj["$array"]]
+        return {k: _insert_arrays(v, store) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_insert_arrays(v, store) for v in obj]
+    return obj

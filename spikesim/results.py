@@ -1,0 +1,218 @@
+"""One result object for every run: spikes, state traces and rates, with provenance.
+
+A :class:`Result` is written to HDF5 together with the network description, the run
+settings (duration, dt, mode, batch, dtype, seed), package versions and the device, so a run
+is reproducible from its file alone (:func:`rerun`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import platform
+from typing import Any
+
+import numpy as np
+
+from .errors import ParameterError
+
+__all__ = ["SpikeData", "StateData", "RateData", "Result", "rerun", "versions"]
+
+
+def versions() -> dict[str, str]:
+    import torch
+
+    from . import __version__
+
+    out = {"spikesim": __version__, "torch": torch.__version__, "numpy": np.__version__, "python": platform.python_version()}
+    return out
+
+
+@dataclasses.dataclass
+class SpikeData:
+    """Spikes of one monitor: parallel arrays (step, trial in the batch, neuron index)."""
+
+    population: str
+    size: int
+    step: np.ndarray
+    batch: np.ndarray
+    index: np.ndarray
+
+    def times_s(self, dt_s: float) -> np.ndarray:
+        return self.step * dt_s
+
+    def count(self, *, batch: int | None = None) -> int:
+        return int(self.step.size if batch is None else np.count_nonzero(self.batch == batch))
+
+
+@dataclasses.dataclass
+class StateData:
+    population: str
+    steps: np.ndarray
+    indices: np.ndarray
+    values: dict[str, np.ndarray]  # var -> [n_records, batch, n_indices]
+
+
+@dataclasses.dataclass
+class RateData:
+    population: str
+    bin_s: float
+    rate_hz: np.ndarray  # [n_bins, batch]
+
+
+@dataclasses.dataclass
+class Result:
+    """Everything a run produced. ``network`` is the description as a dict."""
+
+    network: dict[str, Any]
+    run: dict[str, Any]
+    spikes: dict[str, SpikeData] = dataclasses.field(default_factory=dict)
+    states: dict[str, StateData] = dataclasses.field(default_factory=dict)
+    rates: dict[str, RateData] = dataclasses.field(default_factory=dict)
+    provenance: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    # -------------------------------------------------------------------- accessors
+    @property
+    def dt_s(self) -> float:
+        return float(self.run["dt_s"])
+
+    @property
+    def duration_s(self) -> float:
+        return float(self.run["n_steps"]) * self.dt_s
+
+    def _spk(self, monitor: str) -> SpikeData:
+        if monitor not in self.spikes:
+            raise ParameterError("result", "monitor", f"one of the spike monitors {sorted(self.spikes)}", monitor)
+        return self.spikes[monitor]
+
+    def spike_trains(self, monitor: str, *, batch: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """(neuron indices, times in s) of one trial, sorted by time."""
+        s = self._spk(monitor)
+        m = s.batch == batch
+        return s.index[m], s.step[m] * self.dt_s
+
+    def mean_rate_hz(self, monitor: str, *, batch: int | None = None) -> float:
+        """Mean firing rate per neuron over the run (all trials unless ``batch`` is given)."""
+        s = self._spk(monitor)
+        trials = int(self.run["batch_size"]) if batch is None else 1
+        n = s.size if not self.run.get("monitor_indices", {}).get(monitor) else len(self.run["monitor_indices"][monitor])
+        return s.count(batch=batch) / (n * trials * self.duration_s)
+
+    def cv_isi(self, monitor: str, *, batch: int = 0, min_spikes: int = 3) -> float:
+        """Mean coefficient of variation of inter-spike intervals over neurons with enough spikes."""
+        idx, t = self.spike_trains(monitor, batch=batch)
+        if idx.size == 0:
+            return float("nan")
+        order = np.lexsort((t, idx))
+        idx, t = idx[order], t[order]
+        cvs = []
+        bounds = np.flatnonzero(np.diff(idx)) + 1
+        for seg_i, seg_t in zip(np.split(idx, bounds), np.split(t, bounds)):
+            if seg_t.size >= min_spikes:
+                isi = np.diff(seg_t)
+                if isi.mean() > 0:
+                    cvs.append(isi.std() / isi.mean())
+        return float(np.mean(cvs)) if cvs else float("nan")
+
+    def summary(self) -> str:
+        lines = [
+            f"run: {self.run['mode']} mode, {self.duration_s:g} s at dt = {self.dt_s * 1e3:g} ms, "
+            f"batch {self.run['batch_size']}, seed {self.run['seed']}, {self.run.get('device', '?')}, "
+            f"{self.provenance.get('wall_time_s', float('nan')):.3g} s wall"
+        ]
+        for name, s in self.spikes.items():
+            lines.append(
+                f"  spikes {name} ({s.population}, {s.size} neurons): {s.count()} spikes, "
+                f"{self.mean_rate_hz(name):.3g} Hz mean"
+            )
+        for name, r in self.rates.items():
+            lines.append(f"  rate {name} ({r.population}): mean {float(r.rate_hz.mean()):.3g} Hz")
+        for name, st in self.states.items():
+            lines.append(f"  state {name} ({st.population}): {', '.join(st.values)} x {st.steps.size} samples")
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------------------ HDF5
+    def to_hdf5(self, path: str | os.PathLike) -> None:
+        import h5py
+
+        from .network import Network
+
+        with h5py.File(path, "w") as f:
+            Network.from_dict(self.network).to_hdf5(f)
+            _write_meta(f, self.run, self.provenance)
+            for name, s in self.spikes.items():
+                g = f.create_group(f"spikes/{name}")
+                g.attrs["population"], g.attrs["size"] = s.population, s.size
+                for k in ("step", "batch", "index"):
+                    g.create_dataset(k, data=getattr(s, k), compression="gzip")
+            for name, st in self.states.items():
+                g = f.create_group(f"states/{name}")
+                g.attrs["population"] = st.population
+                g.create_dataset("steps", data=st.steps)
+                g.create_dataset("indices", data=st.indices)
+                for var, arr in st.values.items():
+                    g.create_dataset(f"values/{var}", data=arr, compression="gzip")
+            for name, r in self.rates.items():
+                g = f.create_group(f"rates/{name}")
+                g.attrs["population"], g.attrs["bin_s"] = r.population, r.bin_s
+                g.create_dataset("rate_hz", data=r.rate_hz)
+
+    @classmethod
+    def from_hdf5(cls, path: str | os.PathLike) -> Result:
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            if "run_json" not in f.attrs:
+                raise ParameterError(str(path), "file", "a spikesim result file (run_json attribute)", "none")
+            run = json.loads(f.attrs["run_json"])
+            prov = json.loads(f.attrs["provenance_json"])
+            net = json.loads(f["network"].attrs["description_json"])
+            from .network import _insert_arrays
+
+            arrays = {k: f["network/arrays"][k][()] for k in f["network/arrays"]}
+            net = _insert_arrays(net, arrays)
+            res = cls(network=_to_builtin(net), run=run, provenance=prov)
+            for name, g in f.get("spikes", {}).items():
+                res.spikes[name] = SpikeData(str(g.attrs["population"]), int(g.attrs["size"]), g["step"][()], g["batch"][()], g["index"][()])
+            for name, g in f.get("states", {}).items():
+                vals = {v: g["values"][v][()] for v in g["values"]}
+                res.states[name] = StateData(str(g.attrs["population"]), g["steps"][()], g["indices"][()], vals)
+            for name, g in f.get("rates", {}).items():
+                res.rates[name] = RateData(str(g.attrs["population"]), float(g.attrs["bin_s"]), g["rate_hz"][()])
+        return res
+
+
+def _to_builtin(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _to_builtin(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_to_builtin(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return obj
+
+
+def _write_meta(f: Any, run: dict[str, Any], provenance: dict[str, Any]) -> None:
+    f.attrs["run_json"] = json.dumps(run)
+    f.attrs["provenance_json"] = json.dumps(provenance)
+
+
+def rerun(path: str | os.PathLike, **overrides: Any) -> Result:
+    """Run again the simulation recorded in a result file (same network, settings and seed)."""
+    from .engine import simulate
+    from .network import Network
+
+    old = Result.from_hdf5(path)
+    net = Network.from_hdf5(path)
+    run = dict(old.run)
+    run.update(overrides)
+    return simulate(
+        net,
+        duration_s=run["n_steps"] * run["dt_s"],
+        mode=run["mode"],
+        batch_size=run["batch_size"],
+        seed=run["seed"],
+        dtype=run["dtype"],
+        device=overrides.get("device", "cpu"),
+    )

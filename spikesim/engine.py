@@ -126,11 +126,23 @@ class _Projection(torch.nn.Module):
             delays = table.delay_steps[order] + pr.delay_steps
             self.hetero = bool(delays.size and delays.min() != delays.max())
             self.max_delay = int(delays.max()) if delays.size else pr.delay_steps
-            self.register_buffer("indptr", torch.as_tensor(indptr, dtype=torch.int64, device=device))
+            # padded rows per pre neuron (ELL): one gather + one scatter per step, whatever
+            # the number of spikes; memory = n_pre x max fan-out (pad index = n_post)
+            fan = int(counts.max()) if counts.size else 0
+            col = np.arange(pre_i.size) - indptr[pre_i]
+            rows_post = np.full((self.n_pre, max(fan, 1)), self.n_post, dtype=np.int64)
+            rows_w = np.zeros((self.n_pre, max(fan, 1)))
+            rows_d = np.zeros((self.n_pre, max(fan, 1)), dtype=np.int64)
+            rows_post[pre_i, col] = table.post[order]
+            rows_w[pre_i, col] = table.weight[order]
+            rows_d[pre_i, col] = delays
             self.register_buffer("syn_pre", torch.as_tensor(pre_i, dtype=torch.int64, device=device))
             self.register_buffer("syn_post", torch.as_tensor(table.post[order], dtype=torch.int64, device=device))
             self.register_buffer("syn_delay", torch.as_tensor(delays, dtype=torch.int64, device=device))
+            self.register_buffer("rows_post", torch.as_tensor(rows_post, device=device))
+            self.register_buffer("rows_delay", torch.as_tensor(rows_d, device=device))
             self._set("weight", make(torch.as_tensor(table.weight[order], dtype=dtype, device=device)), pr.trainable)
+            self.register_buffer("rows_w", torch.as_tensor(rows_w, dtype=dtype, device=device))
             if differentiable and self.hetero:
                 raise ParameterError(where, "connectivity", "uniform delays for a differentiable run", "per-synapse delays")
         self.differentiable = differentiable
@@ -180,37 +192,32 @@ class _Projection(torch.nn.Module):
             return torch.sparse.mm(m, a.t()).t()
         return self._event_driven(a, w)
 
-    def _active_synapses(self, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(batch of the source event, synapse id, source activity) for every active synapse."""
-        b, i = torch.nonzero(a, as_tuple=True)
-        start = self.indptr[i]
-        cnt = self.indptr[i + 1] - start
-        total = int(cnt.sum())
-        rep = torch.repeat_interleave(torch.arange(b.numel(), device=a.device), cnt, output_size=total)
-        offs = torch.arange(total, device=a.device) - torch.repeat_interleave(torch.cumsum(cnt, 0) - cnt, cnt, output_size=total)
-        syn = start[rep] + offs
-        return b[rep], syn, a[b, i][rep]
-
     def _event_driven(self, a: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        """Gather the padded rows of the active pre neurons and scatter-add into the targets."""
         B = a.shape[0]
-        out = torch.zeros(B * self.n_post, dtype=w.dtype, device=a.device)
-        if not bool(a.any()):
-            return out.view(B, self.n_post)
-        bb, syn, act = self._active_synapses(a)
-        out.index_add_(0, bb * self.n_post + self.syn_post[syn], w[syn] * act.to(w.dtype))
-        return out.view(B, self.n_post)
+        n1 = self.n_post + 1
+        out = torch.zeros(B * n1, dtype=self.rows_w.dtype, device=a.device)
+        b, i = torch.nonzero(a, as_tuple=True)
+        if b.numel():
+            rw = self.rows_w[i] if w is self.weight else self.rows_w[i] ** 2
+            vals = rw * a[b, i].to(rw.dtype).unsqueeze(1)
+            out.index_add_(0, (b.unsqueeze(1) * n1 + self.rows_post[i]).reshape(-1), vals.reshape(-1))
+        return out.view(B, n1)[:, : self.n_post]
 
     def scatter_delayed(self, a: torch.Tensor, buf: torch.Tensor, step: int, *, square: bool = False) -> None:
-        """Per-synapse delays: add each active synapse's weight to buf[(step + 1 + d) % L]."""
-        if not bool(a.any()):
+        """Per-synapse delays: add each active synapse's weight to buf[(step + 1 + d) % L].
+
+        The ring buffer has one spare column per trial (index n_post) that absorbs padding.
+        """
+        b, i = torch.nonzero(a, as_tuple=True)
+        if not b.numel():
             return
-        L, B, N = buf.shape
-        bb, syn, act = self._active_synapses(a)
-        w = self.weight[syn]
-        if square:
-            w = w * w
-        slot = (step + 1 + self.syn_delay[syn]) % L
-        buf.view(-1).index_add_(0, (slot * B + bb) * N + self.syn_post[syn], w * act.to(w.dtype))
+        L, B, N1 = buf.shape
+        rw = self.rows_w[i] ** 2 if square else self.rows_w[i]
+        vals = rw * a[b, i].to(rw.dtype).unsqueeze(1)
+        slot = (step + 1 + self.rows_delay[i]) % L
+        idx = (slot * B + b.unsqueeze(1)) * N1 + self.rows_post[i]
+        buf.view(-1).index_add_(0, idx.reshape(-1), vals.reshape(-1))
 
 
 # ------------------------------------------------------------------------- populations
@@ -456,7 +463,7 @@ class Simulator(torch.nn.Module):
                     key = (pr.post, pr.receptor, sq)
                     old = rings.get(key)
                     if old is None or old.shape[0] < L:
-                        rings[key] = torch.zeros(L, B, pr.n_post, dtype=dt, device=dev)
+                        rings[key] = torch.zeros(L, B, pr.n_post + 1, dtype=dt, device=dev)
         times = {n: p.params for n, p in self.pops.items() if isinstance(p.model, SpikeTimesSource)}
         bar = None
         if show:
@@ -526,7 +533,7 @@ class Simulator(torch.nn.Module):
                 ring = rings.get((p.name, rec, sq))
                 if ring is not None:
                     slot = k % ring.shape[0]
-                    extra = ring[slot].clone()
+                    extra = ring[slot, :, :-1].clone()
                     ring[slot].zero_()
                     if self.mode == "rate":
                         v = _add(v, (extra, 0.0) if not sq else (0.0, extra))
@@ -629,10 +636,9 @@ class Simulator(torch.nn.Module):
 
     def _check_finite(self, states: dict[str, Any], k: int) -> None:
         for name, st in states.items():
-            tensors = st.values() if isinstance(st, dict) else st
-            for t in tensors:
-                if t.is_floating_point() and not bool(torch.isfinite(t).all()):
-                    raise SimulationError(name, k, "state became NaN or Inf; check parameters, weights and dt_s")
+            t = st["r"] if isinstance(st, dict) else st[0]  # v (or u): NaN anywhere reaches it
+            if not bool(torch.isfinite(t).all()):
+                raise SimulationError(name, k, "state became NaN or Inf; check parameters, weights and dt_s")
 
 
 def _first(x: Any) -> Any:

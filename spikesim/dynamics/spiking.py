@@ -126,7 +126,9 @@ def lif_step(
     z = fn(v_new - p.v_th_mV)
     if p.ref_steps > 0:
         z = z * (~refractory).to(z.dtype)
-        ref = torch.where(z > 0, torch.full_like(state.ref, p.ref_steps), (state.ref - 1).clamp_min(0))
+        # Brian2's rule: not refractory once (k - k_spike) >= ref_steps, i.e. the membrane is
+        # clamped for ref_steps - 1 steps after the spike step
+        ref = torch.where(z > 0, torch.full_like(state.ref, p.ref_steps - 1), (state.ref - 1).clamp_min(0))
     else:
         ref = state.ref
     v_new = _reset(v_new, z, p.v_reset_mV, spike_fn is not None)

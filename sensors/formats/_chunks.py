@@ -1,0 +1,81 @@
+"""Small helpers shared by the iniVation, N-MNIST and Event Stream format modules.
+
+``rechunk`` turns a stream of variable-size event arrays (one per packet or file block) into
+chunks of at most ``chunk_events`` events, never empty; ``concat_events`` joins chunks into
+one array; ``check_chunk_events`` validates the option every ``iter_chunks`` takes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+from ..errors import EventFormatError
+from ..events import EVENT_DTYPE
+
+__all__ = [
+    "DEFAULT_CHUNK_EVENTS",
+    "READ_BLOCK_BYTES",
+    "check_chunk_events",
+    "concat_events",
+    "file_size",
+    "rechunk",
+]
+
+DEFAULT_CHUNK_EVENTS = 1 << 20
+READ_BLOCK_BYTES = 1 << 22  # 4 MiB per read: bounded memory whatever the file size
+
+
+def check_chunk_events(chunk_events: int) -> int:
+    """``chunk_events`` as an int ≥ 1, else ``ValueError`` naming the option."""
+    if isinstance(chunk_events, bool) or not isinstance(chunk_events, (int, np.integer)):
+        raise ValueError(
+            f"chunk_events: expected a positive integer, found {type(chunk_events).__name__}"
+        )
+    if chunk_events < 1:
+        raise ValueError(f"chunk_events: expected a positive integer, found {chunk_events}")
+    return int(chunk_events)
+
+
+def rechunk(pieces: Iterable[np.ndarray], chunk_events: int) -> Iterator[np.ndarray]:
+    """Re-cut a stream of event arrays into chunks of ``chunk_events`` (last one shorter)."""
+    pending: list[np.ndarray] = []
+    n_pending = 0
+    for piece in pieces:
+        if piece.shape[0] == 0:
+            continue
+        pending.append(piece)
+        n_pending += piece.shape[0]
+        if n_pending >= chunk_events:
+            joined = pending[0] if len(pending) == 1 else np.concatenate(pending)
+            start = 0
+            while joined.shape[0] - start >= chunk_events:
+                yield joined[start : start + chunk_events]
+                start += chunk_events
+            rest = joined[start:]
+            pending = [rest] if rest.shape[0] else []
+            n_pending = rest.shape[0]
+    if n_pending:
+        yield pending[0] if len(pending) == 1 else np.concatenate(pending)
+
+
+def concat_events(chunks: Iterable[np.ndarray]) -> np.ndarray:
+    """All chunks joined into one :data:`EVENT_DTYPE` array (empty array when none)."""
+    parts = list(chunks)
+    if not parts:
+        return np.zeros(0, dtype=EVENT_DTYPE)
+    if len(parts) == 1:
+        return np.ascontiguousarray(parts[0])
+    return np.concatenate(parts)
+
+
+def file_size(path: str | os.PathLike) -> int:
+    """Size of ``path`` in bytes; a missing file is reported as :class:`EventFormatError`."""
+    try:
+        return os.stat(path).st_size
+    except FileNotFoundError:
+        raise
+    except OSError as exc:  # pragma: no cover - unusual filesystem errors
+        raise EventFormatError(path, None, f"cannot stat file: {exc}") from exc

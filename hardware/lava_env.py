@@ -1,0 +1,277 @@
+"""The managed Lava environment: a Python 3.10 venv holding ``lava-nc==0.10.0``.
+
+lava-nc 0.10 imports only on Python 3.10 and with numpy < 2, so spikesim (Python >= 3.10,
+numpy 2) cannot import it in-process. Instead :func:`setup` creates a separate virtual
+environment (default ``<repo root>/.venv-lava``, overridable with the environment variable
+``SPIKESIM_LAVA_ENV`` or the ``path=`` argument) and :mod:`spikesim.hardware.lava_runner`
+runs inside it as a subprocess.
+
+``setup`` is idempotent: a marker file ``spikesim-lava.json`` inside the environment records
+the package versions; when it matches and the interpreter still imports lava, ``setup``
+returns at once.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from spikesim.errors import ConfigError
+
+__all__ = [
+    "LAVA_REQUIREMENTS",
+    "LavaEnvError",
+    "LavaEnvInfo",
+    "env_path",
+    "find_python310",
+    "is_ready",
+    "python_path",
+    "setup",
+]
+
+#: Packages installed into the Lava environment (pip requirement strings).
+LAVA_REQUIREMENTS: tuple[str, ...] = ("lava-nc==0.10.0", "numpy<2")
+_MARKER = "spikesim-lava.json"
+_MARKER_VERSION = 1
+_ENV_VAR = "SPIKESIM_LAVA_ENV"
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class LavaEnvError(ConfigError):
+    """The Lava environment is missing, broken or cannot be created."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__("Lava environment", key, problem)
+
+
+@dataclass(frozen=True)
+class LavaEnvInfo:
+    """What :func:`setup` found or built."""
+
+    path: Path
+    python: Path
+    base_python: str
+    lava_version: str
+    numpy_version: str
+    created: bool
+    seconds: float
+
+
+def env_path(path: str | os.PathLike[str] | None = None) -> Path:
+    """The environment folder: ``path``, else ``$SPIKESIM_LAVA_ENV``, else ``<repo>/.venv-lava``."""
+    if path is not None:
+        return Path(path).expanduser().resolve()
+    env = os.environ.get(_ENV_VAR)
+    if env:
+        return Path(env).expanduser().resolve()
+    return _REPO_ROOT / ".venv-lava"
+
+
+def python_path(path: str | os.PathLike[str] | None = None) -> Path:
+    """The interpreter of the Lava environment (it may not exist yet; see :func:`is_ready`)."""
+    root = env_path(path)
+    if os.name == "nt":  # pragma: no cover - spikesim's Lava support targets Linux
+        return root / "Scripts" / "python.exe"
+    return root / "bin" / "python"
+
+
+def _works_as_310(exe: str) -> bool:
+    """True when ``exe`` runs and reports Python 3.10 (pyenv shims may exist but fail)."""
+    try:
+        out = subprocess.run(
+            [exe, "-c", "import sys, venv; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return out.returncode == 0 and out.stdout.strip() == "3.10"
+
+
+def _candidates() -> list[str]:
+    """Places searched for a Python 3.10 interpreter, in order."""
+    cands: list[str] = []
+    on_path = shutil.which("python3.10")
+    cands.append(on_path if on_path else "python3.10 on PATH (not found)")
+    pyenv = shutil.which("pyenv")
+    if pyenv:
+        try:
+            vers = subprocess.run(
+                [pyenv, "versions", "--bare"], capture_output=True, text=True, timeout=60
+            ).stdout.split()
+        except (OSError, subprocess.TimeoutExpired):
+            vers = []
+        for ver in sorted((v for v in vers if v.startswith("3.10")), reverse=True):
+            try:
+                prefix = subprocess.run(
+                    [pyenv, "prefix", ver], capture_output=True, text=True, timeout=60
+                ).stdout.strip()
+            except (OSError, subprocess.TimeoutExpired):
+                prefix = ""
+            if prefix:
+                cands.append(str(Path(prefix) / "bin" / "python3.10"))
+    else:
+        cands.append("pyenv prefix 3.10.x (pyenv not on PATH)")
+    roots = [os.environ.get("PYENV_ROOT", ""), str(Path.home() / ".pyenv"), "/root/.pyenv"]
+    for root in dict.fromkeys(r for r in roots if r):
+        cands += sorted(glob.glob(f"{root}/versions/3.10*/bin/python3.10"), reverse=True)
+        if not glob.glob(f"{root}/versions/3.10*/bin/python3.10"):
+            cands.append(f"{root}/versions/3.10*/bin/python3.10 (none)")
+    cands += ["/usr/bin/python3.10", "/usr/local/bin/python3.10"]
+    return list(dict.fromkeys(cands))
+
+
+def find_python310() -> str:
+    """Locate a working Python 3.10 interpreter or raise :class:`LavaEnvError` listing the search."""
+    tried = []
+    for cand in _candidates():
+        if " (" in cand or not Path(cand).exists():
+            tried.append(cand if " (" in cand else f"{cand} (missing)")
+            continue
+        if _works_as_310(cand):
+            return cand
+        tried.append(f"{cand} (does not run as Python 3.10)")
+    raise LavaEnvError(
+        "python3.10",
+        "lava-nc 0.10 needs a Python 3.10 interpreter and none was found; searched: "
+        + "; ".join(tried)
+        + ". Install Python 3.10 (e.g. `pyenv install 3.10`) and rerun `spikesim lava setup`",
+    )
+
+
+def _probe(python: Path) -> dict[str, str] | None:
+    """Versions of lava and numpy importable by ``python``, or None when it cannot import them."""
+    if not python.exists():
+        return None
+    code = (
+        "import json, importlib.metadata as m, numpy, lava.magma.core.run_configs; "
+        "print(json.dumps({'lava': m.version('lava-nc'), 'numpy': numpy.__version__}))"
+    )
+    try:
+        out = subprocess.run([str(python), "-c", code], capture_output=True, text=True, timeout=300)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if out.returncode != 0:
+        return None
+    try:
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return None
+
+
+def _read_marker(root: Path) -> dict | None:
+    try:
+        return json.loads((root / _MARKER).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def is_ready(path: str | os.PathLike[str] | None = None) -> bool:
+    """True when the environment exists, its marker matches and its interpreter is present.
+
+    This is cheap (no subprocess); :func:`setup` re-checks by importing lava.
+    """
+    root = env_path(path)
+    marker = _read_marker(root)
+    return (
+        marker is not None
+        and marker.get("marker_version") == _MARKER_VERSION
+        and marker.get("requirements") == list(LAVA_REQUIREMENTS)
+        and python_path(root).exists()
+    )
+
+
+def _run_checked(cmd: list[str], what: str) -> None:
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = (proc.stdout + proc.stderr)[-3000:]
+        raise LavaEnvError(
+            what, f"command {' '.join(cmd)!r} failed (exit {proc.returncode}):\n{tail}"
+        )
+
+
+def setup(
+    *, path: str | os.PathLike[str] | None = None, force: bool = False, quiet: bool = True
+) -> LavaEnvInfo:
+    """Create (or verify) the Lava environment and return what it holds.
+
+    Parameters
+    ----------
+    path: environment folder; default ``$SPIKESIM_LAVA_ENV`` or ``<repo root>/.venv-lava``.
+    force: rebuild from scratch even when the environment is ready.
+    quiet: when False, pip's output goes to this process's stderr.
+
+    Idempotent: when the marker file matches :data:`LAVA_REQUIREMENTS` and the interpreter
+    imports lava, it returns in about a second without touching the network.
+    Raises :class:`LavaEnvError` when no Python 3.10 is found or pip fails.
+    """
+    t0 = time.perf_counter()
+    root = env_path(path)
+    python = python_path(root)
+    if not force and is_ready(root):
+        versions = _probe(python)
+        if versions is not None:
+            marker = _read_marker(root) or {}
+            return LavaEnvInfo(
+                root,
+                python,
+                str(marker.get("base_python", "")),
+                versions["lava"],
+                versions["numpy"],
+                False,
+                time.perf_counter() - t0,
+            )
+    base = find_python310()
+    if force and root.exists():
+        shutil.rmtree(root)
+    if not python.exists():
+        root.parent.mkdir(parents=True, exist_ok=True)
+        _run_checked([base, "-m", "venv", str(root)], "venv")
+    (root / _MARKER).unlink(missing_ok=True)
+    pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check"]
+    if quiet:
+        pip.append("--quiet")
+    if quiet:
+        _run_checked(pip + list(LAVA_REQUIREMENTS), "pip install")
+    else:
+        proc = subprocess.run(pip + list(LAVA_REQUIREMENTS), stdout=sys.stderr)
+        if proc.returncode != 0:
+            raise LavaEnvError("pip install", f"pip exited {proc.returncode} (output above)")
+    versions = _probe(python)
+    if versions is None:
+        raise LavaEnvError(
+            "lava-nc",
+            f"installed {LAVA_REQUIREMENTS} into {root} but {python} cannot import lava; "
+            "rerun `spikesim lava setup` with force",
+        )
+    marker = {
+        "marker_version": _MARKER_VERSION,
+        "requirements": list(LAVA_REQUIREMENTS),
+        "base_python": base,
+        "lava": versions["lava"],
+        "numpy": versions["numpy"],
+    }
+    (root / _MARKER).write_text(json.dumps(marker, indent=1))
+    return LavaEnvInfo(
+        root, python, base, versions["lava"], versions["numpy"], True, time.perf_counter() - t0
+    )
+
+
+def require_ready(path: str | os.PathLike[str] | None = None) -> Path:
+    """The Lava interpreter, or :class:`LavaEnvError` telling to run ``spikesim lava setup``."""
+    root = env_path(path)
+    if not is_ready(root):
+        raise LavaEnvError(
+            "lava-nc",
+            f"the Lava environment at {root} is not set up (no valid {_MARKER}); "
+            "run `spikesim lava setup` (or spikesim.hardware.lava_env.setup())",
+        )
+    return python_path(root)

@@ -1,0 +1,119 @@
+"""The npz exchange format between spikesim and the Lava runner subprocess.
+
+Written by spikesim (:func:`write_network`), read by ``lava_runner.py`` with numpy only (no
+pickles: every array is numeric or a fixed-width unicode array). Version 1 keys:
+
+``format`` = "spikesim-loihi-exchange", ``version`` = 1, ``n_steps``, ``batch``,
+``record_v`` (0/1);
+``pop_names`` (str[P]) and per population i: ``pop{i}_params`` = [n, du, dv, vth],
+``pop{i}_bias_mant``, ``pop{i}_bias_exp`` (int64[n]);
+``input_names`` (str[I]) and ``input{i}_spikes`` (uint8[n_steps, batch, n]);
+``conn_names``, ``conn_kinds`` ("dense" | "sparse" | "delay_dense"), ``conn_sources``,
+``conn_targets`` (str[C]) and per connection j: ``conn{j}_params`` = [sign_mode code
+(1 mixed, 2 excitatory, 3 inhibitory, as lava's SignMode), num_weight_bits, weight_exp],
+``conn{j}_weights`` (int64[n_t, n_s]) for dense/delay_dense, ``conn{j}_delays`` for
+delay_dense, ``conn{j}_coo`` (int64[3, nnz]: rows, cols, values) and ``conn{j}_shape`` for
+sparse.
+
+The result file has ``pop_names``, ``spikes{i}`` (uint8[n_steps, batch, n]), optionally
+``v{i}`` (int32[n_steps, batch, n]), ``lava_version``, ``seconds_build``, ``seconds_run``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from spikesim.errors import ConfigError
+
+from .network import DelayDense, LoihiNetwork, SignMode, Sparse
+
+__all__ = ["EXCHANGE_FORMAT", "EXCHANGE_VERSION", "SIGN_MODE_CODES", "read_result", "write_network"]
+
+EXCHANGE_FORMAT = "spikesim-loihi-exchange"
+EXCHANGE_VERSION = 1
+SIGN_MODE_CODES = {SignMode.MIXED: 1, SignMode.EXCITATORY: 2, SignMode.INHIBITORY: 3}
+
+
+def write_network(
+    net: LoihiNetwork,
+    path: str | os.PathLike[str],
+    *,
+    n_steps: int,
+    inputs: dict[str, np.ndarray],
+    batch: int,
+    record_v: bool = False,
+) -> None:
+    """Write ``net`` and its (already validated) inputs ``[n_steps, batch, n]`` to ``path``."""
+    arrays: dict[str, Any] = {
+        "format": np.array(EXCHANGE_FORMAT),
+        "version": np.array(EXCHANGE_VERSION),
+        "n_steps": np.array(n_steps),
+        "batch": np.array(batch),
+        "record_v": np.array(int(record_v)),
+        "pop_names": np.array([p.name for p in net.populations], dtype=str),
+        "input_names": np.array([i.name for i in net.inputs], dtype=str),
+        "conn_names": np.array([c.name for c in net.connections], dtype=str),
+        "conn_kinds": np.array(
+            [
+                "sparse"
+                if isinstance(c, Sparse)
+                else "delay_dense"
+                if isinstance(c, DelayDense)
+                else "dense"
+                for c in net.connections
+            ],
+            dtype="<U11",
+        ),
+        "conn_sources": np.array([c.source for c in net.connections], dtype=str),
+        "conn_targets": np.array([c.target for c in net.connections], dtype=str),
+    }
+    for i, p in enumerate(net.populations):
+        arrays[f"pop{i}_params"] = np.array([p.n, p.du, p.dv, p.vth], dtype=np.int64)
+        arrays[f"pop{i}_bias_mant"] = p.bias_mant
+        arrays[f"pop{i}_bias_exp"] = p.bias_exp
+    for i, inp in enumerate(net.inputs):
+        arrays[f"input{i}_spikes"] = np.asarray(inputs[inp.name], dtype=np.uint8)
+    for j, c in enumerate(net.connections):
+        arrays[f"conn{j}_params"] = np.array(
+            [SIGN_MODE_CODES[SignMode(c.sign_mode)], c.num_weight_bits, c.weight_exp],
+            dtype=np.int64,
+        )
+        if isinstance(c, Sparse):
+            arrays[f"conn{j}_coo"] = np.stack([c.rows, c.cols, c.values]).astype(np.int64)
+            arrays[f"conn{j}_shape"] = np.array(c.shape, dtype=np.int64)
+        else:
+            arrays[f"conn{j}_weights"] = c.weights
+            if isinstance(c, DelayDense):
+                arrays[f"conn{j}_delays"] = c.delays
+    with open(path, "wb") as fh:
+        np.savez(fh, **arrays)
+
+
+def read_result(
+    path: str | os.PathLike[str], net: LoihiNetwork
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None, dict[str, Any]]:
+    """Read the runner's result file: (spikes, v or None, info) keyed by population name."""
+    p = Path(path)
+    try:
+        data = np.load(p, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise ConfigError(str(p), "*", f"not a readable Lava result file: {err}") from None
+    with data:
+        names = [str(x) for x in data["pop_names"]]
+        expected = [q.name for q in net.populations]
+        if names != expected:
+            raise ConfigError(str(p), "pop_names", f"expected {expected}, found {names}")
+        spikes = {n: data[f"spikes{i}"].astype(bool) for i, n in enumerate(names)}
+        v = None
+        if "v0" in data.files:
+            v = {n: data[f"v{i}"].astype(np.int32) for i, n in enumerate(names)}
+        info = {
+            k: (data[k].item() if data[k].ndim == 0 else data[k])
+            for k in ("lava_version", "seconds_build", "seconds_run")
+            if k in data.files
+        }
+    return spikes, v, info

@@ -134,7 +134,10 @@ class _Conn:
                 q = quant_sparse(conn)
                 idx = torch.as_tensor(np.stack([conn.rows, conn.cols]), device=device)
                 self.w_sparse = torch.sparse_coo_tensor(
-                    idx, torch.as_tensor(q, dtype=self.dtype, device=device), (n_t, n_s)
+                    idx,
+                    torch.as_tensor(q, dtype=self.dtype, device=device),
+                    (n_t, n_s),
+                    check_invariants=True,
                 ).coalesce()
                 self.w = None
             else:

@@ -1,0 +1,246 @@
+"""Reference Loihi networks with their input spike trains (used by tests, benchmarks and the
+``spikesim lava verify`` command).
+
+Each function returns a :class:`Case`: the network, the number of steps and the inputs
+``[n_steps, batch, n]`` (uint8). Random ones take an explicit ``seed``; the same seed gives the
+same network and inputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .network import DelayDense, Dense, LifPopulation, LoihiNetwork, Sparse, SpikeInput
+
+__all__ = [
+    "Case",
+    "NIR_PAPER_ISIS",
+    "all_cases",
+    "bias_only",
+    "delay_network",
+    "extremes",
+    "feedforward",
+    "feedforward_benchmark",
+    "nir_paper_input_train",
+    "nir_paper_single_lif",
+    "recurrent_ei",
+]
+
+#: Inter-spike intervals of the NIR paper's single-LIF chip run (neuromorphs/NIR paper/01_lif).
+NIR_PAPER_ISIS = (
+    6, 15, 4, 3, 0, 2, 1, 2, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    13, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 14,
+)  # fmt: skip
+
+
+@dataclass(frozen=True, eq=False)
+class Case:
+    """A network, its run length and its inputs (input name -> uint8 [n_steps, batch, n])."""
+
+    name: str
+    net: LoihiNetwork
+    n_steps: int
+    inputs: dict[str, np.ndarray]
+
+
+def _bernoulli(rng: np.random.Generator, p: float, shape: tuple[int, ...]) -> np.ndarray:
+    return (rng.random(shape) < p).astype(np.uint8)
+
+
+def nir_paper_input_train() -> np.ndarray:
+    """The 1000-step input train: ISIs -> 100 entries, each followed by 9 zero steps."""
+    d1 = np.concatenate([[0] * isi + [1] for isi in NIR_PAPER_ISIS])[:100]
+    train = np.zeros(1000, dtype=np.uint8)
+    train[::10] = d1
+    return train
+
+
+def nir_paper_single_lif() -> Case:
+    """Input spikes -> Dense(weight 10) -> LIF(du=4095, dv=163, vth=25), 1000 steps.
+
+    The NIR paper's Loihi 2 chip run spiked at steps 461, 511, 711 and 761.
+    """
+    net = LoihiNetwork(
+        populations=(LifPopulation("lif", 1, du=4095, dv=163, vth=25),),
+        inputs=(SpikeInput("spikes_in", 1),),
+        connections=(Dense("affine", "spikes_in", "lif", "excitatory", weights=[[10]]),),
+    )
+    return Case(
+        "nir_paper_single_lif",
+        net,
+        1000,
+        {"spikes_in": nir_paper_input_train().reshape(1000, 1, 1)},
+    )
+
+
+def bias_only(*, n_steps: int = 300) -> Case:
+    """Four unconnected LIF neurons driven only by their biases (positive/negative exponents)."""
+    net = LoihiNetwork(
+        populations=(
+            LifPopulation(
+                "biased",
+                5,
+                du=0,
+                dv=300,
+                vth=200,
+                bias_mant=[100, 57, 4095, -3000, 1501],
+                bias_exp=[6, 7, 0, 2, -1],
+            ),
+        ),
+    )
+    return Case("bias_only", net, n_steps, {})
+
+
+def feedforward(*, seed: int = 1, n_steps: int = 300, batch: int = 1) -> Case:
+    """Input(20) -> Dense -> LIF(30) -> Dense -> LIF(10), with weight_exp and truncation."""
+    rng = np.random.default_rng(seed)
+    w1 = rng.integers(0, 256, size=(30, 20)) * (rng.random((30, 20)) < 0.5)
+    w2 = rng.integers(-256, 256, size=(10, 30))
+    net = LoihiNetwork(
+        populations=(
+            LifPopulation("hidden", 30, du=1024, dv=512, vth=400, bias_mant=0),
+            LifPopulation(
+                "out", 10, du=2048, dv=256, vth=30, bias_mant=rng.integers(-50, 200, 10), bias_exp=3
+            ),
+        ),
+        inputs=(SpikeInput("x", 20),),
+        connections=(
+            Dense(
+                "x_hidden",
+                "x",
+                "hidden",
+                "excitatory",
+                num_weight_bits=7,
+                weight_exp=-2,
+                weights=w1,
+            ),
+            Dense(
+                "hidden_out", "hidden", "out", "mixed", num_weight_bits=8, weight_exp=-1, weights=w2
+            ),
+        ),
+    )
+    return Case("feedforward", net, n_steps, {"x": _bernoulli(rng, 0.15, (n_steps, batch, 20))})
+
+
+def recurrent_ei(*, seed: int = 2, n_steps: int = 400, n_exc: int = 80, n_inh: int = 20) -> Case:
+    """Recurrent E/I network (80 E + 20 I) with Dense and Sparse, all three sign modes."""
+    rng = np.random.default_rng(seed)
+    n_in = 40
+
+    def sparse_mask(shape: tuple[int, int], p: float) -> np.ndarray:
+        return rng.random(shape) < p
+
+    w_in_e = rng.integers(0, 256, (n_exc, n_in)) * sparse_mask((n_exc, n_in), 0.3)
+    w_in_i = rng.integers(0, 256, (n_inh, n_in)) * sparse_mask((n_inh, n_in), 0.3)
+    w_ee = rng.integers(-256, 256, (n_exc, n_exc)) * sparse_mask((n_exc, n_exc), 0.1)
+    np.fill_diagonal(w_ee, 0)
+    m_ei = sparse_mask((n_inh, n_exc), 0.2)
+    rows, cols = np.nonzero(m_ei)
+    vals = rng.integers(1, 256, rows.size)
+    w_ie = -rng.integers(0, 256, (n_exc, n_inh)) * sparse_mask((n_exc, n_inh), 0.4)
+    w_ii = -rng.integers(0, 256, (n_inh, n_inh)) * sparse_mask((n_inh, n_inh), 0.2)
+    net = LoihiNetwork(
+        populations=(
+            LifPopulation(
+                "exc",
+                n_exc,
+                du=600,
+                dv=400,
+                vth=150,
+                bias_mant=rng.integers(-200, 400, n_exc),
+                bias_exp=rng.integers(-2, 4, n_exc),
+            ),
+            LifPopulation("inh", n_inh, du=800, dv=500, vth=1500, bias_mant=rng.integers(0, 100, n_inh), bias_exp=2),
+        ),
+        inputs=(SpikeInput("drive", n_in),),
+        connections=(
+            Dense("drive_exc", "drive", "exc", "excitatory", weight_exp=2, weights=w_in_e),
+            Dense("drive_inh", "drive", "inh", "excitatory", num_weight_bits=6, weights=w_in_i),
+            Dense("exc_exc", "exc", "exc", "mixed", num_weight_bits=7, weight_exp=-1, weights=w_ee),
+            Sparse(
+                "exc_inh", "exc", "inh", "excitatory", num_weight_bits=5, weight_exp=-3,
+                n_target=n_inh, n_source=n_exc, rows=rows, cols=cols, values=vals,
+            ),
+            Dense("inh_exc", "inh", "exc", "inhibitory", weight_exp=-1, weights=w_ie),
+            Dense("inh_inh", "inh", "inh", "inhibitory", num_weight_bits=7, weight_exp=-2, weights=w_ii),
+        ),
+    )  # fmt: skip
+    return Case("recurrent_ei", net, n_steps, {"drive": _bernoulli(rng, 0.08, (n_steps, 1, n_in))})
+
+
+def delay_network(*, seed: int = 3, n_steps: int = 300, max_delay: int = 15) -> Case:
+    """Input(30) -> DelayDense (random delays 0..max_delay) -> LIF(50), plus a recurrent
+    mixed-sign DelayDense with a negative weight exponent."""
+    rng = np.random.default_rng(seed)
+    w_in = rng.integers(0, 256, (50, 30)) * (rng.random((50, 30)) < 0.3)
+    d_in = rng.integers(0, max_delay + 1, (50, 30))
+    w_rec = rng.integers(-256, 256, (50, 50)) * (rng.random((50, 50)) < 0.1)
+    d_rec = rng.integers(0, max_delay + 1, (50, 50))
+    net = LoihiNetwork(
+        populations=(LifPopulation("delayed", 50, du=700, dv=300, vth=250, bias_mant=rng.integers(-20, 60, 50), bias_exp=1),),
+        inputs=(SpikeInput("pulses", 30),),
+        connections=(
+            DelayDense("pulses_delayed", "pulses", "delayed", "excitatory", weight_exp=-1, weights=w_in, delays=d_in),
+            DelayDense("recurrent", "delayed", "delayed", "mixed", num_weight_bits=7, weight_exp=-2, weights=w_rec, delays=d_rec),
+        ),
+    )  # fmt: skip
+    return Case("delay_network", net, n_steps, {"pulses": _bernoulli(rng, 0.06, (n_steps, 1, 30))})
+
+
+def extremes(*, seed: int = 4, n_steps: int = 200) -> Case:
+    """Edge cases: u wrapping at 24 bits (huge shifted inputs), v clipped at -(2**23 - 1)
+    (huge inhibition), vth at its 17-bit maximum, du = 4095 and dv = 0."""
+    rng = np.random.default_rng(seed)
+    n_in = 8
+    exc = np.full((3, n_in), 255)
+    inh = np.full((3, n_in), -256)
+    net = LoihiNetwork(
+        populations=(
+            LifPopulation("wrap_u", 3, du=0, dv=0, vth=2**17 - 1, bias_mant=[0, 100, -100], bias_exp=7),
+            LifPopulation("clip_v", 3, du=4095, dv=0, vth=2**17 - 1, bias_mant=[0, 4095, -4096], bias_exp=7),
+        ),
+        inputs=(SpikeInput("burst", n_in),),
+        connections=(
+            Dense("burst_wrap", "burst", "wrap_u", "excitatory", weight_exp=7, weights=exc),
+            Dense("burst_clip", "burst", "clip_v", "mixed", weight_exp=7, weights=inh),
+        ),
+    )  # fmt: skip
+    burst = _bernoulli(rng, 0.5, (n_steps, 1, n_in))
+    return Case("extremes", net, n_steps, {"burst": burst})
+
+
+def feedforward_benchmark(
+    *, n: int = 1000, n_steps: int = 1000, batch: int = 1, seed: int = 5
+) -> Case:
+    """Input(n) -> Dense -> LIF(n) -> Dense -> LIF(n) (the benchmark network)."""
+    rng = np.random.default_rng(seed)
+    w1 = rng.integers(0, 256, (n, n)) * (rng.random((n, n)) < 0.05)
+    w2 = rng.integers(-256, 256, (n, n)) * (rng.random((n, n)) < 0.05)
+    net = LoihiNetwork(
+        populations=(
+            LifPopulation("lif1", n, du=1000, dv=500, vth=200),
+            LifPopulation("lif2", n, du=1000, dv=500, vth=100),
+        ),
+        inputs=(SpikeInput("inp", n),),
+        connections=(
+            Dense("inp_lif1", "inp", "lif1", "excitatory", weights=w1),
+            Dense("lif1_lif2", "lif1", "lif2", "mixed", weights=w2),
+        ),
+    )
+    return Case(
+        "feedforward_benchmark", net, n_steps, {"inp": _bernoulli(rng, 0.05, (n_steps, batch, n))}
+    )
+
+
+def all_cases() -> list[Case]:
+    """The agreement cases checked by ``spikesim lava verify`` and the lava tests."""
+    return [
+        nir_paper_single_lif(),
+        bias_only(),
+        feedforward(),
+        recurrent_ei(),
+        delay_network(),
+        extremes(),
+    ]

@@ -461,6 +461,8 @@ _IOHEADER_TABLE_POS_OFFSET = 32  # byte offset of dataTablePosition inside _iohe
 
 
 def _evts_flatbuffer(raw: np.ndarray) -> bytes:
+    if raw.dtype != AEDAT4_EVENT:
+        raise TypeError(f"internal: EVTS records must be {AEDAT4_EVENT}, got {raw.dtype}")
     n = raw.shape[0]
     head = struct.pack("<I I 4s HHH xx i I I", 28 + 16 * n, 16, b"EVTS", 6, 8, 4, 8, 4, n)
     return head + raw.tobytes()
@@ -605,7 +607,10 @@ class Aedat4Writer:
         raw["x"] = x
         raw["y"] = y
         raw["on"] = events["p"] > 0
-        self._pending = np.concatenate([self._pending, raw]) if self._pending.shape[0] else raw
+        if self._pending.shape[0]:  # join as bytes: np.concatenate would drop the padding
+            joined = np.concatenate([self._pending.view(np.uint8), raw.view(np.uint8)])
+            raw = joined.view(AEDAT4_EVENT)
+        self._pending = raw
         while self._pending.shape[0] >= self.packet_events:
             self._write_packet(self._pending[: self.packet_events])
             self._pending = self._pending[self.packet_events :]

@@ -166,8 +166,12 @@ class _Projection(torch.nn.Module):
             return int(self.n_post * c_in * kh * kw)
         return int(self.n_post * self.channels * len(self.offsets))
 
-    def forward(self, a: torch.Tensor, *, square: bool = False) -> torch.Tensor:
-        """Weighted sum of pre activity (spikes or rates); ``square`` uses the squared weights."""
+    def forward(self, a: torch.Tensor, *, square: bool = False, dense_activity: bool = False) -> torch.Tensor:
+        """Weighted sum of pre activity (spikes or rates); ``square`` uses the squared weights.
+
+        Sparse projections are event-driven for spikes; ``dense_activity`` (rates) or a
+        differentiable run uses a sparse matrix product instead.
+        """
         w = self.weight * self.weight if square else self.weight
         B = a.shape[0]
         if self.kind == "dense":
@@ -185,11 +189,11 @@ class _Projection(torch.nn.Module):
                 rolled = torch.roll(x, shifts=off, dims=2)
                 out = out + torch.einsum("oi,bin->bon", w[:, :, j], rolled)
             return out.reshape(B, -1)
-        # sparse
-        if self.differentiable:
-            idx = torch.stack([self.syn_post, self.syn_pre])
-            m = torch.sparse_coo_tensor(idx, w, (self.n_post, self.n_pre))
-            return torch.sparse.mm(m, a.t()).t()
+        # sparse: gather-scatter over all synapses for rates and for differentiable runs
+        # (differentiable in weights and activity); event-driven for spikes
+        if self.differentiable or dense_activity:
+            out = torch.zeros(B, self.n_post, dtype=w.dtype, device=a.device)
+            return out.index_add(1, self.syn_post, a[:, self.syn_pre] * w)
         return self._event_driven(a, w)
 
     def _event_driven(self, a: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
@@ -501,9 +505,9 @@ class Simulator(torch.nn.Module):
                     if rate_mode:
                         pr.scatter_delayed(a, rings[(pr.post, pr.receptor, True)], k, square=True)
                     continue
-                contrib = pr(a)
+                contrib = pr(a, dense_activity=rate_mode)
                 if rate_mode:
-                    contrib = (contrib, pr(a, square=True))
+                    contrib = (contrib, pr(a, square=True, dense_activity=True))
                 slot = pending[(pr.post, pr.receptor)]
                 due = k + 1 + pr.base_delay
                 slot[due] = contrib if due not in slot else _add(slot[due], contrib)
@@ -586,7 +590,8 @@ class Simulator(torch.nn.Module):
             return self._rate_unit(p, exc, inh, cur, state, spiking=False)
         st = dict(state)
         dt = self.dt_s
-        (m_e, q_e), (m_i, q_i) = _pair(exc), _pair(inh)
+        ref = state["r"]
+        (m_e, q_e), (m_i, q_i) = ((_tensor(v, ref) for v in _pair(x)) for x in (exc, inh))
         if isinstance(m, CubaLIF):
             du = math.exp(-dt / m.tau_syn_s)
             st["s_exc"] = st["s_exc"] * du + (m_e - m_i) * dt
@@ -639,6 +644,10 @@ class Simulator(torch.nn.Module):
             t = st["r"] if isinstance(st, dict) else st[0]  # v (or u): NaN anywhere reaches it
             if not bool(torch.isfinite(t).all()):
                 raise SimulationError(name, k, "state became NaN or Inf; check parameters, weights and dt_s")
+
+
+def _tensor(x: Any, like: torch.Tensor) -> torch.Tensor:
+    return x if isinstance(x, torch.Tensor) else torch.full_like(like, float(x))
 
 
 def _first(x: Any) -> Any:

@@ -19,7 +19,7 @@ import torch
 __all__ = ["siegert_rate", "lif_noiseless_rate", "cuba_lif_rate", "izhikevich_fi_table", "interp"]
 
 _ALPHA = math.sqrt(2.0) * 1.4603545088095868  # sqrt(2) |zeta(1/2)|
-_GL_X, _GL_W = np.polynomial.legendre.leggauss(96)
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(48)
 
 
 def lif_noiseless_rate(

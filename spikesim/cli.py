@@ -1,0 +1,162 @@
+"""The ``spikesim`` command line.
+
+The core commands (``run``, ``info``) live here. Commands of the optional parts (``events``
+from spikesim.sensors, ``lava`` and ``export`` from spikesim.hardware, ``train`` and ``demo``
+from spikesim.models) are plugins declared as entry points in the ``spikesim.cli`` group of
+pyproject.toml and imported only when invoked, so the core never imports them.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import sys
+import tomllib
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import ConfigError, SpikesimError
+
+__all__ = ["main", "cli", "load_run_config"]
+
+_PLUGIN_GROUP = "spikesim.cli"
+
+RUN_KEYS = {"duration_s", "mode", "seed", "batch_size", "device", "dtype", "chunk_steps", "out", "progress"}
+
+
+def _plugins() -> dict[str, importlib.metadata.EntryPoint]:
+    return {ep.name: ep for ep in importlib.metadata.entry_points(group=_PLUGIN_GROUP)}
+
+
+class _SpikesimGroup(click.Group):
+    """A click group that adds plugin commands lazily, by entry point."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(_plugins()))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        cmd = super().get_command(ctx, name)
+        if cmd is not None:
+            return cmd
+        ep = _plugins().get(name)
+        if ep is None:
+            return None
+        try:
+            obj = ep.load()
+        except ImportError as exc:
+            message = f"the {name!r} command comes from {ep.value!r}, which failed to import: {exc}"
+
+            def unavailable() -> None:
+                raise click.ClickException(message)
+
+            return click.Command(name, callback=unavailable, help=message, short_help="(unavailable)")
+        if not isinstance(obj, click.Command):
+            raise click.ClickException(f"entry point {ep.value!r} is not a click command")
+        return obj
+
+
+@click.group(cls=_SpikesimGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="spikesim")
+def cli() -> None:
+    """spikesim: rate-coded and spiking networks on PyTorch, from DVS events to Loihi."""
+
+
+def load_run_config(path: str | os.PathLike[str]) -> tuple[Any, dict[str, Any]]:
+    """Read a TOML file holding a network description plus an optional ``[run]`` table.
+
+    Returns ``(network, run_options)``; unknown ``[run]`` keys raise :class:`ConfigError`.
+    """
+    from .network import Network
+
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as fh:
+            doc = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(path, "-", "file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, "-", f"not valid TOML: {exc}") from None
+    run = doc.pop("run", {})
+    if not isinstance(run, dict):
+        raise ConfigError(path, "run", f"expected a table, found {type(run).__name__}")
+    unknown = sorted(set(run) - RUN_KEYS)
+    if unknown:
+        raise ConfigError(path, f"run.{unknown[0]}", f"unknown key; known keys: {', '.join(sorted(RUN_KEYS))}")
+    net = Network.from_dict(doc, source=path)
+    return net, run
+
+
+@cli.command("run")
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.option("--duration-s", type=float, default=None, help="Simulated time in seconds (overrides [run]).")
+@click.option("--mode", type=click.Choice(["spiking", "rate"]), default=None)
+@click.option("--seed", type=int, default=None)
+@click.option("--batch-size", type=int, default=None)
+@click.option("--device", default=None, help="torch device, e.g. cpu or cuda:0")
+@click.option("--dtype", type=click.Choice(["float32", "float64"]), default=None)
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Result HDF5 file.")
+@click.option("--progress/--no-progress", default=None)
+def run_cmd(config: str, **overrides: Any) -> None:
+    """Run the network described in CONFIG (TOML with an optional [run] table)."""
+    from .engine import Simulator
+
+    try:
+        net, run = load_run_config(config)
+        run.update({k: v for k, v in overrides.items() if v is not None})
+        if "duration_s" not in run:
+            raise ConfigError(config, "run.duration_s", "missing: give it in [run] or with --duration-s")
+        sim = Simulator(
+            net,
+            mode=run.get("mode", "spiking"),
+            batch_size=int(run.get("batch_size", 1)),
+            device=run.get("device", "cpu"),
+            dtype=run.get("dtype", "float32"),
+            seed=int(run.get("seed", 0)),
+        )
+        result = sim.run(
+            float(run["duration_s"]),
+            out=run.get("out"),
+            chunk_steps=run.get("chunk_steps"),
+            progress=bool(run.get("progress", True)),
+        )
+    except SpikesimError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(result.summary())
+    if run.get("out"):
+        click.echo(f"result written to {run['out']}")
+
+
+@cli.command("info")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def info_cmd(path: str) -> None:
+    """Describe a network (TOML or HDF5) or a result file (HDF5)."""
+    import h5py
+
+    from .network import Network
+    from .results import Result
+
+    try:
+        if path.endswith((".h5", ".hdf5")):
+            with h5py.File(path, "r") as fh:
+                is_result = "run_json" in fh.attrs
+            if is_result:
+                click.echo(Result.from_hdf5(path).summary())
+            else:
+                click.echo(Network.from_hdf5(path).summary())
+        else:
+            net, run = load_run_config(path)
+            click.echo(net.summary())
+            if run:
+                click.echo("run: " + ", ".join(f"{k}={v}" for k, v in run.items()))
+    except SpikesimError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def main(argv: list[str] | None = None) -> None:
+    cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="spikesim")
+
+
+if __name__ == "__main__":
+    main()

@@ -438,20 +438,42 @@ class Simulator(torch.nn.Module):
             result.to_hdf5(out)
         return result
 
-    def forward(self, inputs: dict[str, torch.Tensor], *, n_steps: int | None = None, record: tuple[str, ...] = ()) -> dict[str, torch.Tensor]:
-        """Differentiable run for training: returns the spikes (or rates) [T, B, N] of ``record``."""
+    def forward(
+        self,
+        inputs: dict[str, torch.Tensor],
+        *,
+        n_steps: int | None = None,
+        record: tuple[str, ...] = (),
+        carry: dict[str, Any] | None = None,
+        return_carry: bool = False,
+    ) -> Any:
+        """Differentiable run for training: returns the spikes (or rates) [T, B, N] of ``record``.
+
+        For truncated BPTT a long input can be run in pieces: ``return_carry=True`` returns
+        ``(tensors, carry)`` where ``carry`` holds the neuron states and the deliveries still
+        in flight at the end of the piece; passing it as ``carry=`` to the next call continues
+        the run exactly where it stopped (detach its tensors to cut the gradient there). The
+        state lives in the carry, never in the module, so the module stays stateless across
+        calls (safe under DistributedDataParallel).
+        """
         if n_steps is None:
             n_steps = next(iter(inputs.values())).shape[0] if inputs else 1
         inputs = self._check_inputs(inputs, n_steps)
         rec = _TensorRecorder(record)
-        self._loop(n_steps, inputs, rec, n_steps, False, 10**9)
+        out_carry = self._loop(n_steps, inputs, rec, n_steps, False, 10**9, carry=carry)
+        if return_carry:
+            return rec.tensors(), out_carry
         return rec.tensors()
 
-    def _loop(self, n_steps: int, inputs: dict[str, torch.Tensor], rec: Any, chunk_steps: int, show: bool, nan_every: int) -> None:
+    def _loop(
+        self, n_steps: int, inputs: dict[str, torch.Tensor], rec: Any, chunk_steps: int, show: bool,
+        nan_every: int, carry: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         B, dev, dt = self.batch_size, self.device, self.dtype
         rate_mode = self.mode == "rate"
+        start = 0 if carry is None else int(carry["step"])
         tgen = torch.Generator(device=dev)
-        tgen.manual_seed(self.seed)
+        tgen.manual_seed(self.seed if start == 0 else self.seed + 1_000_003 * start)
         currents = self._currents()
         neuron_pops = [p for p in self.pops.values() if p.step is not None or isinstance(p.model, RateUnit)]
         states: dict[str, Any] = {}
@@ -468,6 +490,12 @@ class Simulator(torch.nn.Module):
                     old = rings.get(key)
                     if old is None or old.shape[0] < L:
                         rings[key] = torch.zeros(L, B, pr.n_post + 1, dtype=dt, device=dev)
+        if carry is not None:
+            if rings or any(isinstance(p.model, SpikeTimesSource) for p in self.pops.values()):
+                raise ParameterError("run", "carry", "a network without per-synapse delays or spike_times sources", "carry")
+            states.update(carry["states"])
+            for key, due in carry["pending"].items():
+                pending[key] = dict(due)
         times = {n: p.params for n, p in self.pops.items() if isinstance(p.model, SpikeTimesSource)}
         bar = None
         if show:
@@ -522,6 +550,12 @@ class Simulator(torch.nn.Module):
         rec.flush()
         if bar is not None:
             bar.close()
+        # what a continuation needs: states and deliveries due after this run (steps renumbered)
+        return {
+            "step": start + n_steps,
+            "states": states,
+            "pending": {key: {k - n_steps: v for k, v in due.items()} for key, due in pending.items() if due},
+        }
 
     def _init_state(self, p: _Pop, B: int) -> Any:
         if self.mode == "rate" or isinstance(p.model, RateUnit):
@@ -565,6 +599,10 @@ class Simulator(torch.nn.Module):
         st = dict(state)
         for rec, tau in (("exc", m.tau_syn_exc_s), ("inh", m.tau_syn_inh_s)):
             inc = exc if rec == "exc" else inh
+            if tau == 0:  # no synaptic filter: what arrives this step drives this step only
+                inc = inc if spiking else self.dt_s * _first(inc)
+                st[f"s_{rec}"] = torch.zeros_like(st["r"]) + inc
+                continue
             a = math.exp(-self.dt_s / tau)
             if spiking:
                 st[f"s_{rec}"] = (st[f"s_{rec}"] + inc) * a
@@ -580,6 +618,9 @@ class Simulator(torch.nn.Module):
             phi = m.max_rate_hz * torch.sigmoid(m.gain_hz_per_mV * drive / max(m.max_rate_hz, 1e-12))
         else:
             phi = m.max_rate_hz * torch.tanh(m.gain_hz_per_mV * drive / max(m.max_rate_hz, 1e-12))
+        if m.tau_s == 0:  # discrete-time map: r[k] = f(drive[k])
+            st["r"] = phi
+            return phi, st
         a = math.exp(-self.dt_s / m.tau_s)
         st["r"] = phi + (st["r"] - phi) * a
         return st["r"], st

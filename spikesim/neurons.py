@@ -238,10 +238,17 @@ class RateUnit(NeuronModel):
     ``f`` is ``"relu"``: ``gain_hz_per_mV * max(drive - threshold_mV, 0)``, ``"linear"``,
     ``"sigmoid"``: ``max_rate_hz * sigmoid(gain * (drive - threshold))`` or ``"tanh"``.
     In spiking mode the unit emits Poisson spikes at its rate.
+
+    ``tau_s=0`` makes the unit a discrete-time map, ``r[k] = f(drive[k])``; a synaptic time
+    constant of ``0`` removes that receptor's filter, so what arrives at a step drives that
+    step only (spikes: ``drive = sum w``; rates: ``drive = dt_s * sum w r_pre``). With both, a
+    linear ring of units is exactly ``r[k] = dt_s * gain * W r[k-1] + input``.
     """
 
     kind: ClassVar[str] = "rate"
     time_constants: ClassVar[tuple[str, ...]] = ("tau_s", "tau_syn_exc_s", "tau_syn_inh_s")
+    #: 0 means "no filter" (discrete-time unit / delta synapse), so zero is allowed
+    nonnegative_fields: ClassVar[tuple[str, ...]] = ("tau_s", "tau_syn_exc_s", "tau_syn_inh_s")
 
     tau_s: float = 10e-3
     transfer: str = "relu"
@@ -254,6 +261,15 @@ class RateUnit(NeuronModel):
     def validate(self, where: str) -> None:
         super().validate(where)
         check_choice(where, "transfer", self.transfer, ("relu", "linear", "sigmoid", "tanh"))
+
+    def check_dt(self, where: str, dt_s: float) -> None:
+        for name in self.time_constants:  # a zero time constant (no filter) fits every dt
+            tau = getattr(self, name)
+            if tau and dt_s > tau * self.max_dt_fraction * (1 + 1e-9):
+                raise ParameterError(
+                    where, "dt_s", f"<= {tau:g} s ({name}) or {name} = 0 (no filter)", dt_s,
+                    hint=f"Use a smaller dt_s, a larger {name}, or {name} = 0.",
+                )
 
 
 MODELS: dict[str, type[NeuronModel]] = {

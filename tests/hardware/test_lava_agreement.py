@@ -13,7 +13,6 @@ import os
 
 import numpy as np
 import pytest
-
 from spikesim.hardware import lava_env
 from spikesim.hardware.lava_run import LavaResult, run_in_lava
 from spikesim.hardware.loihi import simulate_fixed_point

@@ -9,11 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
-from spikesim.errors import ParameterError, ShapeError
 from spikesim.hardware.loihi import (
-    Dense,
     DelayDense,
+    Dense,
     LifPopulation,
     LoihiNetwork,
     Sparse,
@@ -24,6 +22,8 @@ from spikesim.hardware.loihi import (
     wrap_int32,
 )
 from spikesim.hardware.loihi.examples import feedforward, nir_paper_single_lif, recurrent_ei
+
+from spikesim.errors import ParameterError, ShapeError
 
 
 def _step(u, v, a_in, *, du, dv, vth, bias=0):

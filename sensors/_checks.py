@@ -1,0 +1,139 @@
+"""Input checks shared by transforms, representations and the synthetic generators.
+
+Every check raises :class:`spikesim.errors.ParameterError` naming the function, the parameter,
+what was expected and what was found. None of them copies or modifies the events.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+from spikesim.errors import ParameterError
+
+from .events import Recording
+
+_FIELDS = ("t", "x", "y", "p")
+
+
+def unpack(where: str, events: Any, sensor_size: Any) -> tuple[np.ndarray, tuple[int, int] | None]:
+    """Events and (width, height) from either a :class:`Recording` or an array plus ``sensor_size``.
+
+    An explicit ``sensor_size`` wins over the recording's.
+    """
+    if isinstance(events, Recording):
+        if sensor_size is None:
+            sensor_size = events.sensor_size
+        events = events.events
+    ev = check_events(where, events)
+    size = None if sensor_size is None else check_sensor_size(where, sensor_size)
+    return ev, size
+
+
+def check_events(where: str, events: Any, name: str = "events") -> np.ndarray:
+    """A numpy structured array with integer fields t, x, y, p (x, y >= 0, p in {0, 1})."""
+    if not isinstance(events, np.ndarray) or events.dtype.names is None:
+        found = type(events).__name__
+        if isinstance(events, np.ndarray):
+            found = f"ndarray of dtype {events.dtype}"
+        raise ParameterError(
+            where,
+            name,
+            "a numpy structured array with fields t, x, y, p (spikesim.sensors.events.EVENT_DTYPE)",
+            found,
+            hint="build one with spikesim.sensors.events.make_events(t, x, y, p)",
+        )
+    if events.ndim != 1:
+        raise ParameterError(where, name, "a 1-D event array", f"shape {events.shape}")
+    missing = [f for f in _FIELDS if f not in events.dtype.names]
+    if missing:
+        raise ParameterError(
+            where, name, "fields t, x, y, p", f"fields {events.dtype.names} (missing {missing})"
+        )
+    for f in _FIELDS:
+        if events.dtype[f].kind not in "iu":
+            raise ParameterError(
+                where, f"{name}[{f!r}]", "an integer field", f"dtype {events.dtype[f]}"
+            )
+    if events.size:
+        for f in ("x", "y"):
+            if events.dtype[f].kind == "i" and int(events[f].min()) < 0:
+                raise ParameterError(
+                    where, f"{name}[{f!r}]", "coordinates >= 0", int(events[f].min())
+                )
+        p = events["p"]
+        if int(p.min()) < 0 or int(p.max()) > 1:
+            bad = int(p.min()) if int(p.min()) < 0 else int(p.max())
+            raise ParameterError(where, f"{name}['p']", "polarities 0 (OFF) or 1 (ON)", bad)
+    return events
+
+
+def check_sensor_size(where: str, sensor_size: Any) -> tuple[int, int]:
+    """``(width, height)``; tonic's ``(width, height, polarities)`` is accepted too."""
+    ok = isinstance(sensor_size, (tuple, list)) and len(sensor_size) in (2, 3)
+    if ok:
+        ok = all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0
+            for v in sensor_size
+        )
+    if ok and len(sensor_size) == 3 and sensor_size[2] not in (1, 2):
+        ok = False
+    if not ok:
+        raise ParameterError(
+            where, "sensor_size", "(width, height) with positive integers", sensor_size
+        )
+    return int(sensor_size[0]), int(sensor_size[1])
+
+
+def need_sensor_size(where: str, size: tuple[int, int] | None) -> tuple[int, int]:
+    if size is None:
+        raise ParameterError(where, "sensor_size", "(width, height) (the events carry none)", None)
+    return size
+
+
+def check_inside(
+    where: str, events: np.ndarray, size: tuple[int, int], name: str = "events"
+) -> None:
+    """Every x < width and y < height."""
+    if not events.size:
+        return
+    w, h = size
+    for f, lim, what in (("x", w, "width"), ("y", h, "height")):
+        m = int(events[f].max())
+        if m >= lim:
+            raise ParameterError(
+                where,
+                f"{name}[{f!r}]",
+                f"< {lim} (sensor {what} of sensor_size {size})",
+                m,
+                hint="pass the recording's sensor_size or crop the events first",
+            )
+
+
+def check_number(
+    where: str,
+    field: str,
+    value: Any,
+    *,
+    minimum: float | None = None,
+    strict: bool = False,
+    maximum: float | None = None,
+    integer: bool = False,
+) -> float | int:
+    """A finite real number (an integer with ``integer``) within bounds."""
+    kind = numbers.Integral if integer else numbers.Real
+    if isinstance(value, bool) or not isinstance(value, kind) or not math.isfinite(float(value)):
+        raise ParameterError(where, field, "an integer" if integer else "a finite number", value)
+    if minimum is not None and (value <= minimum if strict else value < minimum):
+        raise ParameterError(where, field, f"{'>' if strict else '>='} {minimum}", value)
+    if maximum is not None and value > maximum:
+        raise ParameterError(where, field, f"<= {maximum}", value)
+    return int(value) if integer else float(value)
+
+
+def pixel_index(events: np.ndarray, width: int) -> np.ndarray:
+    """Flat pixel index ``y * width + x`` as int64."""
+    return events["y"].astype(np.int64) * width + events["x"].astype(np.int64)

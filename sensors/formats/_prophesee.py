@@ -1,0 +1,366 @@
+"""Shared parts of the Prophesee readers and writers (EVT 2.0, EVT 2.1, EVT 3.0, ``.dat``).
+
+Prophesee files start with a text header of lines beginning with ``%`` (OpenEB reads lines
+while the next byte is ``%`` and stops early at a ``% end`` line). RAW files name their
+encoding with ``% evt 2.0|2.1|3.0`` or ``% format EVT2|EVT21|EVT3;height=H;width=W[;...]``;
+the sensor size comes from the format options, a ``% geometry WxH`` line, ``% width`` /
+``% height`` lines or, for older files that give none of these, the HAL plugin that recorded
+them (``% plugin_name hal_plugin_gen3_fx3`` is a 640×480 Gen3 VGA sensor, as in OpenEB's file
+plugin table). ``.dat`` files have the same kind of header and no encoding key.
+
+:class:`WordStream` reads the payload in bounded blocks of whole words, carrying a partial
+word (or a multi-word group a decoder cannot finish yet) to the next block, so every decoder
+runs in constant memory whatever the file size.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from ..errors import EventFormatError, TruncatedFileError
+from ..events import EVENT_DTYPE
+
+__all__ = [
+    "MAX_HEADER_BYTES",
+    "PLUGIN_GEOMETRY",
+    "Header",
+    "TruncationWarning",
+    "check_events_for_write",
+    "check_sensor",
+    "header_text",
+    "parse_header",
+    "parse_header_bytes",
+    "read_header",
+    "resolve_sensor",
+    "stream_words",
+]
+
+MAX_HEADER_BYTES = 1 << 20  # a header longer than 1 MiB is refused, not read without bound
+_MAX_LINE = 1 << 16
+
+# HAL plugin -> (width, height): OpenEB's RAW file plugin table (sensor generation 3.x: VGA,
+# 4.x: HD) plus the IMX636 (HD) and GenX320 (320x320) plugins.
+PLUGIN_GEOMETRY: dict[str, tuple[int, int]] = {
+    "hal_plugin_gen3_fx3": (640, 480),
+    "hal_plugin_gen31_fx3": (640, 480),
+    "hal_plugin_gen31_evk2": (640, 480),
+    "hal_plugin_gen31_evk3": (640, 480),
+    "hal_plugin_gen4_fx3": (1280, 720),
+    "hal_plugin_gen4_evk2": (1280, 720),
+    "hal_plugin_gen41_evk2": (1280, 720),
+    "hal_plugin_gen41_evk3": (1280, 720),
+    "hal_plugin_imx636_evk3": (1280, 720),
+    "hal_plugin_imx636_evk4": (1280, 720),
+    "hal_plugin_genx320_evk3": (320, 320),
+}
+
+_EVT_VERSIONS = {"2.0": "EVT2", "2.1": "EVT21", "3.0": "EVT3"}
+_FORMAT_NAMES = {"EVT2": "EVT2", "EVT20": "EVT2", "EVT21": "EVT21", "EVT3": "EVT3", "EVT30": "EVT3"}
+
+
+class TruncationWarning(UserWarning):
+    """A truncated file was decoded up to the truncation because ``allow_truncated=True``."""
+
+
+class Header(dict):
+    """Parsed header: ``fields`` (key -> value, last one wins), ``lines``, ``data_offset``,
+    ``encoding`` (``"EVT2"``, ``"EVT21"``, ``"EVT3"`` or ``None``), ``format_options``."""
+
+
+def _split_lines(data: bytes, complete: bool) -> tuple[list[str], int, bool]:
+    """Header lines of ``data``: (lines without '% ', byte offset where data starts, ended).
+
+    ``ended`` is False when ``data`` ran out while still inside the header (only possible
+    when ``complete`` is False).
+    """
+    lines: list[str] = []
+    pos = 0
+    n = len(data)
+    while pos < n and data[pos : pos + 1] == b"%":
+        nl = data.find(b"\n", pos, pos + _MAX_LINE + 1)
+        if nl < 0:
+            if not complete and n - pos <= _MAX_LINE:
+                return lines, pos, False
+            raise ValueError(
+                f"header line at byte {pos} has no end of line within {_MAX_LINE} bytes"
+            )
+        raw = data[pos:nl].rstrip(b"\r")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"header line at byte {pos} is not text: {raw[:40]!r}") from exc
+        pos = nl + 1
+        body = text[1:].strip()
+        lines.append(body)
+        if body == "end":
+            return lines, pos, True
+    if pos >= n and not complete:
+        return lines, pos, False
+    return lines, pos, True
+
+
+def parse_header_bytes(data: bytes, *, complete: bool) -> Header | None:
+    """Header facts from the first bytes of a file (``None`` when it has no ``%`` header)."""
+    if not data.startswith(b"%"):
+        return None
+    lines, offset, ended = _split_lines(data, complete)
+    fields: dict[str, str] = {}
+    for body in lines:
+        if not body or body == "end":
+            continue
+        key, _, value = body.partition(" ")
+        fields[key] = value.strip()
+    h = Header(lines=lines, fields=fields, data_offset=offset, header_complete=ended)
+    encoding = None
+    options: dict[str, str] = {}
+    if "format" in fields:
+        parts = [p.strip() for p in fields["format"].split(";")]
+        encoding = _FORMAT_NAMES.get(parts[0].upper().replace(".", ""), parts[0])
+        for part in parts[1:]:
+            k, sep, v = part.partition("=")
+            if sep:
+                options[k.strip()] = v.strip()
+    elif "evt" in fields:
+        encoding = _EVT_VERSIONS.get(fields["evt"], f"evt {fields['evt']}")
+    h["encoding"] = encoding
+    h["format_options"] = options
+    return h
+
+
+def read_header(path: str | os.PathLike) -> Header:
+    """Parse the ``%`` header of ``path``; a file without one is an :class:`EventFormatError`."""
+    with open(path, "rb") as f:
+        head = f.read(MAX_HEADER_BYTES + 1)
+    if not head.startswith(b"%"):
+        raise EventFormatError(
+            path, 0, f"expected a Prophesee '%' text header, found {head[:16]!r}"
+        )
+    try:
+        h = parse_header_bytes(head[:MAX_HEADER_BYTES], complete=len(head) <= MAX_HEADER_BYTES)
+    except ValueError as exc:
+        raise EventFormatError(path, None, f"bad Prophesee header: {exc}") from exc
+    assert h is not None
+    if not h["header_complete"]:
+        raise EventFormatError(
+            path, MAX_HEADER_BYTES, f"Prophesee header longer than {MAX_HEADER_BYTES} bytes"
+        )
+    return h
+
+
+def parse_header(path: str | os.PathLike, encoding: str) -> Header:
+    """:func:`read_header` checked to name ``encoding`` (``"EVT2"``, ``"EVT21"``, ``"EVT3"``)."""
+    h = read_header(path)
+    if h["encoding"] != encoding:
+        found = h["encoding"] or "no 'evt' or 'format' line"
+        raise EventFormatError(
+            path,
+            0,
+            f"header does not announce {encoding} (expected it in '% evt' or "
+            f"'% format'), found {found}",
+        )
+    return h
+
+
+def _int_field(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        v = int(value.strip())
+    except ValueError:
+        return None
+    return v if 0 < v <= 1 << 16 else None
+
+
+def resolve_sensor(h: Header) -> tuple[tuple[int, int] | None, str | None]:
+    """(width, height) the header gives and where it came from (``None`` when unknown)."""
+    opts = h["format_options"]
+    fields = {k.lower(): v for k, v in h["fields"].items()}
+    w, hh = _int_field(opts.get("width")), _int_field(opts.get("height"))
+    if w and hh:
+        return (w, hh), "format line"
+    geometry = fields.get("geometry")
+    if geometry:
+        a, sep, b = geometry.lower().partition("x")
+        w, hh = _int_field(a), _int_field(b)
+        if sep and w and hh:
+            return (w, hh), "geometry line"
+    w, hh = _int_field(fields.get("width")), _int_field(fields.get("height"))
+    if w and hh:
+        return (w, hh), "width/height lines"
+    plugin = fields.get("plugin_name")
+    if plugin in PLUGIN_GEOMETRY:
+        return PLUGIN_GEOMETRY[plugin], f"plugin {plugin}"
+    return None, None
+
+
+def camera_metadata(h: Header) -> dict[str, Any]:
+    """Camera facts of a RAW/DAT header (only the keys present)."""
+    f = h["fields"]
+    keys = {
+        "serial_number": "serial_number",
+        "system_ID": "system_id",
+        "plugin_name": "plugin_name",
+        "integrator_name": "integrator",
+        "camera_integrator_name": "integrator",
+        "firmware_version": "firmware_version",
+        "sensor_generation": "sensor_generation",
+        "generation": "sensor_generation",
+        "Date": "date",
+        "date": "date",
+    }
+    out: dict[str, Any] = {}
+    for key, name in keys.items():
+        if key in f and name not in out:
+            out[name] = f[key]
+    return out
+
+
+def user_sensor(sensor_size: Any, where: str) -> tuple[int, int] | None:
+    """A ``sensor_size`` option as (width, height) of positive ints, or ``None``."""
+    if sensor_size is None:
+        return None
+    try:
+        w, hh = (int(v) for v in sensor_size)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{where} sensor_size: expected (width, height), found {sensor_size!r}"
+        ) from exc
+    if w < 1 or hh < 1:
+        raise ValueError(f"{where} sensor_size: expected positive sizes, found {(w, hh)}")
+    return (w, hh)
+
+
+def check_sensor(
+    path: str | os.PathLike,
+    offsets: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    sensor: tuple[int, int] | None,
+    what: str,
+) -> np.ndarray | None:
+    """Raise for the first event outside ``sensor``; ``None`` when all are inside.
+
+    ``offsets`` are the byte offsets of the words that produced each event.
+    """
+    if sensor is None or x.shape[0] == 0:
+        return None
+    bad = (x >= sensor[0]) | (y >= sensor[1])
+    if not bad.any():
+        return None
+    i = int(np.flatnonzero(bad)[0])
+    raise EventFormatError(
+        path,
+        int(offsets[i]),
+        f"{what} at x={int(x[i])}, y={int(y[i])} is outside the {sensor[0]}x{sensor[1]} "
+        "sensor (expected x < width and y < height; pass strict=False to drop such events)",
+    )
+
+
+def stream_words(
+    path: str | os.PathLike,
+    data_offset: int,
+    word_bytes: int,
+    decode: Callable[[np.ndarray, int, bool], tuple[np.ndarray, int]],
+    dtype: np.dtype,
+    *,
+    block_words: int,
+    allow_truncated: bool,
+    what: str,
+) -> Iterator[np.ndarray]:
+    """Feed ``decode(words, byte_offset_of_words[0], final)`` blocks of whole words.
+
+    ``decode`` returns (events, words consumed); unconsumed words (an unfinished multi-word
+    group) are carried to the next block. At the end of the file a partial word or an
+    unfinished group is a :class:`TruncatedFileError`, or with ``allow_truncated`` a
+    :class:`TruncationWarning` after the events decoded before it.
+    """
+    size = os.stat(path).st_size
+    payload = size - data_offset
+    whole_end = data_offset + payload - payload % word_bytes
+    carry = b""
+    offset = data_offset  # byte offset of carry[0] (or of the next read)
+    with open(path, "rb") as f:
+        f.seek(data_offset)
+        pos = data_offset
+        while True:
+            want = min(block_words * word_bytes, whole_end - pos)
+            block = f.read(want) if want > 0 else b""
+            if want > 0 and len(block) != want:
+                raise TruncatedFileError(path, pos + len(block), "file changed size while reading")
+            pos += len(block)
+            final = pos >= whole_end
+            data = carry + block if carry else block
+            if not data:
+                break
+            words = np.frombuffer(data, dtype=dtype)
+            events, consumed = decode(words, offset, final)
+            if events.shape[0]:
+                yield events
+            carry = data[consumed * word_bytes :]
+            offset += consumed * word_bytes
+            if final:
+                break
+    problem = None
+    if carry:
+        problem = (
+            offset,
+            f"file ends inside a multi-word {what} group ({len(carry) // word_bytes} of its "
+            "words present)",
+        )
+    elif payload % word_bytes:
+        problem = (
+            whole_end,
+            f"file ends with a partial {what} word ({payload % word_bytes} of {word_bytes} "
+            f"bytes present; file size {size})",
+        )
+    if problem is not None:
+        if not allow_truncated:
+            raise TruncatedFileError(path, problem[0], problem[1])
+        warnings.warn(
+            f"{os.fspath(path)} at byte {problem[0]}: {problem[1]}; returning the events "
+            "decoded before it (allow_truncated=True)",
+            TruncationWarning,
+            stacklevel=3,
+        )
+
+
+def check_events_for_write(events: np.ndarray, where: str) -> np.ndarray:
+    """Validate an event array for a writer (fields, non-decreasing t ≥ 0)."""
+    events = np.asarray(events)
+    if events.dtype.names is None or not {"t", "x", "y", "p"} <= set(events.dtype.names):
+        raise ValueError(
+            f"{where} events: expected a structured array with t, x, y, p, found dtype "
+            f"{events.dtype}"
+        )
+    if events.ndim != 1:
+        raise ValueError(f"{where} events: expected a 1-D array, found shape {events.shape}")
+    return events
+
+
+def expand_masks(
+    masks: np.ndarray, xbase: np.ndarray, y: np.ndarray, p: np.ndarray, t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Events of 32-pixel valid masks, in (emitter, bit) order: (events, emitter index).
+
+    Bit ``k`` of ``masks[i]`` is the pixel ``xbase[i] + k`` (lowest bit first, as OpenEB's
+    count-trailing-zeros loop emits them).
+    """
+    m = np.ascontiguousarray(masks, dtype="<u4")
+    bits = np.unpackbits(m.view(np.uint8).reshape(-1, 4), axis=1, bitorder="little")
+    rows, offs = np.nonzero(bits)
+    out = np.empty(rows.shape[0], dtype=EVENT_DTYPE)
+    out["t"] = t[rows]
+    out["x"] = xbase[rows].astype(np.int64) + offs
+    out["y"] = y[rows]
+    out["p"] = p[rows]
+    return out, rows
+
+
+def header_text(lines: list[str]) -> bytes:
+    """``% `` header lines joined (ASCII), each ending in a newline."""
+    return "".join(f"% {line}\n" for line in lines).encode("ascii")

@@ -1,0 +1,288 @@
+"""Prophesee ``.dat`` (CD / Event2d events, e.g. the N-CARS and loris files).
+
+Layout: ``%`` text header lines (``% Data file containing N9Chronocam7Event2dE events.``,
+``% Version 2``, ``% Date ...``, optionally ``% Height H`` / ``% Width W`` or
+``% geometry WxH``), then one byte event type (0 = Event2d, 12 = EventCD) and one byte event
+size (8), then records of u32 t (µs, as stored) and u32 data: x bits 0–13, y bits 14–27,
+polarity bits 28–31 (0 OFF, 1 ON). Files that name no size (N-CARS) give
+``sensor_size=None`` unless the ``sensor_size`` option sets it.
+
+Bad input: a record cut short is a :class:`TruncatedFileError` (``allow_truncated=True`` warns
+and returns the whole records); an event type other than 0/12 is
+:class:`UnsupportedEventTypeError`; a polarity other than 0/1, or coordinates outside a known
+sensor, is :class:`EventFormatError` naming the record's byte offset (``strict=False`` drops
+such records).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from ..errors import EventFormatError, TruncatedFileError, UnsupportedEventTypeError
+from ..events import EVENT_DTYPE, Recording
+from . import FormatSpec
+from ._chunks import DEFAULT_CHUNK_EVENTS, check_chunk_events, concat_events, rechunk
+from ._prophesee import (
+    camera_metadata,
+    check_events_for_write,
+    check_sensor,
+    header_text,
+    parse_header_bytes,
+    read_header,
+    resolve_sensor,
+    stream_words,
+    user_sensor,
+)
+
+__all__ = ["SPEC", "DatWriter", "iter_chunks", "open_writer", "probe", "read", "sniff", "write"]
+
+RECORD_BYTES = 8
+BLOCK_RECORDS = 1 << 19  # 4 MiB per read
+EVENT_TYPES = {0: "Event2d", 12: "EventCD"}
+_RECORD = np.dtype([("t", "<u4"), ("d", "<u4")])
+
+
+def sniff(head: bytes, path: str = "") -> bool:
+    """A ``%`` header with no RAW encoding line, from a ``.dat`` writer (Version line, "Data
+    file containing" line, or the event type/size bytes (type, 8) right after it)."""
+    try:
+        h = parse_header_bytes(head, complete=False)
+    except ValueError:
+        return False
+    if h is None or h["encoding"] is not None:
+        return False
+    first = h["lines"][0] if h["lines"] else ""
+    if first.startswith("Data file containing") or "Version" in h["fields"]:
+        return True
+    off = h["data_offset"]
+    return h["header_complete"] and len(head) >= off + 2 and head[off + 1] == RECORD_BYTES
+
+
+def _open(path, sensor_size) -> dict[str, Any]:
+    h = read_header(path)
+    if h["encoding"] is not None:
+        raise EventFormatError(
+            path, 0, f"header announces the RAW encoding {h['encoding']}, not a .dat file"
+        )
+    off = h["data_offset"]
+    with open(path, "rb") as f:
+        f.seek(off)
+        ts = f.read(2)
+    if len(ts) < 2:
+        raise TruncatedFileError(
+            path, off + len(ts), "file ends before the .dat event type and size bytes"
+        )
+    etype, esize = ts[0], ts[1]
+    if esize != RECORD_BYTES:
+        raise EventFormatError(path, off + 1, f"expected .dat event size 8 bytes, found {esize}")
+    if etype not in EVENT_TYPES:
+        raise UnsupportedEventTypeError(
+            path,
+            off,
+            f".dat event type {etype} is not a CD event type (expected 0 Event2d or 12 EventCD)",
+        )
+    sensor, source = resolve_sensor(h)
+    user = user_sensor(sensor_size, "dat")
+    if user is not None:
+        sensor, source = user, "sensor_size option"
+    return {
+        "header": h,
+        "sensor": sensor,
+        "source": source or "unknown",
+        "event_type": EVENT_TYPES[etype],
+        "data_offset": off + 2,
+    }
+
+
+class _Decoder:
+    def __init__(self, path, sensor, strict: bool) -> None:
+        self.path = path
+        self.sensor = sensor
+        self.strict = strict
+
+    def __call__(self, r: np.ndarray, offset: int, final: bool) -> tuple[np.ndarray, int]:
+        d = r["d"]
+        ev = np.empty(r.shape[0], dtype=EVENT_DTYPE)
+        ev["t"] = r["t"]
+        ev["x"] = d & 0x3FFF
+        ev["y"] = (d >> 14) & 0x3FFF
+        pol = d >> 28
+        ev["p"] = pol & 1
+        bad = pol > 1
+        if self.sensor is not None:
+            bad |= (ev["x"] >= self.sensor[0]) | (ev["y"] >= self.sensor[1])
+        if bad.any():
+            if self.strict:
+                i = int(np.flatnonzero(bad)[0])
+                at = offset + i * RECORD_BYTES
+                if pol[i] > 1:
+                    raise EventFormatError(
+                        self.path, at, f"polarity {int(pol[i])} in record (expected 0 or 1)"
+                    )
+                check_sensor(
+                    self.path,
+                    np.array([at]),
+                    ev["x"][i : i + 1],
+                    ev["y"][i : i + 1],
+                    self.sensor,
+                    "event",
+                )
+            ev = ev[~bad]
+        return ev, r.shape[0]
+
+
+def _iter_decoded(path, sensor_size, strict, allow_truncated) -> Iterator[np.ndarray]:
+    info = _open(path, sensor_size)
+    yield from stream_words(
+        path,
+        info["data_offset"],
+        RECORD_BYTES,
+        _Decoder(path, info["sensor"], strict),
+        _RECORD,
+        block_words=BLOCK_RECORDS,
+        allow_truncated=allow_truncated,
+        what=".dat record",
+    )
+
+
+def iter_chunks(
+    path: str | os.PathLike,
+    *,
+    chunk_events: int = DEFAULT_CHUNK_EVENTS,
+    sensor_size: Any = None,
+    strict: bool = True,
+    allow_truncated: bool = False,
+) -> Iterator[np.ndarray]:
+    """Decode events in file order, in chunks of at most ``chunk_events`` (4 MiB reads)."""
+    chunk_events = check_chunk_events(chunk_events)
+    yield from rechunk(_iter_decoded(path, sensor_size, strict, allow_truncated), chunk_events)
+
+
+def probe(path: str | os.PathLike) -> dict[str, Any]:
+    """Header facts without decoding: event type, sensor size (None when not recorded)."""
+    info = _open(path, None)
+    size = os.stat(path).st_size
+    return {
+        "format": SPEC.name,
+        "sensor_size": info["sensor"],
+        "sensor_size_source": info["source"],
+        "event_type": info["event_type"],
+        "camera": camera_metadata(info["header"]),
+        "header": dict(info["header"]["fields"]),
+        "data_offset": info["data_offset"],
+        "n_events": (size - info["data_offset"]) // RECORD_BYTES,
+    }
+
+
+def read(
+    path: str | os.PathLike,
+    *,
+    sensor_size: Any = None,
+    strict: bool = True,
+    allow_truncated: bool = False,
+) -> Recording:
+    """Decode the whole file into a :class:`Recording` (t in µs as stored)."""
+    facts = probe(path)
+    sensor = user_sensor(sensor_size, "dat") or facts["sensor_size"]
+    events = concat_events(_iter_decoded(path, sensor_size, strict, allow_truncated))
+    meta = {
+        "event_type": facts["event_type"],
+        "camera": facts["camera"],
+        "header": facts["header"],
+        "sensor_size_source": facts["sensor_size_source"] if sensor_size is None else "option",
+        "start_time_us": int(events["t"][0]) if len(events) else None,
+    }
+    return Recording(events, sensor, SPEC.name, os.fspath(path), meta)
+
+
+# ---------------------------------------------------------------- writing
+def _encode(events: np.ndarray, sensor: tuple[int, int] | None) -> bytes:
+    ev = check_events_for_write(events, "dat write")
+    if ev.shape[0] == 0:
+        return b""
+    t = ev["t"].astype(np.int64)
+    x = ev["x"].astype(np.int64)
+    y = ev["y"].astype(np.int64)
+    p = ev["p"].astype(np.int64)
+    if t.min() < 0 or t.max() >= 1 << 32:
+        raise ValueError(
+            f"dat write t: expected 0 <= t < 2**32 us (u32 field), found t in [{t.min()}, "
+            f"{t.max()}]"
+        )
+    lims = sensor or (1 << 14, 1 << 14)
+    for name, v, lim in (("x", x, lims[0]), ("y", y, lims[1])):
+        if v.min() < 0 or v.max() >= lim:
+            raise ValueError(
+                f"dat write {name}: expected 0 <= {name} < {lim}, found {name} in "
+                f"[{v.min()}, {v.max()}]"
+            )
+    if p.min() < 0 or p.max() > 1:
+        raise ValueError(f"dat write p: expected 0 or 1, found p in [{p.min()}, {p.max()}]")
+    r = np.empty(t.shape[0], dtype=_RECORD)
+    r["t"] = t
+    r["d"] = x | (y << 14) | (p << 28)
+    return r.tobytes()
+
+
+def _write_sensor(sensor_size: Any) -> tuple[int, int] | None:
+    s = user_sensor(sensor_size, "dat write")
+    if s is not None and (s[0] > 1 << 14 or s[1] > 1 << 14):
+        raise ValueError(
+            f"dat write sensor_size: expected at most 16384x16384 (14-bit x, y), found {s}"
+        )
+    return s
+
+
+class DatWriter:
+    """Streaming ``.dat`` writer (Event2d records); ``sensor_size`` may be ``None``."""
+
+    def __init__(self, path: str | os.PathLike, *, sensor_size: Any = None) -> None:
+        self.sensor = _write_sensor(sensor_size)
+        lines = ["Data file containing Event2d events.", "Version 2"]
+        if self.sensor is not None:
+            lines += [f"Height {self.sensor[1]}", f"Width {self.sensor[0]}"]
+        self._f = open(os.fspath(path), "wb")
+        self._f.write(header_text(lines) + bytes([0, RECORD_BYTES]))
+
+    def append(self, events: np.ndarray) -> None:
+        self._f.write(_encode(events, self.sensor))
+
+    def close(self) -> None:
+        self._f.close()
+
+    def __enter__(self) -> DatWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_writer(path: str | os.PathLike, *, sensor_size: Any = None, **options: Any) -> DatWriter:
+    """A streaming :class:`DatWriter`."""
+    if options:
+        raise ValueError(f"dat write: unknown options {sorted(options)}")
+    return DatWriter(path, sensor_size=sensor_size)
+
+
+def write(path: str | os.PathLike, events: np.ndarray, *, sensor_size: Any = None) -> None:
+    """Write events as ``.dat`` Event2d records so :func:`read` returns them."""
+    sensor = _write_sensor(sensor_size)
+    data = _encode(events, sensor)  # validate before creating the file
+    with DatWriter(path, sensor_size=sensor) as wr:
+        wr._f.write(data)
+
+
+SPEC = FormatSpec(
+    name="DAT",
+    description="Prophesee .dat (Event2d / CD records)",
+    sniff=sniff,
+    read=read,
+    iter_chunks=iter_chunks,
+    probe=probe,
+    write=write,
+    extensions=(".dat",),
+)

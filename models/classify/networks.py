@@ -1,0 +1,252 @@
+"""Spiking classifiers built from a spikesim :class:`~spikesim.network.Network` description.
+
+The description (spike-tensor input → CubaLIF populations with trainable Dense / Conv2d
+projections) is what exports to Lava/Loihi later; :class:`SpikingClassifier` runs it with
+:class:`~spikesim.engine.Simulator` in differentiable mode (surrogate gradients, BPTT) and
+reads out the output population's spike counts (or rates) as logits.
+
+Inputs are batches ``[B, T, ...]`` of spike counts; they may be stored compactly as ``uint8``
+or ``bool`` (the simulator converts one time step at a time, so the float copy of the whole
+input never exists).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from spikesim import Conv2d, CubaLIF, Dense, Network, Normal, Simulator
+from spikesim.errors import ParameterError, ShapeError
+
+__all__ = [
+    "dense_classifier_network",
+    "conv_classifier_network",
+    "SpikingClassifier",
+    "build_classifier",
+    "INPUT",
+    "OUTPUT",
+]
+
+INPUT = "input"
+OUTPUT = "output"
+
+
+def _neuron(tau_syn_s: float, tau_mem_s: float, v_th: float) -> CubaLIF:
+    return CubaLIF(tau_syn_s=tau_syn_s, tau_mem_s=tau_mem_s, v_th=v_th)
+
+
+def _gain(dt_s: float, tau_syn_s: float, tau_mem_s: float) -> float:
+    """Steady-state v per unit of constant input of the CubaLIF recursion (weight scaling)."""
+    du, dv = np.exp(-dt_s / tau_syn_s), np.exp(-dt_s / tau_mem_s)
+    return float(1.0 / ((1.0 - du) * (1.0 - dv)))
+
+
+def dense_classifier_network(
+    *,
+    input_shape: Sequence[int] = (2, 34, 34),
+    hidden: Sequence[int] = (256,),
+    n_classes: int = 10,
+    dt_s: float = 1e-3,
+    tau_syn_s: float = 2e-3,
+    tau_mem_s: float = 5e-3,
+    v_th: float = 1.0,
+    weight_scale: float = 2.0,
+) -> Network:
+    """Input (flattened) → hidden CubaLIF layers → ``n_classes`` CubaLIF outputs, all Dense.
+
+    Weights are drawn (by the simulator's seed) from N(0, s²) with
+    ``s = weight_scale * v_th / (gain * sqrt(fan_in))``, ``gain`` the CubaLIF's steady-state
+    response to a unit input, so firing starts in a trainable range whatever the time constants.
+    """
+    if n_classes < 2:
+        raise ParameterError("classifier", "n_classes", ">= 2", n_classes)
+    net = Network(dt_s=dt_s, name="dense_classifier")
+    size = int(np.prod(input_shape))
+    net.add_spike_tensor(INPUT, size, shape=tuple(int(s) for s in input_shape))
+    g = _gain(dt_s, tau_syn_s, tau_mem_s)
+    pre, fan = INPUT, size
+    layers = [*(int(h) for h in hidden), int(n_classes)]
+    for i, n in enumerate(layers):
+        name = OUTPUT if i == len(layers) - 1 else f"hidden{i}"
+        net.add_population(name, n, _neuron(tau_syn_s, tau_mem_s, v_th))
+        std = weight_scale * v_th / (g * np.sqrt(fan))
+        net.add_projection(
+            f"{pre}_to_{name}", pre, name, Dense(weight=Normal(0.0, std)), trainable=True
+        )
+        pre, fan = name, n
+    return net
+
+
+def conv_classifier_network(
+    *,
+    input_shape: Sequence[int] = (2, 34, 34),
+    channels: Sequence[int] = (16, 32),
+    kernel_size: int = 5,
+    stride: int = 2,
+    hidden: Sequence[int] = (),
+    n_classes: int = 10,
+    dt_s: float = 1e-3,
+    tau_syn_s: float = 2e-3,
+    tau_mem_s: float = 5e-3,
+    v_th: float = 1.0,
+    weight_scale: float = 2.0,
+    seed: int = 0,
+) -> Network:
+    """Strided Conv2d CubaLIF layers (stride replaces pooling) → optional Dense hidden → output.
+
+    Convolution kernels are part of the description (arrays), drawn here from ``seed``
+    with the same scaling rule as :func:`dense_classifier_network`.
+    """
+    if n_classes < 2:
+        raise ParameterError("classifier", "n_classes", ">= 2", n_classes)
+    c, h, w = (int(s) for s in input_shape)
+    net = Network(dt_s=dt_s, name="conv_classifier")
+    net.add_spike_tensor(INPUT, c * h * w, shape=(c, h, w))
+    g = _gain(dt_s, tau_syn_s, tau_mem_s)
+    rng = np.random.default_rng(seed)
+    pre, shape = INPUT, (c, h, w)
+    pad = kernel_size // 2
+    for i, c_out in enumerate(channels):
+        fan = shape[0] * kernel_size * kernel_size
+        std = weight_scale * v_th / (g * np.sqrt(fan))
+        kernel = rng.normal(0.0, std, size=(int(c_out), shape[0], kernel_size, kernel_size))
+        conn = Conv2d(kernel=kernel, stride=stride, padding=pad)
+        out_shape = conn.out_shape(shape)
+        if min(out_shape[1:]) < 1:
+            raise ShapeError("classifier", f"conv{i} output", ("c", ">=1", ">=1"), out_shape)
+        name = f"conv{i}"
+        net.add_population(
+            name, int(np.prod(out_shape)), _neuron(tau_syn_s, tau_mem_s, v_th), shape=out_shape
+        )
+        net.add_projection(f"{pre}_to_{name}", pre, name, conn, trainable=True)
+        pre, shape = name, out_shape
+    fan = int(np.prod(shape))
+    layers = [*(int(x) for x in hidden), int(n_classes)]
+    for i, n in enumerate(layers):
+        name = OUTPUT if i == len(layers) - 1 else f"hidden{i}"
+        net.add_population(name, n, _neuron(tau_syn_s, tau_mem_s, v_th))
+        std = weight_scale * v_th / (g * np.sqrt(fan))
+        net.add_projection(
+            f"{pre}_to_{name}", pre, name, Dense(weight=Normal(0.0, std)), trainable=True
+        )
+        pre, fan = name, n
+    return net
+
+
+class SpikingClassifier(torch.nn.Module):
+    """Runs a classifier network description with surrogate-gradient BPTT.
+
+    ``forward(x, carry=None)`` takes ``x`` of shape ``[B, T, *input_shape]`` (any numeric or
+    bool dtype; ``B <= batch_size``, smaller batches are zero-padded) and returns
+    ``{"logits": [B, n_classes], "rates": {population: mean spikes per neuron per step},
+    "carry": ...}``. Logits are the output spike counts (``readout="count"``) or the output
+    rates times ``rate_scale`` (``readout="rate"``) over all steps seen so far, so feeding a
+    long input in pieces with the returned carry (truncated BPTT) ends with the same logits.
+    """
+
+    def __init__(
+        self,
+        network: Network,
+        *,
+        batch_size: int,
+        readout: str = "count",
+        rate_scale: float = 10.0,
+        seed: int = 0,
+        device: str | torch.device = "cpu",
+        surrogate_alpha: float = 10.0,
+    ) -> None:
+        super().__init__()
+        if readout not in ("count", "rate"):
+            raise ParameterError("classifier", "readout", "'count' or 'rate'", readout)
+        for name in (INPUT, OUTPUT):
+            if name not in network.populations:
+                raise ParameterError(
+                    "classifier",
+                    "network",
+                    f"a population named {name!r}",
+                    sorted(network.populations),
+                )
+        self.network = network
+        self.readout = readout
+        self.rate_scale = float(rate_scale)
+        self.input_shape = network.populations[INPUT].dims
+        self.n_classes = network.populations[OUTPUT].size
+        self.sim = Simulator(
+            network,
+            batch_size=batch_size,
+            differentiable=True,
+            seed=seed,
+            device=device,
+            surrogate_alpha=surrogate_alpha,
+        )
+        self.record = tuple(n for n, p in network.populations.items() if not p.is_source)
+
+    @property
+    def batch_size(self) -> int:
+        return self.sim.batch_size
+
+    def forward(self, x: torch.Tensor, carry: dict[str, Any] | None = None) -> dict[str, Any]:
+        B = self.sim.batch_size
+        if x.dim() < 3 or tuple(x.shape[2:]) not in (
+            tuple(self.input_shape),
+            (int(np.prod(self.input_shape)),),
+        ):
+            raise ShapeError("classifier input", "x", ("B", "T", *self.input_shape), tuple(x.shape))
+        b, T = x.shape[0], x.shape[1]
+        if b > B:
+            raise ShapeError("classifier input", "batch", (f"<= {B}",), (b,))
+        if x.dtype == torch.bool:
+            x = x.to(torch.uint8)
+        xt = x.transpose(0, 1).reshape(T, b, -1)
+        if b < B:
+            xt = torch.cat([xt, xt.new_zeros(T, B - b, xt.shape[2])], dim=1)
+        sim_carry = None if carry is None else carry["sim"]
+        rec, new_carry = self.sim(
+            {INPUT: xt}, n_steps=T, record=self.record, carry=sim_carry, return_carry=True
+        )
+        counts = rec[OUTPUT][:, :b].sum(0)
+        steps = T
+        if carry is not None:
+            counts = counts + carry["counts"]
+            steps += int(carry["steps"])
+        logits = counts if self.readout == "count" else counts * (self.rate_scale / steps)
+        rates = {n: rec[n][:, :b].mean() for n in self.record}
+        return {
+            "logits": logits,
+            "rates": rates,
+            "carry": {"sim": new_carry, "counts": counts, "steps": steps},
+        }
+
+
+def build_classifier(
+    kind: str,
+    *,
+    input_shape: Sequence[int],
+    n_classes: int,
+    batch_size: int,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    readout: str = "count",
+    surrogate_alpha: float = 10.0,
+    **options: Any,
+) -> SpikingClassifier:
+    """``kind`` ``"dense"`` or ``"conv"``; ``options`` go to the network builder."""
+    if kind == "dense":
+        net = dense_classifier_network(input_shape=input_shape, n_classes=n_classes, **options)
+    elif kind == "conv":
+        net = conv_classifier_network(
+            input_shape=input_shape, n_classes=n_classes, seed=seed, **options
+        )
+    else:
+        raise ParameterError("classifier", "kind", "'dense' or 'conv'", kind)
+    return SpikingClassifier(
+        net,
+        batch_size=batch_size,
+        readout=readout,
+        seed=seed,
+        device=device,
+        surrogate_alpha=surrogate_alpha,
+    )

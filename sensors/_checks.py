@@ -137,3 +137,47 @@ def check_number(
 def pixel_index(events: np.ndarray, width: int) -> np.ndarray:
     """Flat pixel index ``y * width + x`` as int64."""
     return events["y"].astype(np.int64) * width + events["x"].astype(np.int64)
+
+
+def refractory_keep(
+    pix: np.ndarray, t: np.ndarray, gap_us: float, *, inclusive: bool
+) -> np.ndarray:
+    """Mask of events kept by a per-pixel refractory period measured from the last *kept* event.
+
+    Per pixel, events are taken in time order (stream order among equal times); the first is
+    kept, and a later one is kept when ``t - t_last_kept > gap_us`` (``>=`` with ``inclusive``).
+    Vectorised over pixels: one pass per kept event of the busiest pixel.
+    """
+    n = t.shape[0]
+    keep = np.zeros(n, dtype=bool)
+    if n == 0:
+        return keep
+    order = np.lexsort((np.arange(n), t, pix))
+    gp = pix[order].astype(np.int64)
+    ts = t[order].astype(np.int64)
+    tmin = int(ts.min())
+    span = int(ts.max()) - tmin
+    big = span + 1
+    if int(gp.max()) + 1 > (2**62) // big:
+        raise ValueError("refractory_keep: time span too long for the vectorised search")
+    key = gp * big + (ts - tmin)
+    starts = np.flatnonzero(np.r_[True, gp[1:] != gp[:-1]])
+    keep_sorted = np.zeros(n, dtype=bool)
+    cur = starts
+    while cur.size:
+        keep_sorted[cur] = True
+        last = ts[cur]
+        if inclusive:
+            thr = np.ceil(last + gap_us).astype(np.int64)
+        else:
+            thr = np.floor(last + gap_us).astype(np.int64) + 1
+        rel = thr - tmin
+        ok = rel <= span
+        cur, rel = cur[ok], rel[ok]
+        nxt = np.maximum(np.searchsorted(key, gp[cur] * big + rel, side="left"), cur + 1)
+        inside = nxt < n
+        nxt, cur = nxt[inside], cur[inside]
+        same = gp[nxt] == gp[cur]
+        cur = nxt[same]
+    keep[order] = keep_sorted
+    return keep

@@ -498,15 +498,19 @@ def _validated(events: np.ndarray, sensor: tuple[int, int] | None) -> np.ndarray
         )
     if events.ndim != 1:
         raise ValueError(f"numpy write events: expected a 1-D array, found shape {events.shape}")
-    out = np.empty(events.shape[0], dtype=EVENT_DTYPE)
-    if events.shape[0]:
-        x, y = events["x"].astype(np.int64), events["y"].astype(np.int64)
+    n = events.shape[0]
+    if n and (sensor is not None or events.dtype != EVENT_DTYPE):
+        x, y = events["x"], events["y"]
+        xmin, xmax, ymin, ymax = int(x.min()), int(x.max()), int(y.min()), int(y.max())
         lim = sensor if sensor is not None else (1 << 16, 1 << 16)
-        if x.min() < 0 or y.min() < 0 or x.max() >= lim[0] or y.max() >= lim[1]:
+        if xmin < 0 or ymin < 0 or xmax >= lim[0] or ymax >= lim[1]:
             raise ValueError(
                 f"numpy write: expected 0 <= x < {lim[0]} and 0 <= y < {lim[1]}, "
-                f"found x in [{x.min()}, {x.max()}], y in [{y.min()}, {y.max()}]"
+                f"found x in [{xmin}, {xmax}], y in [{ymin}, {ymax}]"
             )
+    if events.dtype == EVENT_DTYPE and not (n and bool((events["p"].view(np.uint8) > 1).any())):
+        return np.ascontiguousarray(events)  # already canonical: written as is
+    out = np.empty(n, dtype=EVENT_DTYPE)
     out["t"], out["x"], out["y"] = events["t"], events["x"], events["y"]
     out["p"] = events["p"] > 0
     return out

@@ -220,8 +220,11 @@ class _Decoder:
         excl = cum - vr
         iv = _last(vb_pos, vpos)
         vb_val = content[vb_pos]
-        seg_first = np.searchsorted(vpos, vb_pos[np.maximum(iv, 0)], side="right")
-        seg_first = np.where(iv >= 0, seg_first, 0)
+        if vb_pos.shape[0]:  # index of the first vector after each vector's VECT_BASE_X
+            seg_first = np.searchsorted(vpos, vb_pos[np.maximum(iv, 0)], side="right")
+            seg_first = np.where(iv >= 0, seg_first, 0)
+        else:
+            seg_first = np.zeros(vpos.shape[0], dtype=np.int64)
         k = excl - np.where(iv >= 0, excl[np.minimum(seg_first, max(len(excl) - 1, 0))], 0)
         state = np.where(iv >= 0, _pick(vb_val, iv, 0), self.vb) + 32 * k
         xb = state & 0xF7FF
@@ -440,7 +443,9 @@ def _encode(
     tprev[0] = prev_t
     tprev[1:] = t[:-1]
     low = t & 0xFFF
-    n_tl = ((n_th > 0) & (low != 0)) | ((n_th == 0) & (t != tprev))
+    # TIME_LOW after every TIME_HIGH (OpenEB would reset it to 0 itself, but decoders that
+    # keep the previous TIME_LOW, such as expelliarmus, need it written) and on every change
+    n_tl = (n_th > 0) | (t != tprev)
     yprev = np.empty_like(y)
     yprev[0] = prev_y
     yprev[1:] = y[:-1]

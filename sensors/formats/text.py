@@ -2,11 +2,11 @@
 
 ``t`` is in seconds (a decimal number such as ``0.003811000``) unless ``t_unit="us"``
 (integer microseconds); ``x``, ``y`` are integers, ``p`` 0/1 (or -1/1, -1 = OFF). An optional
-first line with exactly two integers gives the sensor ``width height`` (as in the Event
-Camera Dataset's ``calib``-less exports); blank lines and lines starting with ``#`` are
-skipped. Seconds are converted to microseconds exactly from the decimal digits (no float
-rounding): ``1.0000005`` is refused rather than rounded, because microseconds are the unit
-of every spikesim event.
+first line with exactly two integers gives the sensor ``width height``; blank lines and lines
+starting with ``#`` are skipped. Seconds are converted to microseconds from the decimal
+digits, never through floats, so microsecond-resolution files (DAVIS recordings written with
+9 decimals) are exact. Digits finer than a microsecond (simulators write nanoseconds) round
+to the nearest microsecond, half away from zero; ``sub_us="error"`` refuses them instead.
 
 The file is parsed in blocks of whole lines (about 4 MiB at a time), so memory is bounded
 whatever the file size. A malformed line raises :class:`EventFormatError` with its byte
@@ -96,8 +96,13 @@ def _header(path: str | os.PathLike) -> tuple[tuple[int, int] | None, int, int]:
     return None, pos, n_lines
 
 
-def _seconds_to_us(tok: np.ndarray, path: str | os.PathLike, base: int, start: int) -> np.ndarray:
-    """Exact decimal seconds (bytes tokens) -> int64 microseconds."""
+def _seconds_to_us(
+    tok: np.ndarray, path: str | os.PathLike, base: int, start: int, exact: bool
+) -> np.ndarray:
+    """Decimal seconds (bytes tokens) -> int64 microseconds, from the digits (no floats).
+
+    Digits beyond the sixth decimal round half away from zero, or raise when ``exact``.
+    """
     neg = np.char.startswith(tok, b"-")
     body = np.where(neg, np.char.lstrip(tok, b"-"), tok)
     parts = np.char.partition(body, b".")
@@ -107,22 +112,23 @@ def _seconds_to_us(tok: np.ndarray, path: str | os.PathLike, base: int, start: i
         raise EventFormatError(
             path, base, f"event {start + j}: t={tok[j].decode()} s is out of range"
         )
-    nlen = np.char.str_len(frac)
-    if np.any(nlen > 6):
-        sub = np.char.rstrip(frac, b"0")
-        bad = np.flatnonzero(np.char.str_len(sub) > 6)
-        if bad.shape[0]:
-            j = int(bad[0])
+    carry = np.zeros(tok.shape[0], dtype=np.int64)
+    if np.any(np.char.str_len(frac) > 6):
+        tail = np.char.rstrip(np.char.ljust(frac, 12, b"0"), b"0")
+        sub = np.char.str_len(tail) > 6
+        if exact and sub.any():
+            j = int(np.flatnonzero(sub)[0])
             raise EventFormatError(
                 path,
                 base,
                 f"event {start + j}: t={tok[j].decode()} s has a fraction of a microsecond "
-                "(spikesim keeps integer microseconds)",
+                "(sub_us='error'; pass sub_us='round' to round to the nearest microsecond)",
             )
-        frac = np.where(nlen > 6, sub, frac)
+        seventh = np.char.ljust(frac, 7, b"0").astype("S7")
+        carry = (seventh.astype(np.int64) % 10 >= 5).astype(np.int64)
     frac = np.char.ljust(frac.astype("S6"), 6, b"0")
     whole = np.where(np.char.str_len(whole) == 0, b"0", whole)
-    us = whole.astype(np.int64) * 1_000_000 + frac.astype(np.int64)
+    us = whole.astype(np.int64) * 1_000_000 + frac.astype(np.int64) + carry
     return np.where(neg, -us, us)
 
 
@@ -171,7 +177,7 @@ def _columns(
     y = tok[:, 2].astype(np.int64)
     p = tok[:, 3].astype(np.int64)
     has_dot = np.char.find(tok[:, 0], b".") >= 0
-    if t_unit == "us":
+    if t_unit == "us":  # (mode: "s", "s!" exact seconds, or "us")
         if has_dot.any():
             j = int(np.flatnonzero(has_dot)[0])
             raise EventFormatError(
@@ -182,8 +188,15 @@ def _columns(
             )
         t = tok[:, 0].astype(np.int64)
     else:
-        t = _seconds_to_us(tok[:, 0], path, base, start)
+        t = _seconds_to_us(tok[:, 0], path, base, start, exact=t_unit == "s!")
     return columns_to_events(t, x, y, p, start=start, sensor_size=sensor, path=path, where="")
+
+
+def _mode(t_unit: str, sub_us: str) -> str:
+    _check_unit(t_unit)
+    if sub_us not in ("round", "error"):
+        raise ValueError(f"text sub_us: expected 'round' or 'error', found {sub_us!r}")
+    return "s!" if (t_unit == "s" and sub_us == "error") else t_unit
 
 
 def _check_unit(t_unit: str) -> str:
@@ -229,11 +242,12 @@ def iter_chunks(
     *,
     chunk_events: int = DEFAULT_CHUNK_EVENTS,
     t_unit: str = "s",
+    sub_us: str = "round",
 ) -> Iterator[np.ndarray]:
     """Parse the file block by block; chunks of at most ``chunk_events`` events."""
     chunk_events = check_chunk_events(chunk_events)
-    t_unit = _check_unit(t_unit)
-    yield from rechunk(_iter_parsed(path, t_unit, _header(path)), chunk_events)
+    mode = _mode(t_unit, sub_us)
+    yield from rechunk(_iter_parsed(path, mode, _header(path)), chunk_events)
 
 
 def probe(path: str | os.PathLike) -> dict[str, Any]:
@@ -242,12 +256,13 @@ def probe(path: str | os.PathLike) -> dict[str, Any]:
     return {"format": SPEC.name, "sensor_size": sensor, "data_offset": start_at}
 
 
-def read(path: str | os.PathLike, *, t_unit: str = "s") -> Recording:
-    """Parse the whole file (``t_unit``: ``"s"`` decimal seconds, ``"us"`` integers)."""
-    t_unit = _check_unit(t_unit)
+def read(path: str | os.PathLike, *, t_unit: str = "s", sub_us: str = "round") -> Recording:
+    """Parse the whole file (``t_unit``: ``"s"`` decimal seconds, ``"us"`` integers;
+    ``sub_us``: ``"round"`` or ``"error"`` for digits finer than a microsecond)."""
+    mode = _mode(t_unit, sub_us)
     header = _header(path)
     sensor, start_at, _ = header
-    events = concat_events(_iter_parsed(path, t_unit, header))
+    events = concat_events(_iter_parsed(path, mode, header))
     meta = {"t_unit": t_unit, "data_offset": start_at}
     return Recording(events, sensor, SPEC.name, os.fspath(path), meta)
 

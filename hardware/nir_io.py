@@ -1,0 +1,279 @@
+"""NIR (Neuromorphic Intermediate Representation, the ``nir`` package) export and import.
+
+spikesim's :class:`~spikesim.neurons.CubaLIF` is a discrete-time model; NIR's ``CubaLIF`` is a
+continuous-time ODE without a time step. The conversion uses the convention snnTorch's NIR
+export uses (forward Euler at the time step ``dt``), under which both sides give the same
+discrete updates::
+
+    NIR:       tau_syn dI/dt = -I + w_in x          tau_mem dv/dt = v_leak - v + r I
+    Euler dt:  I <- (1 - dt/tau_syn) I + (dt/tau_syn) w_in x
+               v <- (1 - dt/tau_mem) v + (dt/tau_mem) (v_leak + r I)
+    spikesim:  u <- a_syn u + x                     v <- a_mem v + u + bias
+
+Export: ``tau = dt / (1 - a)`` (``a = exp(-dt_s / tau_s)``), ``r = tau_mem / dt``,
+``w_in = tau_syn / dt``, ``v_leak = bias tau_mem / dt``, ``v_reset = 0``; each projection is a
+``Linear`` node (inhibitory receptors negate the weights), a uniform ``delay_steps`` d becomes
+a ``Delay`` node of ``d dt`` seconds after it. ``dt_s`` is stored in the graph metadata.
+
+Import: the inverse, with ``r``, ``w_in`` and the threshold folded into the incoming weights
+(exact), ``v_leak`` into the bias. Refused with :class:`~spikesim.errors.ParameterError`
+naming the node: LIF nodes (no synaptic current: spikesim's CubaLIF needs tau_syn >= dt),
+per-neuron time constants (spikesim and Loihi share them per population), a non-zero
+``v_reset``, an Affine bias feeding a CubaLIF (no exact CUBA form), delays that are not whole
+steps, and node types other than Input, Output, Affine, Linear, Delay and CubaLIF.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import numpy as np
+
+from spikesim.connectivity import Dense as FloatDense
+from spikesim.connectivity import OneToOne
+from spikesim.errors import ConfigError, ParameterError
+from spikesim.network import Network
+from spikesim.neurons import CubaLIF
+
+__all__ = ["from_nir", "read_nir", "to_nir", "write_nir"]
+
+
+def _nir():
+    try:
+        import nir
+    except ImportError as exc:  # pragma: no cover - nir is a dependency of the hardware extra
+        raise ConfigError("nir", "import", f"the nir package is needed: {exc}") from None
+    return nir
+
+
+# ------------------------------------------------------------------------------ export
+
+
+def to_nir(net: Network, *, seed: int | None = None) -> Any:
+    """The NIR graph (``nir.NIRGraph``) of a float CubaLIF network (see the module doc)."""
+    from .quantize import _check_model, _needs_seed, _project_dense
+
+    nir = _nir()
+    if _needs_seed(net):
+        if seed is None:
+            raise ParameterError(
+                "to_nir", "seed", "an integer (the network has random parts)", None
+            )
+        net = net.frozen(seed=seed)
+    dt = net.dt_s
+    nodes: dict[str, Any] = {}
+    edges: list[tuple[str, str]] = []
+    for p in net.populations.values():
+        n = p.size
+        if p.is_source:
+            nodes[p.name] = nir.Input(input_type={"input": np.array([n])})
+            continue
+        m = _check_model(f"population {p.name!r}", p.model)
+        if m.v_init is not None and np.any(np.asarray(m.v_init) != 0):
+            raise ParameterError(f"population {p.name!r}", "v_init", "0 (NIR has no state)", "≠ 0")
+        a_syn, a_mem = math.exp(-dt / m.tau_syn_s), math.exp(-dt / m.tau_mem_s)
+        tau_syn, tau_mem = dt / (1 - a_syn), dt / (1 - a_mem)
+        bias = np.broadcast_to(np.asarray(m.bias, dtype=np.float64), (n,))
+        nodes[p.name] = nir.CubaLIF(
+            tau_syn=np.full(n, tau_syn),
+            tau_mem=np.full(n, tau_mem),
+            r=np.full(n, tau_mem / dt),
+            v_leak=bias * tau_mem / dt,
+            v_threshold=np.full(n, float(m.v_th)),
+            v_reset=np.zeros(n),
+            w_in=np.full(n, tau_syn / dt),
+        )
+    if net.currents:
+        name = next(iter(net.currents))
+        raise ParameterError(
+            f"current {name!r}", "current", "none (NIR has no current input)", name
+        )
+    has_out = set()
+    for name, pr in net.projections.items():
+        q = _project_dense(net, name)
+        d = np.unique(q.delays[q.mask])
+        if d.size > 1:
+            raise ParameterError(
+                f"projection {name!r}",
+                "delay_steps",
+                "one delay for the whole projection (NIR's Delay node is per target neuron)",
+                d.tolist(),
+            )
+        nodes[name] = nir.Linear(weight=np.where(q.mask, q.w, 0.0))
+        edges.append((pr.pre, name))
+        has_out.add(pr.pre)
+        if d.size and d[0] > 0:
+            nodes[f"{name}_delay"] = nir.Delay(delay=np.full(q.w.shape[0], float(d[0]) * dt))
+            edges += [(name, f"{name}_delay"), (f"{name}_delay", pr.post)]
+        else:
+            edges.append((name, pr.post))
+    for p in net.populations.values():
+        if not p.is_source and p.name not in has_out:
+            out = f"{p.name}_output"
+            nodes[out] = nir.Output(output_type={"output": np.array([p.size])})
+            edges.append((p.name, out))
+    meta = {"dt_s": dt, "exporter": "spikesim", "convention": "forward Euler at dt_s"}
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta)
+
+
+def write_nir(net: Network, path: str | os.PathLike[str], *, seed: int | None = None) -> None:
+    """Write :func:`to_nir`'s graph to an NIR HDF5 file."""
+    _nir().write(os.fspath(path), to_nir(net, seed=seed))
+
+
+# ------------------------------------------------------------------------------ import
+
+
+def _uniform(where: str, field: str, arr: np.ndarray, why: str) -> float:
+    a = np.asarray(arr, dtype=np.float64).ravel()
+    if a.size and not np.allclose(a, a[0], rtol=1e-6, atol=0):
+        raise ParameterError(
+            where, field, f"one value for all neurons ({why})", "per-neuron values"
+        )
+    return float(a[0])
+
+
+def _ident(key: str) -> str:
+    name = "".join(c if c.isalnum() or c == "_" else "_" for c in key)
+    return name if name.isidentifier() else f"node_{name}"
+
+
+def from_nir(graph: Any, *, dt_s: float | None = None, name: str = "from_nir") -> Network:
+    """A spikesim Network (spike_tensor sources, CubaLIF populations, Dense/OneToOne
+    projections) from an ``nir.NIRGraph`` (see the module doc for the mapping)."""
+    nir = _nir()
+    if dt_s is None:
+        dt_s = (graph.metadata or {}).get("dt_s")
+    if dt_s is None:
+        raise ParameterError(
+            "from_nir", "dt_s", "the time step in seconds (NIR graphs carry none)", None
+        )
+    dt = float(dt_s)
+    net = Network(dt_s=dt, name=name)
+    names = {k: _ident(k) for k in graph.nodes}
+    preds: dict[str, list[str]] = {k: [] for k in graph.nodes}
+    succs: dict[str, list[str]] = {k: [] for k in graph.nodes}
+    for a, b in graph.edges:
+        succs[a].append(b)
+        preds[b].append(a)
+
+    scale: dict[str, np.ndarray] = {}
+    for key, node in graph.nodes.items():
+        where = f"NIR node {key!r}"
+        if isinstance(node, nir.Input):
+            shape = np.asarray(next(iter(node.input_type.values()))).astype(int)
+            net.add_spike_tensor(names[key], int(np.prod(shape)))
+        elif isinstance(node, nir.CubaLIF):
+            n = int(np.asarray(node.tau_mem).size)
+            why = "spikesim and Loihi share time constants per population"
+            tau_syn = _uniform(where, "tau_syn", node.tau_syn, why)
+            tau_mem = _uniform(where, "tau_mem", node.tau_mem, why)
+            if node.v_reset is not None and np.any(np.asarray(node.v_reset) != 0):
+                raise ParameterError(where, "v_reset", "0 (CubaLIF and Loihi reset to 0)", "≠ 0")
+            for field, tau in (("tau_syn", tau_syn), ("tau_mem", tau_mem)):
+                if not tau > dt:
+                    raise ParameterError(where, field, f"> dt_s ({dt}) for a decaying state", tau)
+            a_syn, a_mem = 1 - dt / tau_syn, 1 - dt / tau_mem
+            r = np.broadcast_to(np.asarray(node.r, dtype=np.float64), (n,))
+            w_in = np.broadcast_to(np.asarray(node.w_in, dtype=np.float64), (n,))
+            theta = np.broadcast_to(np.asarray(node.v_threshold, dtype=np.float64), (n,))
+            leak = np.broadcast_to(np.asarray(node.v_leak, dtype=np.float64), (n,))
+            if np.any(theta <= 0):
+                raise ParameterError(where, "v_threshold", "> 0", float(theta.min()))
+            same = np.allclose(theta, theta[0], rtol=1e-12, atol=0)
+            v_th = float(theta[0]) if same else 1.0
+            norm = np.full(n, v_th) if same else theta
+            gain = (dt / tau_syn) * w_in * (dt / tau_mem) * r / norm * v_th
+            scale[key] = gain
+            bias = (dt / tau_mem) * leak / norm * v_th
+            net.add_population(
+                names[key],
+                n,
+                CubaLIF(
+                    tau_syn_s=-dt / math.log(a_syn),
+                    tau_mem_s=-dt / math.log(a_mem),
+                    v_th=v_th,
+                    bias=bias.copy() if np.any(bias != 0) else 0.0,
+                ),
+            )
+        elif isinstance(node, nir.LIF):
+            raise ParameterError(
+                where,
+                "type",
+                "CubaLIF (a NIR LIF has no synaptic current; spikesim's CubaLIF needs "
+                "tau_syn >= dt)",
+                "LIF",
+            )
+        elif not isinstance(node, (nir.Output, nir.Affine, nir.Linear, nir.Delay)):
+            raise ParameterError(
+                where,
+                "type",
+                "one of Input, Output, Affine, Linear, Delay, CubaLIF",
+                type(node).__name__,
+            )
+
+    def back(k: str, delay: np.ndarray | None) -> tuple[str, np.ndarray | None]:
+        node = graph.nodes[k]
+        if isinstance(node, nir.Delay):
+            if len(preds[k]) != 1:
+                raise ParameterError(f"NIR node {k!r}", "inputs", "exactly one", preds[k])
+            d = np.asarray(node.delay, dtype=np.float64)
+            return back(preds[k][0], d if delay is None else delay + d)
+        return k, delay
+
+    def steps_of(where: str, delay: np.ndarray | None) -> int:
+        if delay is None:
+            return 0
+        d = _uniform(where, "delay", delay, "one delay per projection") / dt
+        if abs(d - round(d)) > 1e-6 or d < 0:
+            raise ParameterError(where, "delay", f"a whole number of steps of {dt} s", d * dt)
+        return int(round(d))
+
+    count = 0
+    for key, node in graph.nodes.items():
+        if not isinstance(node, nir.CubaLIF):
+            continue
+        for p in preds[key]:
+            src, delay = back(p, None)
+            where = f"NIR node {src!r}"
+            src_node = graph.nodes[src]
+            if isinstance(src_node, (nir.Affine, nir.Linear)):
+                if isinstance(src_node, nir.Affine) and np.any(np.asarray(src_node.bias) != 0):
+                    raise ParameterError(
+                        where, "bias", "0 (a constant input into a CubaLIF current)", "≠ 0"
+                    )
+                if len(preds[src]) != 1:
+                    raise ParameterError(where, "inputs", "exactly one", preds[src])
+                pre, d2 = back(preds[src][0], None)
+                total = delay if d2 is None else (d2.mean() + (0 if delay is None else delay))
+                w = np.asarray(src_node.weight, dtype=np.float64)
+                w = w * scale[key][:, None]
+                conn: Any = FloatDense(weight=w)
+                proj_name = names[src]
+            else:
+                pre, total = src, delay
+                conn = OneToOne(weight=scale[key].copy())
+                proj_name = f"{names[src]}_to_{names[key]}"
+            if pre not in names or names[pre] not in net.populations:
+                raise ParameterError(where, "input", "an Input or CubaLIF node", pre)
+            if proj_name in net.projections or proj_name in net.populations:
+                count += 1
+                proj_name = f"{proj_name}_{count}"
+            net.add_projection(
+                proj_name,
+                names[pre],
+                names[key],
+                conn,
+                delay_steps=steps_of(f"NIR node {p!r}", total),
+            )
+    return net
+
+
+def read_nir(
+    path: str | os.PathLike[str], *, dt_s: float | None = None, name: str = "from_nir"
+) -> Network:
+    """Read an NIR HDF5 file (written by spikesim, snnTorch, Norse, ...) into a Network."""
+    graph = _nir().read(os.fspath(path))
+    return from_nir(graph, dt_s=dt_s, name=name)

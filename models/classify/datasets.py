@@ -488,14 +488,34 @@ class ToSpikeTensor:
 
 
 class TensorDataset(torch.utils.data.Dataset):
-    """In-memory spike tensors ``x [N, T, ...]`` (compact dtype) with labels ``y [N]``."""
+    """In-memory spike tensors ``x [N, T, ...]`` with labels ``y [N]``.
+
+    With ``packed=True`` binary spikes are kept bit-packed (8 per byte, ``np.packbits`` along
+    the last axis) and unpacked to uint8 per sample.
+    """
 
     def __init__(
-        self, x: torch.Tensor, y: torch.Tensor, *, classes: Sequence[str] | None = None
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        *,
+        classes: Sequence[str] | None = None,
+        packed: bool = False,
     ) -> None:
         if x.shape[0] != y.shape[0]:
             raise ParameterError("TensorDataset", "y", f"{x.shape[0]} labels", y.shape[0])
-        self.x, self.y = x, y.to(torch.int64)
+        self.shape = tuple(x.shape[1:])
+        self.packed = bool(packed)
+        if self.packed:
+            arr = x.numpy()
+            if arr.size and arr.max() > 1:
+                raise ParameterError(
+                    "TensorDataset", "x", "binary spikes (0/1) when packed", int(arr.max())
+                )
+            self.x = torch.from_numpy(np.packbits(arr.astype(np.uint8), axis=-1))
+        else:
+            self.x = x
+        self.y = y.to(torch.int64)
         self.classes = (
             list(classes) if classes is not None else [str(i) for i in range(int(y.max()) + 1)]
         )
@@ -504,10 +524,21 @@ class TensorDataset(torch.utils.data.Dataset):
     def n_classes(self) -> int:
         return len(self.classes)
 
+    @property
+    def labels(self) -> np.ndarray:
+        return self.y.numpy()
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.x.numel() * self.x.element_size())
+
     def __len__(self) -> int:
         return int(self.x.shape[0])
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.packed:
+            x = np.unpackbits(self.x[i].numpy(), axis=-1, count=self.shape[-1])
+            return torch.from_numpy(x), self.y[i]
         return self.x[i], self.y[i]
 
 

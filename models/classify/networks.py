@@ -83,7 +83,7 @@ def dense_classifier_network(
 def conv_classifier_network(
     *,
     input_shape: Sequence[int] = (2, 34, 34),
-    channels: Sequence[int] = (16, 32),
+    channels: Sequence[int] = (8, 16),
     kernel_size: int = 5,
     stride: int = 2,
     hidden: Sequence[int] = (),
@@ -92,7 +92,7 @@ def conv_classifier_network(
     tau_syn_s: float = 2e-3,
     tau_mem_s: float = 5e-3,
     v_th: float = 1.0,
-    weight_scale: float = 2.0,
+    weight_scale: float = 5.0,
     seed: int = 0,
 ) -> Network:
     """Strided Conv2d CubaLIF layers (stride replaces pooling) → optional Dense hidden → output.

@@ -490,8 +490,8 @@ class ToSpikeTensor:
 class TensorDataset(torch.utils.data.Dataset):
     """In-memory spike tensors ``x [N, T, ...]`` with labels ``y [N]``.
 
-    With ``packed=True`` binary spikes are kept bit-packed (8 per byte, ``np.packbits`` along
-    the last axis) and unpacked to uint8 per sample.
+    With ``packed=True`` binary spikes are kept bit-packed (8 per byte, ``np.packbits`` of each
+    flattened sample) and unpacked to uint8 per sample.
     """
 
     def __init__(
@@ -512,7 +512,8 @@ class TensorDataset(torch.utils.data.Dataset):
                 raise ParameterError(
                     "TensorDataset", "x", "binary spikes (0/1) when packed", int(arr.max())
                 )
-            self.x = torch.from_numpy(np.packbits(arr.astype(np.uint8), axis=-1))
+            flat = arr.astype(np.uint8).reshape(arr.shape[0], -1)
+            self.x = torch.from_numpy(np.packbits(flat, axis=1))
         else:
             self.x = x
         self.y = y.to(torch.int64)
@@ -537,8 +538,8 @@ class TensorDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         if self.packed:
-            x = np.unpackbits(self.x[i].numpy(), axis=-1, count=self.shape[-1])
-            return torch.from_numpy(x), self.y[i]
+            x = np.unpackbits(self.x[i].numpy(), count=int(np.prod(self.shape)))
+            return torch.from_numpy(x.reshape(self.shape)), self.y[i]
         return self.x[i], self.y[i]
 
 

@@ -11,7 +11,7 @@ discrete updates::
     spikesim:  u <- a_syn u + x                     v <- a_mem v + u + bias
 
 Export: ``tau = dt / (1 - a)`` (``a = exp(-dt_s / tau_s)``), ``r = tau_mem / dt``,
-``w_in = tau_syn / dt``, ``v_leak = bias tau_mem / dt``, ``v_reset = 0``; each projection is a
+``w_in = tau_syn / dt``, ``v_leak = bias tau_mem / dt``, ``v_reset = 0``; every population also feeds an ``Output`` node; each projection is a
 ``Linear`` node (inhibitory receptors negate the weights), a uniform ``delay_steps`` d becomes
 a ``Delay`` node of ``d dt`` seconds after it. ``dt_s`` is stored in the graph metadata.
 
@@ -90,7 +90,6 @@ def to_nir(net: Network, *, seed: int | None = None) -> Any:
         raise ParameterError(
             f"current {name!r}", "current", "none (NIR has no current input)", name
         )
-    has_out = set()
     for name, pr in net.projections.items():
         q = _project_dense(net, name)
         d = np.unique(q.delays[q.mask])
@@ -103,15 +102,17 @@ def to_nir(net: Network, *, seed: int | None = None) -> Any:
             )
         nodes[name] = nir.Linear(weight=np.where(q.mask, q.w, 0.0))
         edges.append((pr.pre, name))
-        has_out.add(pr.pre)
         if d.size and d[0] > 0:
             nodes[f"{name}_delay"] = nir.Delay(delay=np.full(q.w.shape[0], float(d[0]) * dt))
             edges += [(name, f"{name}_delay"), (f"{name}_delay", pr.post)]
         else:
             edges.append((name, pr.post))
     for p in net.populations.values():
-        if not p.is_source and p.name not in has_out:
+        # every population is an output (its spikes are observable, as in a Lava export)
+        if not p.is_source:
             out = f"{p.name}_output"
+            if out in nodes:
+                raise ParameterError(f"population {p.name!r}", "name", "free NIR node names", out)
             nodes[out] = nir.Output(output_type={"output": np.array([p.size])})
             edges.append((p.name, out))
     meta = {"dt_s": dt, "exporter": "spikesim", "convention": "forward Euler at dt_s"}

@@ -45,7 +45,7 @@ def test_round_trip_through_an_nir_file_gives_the_same_spikes(tmp_path: Path) ->
     kinds = {k: type(v).__name__ for k, v in graph.nodes.items()}
     assert kinds == {
         "x": "Input", "h": "CubaLIF", "o": "CubaLIF", "xh": "Linear", "hh": "Linear",
-        "hh_delay": "Delay", "ho": "Linear", "o_output": "Output",
+        "hh_delay": "Delay", "ho": "Linear", "h_output": "Output", "o_output": "Output",
     }  # fmt: skip
     assert ("hh", "hh_delay") in graph.edges and ("hh_delay", "h") in graph.edges
     np.testing.assert_allclose(graph.nodes["hh_delay"].delay, 3e-3)

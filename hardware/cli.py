@@ -1,0 +1,248 @@
+"""``spikesim lava`` and ``spikesim export`` command groups (mounted by entry point).
+
+``CONFIG_OR_RESULT`` is a TOML run configuration (network plus optional ``[run]`` table), a
+network HDF5 file or a result HDF5 file (its network and run settings). The float network is
+quantised (:func:`~spikesim.hardware.quantize.quantize`, seed from ``--seed``, the file's run
+settings or 0) and checked against the chip limits before anything runs or is written.
+
+Inputs: poisson and spike_times sources become spike trains (:func:`~spikesim.hardware.
+quantize.input_trains`; poisson draws use ``--seed``, so they differ from the torch engine's
+draws); spike_tensor sources need ``--inputs FILE.npz`` holding one ``[n_steps, batch, n]``
+array per source name.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from spikesim.errors import ConfigError, SpikesimError
+
+__all__ = ["export", "lava", "load_config_or_result"]
+
+
+def load_config_or_result(path: str | os.PathLike[str]) -> tuple[Any, dict[str, Any]]:
+    """``(network, run settings)`` from a TOML config, a network HDF5 or a result HDF5."""
+    from spikesim.network import Network
+
+    p = os.fspath(path)
+    if not Path(p).is_file():
+        raise ConfigError(p, "-", "file not found")
+    if p.endswith((".h5", ".hdf5")):
+        import h5py
+
+        with h5py.File(p, "r") as fh:
+            is_result = "run_json" in fh.attrs
+        net = Network.from_hdf5(p)
+        run: dict[str, Any] = {}
+        if is_result:
+            from spikesim.results import Result
+
+            res = Result.from_hdf5(p)
+            run = {k: res.run[k] for k in ("seed", "n_steps", "batch_size") if k in res.run}
+        return net, run
+    from spikesim.cli import load_run_config
+
+    net, run = load_run_config(p)
+    if "duration_s" in run:
+        run["n_steps"] = int(round(float(run["duration_s"]) / net.dt_s))
+    return net, run
+
+
+def _prepare(
+    path: str, steps: int | None, seed: int | None, inputs_file: str | None, *, trains: bool = True
+):
+    from .quantize import input_trains, quantize
+    from .resources import check_resources
+
+    net, run = load_config_or_result(path)
+    seed = int(seed if seed is not None else run.get("seed", 0))
+    n_steps = steps if steps is not None else run.get("n_steps")
+    if n_steps is None and not trains:
+        n_steps = 1
+    if n_steps is None:
+        raise ConfigError(path, "run.duration_s", "missing: give it in [run] or with --steps")
+    q = quantize(net, seed=seed)
+    report = check_resources(q.loihi)
+    given: dict[str, Any] = {}
+    if inputs_file is not None:
+        with np.load(inputs_file, allow_pickle=False) as data:
+            given = {k: data[k] for k in data.files}
+    batch = int(run.get("batch_size", 1))
+    if given:
+        batch = int(next(iter(given.values())).shape[1])
+    spikes = (
+        input_trains(net, n_steps=int(n_steps), batch=batch, seed=seed, given=given)
+        if trains
+        else {}
+    )
+    return q, report, spikes, int(n_steps), batch
+
+
+def _fail(exc: Exception) -> click.ClickException:
+    return click.ClickException(str(exc))
+
+
+# ------------------------------------------------------------------------------ lava
+
+
+@click.group("lava", context_settings={"help_option_names": ["-h", "--help"]})
+def lava() -> None:
+    """Run networks in Intel Lava (lava-nc 0.10, Loihi 2 fixed point) and verify them."""
+
+
+@lava.command("setup")
+@click.option("--path", type=click.Path(file_okay=False), default=None, help="Environment folder.")
+@click.option("--force", is_flag=True, help="Rebuild the environment from scratch.")
+def setup_cmd(path: str | None, force: bool) -> None:
+    """Create (or check) the managed Python 3.10 environment holding lava-nc."""
+    from . import lava_env
+
+    try:
+        info = lava_env.setup(path=path, force=force)
+    except SpikesimError as exc:
+        raise _fail(exc) from exc
+    state = f"created in {info.seconds:.0f} s" if info.created else "already set up"
+    click.echo(
+        f"Lava environment {state}: {info.path}\n"
+        f"  python {info.python} (from {info.base_python or 'unknown'})\n"
+        f"  lava-nc {info.lava_version}, numpy {info.numpy_version}"
+    )
+
+
+_common = [
+    click.argument("config_or_result", type=click.Path(dir_okay=False)),
+    click.option("--steps", type=int, default=None, help="Time steps (default: from the file)."),
+    click.option("--seed", type=int, default=None, help="Seed for random parts and poisson."),
+    click.option(
+        "--inputs",
+        "inputs_file",
+        type=click.Path(exists=True, dir_okay=False),
+        default=None,
+        help="npz with a [n_steps, batch, n] spike array per spike_tensor source.",
+    ),
+]
+
+
+def _with_common(fn):
+    for deco in reversed(_common):
+        fn = deco(fn)
+    return fn
+
+
+@lava.command("run")
+@_with_common
+@click.option("-o", "--out", type=click.Path(dir_okay=False), default=None, help="Spikes (npz).")
+def run_cmd(
+    config_or_result: str, steps: int | None, seed: int | None, inputs_file: str | None, out: str
+) -> None:
+    """Quantise the network and run it in Lava's fixed-point CPU simulation."""
+    from .lava_run import run_in_lava
+
+    try:
+        q, report, trains, n_steps, _ = _prepare(config_or_result, steps, seed, inputs_file)
+        res = run_in_lava(q.loihi, n_steps=n_steps, inputs=trains or None)
+    except SpikesimError as exc:
+        raise _fail(exc) from exc
+    click.echo(
+        f"Lava {res.lava_version}: {n_steps} steps in {res.seconds_run:.2f} s "
+        f"({res.seconds_total:.2f} s with start-up); {report.neurons} neurons, "
+        f"{report.synapses} synapses, ~{report.cores} cores"
+    )
+    for name, s in res.spikes.items():
+        click.echo(f"  {name}: {int(s.sum())} spikes")
+    if out:
+        np.savez(out, **{name: s.astype(np.uint8) for name, s in res.spikes.items()})
+        click.echo(f"spikes written to {out}")
+
+
+@lava.command("verify")
+@click.argument("config_or_result", type=click.Path(dir_okay=False), required=False)
+@click.option("--steps", type=int, default=None, help="Time steps (default: from the file).")
+@click.option("--seed", type=int, default=None, help="Seed for random parts and poisson.")
+@click.option("--inputs", "inputs_file", type=click.Path(exists=True, dir_okay=False), default=None)
+def verify_cmd(
+    config_or_result: str | None, steps: int | None, seed: int | None, inputs_file: str | None
+) -> None:
+    """Run spikesim's fixed-point mode and Lava and compare spikes and v at every step.
+
+    Without CONFIG_OR_RESULT the reference cases run (NIR paper, bias, feed-forward,
+    recurrent E/I, delays, extremes, ring attractor). Exit status 1 on any disagreement.
+    """
+    from .loihi.examples import Case, all_cases
+    from .verify import verify_against_lava
+
+    try:
+        if config_or_result is None:
+            cases = all_cases()
+        else:
+            q, _, trains, n_steps, _ = _prepare(config_or_result, steps, seed, inputs_file)
+            cases = [Case("network", q.loihi, n_steps, trains)]
+        reports = verify_against_lava(cases)
+    except SpikesimError as exc:
+        raise _fail(exc) from exc
+    ok = True
+    for r in reports:
+        agree = r.spikes_equal and r.v_equal
+        ok &= agree
+        counts = ", ".join(f"{k} {v}" for k, v in r.spike_counts.items())
+        click.echo(
+            f"{'AGREE' if agree else 'DIFFER'}  {r.name}: {r.n_steps} steps, spikes {counts}"
+            + ("" if agree else f"; {r.first_mismatch}")
+        )
+    if not ok:
+        raise click.exceptions.Exit(1)
+    click.echo("spikes and v identical at every step for every neuron")
+
+
+# ------------------------------------------------------------------------------ export
+
+
+@click.command("export", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("target", type=click.Choice(["lava", "nir", "netx"]))
+@_with_common
+@click.option("-o", "--out", type=click.Path(dir_okay=False), required=True, help="Output file.")
+def export(
+    target: str,
+    config_or_result: str,
+    steps: int | None,
+    seed: int | None,
+    inputs_file: str | None,
+    out: str,
+) -> None:
+    """Export a network: TARGET lava (Lava exchange file with its inputs, run by
+    lava_runner.py), nir (NIR HDF5 of the float network) or netx (lava-dl netx HDF5)."""
+    import time
+
+    t0 = time.perf_counter()
+    try:
+        if target == "nir":
+            from .nir_io import write_nir
+            from .quantize import quantize
+
+            net, run = load_config_or_result(config_or_result)
+            seed_v = int(seed if seed is not None else run.get("seed", 0))
+            quantize(net, seed=seed_v)  # refuse what Loihi cannot run before writing anything
+            write_nir(net, out, seed=seed_v)
+            click.echo(f"NIR graph written to {out} ({time.perf_counter() - t0:.2f} s)")
+            return
+        q, report, trains, n_steps, batch = _prepare(
+            config_or_result, steps, seed, inputs_file, trains=target == "lava"
+        )
+        click.echo(q.report.format())
+        click.echo(report.format())
+        if target == "lava":
+            from .loihi.exchange import write_network
+
+            write_network(q.loihi, out, n_steps=n_steps, inputs=trains, batch=batch)
+        else:
+            from .netx import write_netx
+
+            write_netx(q.loihi, out)
+    except SpikesimError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"{target} export written to {out} ({time.perf_counter() - t0:.2f} s)")

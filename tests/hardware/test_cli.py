@@ -1,0 +1,110 @@
+"""``spikesim lava`` and ``spikesim export`` through click's CliRunner."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nir
+import numpy as np
+import pytest
+import tomli_w
+from click.testing import CliRunner
+from spikesim.hardware import lava_env
+from spikesim.hardware.cli import export, lava, load_config_or_result
+
+from spikesim import Network
+from spikesim.connectivity import Dense, FixedFanIn
+from spikesim.neurons import CubaLIF
+from spikesim.values import Uniform
+
+
+def _config(tmp_path: Path, *, bias: float = 0.0, run: dict | None = None) -> Path:
+    net = Network(dt_s=1e-3, name="cli_net")
+    net.add_poisson("noise", 30, rate_hz=80.0)
+    net.add_population("exc", 40, CubaLIF(tau_syn_s=4e-3, tau_mem_s=15e-3, v_th=1.0, bias=bias))
+    net.add_population("inh", 10, CubaLIF(tau_syn_s=6e-3, tau_mem_s=10e-3, v_th=1.0))
+    net.add_projection("noise_exc", "noise", "exc", FixedFanIn(k=5, weight=Uniform(0.4, 0.9)))
+    net.add_projection("exc_inh", "exc", "inh", Dense(weight=0.08))
+    net.add_projection("inh_exc", "inh", "exc", Dense(weight=0.3), receptor="inh", delay_steps=4)
+    doc = net.to_dict()
+    doc["run"] = run if run is not None else {"duration_s": 0.2, "seed": 5}
+    path = tmp_path / "net.toml"
+    path.write_text(tomli_w.dumps(doc))
+    return path
+
+
+def _lava_ready() -> None:
+    if lava_env.is_ready():
+        return
+    msg = "the Lava environment is not set up: run `spikesim lava setup`"
+    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+        pytest.fail(msg)
+    pytest.skip(msg)
+
+
+def test_help_lists_the_commands() -> None:
+    runner = CliRunner()
+    out = runner.invoke(lava, ["--help"])
+    assert out.exit_code == 0
+    for cmd in ("setup", "run", "verify"):
+        assert cmd in out.output
+    out = runner.invoke(export, ["--help"])
+    assert out.exit_code == 0 and "lava|nir|netx" in out.output
+
+
+def test_config_loader_reads_run_settings(tmp_path: Path) -> None:
+    net, run = load_config_or_result(_config(tmp_path))
+    assert net.name == "cli_net" and run["n_steps"] == 200 and run["seed"] == 5
+
+
+def test_export_nir_netx_and_lava_files(tmp_path: Path) -> None:
+    cfg = _config(tmp_path)
+    runner = CliRunner()
+    out = runner.invoke(export, ["nir", str(cfg), "-o", str(tmp_path / "net.nir")])
+    assert out.exit_code == 0, out.output
+    graph = nir.read(str(tmp_path / "net.nir"))
+    assert {"noise", "exc", "inh", "inh_exc_delay"} <= set(graph.nodes)
+    out = runner.invoke(export, ["lava", str(cfg), "-o", str(tmp_path / "net.npz")])
+    assert out.exit_code == 0, out.output
+    assert "noise_exc" in out.output and "estimated cores" in out.output  # both reports
+    with np.load(tmp_path / "net.npz") as d:
+        assert str(d["format"]) == "spikesim-loihi-exchange"
+        assert d["input0_spikes"].shape == (200, 1, 30)
+        assert list(d["conn_kinds"]) == ["sparse", "dense", "delay_dense"]
+    # netx holds a sequential stack only: the recurrent E/I loop is refused by name
+    out = runner.invoke(export, ["netx", str(cfg), "-o", str(tmp_path / "net.net")])
+    assert out.exit_code != 0
+    assert "connection 'inh_exc': target must be a new layer (no recurrence in netx)" in out.output
+    assert not (tmp_path / "net.net").exists()
+
+
+def test_errors_are_reported_without_a_traceback(tmp_path: Path) -> None:
+    runner = CliRunner()
+    cfg = _config(tmp_path, run={"seed": 1})
+    out = runner.invoke(lava, ["run", str(cfg)])
+    assert out.exit_code == 1 and "--steps" in out.output and "Traceback" not in out.output
+    out = runner.invoke(export, ["lava", str(tmp_path / "missing.toml"), "-o", "x.npz"])
+    assert out.exit_code == 1 and "file not found" in out.output
+
+
+@pytest.mark.lava
+def test_setup_run_and_verify_in_lava(tmp_path: Path) -> None:
+    _lava_ready()
+    runner = CliRunner()
+    out = runner.invoke(lava, ["setup"])
+    assert out.exit_code == 0, out.output
+    assert "already set up" in out.output and str(lava_env.env_path()) in out.output
+    cfg = _config(tmp_path, bias=0.05)
+    out = runner.invoke(lava, ["verify", str(cfg), "--steps", "150"])
+    assert out.exit_code == 0, out.output
+    assert out.output.startswith("AGREE  network: 150 steps")
+    counts = dict(
+        part.rsplit(" ", 1) for part in out.output.splitlines()[0].split("spikes ")[1].split(", ")
+    )
+    assert int(counts["exc"]) > 100 and int(counts["inh"]) > 10
+    out = runner.invoke(lava, ["run", str(cfg), "--steps", "150", "-o", str(tmp_path / "s.npz")])
+    assert out.exit_code == 0, out.output
+    with np.load(tmp_path / "s.npz") as d:
+        assert int(d["exc"].sum()) == int(counts["exc"])
+        assert int(d["inh"].sum()) == int(counts["inh"])

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 from pathlib import Path
 
 import torch
 from spikesim.models.classify.experiment import run_experiment
 
 REPO = Path(__file__).resolve().parent.parent
+TMP = Path(tempfile.gettempdir()) / "spikesim-nmnist-example"
 
 
 def main() -> None:
@@ -41,8 +43,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    ap.add_argument("--cache", type=Path, default=Path("runs/nmnist_example/cache"))
-    ap.add_argument("--out", type=Path, default=Path("runs/nmnist_example"))
+    ap.add_argument("--cache", type=Path, default=TMP / "cache")
+    ap.add_argument("--out", type=Path, default=TMP)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     config = {

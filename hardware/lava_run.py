@@ -82,12 +82,15 @@ def run_in_lava(
     record_v: bool = False,
     env: str | os.PathLike[str] | None = None,
     timeout_s: float = 1800.0,
+    steps_per_population: dict[str, int] | None = None,
 ) -> LavaResult:
     """Run ``net`` in Lava's bit-accurate fixed-point CPU simulation.
 
     Same inputs as :func:`~spikesim.hardware.loihi.simulate_fixed_point` (input name ->
     ``[n_steps, batch, n]`` 0/1); each batch element is a separate Lava run. ``record_v``
-    also returns the membrane voltage after each step. Raises
+    also returns the membrane voltage after each step. ``steps_per_population`` stops the
+    disconnected part holding a population after that many steps (its later steps read 0).
+    Raises
     :class:`~spikesim.hardware.lava_env.LavaEnvError` when the Lava environment is not set
     up (run ``spikesim lava setup``) and :class:`~spikesim.errors.SimulationError` when Lava
     fails (its output is included).
@@ -105,7 +108,13 @@ def run_in_lava(
         net_file = Path(tmp) / "network.npz"
         out_file = Path(tmp) / "result.npz"
         write_network(
-            net, net_file, n_steps=int(n_steps), inputs=ins, batch=batch, record_v=record_v
+            net,
+            net_file,
+            n_steps=int(n_steps),
+            inputs=ins,
+            batch=batch,
+            record_v=record_v,
+            steps_per_population=steps_per_population,
         )
         proc_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
         try:

@@ -134,9 +134,12 @@ def _run_sample(d: dict, b: int, record_v: bool):
         if not pops:
             continue  # an input that feeds nothing
         root = lifs[pops[0]]
-        root.run(condition=RunSteps(num_steps=n_steps, blocking=False), run_cfg=cfg)
+        steps = n_steps
+        if "pop_steps" in d:
+            steps = max(int(d["pop_steps"][pop_names.index(n)]) for n in pops)
+        root.run(condition=RunSteps(num_steps=steps, blocking=False), run_cfg=cfg)
         try:
-            for t in range(n_steps):
+            for t in range(steps):
                 for n in pops:
                     spikes_out[n][t] = exts[n].receive() != 0
                     if record_v:

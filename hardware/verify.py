@@ -17,7 +17,7 @@ from .loihi.examples import Case, all_cases
 from .loihi.fixed_point import simulate_fixed_point
 from .loihi.network import LoihiNetwork
 
-__all__ = ["CaseReport", "merge_cases", "verify_against_lava"]
+__all__ = ["CaseReport", "case_steps", "merge_cases", "verify_against_lava"]
 
 _SEP = "__"
 
@@ -55,6 +55,11 @@ def merge_cases(cases: list[Case]) -> Case:
     return Case("merged", net, n_steps, inputs)
 
 
+def case_steps(cases: list[Case]) -> dict[str, int]:
+    """Merged population name -> its case's length (for ``steps_per_population``)."""
+    return {c.name + _SEP + p.name: c.n_steps for c in cases for p in c.net.populations}
+
+
 def _first_mismatch(a: np.ndarray, b: np.ndarray, pop: str, what: str) -> str | None:
     diff = np.argwhere(a != b)
     if diff.size == 0:
@@ -70,7 +75,12 @@ def verify_against_lava(
     cases = all_cases() if cases is None else list(cases)
     merged = merge_cases(cases)
     lava = run_in_lava(
-        merged.net, n_steps=merged.n_steps, inputs=merged.inputs or None, record_v=True, env=env
+        merged.net,
+        n_steps=merged.n_steps,
+        inputs=merged.inputs or None,
+        record_v=True,
+        env=env,
+        steps_per_population=case_steps(cases),
     )
     reports = []
     for c in cases:

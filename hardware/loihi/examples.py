@@ -26,6 +26,8 @@ __all__ = [
     "nir_paper_input_train",
     "nir_paper_single_lif",
     "recurrent_ei",
+    "ring_attractor",
+    "ring_attractor_network",
 ]
 
 #: Inter-spike intervals of the NIR paper's single-LIF chip run (neuromorphs/NIR paper/01_lif).
@@ -234,6 +236,42 @@ def feedforward_benchmark(
     )
 
 
+def ring_attractor_network(*, n: int = 48, dt_s: float = 1e-3):
+    """A float spikesim bump attractor: a ring of ``n`` CubaLIF neurons with local circulant
+    excitation (offsets -3..3), a global inhibitory pool of 8 CubaLIF neurons (Dense both ways)
+    and a one-to-one ``cue`` spike_tensor input. A brief cue leaves a self-sustained bump."""
+    from spikesim.connectivity import Circulant, OneToOne
+    from spikesim.connectivity import Dense as FloatDense
+    from spikesim.network import Network, Ring
+    from spikesim.neurons import CubaLIF
+
+    net = Network(dt_s=dt_s, name="ring_attractor")
+    cell = CubaLIF(tau_syn_s=4e-3, tau_mem_s=10e-3, v_th=1.0)
+    net.add_spike_tensor("cue", n)
+    net.add_population("ring", n, cell, layout=Ring())
+    net.add_population("inh", 8, cell)
+    net.add_projection("cue_ring", "cue", "ring", OneToOne(weight=0.8))
+    kernel = np.array([0.1, 0.25, 0.45, 0.45, 0.25, 0.1])
+    net.add_projection(
+        "ring_ring", "ring", "ring", Circulant(offsets=(-3, -2, -1, 1, 2, 3), weights=kernel)
+    )
+    net.add_projection("ring_inh", "ring", "inh", FloatDense(weight=0.04))
+    net.add_projection("inh_ring", "inh", "ring", FloatDense(weight=0.12), receptor="inh")
+    return net
+
+
+def ring_attractor(*, n: int = 48, n_steps: int = 300, seed: int = 6, cue_at: int = 20) -> Case:
+    """:func:`ring_attractor_network` quantised (:func:`spikesim.hardware.quantize.quantize`),
+    cued for 30 steps at neurons ``cue_at .. cue_at + 4`` (Bernoulli 0.5 per step)."""
+    from ..quantize import quantize
+
+    q = quantize(ring_attractor_network(n=n))
+    rng = np.random.default_rng(seed)
+    cue = np.zeros((n_steps, 1, n), dtype=np.uint8)
+    cue[:30, 0, cue_at : cue_at + 5] = _bernoulli(rng, 0.5, (30, 5))
+    return Case("ring_attractor", q.loihi, n_steps, {"cue": cue})
+
+
 def all_cases() -> list[Case]:
     """The agreement cases checked by ``spikesim lava verify`` and the lava tests."""
     return [
@@ -243,4 +281,5 @@ def all_cases() -> list[Case]:
         recurrent_ei(),
         delay_network(),
         extremes(),
+        ring_attractor(),
     ]

@@ -7,7 +7,8 @@ pickles: every array is numeric or a fixed-width unicode array). Version 1 keys:
 ``record_v`` (0/1);
 ``pop_names`` (str[P]) and per population i: ``pop{i}_params`` = [n, du, dv, vth],
 ``pop{i}_bias_mant``, ``pop{i}_bias_exp`` (int64[n]);
-``input_names`` (str[I]) and ``input{i}_spikes`` (uint8[n_steps, batch, n]);
+optionally ``pop_steps`` (int64[P]: steps to run for the part of the network holding the
+population, at most ``n_steps``; later steps are left 0); ``input_names`` (str[I]) and ``input{i}_spikes`` (uint8[n_steps, batch, n]);
 ``conn_names``, ``conn_kinds`` ("dense" | "sparse" | "delay_dense"), ``conn_sources``,
 ``conn_targets`` (str[C]) and per connection j: ``conn{j}_params`` = [sign_mode code
 (1 mixed, 2 excitatory, 3 inhibitory, as lava's SignMode), num_weight_bits, weight_exp],
@@ -46,8 +47,12 @@ def write_network(
     inputs: dict[str, np.ndarray],
     batch: int,
     record_v: bool = False,
+    steps_per_population: dict[str, int] | None = None,
 ) -> None:
-    """Write ``net`` and its (already validated) inputs ``[n_steps, batch, n]`` to ``path``."""
+    """Write ``net`` and its (already validated) inputs ``[n_steps, batch, n]`` to ``path``.
+
+    ``steps_per_population`` lets the runner stop a disconnected part early (merged cases of
+    different lengths)."""
     arrays: dict[str, Any] = {
         "format": np.array(EXCHANGE_FORMAT),
         "version": np.array(EXCHANGE_VERSION),
@@ -71,6 +76,11 @@ def write_network(
         "conn_sources": np.array([c.source for c in net.connections], dtype=str),
         "conn_targets": np.array([c.target for c in net.connections], dtype=str),
     }
+    if steps_per_population is not None:
+        arrays["pop_steps"] = np.array(
+            [min(int(steps_per_population.get(p.name, n_steps)), n_steps) for p in net.populations],
+            dtype=np.int64,
+        )
     for i, p in enumerate(net.populations):
         arrays[f"pop{i}_params"] = np.array([p.n, p.du, p.dv, p.vth], dtype=np.int64)
         arrays[f"pop{i}_bias_mant"] = p.bias_mant

@@ -24,8 +24,9 @@ from spikesim.hardware.loihi.examples import (
     feedforward,
     nir_paper_single_lif,
     recurrent_ei,
+    ring_attractor,
 )
-from spikesim.hardware.verify import merge_cases
+from spikesim.hardware.verify import case_steps, merge_cases
 
 pytestmark = pytest.mark.lava
 
@@ -38,6 +39,7 @@ CASES = {
         recurrent_ei(),
         delay_network(max_delay=15),
         extremes(),
+        ring_attractor(),
     )
 }
 #: Minimum total spikes per case and population, so that equality is not vacuous.
@@ -48,6 +50,7 @@ FLOORS = {
     "recurrent_ei": {"exc": 2000, "inh": 500},
     "delay_network": {"delayed": 1000},
     "extremes": {"wrap_u": 10, "clip_v": 50},
+    "ring_attractor": {"ring": 1000, "inh": 500},
 }
 
 
@@ -71,7 +74,13 @@ def lava_ready() -> None:
 @pytest.fixture(scope="module")
 def lava_merged(lava_ready: None) -> LavaResult:
     merged = merge_cases(list(CASES.values()))
-    return run_in_lava(merged.net, n_steps=merged.n_steps, inputs=merged.inputs, record_v=True)
+    return run_in_lava(
+        merged.net,
+        n_steps=merged.n_steps,
+        inputs=merged.inputs,
+        record_v=True,
+        steps_per_population=case_steps(list(CASES.values())),
+    )
 
 
 def _compare(case: Case, lava: LavaResult) -> dict[str, int]:
@@ -138,3 +147,14 @@ def test_batched_run_matches_per_sample(lava_ready: None) -> None:
         np.testing.assert_array_equal(ours.spikes[name].numpy(), lava.spikes[name])
     assert lava.spikes["out"].sum() > 50
     assert not np.array_equal(lava.spikes["hidden"][:, 0], lava.spikes["hidden"][:, 1])
+
+
+def test_ring_attractor_holds_its_bump_in_lava(lava_merged: LavaResult) -> None:
+    case = CASES["ring_attractor"]
+    _compare(case, lava_merged)
+    ring = lava_merged.spikes["ring_attractor__ring"][:, 0]  # [steps, 48]
+    # after the cue (steps 0-29) the activity persists, every 50 steps, near the cue (20..24)
+    for start in range(50, case.n_steps, 50):
+        active = np.flatnonzero(ring[start : start + 50].sum(axis=0))
+        assert active.size >= 3, f"bump lost at {start}"
+        assert active.min() >= 15 and active.max() <= 29, active

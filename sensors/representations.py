@@ -202,7 +202,9 @@ def to_frames(
     if split_polarity:
         flat = flat + ev["p"][keep]
     flat = (flat * h + ev["y"][keep]) * w + ev["x"][keep]
-    out = np.bincount(flat, minlength=n_frames * n_pol * h * w).astype(np.int32)
+    out = np.zeros(n_frames * n_pol * h * w, dtype=np.int32)
+    u, c = _unique_counts(flat)
+    out[u] = c
     return _to_device(out.reshape(n_frames, n_pol, h, w), device)
 
 
@@ -371,6 +373,15 @@ def _spike_index(
     return flat, T
 
 
+def _unique_counts(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct values of ``flat`` and how often each occurs (sort-based, no hashing)."""
+    s = np.sort(flat)
+    if s.size == 0:
+        return s, np.zeros(0, dtype=np.int64)
+    first = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    return s[first], np.diff(np.r_[first, s.size])
+
+
 def _fill(
     flat: np.ndarray, numel: int, *, mode: str, dtype: torch.dtype, device: torch.device
 ) -> torch.Tensor:
@@ -378,10 +389,9 @@ def _fill(
     if flat.size == 0:
         return out
     if mode == "binary":
-        idx = torch.from_numpy(np.unique(flat)).to(device)
-        out[idx] = True if dtype == torch.bool else 1
+        out[torch.from_numpy(flat).to(device)] = True if dtype == torch.bool else 1
     else:
-        u, c = np.unique(flat, return_counts=True)
+        u, c = _unique_counts(flat)
         if not dtype.is_floating_point:
             c = np.minimum(c, torch.iinfo(dtype).max)
         out[torch.from_numpy(u).to(device)] = torch.from_numpy(c).to(device=device, dtype=dtype)

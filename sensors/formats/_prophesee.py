@@ -32,6 +32,7 @@ __all__ = [
     "TruncationWarning",
     "check_events_for_write",
     "check_sensor",
+    "merge_emitters",
     "header_text",
     "parse_header",
     "parse_header_bytes",
@@ -342,23 +343,71 @@ def check_events_for_write(events: np.ndarray, where: str) -> np.ndarray:
     return events
 
 
-def expand_masks(
-    masks: np.ndarray, xbase: np.ndarray, y: np.ndarray, p: np.ndarray, t: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Events of 32-pixel valid masks, in (emitter, bit) order: (events, emitter index).
+_POP8 = np.array([bin(v).count("1") for v in range(256)], dtype=np.int64)
+_BITS8 = np.array(
+    [[k for k in range(8) if v >> k & 1] + [0] * (8 - bin(v).count("1")) for v in range(256)],
+    dtype=np.int64,
+)
 
-    Bit ``k`` of ``masks[i]`` is the pixel ``xbase[i] + k`` (lowest bit first, as OpenEB's
-    count-trailing-zeros loop emits them).
+
+def merge_emitters(
+    single: np.ndarray,
+    xbase: np.ndarray,
+    pol: np.ndarray,
+    vec_idx: np.ndarray,
+    vec_masks: np.ndarray,
+    vec_x: np.ndarray,
+    vec_pol: np.ndarray,
+    t: np.ndarray,
+    y: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Events of a block's emitters in file order: (events, cumulative events per emitter).
+
+    Emitter ``i`` carries time ``t[i]`` and row ``y[i]``. Where ``single[i]`` it is one event
+    at ``xbase[i]`` with polarity ``pol[i]``; emitters ``vec_idx`` are 32-pixel valid masks:
+    bit ``k`` of ``vec_masks[j]`` is an event at ``vec_x[j] + k`` with ``vec_pol[j]``, lowest
+    bit first (OpenEB's count-trailing-zeros order). The expansion works on the non-zero mask
+    bytes with lookup tables, so its cost follows the number of events, not 32 per mask.
     """
-    m = np.ascontiguousarray(masks, dtype="<u4")
-    bits = np.unpackbits(m.view(np.uint8).reshape(-1, 4), axis=1, bitorder="little")
-    rows, offs = np.nonzero(bits)
-    out = np.empty(rows.shape[0], dtype=EVENT_DTYPE)
-    out["t"] = t[rows]
-    out["x"] = xbase[rows].astype(np.int64) + offs
-    out["y"] = y[rows]
-    out["p"] = p[rows]
-    return out, rows
+    e = t.shape[0]
+    if vec_idx.shape[0] == 0:  # one event per emitter: copy the selected emitters
+        si = slice(None) if bool(single.all()) else np.flatnonzero(single)
+        out = np.empty(t[si].shape[0], dtype=EVENT_DTYPE)
+        out["t"] = t[si]
+        out["x"] = xbase[si]
+        out["y"] = y[si]
+        out["p"] = pol[si]
+        return out, np.cumsum(single)
+    b = np.ascontiguousarray(vec_masks, dtype="<u4").view(np.uint8).reshape(-1, 4)
+    vcount = _POP8[b].sum(axis=1)
+    cnt = single.astype(np.int64)
+    cnt[vec_idx] = vcount
+    ends = np.cumsum(cnt)
+    total = int(ends[-1]) if e else 0
+    em_of = np.repeat(np.arange(e), cnt)  # emitter of each event
+    xb = xbase.astype(np.int64)  # a copy: the masks' base x and polarity go in
+    xb[vec_idx] = vec_x
+    pb = pol.copy()
+    pb[vec_idx] = vec_pol
+    flat = b.ravel()
+    nz = np.flatnonzero(flat)
+    vals = flat[nz].astype(np.intp)
+    bc = _POP8[vals]
+    rep = np.repeat(np.arange(nz.shape[0]), bc)
+    n_v = rep.shape[0]
+    rank = np.arange(n_v) - np.repeat(np.cumsum(bc) - bc, bc)
+    byte_of = nz[rep]
+    vrow = byte_of >> 2
+    vstart = np.cumsum(vcount) - vcount
+    dest = (ends - cnt)[vec_idx[vrow]] - vstart[vrow] + np.arange(n_v)
+    x = xb[em_of]
+    x[dest] += _BITS8[vals[rep], rank] + ((byte_of & 3) << 3)
+    out = np.empty(total, dtype=EVENT_DTYPE)
+    np.take(t, em_of, out=out["t"], mode="clip")  # straight into the fields: no temporaries
+    out["x"] = x
+    np.take(y.astype(np.uint16), em_of, out=out["y"], mode="clip")
+    np.take(pb.astype(np.int8), em_of, out=out["p"], mode="clip")
+    return out, ends
 
 
 def header_text(lines: list[str]) -> bytes:

@@ -82,7 +82,8 @@ class _Decoder:
             self.th = int(w[start] & 0x0FFFFFFF)
             self.started = True
             w, typ = w[start:], typ[start:]
-        th_pos = np.flatnonzero(typ == TIME_HIGH)
+        is_th = typ == TIME_HIGH
+        th_pos = np.flatnonzero(is_th)
         th_val = (w[th_pos] & 0x0FFFFFFF).astype(np.int64)
         prev = np.empty_like(th_val)
         if th_val.shape[0]:
@@ -90,14 +91,16 @@ class _Decoder:
             prev[1:] = th_val[:-1]
         drop = (prev - th_val) << 6
         loops = np.cumsum(drop >= _MAX_TIMESTAMP - _LOOP_THRESHOLD) + self.loops
-        base = (th_val << 6) + loops * _TIME_LOOP
-        cd_pos = np.flatnonzero(typ <= CD_ON)
+        base = np.empty(th_val.shape[0] + 1, dtype=np.int64)  # [before any, after each TH]
+        base[0] = (self.th << 6) + self.loops * _TIME_LOOP
+        base[1:] = (th_val << 6) + loops * _TIME_LOOP
+        is_cd = typ <= CD_ON
+        cd_pos = np.flatnonzero(is_cd)
         cw = w[cd_pos]
-        k = np.searchsorted(th_pos, cd_pos) - 1  # last TIME_HIGH before each CD word
-        base0 = (self.th << 6) + self.loops * _TIME_LOOP
-        t = np.where(k >= 0, base[np.maximum(k, 0)], base0) if th_pos.shape[0] else base0
         ev = np.empty(cd_pos.shape[0], dtype=EVENT_DTYPE)
-        ev["t"] = t + ((cw >> 22) & 0x3F)
+        t = base[np.cumsum(is_th, dtype=np.int32)[cd_pos]]  # last TIME_HIGH before each CD
+        t += (cw >> 22) & 0x3F
+        ev["t"] = t
         ev["x"] = (cw >> 11) & 0x7FF
         ev["y"] = cw & 0x7FF
         ev["p"] = (cw >> 28) & 1

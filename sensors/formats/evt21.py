@@ -32,8 +32,8 @@ from ._prophesee import (
     camera_metadata,
     check_events_for_write,
     check_sensor,
-    expand_masks,
     header_text,
+    merge_emitters,
     parse_header,
     parse_header_bytes,
     resolve_sensor,
@@ -110,7 +110,10 @@ class _Decoder:
         xb = (cw >> 11) & 0x7FF
         y = cw & 0x7FF
         p = cw >> 28
-        ev, rows = expand_masks(mask[cd_pos], xb, y, p, t)
+        n_cd = cd_pos.shape[0]
+        ev, ends = merge_emitters(
+            np.zeros(n_cd, dtype=bool), xb, p, np.arange(n_cd), mask[cd_pos], xb, p, t, y
+        )
         if th_val.shape[0]:
             self.th = int(th_val[-1])
             self.loops = int(loops[-1])
@@ -118,6 +121,7 @@ class _Decoder:
             bad = (ev["x"] >= self.sensor[0]) | (ev["y"] >= self.sensor[1])
             if bad.any():
                 if self.strict:
+                    rows = np.searchsorted(ends, np.arange(ev.shape[0]), side="right")
                     offs = offset + (start + cd_pos[rows]) * WORD_BYTES
                     check_sensor(self.path, offs, ev["x"], ev["y"], self.sensor, "CD event")
                 ev = ev[~bad]

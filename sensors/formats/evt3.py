@@ -45,8 +45,8 @@ from ._chunks import DEFAULT_CHUNK_EVENTS, check_chunk_events, concat_events, re
 from ._prophesee import (
     camera_metadata,
     check_events_for_write,
-    expand_masks,
     header_text,
+    merge_emitters,
     parse_header,
     parse_header_bytes,
     resolve_sensor,
@@ -72,11 +72,6 @@ def sniff(head: bytes, path: str = "") -> bool:
     except ValueError:
         return False
     return h is not None and h["encoding"] == ENCODING
-
-
-def _last(pos: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """Index into ``pos`` of the last entry < each ``at`` (-1 when none)."""
-    return np.searchsorted(pos, at) - 1
 
 
 def _pick(values: np.ndarray, idx: np.ndarray, default: int) -> np.ndarray:
@@ -108,7 +103,7 @@ class _Decoder:
         """(start positions, lengths) of the multi-word groups OpenEB consumes whole."""
         n = w.shape[0]
         is4 = typ == VECT_12
-        cnt = (typ == OTHERS) & np.isin(w & 0xFFF, _COUNT_SUBTYPES)
+        cnt = (w | 2) == ((OTHERS << 12) | 0x016)  # OTHERS 0x014 or 0x016
         pad4 = np.ones(n + 2, dtype=bool)
         pad4[:n] = is4
         pad5 = np.ones(n + 2, dtype=bool)
@@ -167,87 +162,100 @@ class _Decoder:
 
     def _decode(self, w, typ, starts, lengths, offset) -> np.ndarray:
         m = w.shape[0]
-        content = (w & 0xFFF).astype(np.int64)
+        content = w & 0xFFF
         inside = np.zeros(m + 3, dtype=bool)
         inside[starts + 1] = True
         inside[starts + 2] = True
         inside[starts[lengths == 4] + 3] = True
-        proc = ~inside[:m]
-        ptyp = np.where(proc, typ, 0xFF)  # types of the words the state machine steps on
+        ptyp = np.where(inside[:m], 0xFF, typ)  # types of the words the state machine steps on
         vec_pos = starts[typ[starts] == VECT_12]
-        ax_pos = np.flatnonzero(ptyp == ADDR_X)
+        em_mask = ptyp == ADDR_X
+        em_mask[vec_pos] = True
+        em_pos = np.flatnonzero(em_mask)  # emitters in file order: ADDR_X words and vectors
+        is_vec = typ[em_pos] == VECT_12
 
-        # ---- time: TIME_HIGH (loop, reset of TIME_LOW on change) and TIME_LOW
+        def state(mask: np.ndarray, values: np.ndarray, carry: int) -> np.ndarray:
+            """Value of the last word in ``mask`` before each emitter (``carry``: none).
+
+            ``values`` holds one value per word of ``mask``, in order.
+            """
+            ext = np.empty(values.shape[0] + 1, dtype=np.int64)
+            ext[0] = carry
+            ext[1:] = values
+            return ext[np.cumsum(mask, dtype=np.int32)[em_pos]]
+
+        # ---- time. A TIME_HIGH equal to the previous one changes nothing; one that differs
+        # sets the high bits (a loop when it falls by >= 2048) and resets TIME_LOW to 0;
+        # TIME_LOW sets the low bits. Time is forward-filled from those "update" words.
         th_pos = np.flatnonzero(ptyp == TIME_HIGH)
-        th_val = content[th_pos]
+        th_val = content[th_pos].astype(np.int64)
         prev = np.empty_like(th_val)
         if th_val.shape[0]:
             prev[0] = self.high
             prev[1:] = th_val[:-1]
         loops = self.loop + np.cumsum(prev >= _MAX_STEP + th_val)
-        low_mask = ptyp == TIME_LOW
-        low_mask[th_pos[th_val != prev]] = True
-        low_pos = np.flatnonzero(low_mask)
-        low_val = np.where(ptyp[low_pos] == TIME_LOW, content[low_pos], 0)
+        changed = th_val != prev
+        u_mask = ptyp == TIME_LOW
+        u_mask[th_pos[changed]] = True
+        u_pos = np.flatnonzero(u_mask)
+        u_is_th = ptyp[u_pos] == TIME_HIGH
+        high = np.empty(int(changed.sum()) + 1, dtype=np.int64)
+        high[0] = (self.loop << 24) | (self.high << 12)
+        high[1:] = (loops[changed] << 24) | (th_val[changed] << 12)
+        u_t = high[np.cumsum(u_is_th)] | np.where(u_is_th, 0, content[u_pos])
+        t = state(u_mask, u_t, (self.loop << 24) | (self.high << 12) | self.low)
 
-        # ---- rows: ADDR_Y (CD) and ADDR_Y of EM rows
-        y_pos = np.flatnonzero(ptyp == ADDR_Y)
-        row_pos = np.flatnonzero((ptyp == ADDR_Y) | (ptyp == ADDR_Y_EM))
-        vb_pos = np.flatnonzero(ptyp == VECT_BASE_X)
-
-        em_pos = np.concatenate([ax_pos, vec_pos])
-        order = np.argsort(em_pos, kind="stable")
-        em_pos = em_pos[order]
-        is_vec = order >= ax_pos.shape[0]
-
-        ih = _last(th_pos, em_pos)
-        il = _last(low_pos, em_pos)
-        t = (
-            (_pick(loops, ih, self.loop) << 24)
-            | (_pick(th_val, ih, self.high) << 12)
-            | _pick(low_val, il, self.low)
-        )
-        y = _pick(content[y_pos], _last(y_pos, em_pos), self.y)
-        ir = _last(row_pos, em_pos)
-        is_cd = _pick((ptyp[row_pos] == ADDR_Y).astype(np.int64), ir, int(self.is_cd)) == 1
+        # ---- rows: ADDR_Y of CD rows (y) and of EM rows (-1: no CD events)
+        row_mask = ptyp <= ADDR_Y_EM
+        row_pos = np.flatnonzero(row_mask)
+        row_cd = ptyp[row_pos] == ADDR_Y
+        y_rows = np.where(row_cd, content[row_pos].astype(np.int32), -1)
+        y = state(row_mask, y_rows, self.y if self.is_cd else -1)
+        is_cd = y >= 0
         row_ok = is_cd if self.height is None else is_cd & (y < self.height)
 
         # ---- vectors: base x state, validity (BasicCheckValidator), masks
+        vb_pos = np.flatnonzero(ptyp == VECT_BASE_X)
         vsel = np.flatnonzero(is_vec)
         vpos = em_pos[vsel]
         vr = row_ok[vsel]
         cum = np.cumsum(vr)
         excl = cum - vr
-        iv = _last(vb_pos, vpos)
-        vb_val = content[vb_pos]
+        iv = np.searchsorted(vb_pos, vpos) - 1
+        vb_val = content[vb_pos].astype(np.int64)
         if vb_pos.shape[0]:  # index of the first vector after each vector's VECT_BASE_X
             seg_first = np.searchsorted(vpos, vb_pos[np.maximum(iv, 0)], side="right")
             seg_first = np.where(iv >= 0, seg_first, 0)
         else:
             seg_first = np.zeros(vpos.shape[0], dtype=np.int64)
         k = excl - np.where(iv >= 0, excl[np.minimum(seg_first, max(len(excl) - 1, 0))], 0)
-        state = np.where(iv >= 0, _pick(vb_val, iv, 0), self.vb) + 32 * k
-        xb = state & 0xF7FF
-        vpol = (state >> 11) & 1
+        vstate = np.where(iv >= 0, _pick(vb_val, iv, 0), self.vb) + 32 * k
+        xb = vstate & 0xF7FF
+        vpol = (vstate >> 11) & 1
         has_base = np.where(iv >= 0, True, self.has_vb)
         fail_raw = vr & (~has_base | ((xb + 32 > self.width) if self.width else False))
-        idx = np.arange(vpos.shape[0])
-        last_fail = np.maximum.accumulate(np.where(fail_raw, idx, -1)) if idx.shape[0] else idx
+        vidx = np.arange(vpos.shape[0])
+        last_fail = np.maximum.accumulate(np.where(fail_raw, vidx, -1)) if vidx.shape[0] else vidx
         fail = vr & (last_fail >= seg_first)
         masks = np.zeros(vpos.shape[0], dtype=np.int64)
         if vpos.shape[0]:
-            masks = content[vpos] | (content[vpos + 1] << 12) | ((content[vpos + 2] & 0xFF) << 24)
+            masks = (
+                content[vpos].astype(np.int64)
+                | (content[vpos + 1].astype(np.int64) << 12)
+                | ((content[vpos + 2].astype(np.int64) & 0xFF) << 24)
+            )
 
         # ---- state at the end of the block
         if th_pos.shape[0]:
             self.high = int(th_val[-1])
             self.loop = int(loops[-1])
-        if low_pos.shape[0]:
-            self.low = int(low_val[-1])
-        if y_pos.shape[0]:
-            self.y = int(content[y_pos[-1]])
+        if u_pos.shape[0]:
+            self.low = 0 if u_is_th[-1] else int(content[u_pos[-1]])
+        y_last = row_pos[row_cd]
+        if y_last.shape[0]:
+            self.y = int(content[y_last[-1]])
         if row_pos.shape[0]:
-            self.is_cd = bool(ptyp[row_pos[-1]] == ADDR_Y)
+            self.is_cd = bool(row_cd[-1])
         n_vr = int(cum[-1]) if cum.shape[0] else 0
         if vb_pos.shape[0]:
             first_after = int(np.searchsorted(vpos, vb_pos[-1], side="right"))
@@ -259,16 +267,13 @@ class _Decoder:
             self.has_vb = self.has_vb and not bool(fail.any())
 
         # ---- emitters: ADDR_X (one pixel) and vectors (32-pixel masks)
-        emask = np.ones(em_pos.shape[0], dtype=np.int64)
-        xbase = content[em_pos] & 0x7FF
-        pol = (content[em_pos] >> 11) & 1
-        emask[vsel] = masks
-        xbase[vsel] = xb
-        pol[vsel] = vpol
         ok = row_ok.copy()
         ok[vsel] &= ~fail
+        ax = ~is_vec
+        xbase = (content[em_pos] & 0x7FF).astype(np.int64)
         if self.strict:
-            bad_row = is_cd & ~row_ok & (emask != 0)
+            bad_row = is_cd & ~row_ok
+            bad_row[vsel] &= masks != 0
             if bad_row.any():
                 i = int(np.flatnonzero(bad_row)[0])
                 raise self._error(
@@ -293,7 +298,7 @@ class _Decoder:
                     "drop it as OpenEB does)",
                 )
         if self.width is not None:
-            out_x = ok & ~is_vec & (xbase >= self.width)
+            out_x = ok & ax & (xbase >= self.width)
             if out_x.any():
                 if self.strict:
                     i = int(np.flatnonzero(out_x)[0])
@@ -305,15 +310,19 @@ class _Decoder:
                         "such events)",
                     )
                 ok &= ~out_x
-        sel = np.flatnonzero(ok)
-        if sel.shape[0] == em_pos.shape[0] and not vsel.shape[0]:
-            out = np.empty(sel.shape[0], dtype=EVENT_DTYPE)
-            out["t"] = t
-            out["x"] = xbase
-            out["y"] = y
-            out["p"] = pol
-            return out
-        out, _ = expand_masks(emask[sel], xbase[sel], y[sel], pol[sel], t[sel])
+        pol = (content[em_pos] >> 11) & 1
+        good = ~fail & vr
+        out, _ = merge_emitters(
+            ok & ax,
+            xbase,
+            pol,
+            vsel[good],
+            masks[good],
+            xb[good],
+            vpol[good],
+            t,
+            y,
+        )
         return out
 
 

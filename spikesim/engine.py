@@ -35,14 +35,13 @@ from .dynamics import rate as rate_fn
 from .errors import ParameterError, ShapeError, SimulationError
 from .network import (
     Network,
-    draw_population_values,
     PoissonSource,
     Population,
-    RateMonitor,
     SpikeMonitor,
     SpikeTensorSource,
     SpikeTimesSource,
     StateMonitor,
+    draw_population_values,
 )
 from .neurons import LIF, AdLIF, CubaLIF, Izhikevich, RateUnit
 from .results import RateData, Result, SpikeData, StateData, versions
@@ -327,7 +326,8 @@ class Simulator(torch.nn.Module):
             else:
                 pop.params = lp
                 pop.step = dyn.lif_step
-            pop.init = lambda B, v0=v0, n=n, ad=isinstance(m, AdLIF): self._lif_init(B, n, v0, ad)
+            adaptive = isinstance(m, AdLIF)
+            pop.init = lambda B, v0=v0, n=n, ad=adaptive: self._lif_init(B, n, v0, ad)
         elif isinstance(m, CubaLIF):
             pop.params = dyn.CubaLIFParams(m.tau_syn_s, m.tau_mem_s, m.v_th, val("bias"))
             v0 = val("v_init")
@@ -682,9 +682,12 @@ class Simulator(torch.nn.Module):
 
     def _check_finite(self, states: dict[str, Any], k: int) -> None:
         for name, st in states.items():
-            t = st["r"] if isinstance(st, dict) else st[0]  # v (or u): NaN anywhere reaches it
-            if not bool(torch.isfinite(t).all()):
-                raise SimulationError(name, k, "state became NaN or Inf; check parameters, weights and dt_s")
+            values = st.items() if isinstance(st, dict) else zip(st._fields, st, strict=False)
+            for var, t in values:
+                if isinstance(t, torch.Tensor) and t.is_floating_point() and not bool(torch.isfinite(t).all()):
+                    raise SimulationError(
+                        name, k, f"state variable {var!r} became NaN or Inf; check parameters, weights and dt_s"
+                    )
 
 
 def _tensor(x: Any, like: torch.Tensor) -> torch.Tensor:

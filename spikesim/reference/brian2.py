@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -94,6 +95,26 @@ def run_brian2(
     ``provenance['wall_time_s']`` is the time of ``run()`` (for cpp_standalone: build + run),
     ``provenance['sim_time_s']`` Brian2's own measurement of the simulation loop where known.
     """
+    with warnings.catch_warnings():
+        # Brian2 2.9's equation parser uses pyparsing names that pyparsing >= 3.3 deprecates
+        warnings.filterwarnings("ignore", message=r".*deprecated", category=DeprecationWarning)
+        return _run_brian2(network, duration_s=duration_s, seed=seed, target=target, build_dir=build_dir)
+
+
+def _run_brian2(
+    network: Network,
+    *,
+    duration_s: float,
+    seed: int = 0,
+    target: str = "numpy",
+    build_dir: str | None = None,
+) -> Result:
+    """Run ``network`` in Brian2 and return a spikesim :class:`Result` (spike monitors).
+
+    Raises :class:`ParameterError` for parts Brian2 here does not support (e.g. CUBA LIF).
+    ``provenance['wall_time_s']`` is the time of ``run()`` (for cpp_standalone: build + run),
+    ``provenance['sim_time_s']`` Brian2's own measurement of the simulation loop where known.
+    """
     import brian2 as b2
 
     if target not in ("numpy", "cython", "cpp_standalone"):
@@ -109,7 +130,7 @@ def run_brian2(
         b2.prefs.codegen.target = target
     b2.start_scope()
     b2.defaultclock.dt = dt * b2.second
-    mV, ms = b2.mV, b2.ms
+    mV, _ms = b2.mV, b2.ms
     groups: dict[str, Any] = {}
     objs: list[Any] = []
     for name, pop in net.populations.items():

@@ -32,7 +32,7 @@ from spikesim.errors import ParameterError
 
 from ._checks import check_number, refractory_keep
 from .errors import EventFormatError, TruncatedFileError
-from .events import EVENT_DTYPE, make_events
+from .events import EVENT_DTYPE, Recording, make_events
 
 __all__ = [
     "N_MNIST_SENSOR_SIZE",
@@ -43,6 +43,7 @@ __all__ = [
     "saccade_dataset",
     "saccade_events",
     "saccade_frames",
+    "saccade_recording",
 ]
 
 N_MNIST_SENSOR_SIZE = (34, 34)
@@ -154,27 +155,42 @@ def emulate_dvs(
         lo, ln = L[k - 1], L[k]
         t0, t1 = int(t[k - 1]), int(t[k])
         d = ln - ref
-        for sign, th, pol in ((1.0, on, 1), (-1.0, off, 0)):
-            count = np.floor(sign * d / th + 1e-9).astype(np.int64)  # exact multiples count
-            act = np.flatnonzero(count >= 1)
-            left = count[act]
-            while act.size:
-                level = ref[act] + sign * th[act]
-                slope = ln[act] - lo[act]
-                safe = np.where(slope != 0, slope, 1.0)
-                frac = np.where(slope != 0, (level - lo[act]) / safe, 0.0)
-                tc = np.floor(t0 + np.clip(frac, 0.0, 1.0) * (t1 - t0)).astype(np.int64)
-                te = np.maximum(tc, last[act] + refr)
-                ok = te <= t1
-                fired = act[ok]
-                ts.append(te[ok])
-                pixs.append(fired)
-                pols.append(np.full(fired.size, pol, dtype=np.int8))
-                ref[fired] += sign * th[fired]
-                last[fired] = te[ok]
-                left = left - 1
-                more = ok & (left > 0)
-                act, left = act[more], left[more]
+        up = d > 0
+        th_px = np.where(up, on, off)
+        count = np.floor(np.abs(d) / th_px + 1e-9).astype(np.int64)  # exact multiples count
+        act = np.flatnonzero(count >= 1)
+        if act.size == 0:
+            continue
+        c = count[act]
+        sign = np.where(up[act], 1.0, -1.0)
+        th = th_px[act]
+        # every candidate crossing i = 1..c of every active pixel at once
+        seg = np.repeat(np.arange(act.size), c)
+        first = np.cumsum(c) - c
+        i = np.arange(seg.size) - first[seg] + 1
+        level = ref[act][seg] + (sign * th)[seg] * i
+        lo_a, slope = lo[act][seg], (ln - lo)[act][seg]
+        safe = np.where(slope != 0, slope, 1.0)
+        frac = np.where(slope != 0, (level - lo_a) / safe, 0.0)
+        tc = np.floor(t0 + np.clip(frac, 0.0, 1.0) * (t1 - t0)).astype(np.int64)
+        if refr > 0:
+            # te_i = max(tc_i, te_(i-1) + refr), te_0 = last event
+            #      = i*refr + max(last, max_(j<=i) (tc_j - j*refr)): a running max per pixel
+            base = np.maximum(last[act], t0 - refr)
+            v = tc - i * refr
+            big = int(t1 - v.min()) + 1
+            cm = np.maximum.accumulate(v + seg * big) - seg * big
+            te = i * refr + np.maximum(cm, base[seg])
+        else:
+            te = tc
+        ok = te <= t1  # te grows with i: the emitted crossings are a prefix per pixel
+        n_emit = np.bincount(seg[ok], minlength=act.size)
+        ts.append(te[ok])
+        pixs.append(act[seg[ok]])
+        pols.append(np.where(sign[seg[ok]] > 0, 1, 0).astype(np.int8))
+        fired = n_emit > 0
+        ref[act] += sign * th * n_emit
+        last[act[fired]] = te[(first + n_emit - 1)[fired]]
     t_all = np.concatenate(ts) if ts else np.zeros(0, dtype=np.int64)
     pix_all = np.concatenate(pixs) if pixs else np.zeros(0, dtype=np.int64)
     p_all = np.concatenate(pols) if pols else np.zeros(0, dtype=np.int8)
@@ -330,13 +346,31 @@ def saccade_frames(
     ease = (1.0 - np.cos(np.pi * s)) / 2.0
     a, b = path[leg], path[(leg + 1) % n_sacc]
     pos = a + (b - a) * ease[:, None]
-    frames = np.empty((times.size, H, W))
-    for i, (dx, dy) in enumerate(pos):
-        frames[i] = ndimage.shift(
-            canvas, (dy, dx), order=1, mode="constant", cval=0.0, prefilter=False
-        )
+    frames = _shift_bilinear(canvas, pos[:, 0], pos[:, 1])
     np.clip(frames, 0.0, 1.0, out=frames)
     return bg + (1.0 - bg) * frames, times + t_start
+
+
+def _shift_bilinear(canvas: np.ndarray, dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
+    """``out[k, y, x] = canvas(y - dy[k], x - dx[k])``, bilinear, zero outside the canvas."""
+    H, W = canvas.shape
+    pad = np.zeros((H + 2, W + 2))
+    pad[1:-1, 1:-1] = canvas
+    sy = np.arange(H)[None, :] - dy[:, None]  # [k, H] source rows
+    sx = np.arange(W)[None, :] - dx[:, None]  # [k, W] source columns
+    y0, x0 = np.floor(sy), np.floor(sx)
+    wy, wx = (sy - y0)[:, :, None], (sx - x0)[:, None, :]
+    # indices into the padded canvas, clamped to its zero border
+    iy0 = np.clip(y0.astype(np.int64) + 1, 0, H + 1)[:, :, None]
+    iy1 = np.clip(y0.astype(np.int64) + 2, 0, H + 1)[:, :, None]
+    ix0 = np.clip(x0.astype(np.int64) + 1, 0, W + 1)[:, None, :]
+    ix1 = np.clip(x0.astype(np.int64) + 2, 0, W + 1)[:, None, :]
+    return (
+        (1 - wy) * (1 - wx) * pad[iy0, ix0]
+        + (1 - wy) * wx * pad[iy0, ix1]
+        + wy * (1 - wx) * pad[iy1, ix0]
+        + wy * wx * pad[iy1, ix1]
+    )
 
 
 def _size(where: str, sensor_size: Any) -> tuple[int, int]:
@@ -389,6 +423,14 @@ def saccade_events(
         noise_rate_hz=noise_rate_hz,
         seed=seed,
     )
+
+
+def saccade_recording(image: Any, *, seed: int = 0, **options: Any) -> Recording:
+    """:func:`saccade_events` wrapped in a :class:`Recording` (sensor size, format "saccade")."""
+    size = _size("saccade_recording", options.get("sensor_size", N_MNIST_SENSOR_SIZE))
+    events = saccade_events(image, seed=seed, **options)
+    meta = {"camera": "synthetic DVS (spikesim.sensors.synthetic)", "seed": seed, **options}
+    return Recording(events, size, "saccade", None, meta)
 
 
 @dataclasses.dataclass(frozen=True)

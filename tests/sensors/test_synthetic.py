@@ -20,6 +20,7 @@ from spikesim.sensors.synthetic import (
     saccade_dataset,
     saccade_events,
     saccade_frames,
+    saccade_recording,
 )
 
 from spikesim.errors import ParameterError
@@ -198,7 +199,7 @@ def test_load_mnist(mnist):
 def test_saccade_of_mnist_digits_is_nmnist_like(mnist):
     images, _ = mnist
     counts = []
-    for i in range(6):
+    for i in range(4):
         ev = saccade_events(images[i], seed=i)
         assert ev.dtype == EVENT_DTYPE
         assert ev["x"].max() < 34 and ev["y"].max() < 34
@@ -221,6 +222,10 @@ def test_saccade_of_mnist_digits_is_nmnist_like(mnist):
     assert len(set(counts)) > 1
     np.testing.assert_array_equal(
         saccade_events(images[0], seed=0), SaccadeRecorder()(images[0], seed=0)
+    )
+    rec = saccade_recording(images[0], seed=0)
+    assert rec.sensor_size == (34, 34) and np.array_equal(
+        rec.events, saccade_events(images[0], seed=0)
     )
     batch = saccade_dataset(images[:2], seed=0)
     np.testing.assert_array_equal(batch[1], saccade_events(images[1], seed=1))

@@ -205,7 +205,7 @@ def test_hot_pixel_threshold_is_strict():
 def test_matches_tonic_on_real_recording(tonic_sample):
     tf = pytest.importorskip("tonic.functional")
     tt = pytest.importorskip("tonic.transforms")
-    ev = tonic_sample.events
+    ev = tonic_sample.events[:50_000]  # tonic's pure-Python filters are slow
     assert ev["t"].min() > 10_000  # tonic's start-up quirk does not apply
     np.testing.assert_array_equal(
         T.denoise(ev, filter_time_us=10_000, neighbourhood=4), tf.denoise_numpy(ev.copy(), 10_000)

@@ -282,3 +282,50 @@ def test_mnist_idx_bad_files(tmp_path, mnist_dir):
     np.testing.assert_array_equal(
         images.reshape(-1), np.frombuffer(raw[16 : 16 + 2 * 784], np.uint8)
     )
+
+
+def _reference_pixel_model(frames, times, th_on, th_off, refractory_us, eps=1e-3):
+    """Straightforward per-pixel loop of the documented DVS model (no mismatch, no noise)."""
+    n, h, w = frames.shape
+    L = np.log(frames + eps)
+    out = []
+    for y in range(h):
+        for x in range(w):
+            ref, last = L[0, y, x], None
+            for k in range(1, n):
+                lo, ln, t0, t1 = L[k - 1, y, x], L[k, y, x], int(times[k - 1]), int(times[k])
+                while True:
+                    d = ln - ref
+                    if d > 0 and d / th_on + 1e-9 >= 1:
+                        sign, th = 1, th_on
+                    elif d < 0 and -d / th_off + 1e-9 >= 1:
+                        sign, th = -1, th_off
+                    else:
+                        break
+                    level = ref + sign * th
+                    frac = (level - lo) / (ln - lo) if ln != lo else 0.0
+                    te = math.floor(t0 + min(max(frac, 0.0), 1.0) * (t1 - t0))
+                    if last is not None:
+                        te = max(te, last + refractory_us)
+                    if te > t1:
+                        break
+                    out.append((te, x, y, 1 if sign > 0 else 0))
+                    ref += sign * th
+                    last = te
+    return sorted(out)
+
+
+@pytest.mark.parametrize("trial", range(6))
+def test_emulator_equals_per_pixel_reference_model(trial):
+    rng = np.random.default_rng(100 + trial)
+    n, h, w = 8, 3, 4
+    frames = rng.uniform(0.0, 1.0, (n, h, w)) ** 3
+    times = np.cumsum(rng.integers(1, 2000, n))
+    th_on, th_off = rng.uniform(0.05, 0.4), rng.uniform(0.05, 0.4)
+    refractory = int(rng.choice([0, 150, 900]))
+    ev = emulate_dvs(
+        frames, times_us=times, threshold_on=th_on, threshold_off=th_off, refractory_us=refractory
+    )
+    expected = _reference_pixel_model(frames, times, th_on, th_off, refractory)
+    assert len(expected) > 20
+    assert sorted(ev.tolist()) == expected

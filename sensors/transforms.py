@@ -44,6 +44,7 @@ __all__ = [
     "Compose",
     "Crop",
     "Denoise",
+    "DenoiseStream",
     "Downsample",
     "DropEvents",
     "DropPixels",
@@ -52,6 +53,7 @@ __all__ = [
     "FlipUD",
     "MergePolarities",
     "RefractoryFilter",
+    "RefractoryStream",
     "RemoveHotPixels",
     "TimeJitter",
     "TimeSkew",
@@ -423,11 +425,18 @@ def denoise_mask(events: Any, *, filter_time_us: float, neighbourhood: int = 8) 
     if n == 0:
         return np.zeros(0, dtype=bool)
     pix, wp = _padded_pixels(ev)
-    t = ev["t"].astype(np.int64)
-    offsets = [dy * wp + dx for dx, dy in _NEIGHBOURS[neighbourhood]]
-    # last time of each (padded) pixel over the blocks done so far; blocks keep the binary
-    # searches inside the cache
     memory = np.full((int(ev["y"].max()) + 3) * wp, _NEVER, dtype=np.int64)
+    return _denoise_blocks(pix, ev["t"].astype(np.int64), memory, wp, neighbourhood, ft)
+
+
+def _denoise_blocks(
+    pix: np.ndarray, t: np.ndarray, memory: np.ndarray, wp: int, neighbourhood: int, ft: float
+) -> np.ndarray:
+    """Denoise mask of padded pixel indices ``pix``; ``memory`` (per padded pixel, the time of
+    its last event so far) is read and updated in place."""
+    n = pix.size
+    offsets = [dy * wp + dx for dx, dy in _NEIGHBOURS[neighbourhood]]
+    # blocks keep the binary searches inside the cache; memory carries the earlier blocks
     supported = np.zeros(n, dtype=bool)
     for start in range(0, n, _BLOCK):
         pb, tb = pix[start : start + _BLOCK], t[start : start + _BLOCK]
@@ -500,6 +509,97 @@ def drop_pixels(events: Any, *, pixels: Any) -> Any:
 def remove_hot_pixels(events: Any, *, max_rate_hz: float) -> Any:
     """:func:`drop_pixels` of :func:`hot_pixels`."""
     return drop_pixels(events, pixels=hot_pixels(events, max_rate_hz=max_rate_hz))
+
+
+# ----------------------------------------------------------------------------- streaming
+class DenoiseStream:
+    """:func:`denoise` chunk by chunk with constant memory: feeding a stream in consecutive
+    chunks returns exactly the events that :func:`denoise` keeps on the whole stream.
+
+    Holds one timestamp per pixel of ``sensor_size`` (the only state; :meth:`reset` clears it).
+    Deliberately not frozen: it is the state of a live pipeline.
+    """
+
+    def __init__(self, *, sensor_size: Any, filter_time_us: float, neighbourhood: int = 8) -> None:
+        where = "DenoiseStream"
+        self.sensor_size = check_sensor_size(where, sensor_size)
+        self.filter_time_us = check_number(
+            where, "filter_time_us", filter_time_us, minimum=0, strict=True
+        )
+        if neighbourhood not in _NEIGHBOURS:
+            raise ParameterError(where, "neighbourhood", "8 or 4", neighbourhood)
+        self.neighbourhood = neighbourhood
+        self._wp = self.sensor_size[0] + 2
+        self.reset()
+
+    def reset(self) -> None:
+        self._memory = np.full((self.sensor_size[1] + 2) * self._wp, _NEVER, dtype=np.int64)
+
+    def mask(self, chunk: Any) -> np.ndarray:
+        ev, _, _ = _in("DenoiseStream", chunk, self.sensor_size)
+        pix = (ev["y"].astype(np.int64) + 1) * self._wp + (ev["x"].astype(np.int64) + 1)
+        t = ev["t"].astype(np.int64)
+        return _denoise_blocks(
+            pix, t, self._memory, self._wp, self.neighbourhood, self.filter_time_us
+        )
+
+    def __call__(self, chunk: Any) -> Any:
+        m = self.mask(chunk)
+        ev = chunk.events if isinstance(chunk, Recording) else chunk
+        return _out(chunk if isinstance(chunk, Recording) else None, ev[m])
+
+
+class RefractoryStream:
+    """:func:`refractory_filter` chunk by chunk with one timestamp per pixel of state; feeding
+    consecutive chunks returns exactly what the whole-stream filter keeps (for ``"kept"``:
+    when each pixel's events arrive in time order, as in time-sorted streams)."""
+
+    def __init__(self, *, sensor_size: Any, refractory_us: float, reference: str = "any") -> None:
+        where = "RefractoryStream"
+        self.sensor_size = check_sensor_size(where, sensor_size)
+        self.refractory_us = check_number(where, "refractory_us", refractory_us, minimum=0)
+        if reference not in ("any", "kept"):
+            raise ParameterError(where, "reference", "'any' or 'kept'", reference)
+        self.reference = reference
+        self.reset()
+
+    def reset(self) -> None:
+        self._memory = np.full(self.sensor_size[0] * self.sensor_size[1], _NEVER, dtype=np.int64)
+
+    def mask(self, chunk: Any) -> np.ndarray:
+        ev, _, _ = _in("RefractoryStream", chunk, self.sensor_size)
+        n = ev.size
+        if n == 0:
+            return np.zeros(0, dtype=bool)
+        pix = ev["y"].astype(np.int64) * self.sensor_size[0] + ev["x"].astype(np.int64)
+        t = ev["t"].astype(np.int64)
+        mem = self._memory
+        if self.reference == "any":
+            order = np.argsort(pix, kind="stable")
+            ps, ts = pix[order], t[order]
+            prev = np.empty(n, dtype=np.int64)
+            prev[0] = mem[ps[0]]
+            same = ps[1:] == ps[:-1]
+            prev[1:] = np.where(same, ts[:-1], mem[ps[1:]])
+            keep_sorted = (prev == _NEVER) | (ts - prev > self.refractory_us)
+            keep = np.empty(n, dtype=bool)
+            keep[order] = keep_sorted
+            last = np.r_[~same, True]
+            mem[ps[last]] = ts[last]
+            return keep
+        # "kept": each pixel's last kept event becomes a virtual first event of the chunk
+        seen = np.unique(pix)
+        seen = seen[mem[seen] != _NEVER]
+        all_pix = np.concatenate([seen, pix])
+        all_t = np.concatenate([mem[seen], t])
+        keep = refractory_keep(all_pix, all_t, self.refractory_us, inclusive=False)[seen.size :]
+        np.maximum.at(mem, pix[keep], t[keep])
+        return keep
+
+    def __call__(self, chunk: Any) -> Any:
+        m = self.mask(chunk)
+        ev = chunk.events if isinstance(chunk, Recording) else chunk
+        return _out(chunk if isinstance(chunk, Recording) else None, ev[m])
 
 
 # ----------------------------------------------------------------------------- wrappers

@@ -435,3 +435,33 @@ def test_filters_equal_loop_oracles_on_random_streams(trial, monkeypatch):
                 assert sorted(got.tolist()) == sorted(expected.tolist())
             else:
                 np.testing.assert_array_equal(got, expected)
+
+
+def test_streaming_filters_equal_whole_stream(tonic_sample):
+    ev = tonic_sample.events
+    size = tonic_sample.sensor_size
+    chunks = np.array_split(ev, np.arange(7_777, ev.size, 7_777))
+    den = T.DenoiseStream(sensor_size=size, filter_time_us=10_000)
+    np.testing.assert_array_equal(
+        np.concatenate([den(c) for c in chunks]), T.denoise(ev, filter_time_us=10_000)
+    )
+    den.reset()
+    np.testing.assert_array_equal(den(ev[:5000]), T.denoise(ev[:5000], filter_time_us=10_000))
+    for reference in ("any", "kept"):
+        ref = T.RefractoryStream(sensor_size=size, refractory_us=2_000, reference=reference)
+        streamed = np.concatenate([ref(c) for c in chunks])
+        np.testing.assert_array_equal(
+            streamed, T.refractory_filter(ev, refractory_us=2_000, reference=reference)
+        )
+    # a chunk boundary inside a refractory period: the second chunk's event is dropped
+    a = make_events([0], [1], [1], [1])
+    b = make_events([500, 1500], [1, 1], [1, 1], [1, 1])
+    kept = T.RefractoryStream(sensor_size=SIZE, refractory_us=1000, reference="kept")
+    assert kept(a).size == 1 and kept(b)["t"].tolist() == [1500]
+    with pytest.raises(ParameterError, match="x"):
+        T.DenoiseStream(sensor_size=(2, 2), filter_time_us=10)(small())
+    with pytest.raises(ParameterError, match="filter_time_us"):
+        T.DenoiseStream(sensor_size=SIZE, filter_time_us=0)
+    with pytest.raises(ParameterError, match="reference"):
+        T.RefractoryStream(sensor_size=SIZE, refractory_us=1, reference="x")
+    assert T.DenoiseStream(sensor_size=SIZE, filter_time_us=10)(empty_events()).size == 0

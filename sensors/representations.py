@@ -54,6 +54,23 @@ def _prepare(where: str, events: Any, sensor_size: Any) -> tuple[np.ndarray, int
     return ev, w, h
 
 
+MAX_OUTPUT_BYTES = 1 << 34  # 16 GiB: larger dense outputs are refused with a typed error
+
+
+def _check_alloc(where: str, field: str, value: Any, shape: tuple[int, ...], itemsize: int) -> None:
+    """Refuse a dense output larger than :data:`MAX_OUTPUT_BYTES` before allocating it."""
+    nbytes = int(np.prod([int(v) for v in shape], dtype=object)) * itemsize
+    if nbytes > MAX_OUTPUT_BYTES:
+        raise ParameterError(
+            where,
+            field,
+            f"a value giving at most {MAX_OUTPUT_BYTES / 2**30:.0f} GiB of output",
+            value,
+            hint=f"the output {shape} would take {nbytes / 2**30:.1f} GiB; use a coarser time "
+            "step / window, fewer steps, or crop / downsample the events first",
+        )
+
+
 def _to_device(arr: np.ndarray, device: Any) -> Any:
     if device is None:
         return arr
@@ -202,6 +219,13 @@ def to_frames(
     if split_polarity:
         flat = flat + ev["p"][keep]
     flat = (flat * h + ev["y"][keep]) * w + ev["x"][keep]
+    slicing = {
+        "time_window_us": time_window_us,
+        "event_count": event_count,
+        "n_time_bins": n_time_bins,
+    }
+    field = next(k for k, v in slicing.items() if v is not None)
+    _check_alloc(where, field, slicing[field], (n_frames, n_pol, h, w), 4)
     out = np.zeros(n_frames * n_pol * h * w, dtype=np.int32)
     u, c = _unique_counts(flat)
     out[u] = c
@@ -224,6 +248,7 @@ def voxel_grid(
     where = "voxel_grid"
     ev, w, h = _prepare(where, events, sensor_size)
     n_bins = check_number(where, "n_time_bins", n_time_bins, minimum=0, strict=True, integer=True)
+    _check_alloc(where, "n_time_bins", n_bins, (n_bins, h, w), 12)
     out = np.zeros(n_bins * h * w, dtype=np.float64)
     if ev.size:
         t = ev["t"].astype(np.float64)
@@ -314,6 +339,7 @@ def time_surfaces(
     t0 = (int(ev["t"].min()) if ev.size else 0) if t_start_us is None else int(t_start_us)
     n_pol = 2 if split_polarity else 1
     last = np.full(n_pol * h * w, -np.inf)
+    _check_alloc(where, "dt_us", dt_us, (n_frames, n_pol, h, w), 4)
     out = np.empty((n_frames, n_pol * h * w), dtype=np.float32)
     order = np.argsort(idx, kind="stable")
     sorted_idx = idx[order]
@@ -444,6 +470,8 @@ def spike_tensor(
         split_polarity=split_polarity,
     )
     n_pol = 2 if split_polarity else 1
+    field, value = ("dt_us", dt_us) if n_steps is None else ("n_steps", n_steps)
+    _check_alloc(where, field, value, (T, n_pol, h, w), dtype.itemsize)
     return _fill(flat, T * n_pol * h * w, mode=mode, dtype=dtype, device=dev).reshape(
         T, n_pol, h, w
     )
@@ -511,6 +539,8 @@ def batch_spike_tensor(
     for b, (flat, _) in enumerate(prepared):
         step, rest = np.divmod(flat, per_step)
         parts.append((step * B + b) * per_step + rest)
+    field, value = ("dt_us", dt_us) if n_steps is None else ("n_steps", n_steps)
+    _check_alloc(where, field, value, (T, B, n_pol, h, w), dtype.itemsize)
     flat = np.concatenate(parts)
     return _fill(flat, T * B * per_step, mode=mode, dtype=dtype, device=dev).reshape(
         T, B, n_pol, h, w

@@ -319,3 +319,17 @@ def test_spike_tensor_on_cuda_matches_cpu():
     assert gpu.device.type == "cuda"
     torch.testing.assert_close(gpu.cpu(), cpu)
     assert EVENT_DTYPE == ev.dtype
+
+
+def test_oversized_outputs_are_refused_before_allocating():
+    ev = make_events([0, 10_000_000], [0, 3], [0, 2], [1, 0])  # 10 s apart
+    with pytest.raises(ParameterError, match=r"dt_us.*GiB"):
+        R.spike_tensor(ev, sensor_size=(1280, 720), dt_us=0.001, dtype=torch.float32)
+    with pytest.raises(ParameterError, match=r"n_steps.*GiB"):
+        R.batch_spike_tensor([ev, ev], sensor_size=SIZE, dt_us=1, n_steps=10**12)
+    with pytest.raises(ParameterError, match=r"time_window_us.*GiB"):
+        R.to_frames(ev, sensor_size=(1280, 720), time_window_us=1)
+    with pytest.raises(ParameterError, match=r"n_time_bins.*GiB"):
+        R.voxel_grid(ev, sensor_size=(1280, 720), n_time_bins=10**6)
+    with pytest.raises(ParameterError, match=r"dt_us.*GiB"):
+        R.time_surfaces(ev, sensor_size=(1280, 720), dt_us=1, tau_s=0.01)

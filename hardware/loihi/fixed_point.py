@@ -153,11 +153,17 @@ class _Conn:
         return self.ring[:, :, 0] if self.is_delay else self.buff
 
     def _accumulate(self, s: torch.Tensor) -> torch.Tensor:
-        sf = s.to(self.dtype)
         if self.w is not None:
-            acc = sf @ self.w
+            b, i = torch.nonzero(s, as_tuple=True)
+            if b.numel() * 8 < s.numel():
+                # event-driven: add the weight rows of the active sources (exact integer sums
+                # in self.dtype, whatever the order)
+                acc = torch.zeros(s.shape[0], self.w.shape[1], dtype=self.dtype, device=s.device)
+                acc.index_add_(0, b, self.w.index_select(0, i))
+                return acc.round().to(torch.int64)
+            acc = s.to(self.dtype) @ self.w
         else:
-            acc = torch.sparse.mm(self.w_sparse, sf.T).T
+            acc = torch.sparse.mm(self.w_sparse, s.to(self.dtype).T).T
         return acc.round().to(torch.int64)
 
     def update(self, s: torch.Tensor) -> None:

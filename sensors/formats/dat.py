@@ -41,7 +41,7 @@ from ._prophesee import (
 __all__ = ["SPEC", "DatWriter", "iter_chunks", "open_writer", "probe", "read", "sniff", "write"]
 
 RECORD_BYTES = 8
-BLOCK_RECORDS = 1 << 19  # 4 MiB per read
+BLOCK_RECORDS = 1 << 15  # 256 KiB per read
 EVENT_TYPES = {0: "Event2d", 12: "EventCD"}
 _RECORD = np.dtype([("t", "<u4"), ("d", "<u4")])
 
@@ -157,7 +157,7 @@ def iter_chunks(
     strict: bool = True,
     allow_truncated: bool = False,
 ) -> Iterator[np.ndarray]:
-    """Decode events in file order, in chunks of at most ``chunk_events`` (4 MiB reads)."""
+    """Decode events in file order, in chunks of at most ``chunk_events`` (256 KiB reads)."""
     chunk_events = check_chunk_events(chunk_events)
     yield from rechunk(_iter_decoded(path, sensor_size, strict, allow_truncated), chunk_events)
 

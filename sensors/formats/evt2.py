@@ -42,7 +42,7 @@ __all__ = ["SPEC", "Evt2Writer", "iter_chunks", "open_writer", "probe", "read", 
 
 ENCODING = "EVT2"
 WORD_BYTES = 4
-BLOCK_WORDS = 1 << 20  # 4 MiB per read
+BLOCK_WORDS = 1 << 16  # 256 KiB per read: block temporaries stay in cache
 CD_OFF, CD_ON, TIME_HIGH = 0, 1, 8
 _MAX_TIMESTAMP = ((1 << 28) - 1) << 6
 _LOOP_THRESHOLD = 10_000
@@ -149,7 +149,7 @@ def iter_chunks(
     strict: bool = True,
     allow_truncated: bool = False,
 ) -> Iterator[np.ndarray]:
-    """Decode CD events in file order, in chunks of at most ``chunk_events`` (4 MiB reads)."""
+    """Decode CD events in file order, in chunks of at most ``chunk_events`` (256 KiB reads)."""
     chunk_events = check_chunk_events(chunk_events)
     yield from rechunk(_iter_decoded(path, sensor_size, strict, allow_truncated), chunk_events)
 

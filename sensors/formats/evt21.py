@@ -45,7 +45,7 @@ __all__ = ["SPEC", "Evt21Writer", "iter_chunks", "open_writer", "probe", "read",
 
 ENCODING = "EVT21"
 WORD_BYTES = 8
-BLOCK_WORDS = 1 << 19  # 4 MiB per read
+BLOCK_WORDS = 1 << 15  # 256 KiB per read
 EVT_NEG, EVT_POS, TIME_HIGH = 0, 1, 8
 _MAX_TH = (1 << 28) - 1
 T_LIMIT = 1 << 34
@@ -160,7 +160,7 @@ def iter_chunks(
     strict: bool = True,
     allow_truncated: bool = False,
 ) -> Iterator[np.ndarray]:
-    """Decode CD events in file order, in chunks of at most ``chunk_events`` (4 MiB reads)."""
+    """Decode CD events in file order, in chunks of at most ``chunk_events`` (256 KiB reads)."""
     chunk_events = check_chunk_events(chunk_events)
     yield from rechunk(_iter_decoded(path, sensor_size, strict, allow_truncated), chunk_events)
 

@@ -23,7 +23,7 @@ Decoding reproduces OpenEB's ``EVT3Decoder`` with its default ``BasicCheckValida
 Where OpenEB drops CD events for those reasons (or would forward an ADDR_X outside the
 sensor), this reader raises :class:`EventFormatError` naming the word's byte offset; with
 ``strict=False`` it drops them as OpenEB does (and drops ADDR_X events with x ≥ width, which
-OpenEB would forward). Decoding is vectorised per 4 MiB block; the multi-word groups are found
+OpenEB would forward). Decoding is vectorised per 256 KiB block; the multi-word groups are found
 by a pattern guess that is verified exactly, with a sequential fallback for malformed data.
 
 The writer emits TIME_HIGH (stepping by at most 2048·4096 µs so loops decode), TIME_LOW,
@@ -58,7 +58,7 @@ __all__ = ["SPEC", "Evt3Writer", "iter_chunks", "open_writer", "probe", "read", 
 
 ENCODING = "EVT3"
 WORD_BYTES = 2
-BLOCK_WORDS = 1 << 21  # 4 MiB per read
+BLOCK_WORDS = 1 << 17  # 256 KiB per read: block temporaries stay small and in cache
 ADDR_Y, ADDR_Y_EM, ADDR_X, VECT_BASE_X, VECT_12, VECT_8, TIME_LOW = 0, 1, 2, 3, 4, 5, 6
 TIME_HIGH, OTHERS = 8, 0xE
 _COUNT_SUBTYPES = (0x014, 0x016)  # MASTER_IN_CD_EVENT_COUNT, MASTER_RATE_CONTROL_CD_EVENT_COUNT
@@ -358,7 +358,7 @@ def iter_chunks(
     strict: bool = True,
     allow_truncated: bool = False,
 ) -> Iterator[np.ndarray]:
-    """Decode CD events in file order, in chunks of at most ``chunk_events`` (4 MiB reads)."""
+    """Decode CD events in file order, in chunks of at most ``chunk_events`` (256 KiB reads)."""
     chunk_events = check_chunk_events(chunk_events)
     yield from rechunk(_iter_decoded(path, sensor_size, strict, allow_truncated), chunk_events)
 

@@ -38,8 +38,8 @@ import numpy as np
 from ..errors import EventFormatError, TruncatedFileError, UnsupportedEventTypeError
 from ..events import Recording
 from . import FormatSpec
-from ._chunks import DEFAULT_CHUNK_EVENTS, check_chunk_events, concat_events
-from .numpy_files import columns_to_events
+from ._chunks import DEFAULT_CHUNK_EVENTS, check_chunk_events
+from .numpy_files import columns_to_events, join_events
 
 __all__ = [
     "ECF_FILTER_ID",
@@ -317,7 +317,7 @@ def iter_chunks(
 def read(path: str | os.PathLike, *, add_t_offset: bool = True) -> Recording:
     """Decode the whole file; ``add_t_offset`` applies to the DSEC layout only."""
     facts = _describe(path)
-    events = concat_events(_iter_layout(path, 1 << 22, add_t_offset))
+    events = join_events(list(_iter_layout(path, 1 << 22, add_t_offset)))
     sensor = facts["sensor_size"]
     meta = {k: v for k, v in facts.items() if k not in ("sensor_size", "n_events")}
     if facts["layout"] == "dsec":

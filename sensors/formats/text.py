@@ -29,10 +29,9 @@ from ._chunks import (
     DEFAULT_CHUNK_EVENTS,
     READ_BLOCK_BYTES,
     check_chunk_events,
-    concat_events,
     rechunk,
 )
-from .numpy_files import columns_to_events
+from .numpy_files import columns_to_events, join_events
 
 __all__ = ["SPEC", "TextWriter", "iter_chunks", "open_writer", "probe", "read", "sniff", "write"]
 
@@ -262,7 +261,7 @@ def read(path: str | os.PathLike, *, t_unit: str = "s", sub_us: str = "round") -
     mode = _mode(t_unit, sub_us)
     header = _header(path)
     sensor, start_at, _ = header
-    events = concat_events(_iter_parsed(path, mode, header))
+    events = join_events(list(_iter_parsed(path, mode, header)))
     meta = {"t_unit": t_unit, "data_offset": start_at}
     return Recording(events, sensor, SPEC.name, os.fspath(path), meta)
 

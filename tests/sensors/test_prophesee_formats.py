@@ -648,3 +648,65 @@ def test_evt2_impossible_coordinates(dvs_dir: Path, tmp_path: Path) -> None:
     np.testing.assert_array_equal(evt2.read(path, strict=False).events, _as_events([(64, 3, 4, 1)]))
     # the sensor_size option overrides the header
     assert len(evt2.read(path, sensor_size=(1280, 720)).events) == 2
+
+
+def test_evt3_vector_group_swallows_the_next_two_words_whatever_their_type(tmp_path: Path) -> None:
+    """OpenEB reads VECT_12 + the next two words as one 12+12+8-bit mask, even when those
+    words are not VECT_12 / VECT_8 (a malformed stream): here a TIME_LOW and an ADDR_X."""
+    words = [
+        _w(8, 0),
+        _w(0, 1),
+        _w(3, 0),
+        _w(4, 1),  # mask bits 0..11 = 1        -> x 0
+        _w(6, 2),  # taken as mask bits 12..23  -> x 13
+        _w(2, 0x803),  # taken as bits 24..31 (low 8 bits 0x03) -> x 24, 25
+        _w(2, 40),  # an ordinary ADDR_X again, time still 0
+    ]
+    path = _raw_file(tmp_path / "m.raw", ["evt 3.0", "geometry 64x8"], np.array(words, "<u2"))
+    expected = [(0, 0, 1, 0), (0, 13, 1, 0), (0, 24, 1, 0), (0, 25, 1, 0), (0, 40, 1, 0)]
+    assert openeb_evt3(words, 64, 8)[0] == expected
+    np.testing.assert_array_equal(evt3.read(path).events, _as_events(expected))
+
+
+def test_streaming_memory_does_not_grow_with_the_file(dvs_dir: Path, tmp_path: Path) -> None:
+    """iter_chunks holds one read block and one chunk: a file 4x longer needs no more memory."""
+    import tracemalloc
+
+    src = dvs_dir / "evt3/expelliarmus_evt3_sample.raw"
+    off = evt3.probe(src)["data_offset"]
+    data = src.read_bytes()
+    w = np.frombuffer(data[off:], dtype="<u2")
+    is_th = (w >> 12) == 8
+    peaks = []
+    for copies in (2, 8):
+        path = tmp_path / f"tiled{copies}.raw"
+        with open(path, "wb") as f:
+            f.write(data[:off])
+            for k in range(copies):  # the real words again, each copy 3 TIME_HIGH steps later
+                c = w.copy()
+                c[is_th] = (8 << 12) | (((w[is_th] & 0xFFF) + 3 * k) & 0xFFF)
+                f.write(c.tobytes())
+        tracemalloc.start()
+        n = sum(len(c) for c in evt3.iter_chunks(path, chunk_events=1 << 16))
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert n == copies * 219_596
+    assert peaks[1] < 1.25 * peaks[0]
+    assert peaks[1] < 24 * 2**20  # 8 copies decode to 23 MB of events; far less is held
+
+
+def test_files_are_detected_from_their_header_through_io_open(
+    dvs_dir: Path, reference: dict, tmp_path: Path
+) -> None:
+    io = pytest.importorskip("spikesim.sensors.io")
+    for name, (_module, fmt) in PROPHESEE_FILES.items():
+        reader = io.open(dvs_dir / name)
+        assert reader.format == fmt
+        ref = reference[name]
+        size = (ref["width"], ref["height"]) if ref["width"] else None
+        assert reader.sensor_size == size
+    # the extension plays no part: an EVT 3.0 file named .dat is still EVT 3.0
+    renamed = tmp_path / "really_evt3.dat"
+    renamed.write_bytes((dvs_dir / "evt3/expelliarmus_evt3_test_pedestrians.raw").read_bytes())
+    assert io.open(renamed).format == "EVT3.0"
+    assert len(io.open(renamed).read().events) == 5000

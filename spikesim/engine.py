@@ -37,6 +37,7 @@ from .network import (
     Network,
     PoissonSource,
     Population,
+    RateMonitor,
     SpikeMonitor,
     SpikeTensorSource,
     SpikeTimesSource,
@@ -44,7 +45,7 @@ from .network import (
     draw_population_values,
 )
 from .neurons import LIF, AdLIF, CubaLIF, Izhikevich, RateUnit
-from .results import RateData, Result, SpikeData, StateData, versions
+from .results import RateData, Result, ResultWriter, SpikeData, StateData, versions
 from .values import draw
 
 __all__ = ["Simulator", "simulate"]
@@ -413,10 +414,11 @@ class Simulator(torch.nn.Module):
     ) -> Result:
         """Simulate ``duration_s`` of biological time and return the monitored data.
 
-        ``inputs`` maps spike_tensor sources to tensors [steps, batch, size]. With ``out`` the
-        result is also written to that HDF5 file. Runs are processed in chunks of
-        ``chunk_steps`` (monitor buffers are flushed per chunk); a progress bar shows for long
-        runs (``progress=None``: from 100,000 steps on).
+        ``inputs`` maps spike_tensor sources to tensors [steps, batch, size]. Runs are processed
+        in chunks of ``chunk_steps``; with ``out`` the monitor data of each chunk is streamed to
+        that HDF5 file as the run goes (memory bounded by one chunk; an interrupted run leaves
+        what it recorded, marked incomplete) and the returned result is read back from it. A
+        progress bar shows for long runs (``progress=None``: from 100,000 steps on).
         """
         duration_s = check_positive("run", "duration_s", duration_s)
         n_steps = int(round(duration_s / self.dt_s))
@@ -429,14 +431,15 @@ class Simulator(torch.nn.Module):
         nan_every = nan_check_every or (1 if self.device.type == "cpu" else 100)
         show = progress if progress is not None else n_steps >= 100_000
         t0 = time.perf_counter()
-        rec = _Recorder(self, n_steps)
-        with torch.no_grad() if not self.differentiable else torch.enable_grad():
-            self._loop(n_steps, inputs, rec, chunk_steps, show, nan_every)
+        rec = _Recorder(self, n_steps, out=out)
+        try:
+            with torch.no_grad() if not self.differentiable else torch.enable_grad():
+                self._loop(n_steps, inputs, rec, chunk_steps, show, nan_every)
+        except BaseException:
+            rec.abort()
+            raise
         wall = time.perf_counter() - t0
-        result = rec.result(wall)
-        if out is not None:
-            result.to_hdf5(out)
-        return result
+        return rec.result(wall)
 
     def forward(
         self,
@@ -717,9 +720,12 @@ def _add(a: Any, b: Any) -> Any:
 class _Recorder:
     """Collects monitor data chunk by chunk into numpy arrays."""
 
-    def __init__(self, sim: Simulator, n_steps: int) -> None:
+    def __init__(self, sim: Simulator, n_steps: int, *, out: str | os.PathLike | None = None) -> None:
         self.sim = sim
         self.n_steps = n_steps
+        self.sink: ResultWriter | None = None
+        if out is not None:
+            self.sink = ResultWriter(out, network=sim.network.to_dict(), run=self._run_meta(sim, n_steps, sim.network.monitors.values()))
         net = sim.network
         self.mons = list(net.monitors.values())
         self.spk: dict[str, list[np.ndarray]] = {}
@@ -787,19 +793,60 @@ class _Recorder:
             i = i if idx is None else idx[i]
             self.spk[name].append(np.stack([(t + self.buf_start[name]).cpu().numpy(), b.cpu().numpy(), i.cpu().numpy()]))
             self.buf[name] = []
+        if self.sink is not None:
+            self._drain()
+
+    def _drain(self) -> None:
+        """Move everything recorded so far into the HDF5 sink."""
+        sink, net = self.sink, self.sim.network
+        assert sink is not None
+        for m in self.mons:
+            pop = net.populations[m.target]
+            if isinstance(m, SpikeMonitor) and self.spk[m.name]:
+                arr = np.concatenate(self.spk[m.name], axis=1)
+                sink.append_spikes(m.name, population=m.target, size=pop.size, step=arr[0], batch=arr[1], index=arr[2])
+                self.spk[m.name] = []
+            elif isinstance(m, StateMonitor) and self.state_steps[m.name]:
+                idx = np.arange(pop.size) if m.indices is None else np.asarray(m.indices)
+                vals = {v: np.stack(x) for v, x in self.states[m.name].items()}
+                sink.append_states(m.name, population=m.target, indices=idx, steps=np.asarray(self.state_steps[m.name]), values=vals)
+                self.states[m.name] = {v: [] for v in m.variables}
+                self.state_steps[m.name] = []
+            elif isinstance(m, RateMonitor) and self.rate_acc[m.name]:
+                sink.append_rates(m.name, population=m.target, bin_s=m.bin_s, rate_hz=np.stack(self.rate_acc[m.name]))
+                self.rate_acc[m.name] = []
+
+    def abort(self) -> None:
+        if self.sink is not None:
+            self.sink.abort()
+
+    @staticmethod
+    def _run_meta(sim: Simulator, n_steps: int, mons: Any) -> dict[str, Any]:
+        return {
+            "n_steps": n_steps, "dt_s": sim.dt_s, "mode": sim.mode, "batch_size": sim.batch_size,
+            "seed": sim.seed, "dtype": str(sim.dtype).replace("torch.", ""), "device": str(sim.device),
+            "monitor_indices": {m.name: list(m.indices) for m in mons if getattr(m, "indices", None)},
+        }
 
     def result(self, wall_s: float) -> Result:
         sim = self.sim
         net = sim.network
-        res = Result(
-            network=net.to_dict(),
-            run={
-                "n_steps": self.n_steps, "dt_s": sim.dt_s, "mode": sim.mode, "batch_size": sim.batch_size,
-                "seed": sim.seed, "dtype": str(sim.dtype).replace("torch.", ""), "device": str(sim.device),
-                "monitor_indices": {m.name: list(m.indices) for m in self.mons if getattr(m, "indices", None)},
-            },
-            provenance={"versions": versions(), "wall_time_s": wall_s, "device_name": _device_name(sim.device)},
-        )
+        run = self._run_meta(sim, self.n_steps, self.mons)
+        provenance = {"versions": versions(), "wall_time_s": wall_s, "device_name": _device_name(sim.device)}
+        if self.sink is not None:
+            self._drain()
+            empty: dict[str, tuple[str, Any]] = {}
+            for m in self.mons:
+                pop = net.populations[m.target]
+                if isinstance(m, SpikeMonitor):
+                    empty[m.name] = ("spikes", (m.target, pop.size))
+                elif isinstance(m, StateMonitor):
+                    empty[m.name] = ("states", (m.target, np.arange(pop.size) if m.indices is None else np.asarray(m.indices)))
+                else:
+                    empty[m.name] = ("rates", (m.target, m.bin_s, sim.batch_size))
+            self.sink.close(run=run, provenance=provenance, empty=empty)
+            return Result.from_hdf5(self.sink.path)
+        res = Result(network=net.to_dict(), run=run, provenance=provenance)
         for m in self.mons:
             pop = net.populations[m.target]
             if isinstance(m, SpikeMonitor):

@@ -159,12 +159,18 @@ class Result:
                 g.create_dataset("rate_hz", data=r.rate_hz)
 
     @classmethod
-    def from_hdf5(cls, path: str | os.PathLike) -> Result:
+    def from_hdf5(cls, path: str | os.PathLike, *, allow_incomplete: bool = False) -> Result:
+        """Read a result file; an interrupted streamed run needs ``allow_incomplete=True``."""
         import h5py
 
         with h5py.File(path, "r") as f:
             if "run_json" not in f.attrs:
                 raise ParameterError(str(path), "file", "a spikesim result file (run_json attribute)", "none")
+            if not bool(f.attrs.get("complete", True)) and not allow_incomplete:
+                raise ParameterError(
+                    str(path), "file", "a complete result file", "the file of an interrupted run",
+                    hint="pass allow_incomplete=True to read what was streamed before the interruption",
+                )
             run = json.loads(f.attrs["run_json"])
             prov = json.loads(f.attrs["provenance_json"])
             net = json.loads(f["network"].attrs["description_json"])
@@ -176,11 +182,88 @@ class Result:
             for name, g in f.get("spikes", {}).items():
                 res.spikes[name] = SpikeData(str(g.attrs["population"]), int(g.attrs["size"]), g["step"][()], g["batch"][()], g["index"][()])
             for name, g in f.get("states", {}).items():
-                vals = {v: g["values"][v][()] for v in g["values"]}
+                vals = {v: g["values"][v][()] for v in g.get("values", {})}
                 res.states[name] = StateData(str(g.attrs["population"]), g["steps"][()], g["indices"][()], vals)
             for name, g in f.get("rates", {}).items():
                 res.rates[name] = RateData(str(g.attrs["population"]), float(g.attrs["bin_s"]), g["rate_hz"][()])
         return res
+
+
+class ResultWriter:
+    """Streams monitor data into a result file chunk by chunk, in :meth:`Result.to_hdf5`'s layout.
+
+    The file is marked incomplete (``complete = False``) until :meth:`close`; reading an
+    incomplete file (a run that was interrupted) needs ``Result.from_hdf5(path,
+    allow_incomplete=True)``. Memory stays bounded by one chunk whatever the run length.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, network: dict[str, Any], run: dict[str, Any]) -> None:
+        import h5py
+
+        from .network import Network
+
+        self.path = os.fspath(path)
+        self._f = h5py.File(self.path, "w")
+        Network.from_dict(network).to_hdf5(self._f)
+        _write_meta(self._f, run, {})
+        self._f.attrs["complete"] = False
+
+    def _append(self, name: str, data: np.ndarray, *, compression: bool = True) -> None:
+        f = self._f
+        if name not in f:
+            f.create_dataset(
+                name, data=data, maxshape=(None, *data.shape[1:]), chunks=True,
+                compression="gzip" if compression else None,
+            )
+            return
+        ds = f[name]
+        n = ds.shape[0]
+        ds.resize(n + data.shape[0], axis=0)
+        ds[n:] = data
+
+    def _group(self, path: str, **attrs: Any) -> None:
+        if path not in self._f:
+            g = self._f.create_group(path)
+            for k, v in attrs.items():
+                g.attrs[k] = v
+
+    def append_spikes(self, name: str, *, population: str, size: int, step: np.ndarray, batch: np.ndarray, index: np.ndarray) -> None:
+        self._group(f"spikes/{name}", population=population, size=size)
+        for key, arr, dt in (("step", step, np.int64), ("batch", batch, np.int32), ("index", index, np.int64)):
+            self._append(f"spikes/{name}/{key}", np.asarray(arr, dtype=dt))
+
+    def append_states(self, name: str, *, population: str, indices: np.ndarray, steps: np.ndarray, values: dict[str, np.ndarray]) -> None:
+        if f"states/{name}" not in self._f:
+            self._group(f"states/{name}", population=population)
+            self._f.create_dataset(f"states/{name}/indices", data=np.asarray(indices))
+        self._append(f"states/{name}/steps", np.asarray(steps, dtype=np.int64), compression=False)
+        for var, arr in values.items():
+            self._append(f"states/{name}/values/{var}", np.asarray(arr))
+
+    def append_rates(self, name: str, *, population: str, bin_s: float, rate_hz: np.ndarray) -> None:
+        self._group(f"rates/{name}", population=population, bin_s=bin_s)
+        self._append(f"rates/{name}/rate_hz", np.asarray(rate_hz), compression=False)
+
+    def close(self, *, run: dict[str, Any], provenance: dict[str, Any], empty: dict[str, tuple[str, Any]]) -> None:
+        """Finish the file. ``empty`` names monitors that recorded nothing: (kind, info)."""
+        for name, (kind, info) in empty.items():
+            if kind == "spikes" and f"spikes/{name}" not in self._f:
+                self.append_spikes(name, population=info[0], size=info[1], step=np.zeros(0), batch=np.zeros(0), index=np.zeros(0))
+            elif kind == "rates" and f"rates/{name}" not in self._f:
+                self.append_rates(name, population=info[0], bin_s=info[1], rate_hz=np.zeros((0, info[2])))
+            elif kind == "states" and f"states/{name}" not in self._f:
+                self._group(f"states/{name}", population=info[0])
+                self._f.create_dataset(f"states/{name}/indices", data=np.asarray(info[1]))
+                self._f.create_dataset(f"states/{name}/steps", data=np.zeros(0, np.int64))
+                self._f.create_group(f"states/{name}/values")
+        _write_meta(self._f, run, provenance)
+        self._f.attrs["complete"] = True
+        self._f.close()
+
+    def abort(self) -> None:
+        """Close after an error; the file keeps what was streamed, marked incomplete."""
+        if self._f.id.valid:
+            self._f.close()
 
 
 def _to_builtin(obj: Any) -> Any:

@@ -10,6 +10,14 @@ import pytest
 _REPO = Path(__file__).resolve().parent.parent
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Test tensors are small: one intra-op thread is as fast, and on a loaded machine several
+    # threads per process spin against each other (measured: 10-40x slower at load 14 on 2 cores).
+    import torch
+
+    torch.set_num_threads(int(os.environ.get("SPIKESIM_TEST_THREADS", "1")))
+
+
 def shared_data_dir() -> Path:
     """``$SPIKESIM_SHARED_DATA`` or ``../shared/data`` next to the repository."""
     env = os.environ.get("SPIKESIM_SHARED_DATA")

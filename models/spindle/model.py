@@ -1,0 +1,460 @@
+"""A thalamocortical sleep-spindle model whose spindles are traveling waves on a cortical sheet.
+
+One :class:`~spikesim.network.Network` description, run in rate or spiking mode:
+
+- **Thalamus**: a ring of ``n_modules`` spindle generators. Each module is a relay (TC,
+  excitatory) and a reticular (RE, inhibitory) pool of rate units (``RateUnit``; in spiking
+  mode they fire Poisson spikes at their rate) in a delayed TC -> RE -> TC loop whose
+  negative feedback oscillates at 11-15 Hz when the module is depolarised. Neighbouring
+  modules are coupled by TC -> RE collaterals along the ring with conduction delays (the
+  reticular shell is a closed sheet around the thalamus); ``chirality`` in [-1, 1] tilts
+  that coupling towards one sense of the ring (+1: all towards increasing ring angle,
+  counter-clockwise on the cortex).
+- **Episodes**: spindles are gated by a depolarising input to the TC pools (the ``gate``
+  population, a spike_tensor source fed by :func:`gate_input`: expected spike counts in
+  rate mode, Poisson spikes in spiking mode) whose rate waxes and wanes as a raised cosine
+  for 0.5-3 s, recurring every 5-15 s (times drawn from the seed per trial; the reduced
+  stand-in for the slow processes that start and end spindles). Each module switches on at
+  a random delay within ``onset_jitter_s`` (about one cycle) and gets its own drive offset,
+  so the modules start out of phase and the ring settles into an in-phase or a rotating
+  (twisted) state; ``drive_gradient`` adds a gradient of drive along the x axis (a
+  non-chiral asymmetry, for control experiments).
+- **Cortex**: an excitatory and an inhibitory sheet of LIF neurons on a ``rows x cols`` grid
+  (``Sheet`` layout) with Gaussian local E/I connectivity and distance-dependent conduction
+  delays (``speed_m_s``). Thalamic module k projects topographically to the cortical sites
+  whose polar angle around the sheet centre is near the module's ring angle (a closed loop
+  of cortex around a centre, like the temporal-parietal-frontal loop around the Sylvian
+  fissure), with a thalamocortical delay.
+- **Electrodes**: an 8 x 8 grid at 10 mm over the sheet centre reads an LFP-like signal,
+  the Gaussian-weighted (``lfp_sigma_m``) sum of the excitatory firing rates around each
+  electrode (:func:`lfp`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import torch
+
+from spikesim import LIF, Network, RateUnit, Sheet, Simulator
+from spikesim.analysis.waves import electrode_grid
+from spikesim.connectivity import DistanceDependent, Explicit, positions_of
+from spikesim.errors import ParameterError
+
+__all__ = [
+    "SpindleConfig",
+    "Episode",
+    "build_spindle_network",
+    "episodes_of",
+    "gate_rates_hz",
+    "gate_input",
+    "run_spindles",
+    "lfp",
+    "cortex_positions",
+    "electrode_positions",
+]
+
+_WHERE = "spindle model"
+
+
+@dataclasses.dataclass(frozen=True)
+class Episode:
+    """One thalamic spindle episode: gate opens at ``start_s`` for ``duration_s``."""
+
+    start_s: float
+    duration_s: float
+
+
+@dataclasses.dataclass(frozen=True)
+class SpindleConfig:
+    """Parameters of the spindle model (defaults: the benchmark's model).
+
+    Units are in the names. ``speed_m_s`` is the intracortical conduction speed (0.1-10
+    m/s), ``thalamic_speed_m_s`` the speed along the reticular ring whose length is
+    ``ring_length_m``.
+    """
+
+    dt_s: float = 1e-3
+    duration_s: float = 30.0
+    # thalamus
+    n_modules: int = 16
+    units_per_module: int = 8
+    tau_tc_s: float = 10e-3
+    tau_re_s: float = 10e-3
+    loop_delay_s: float = 7e-3
+    w_tc_re_mV: float = 40.0
+    w_re_tc_mV: float = 40.0
+    gain_hz_per_mV: float = 10.0
+    lateral_fraction: float = 0.12
+    lateral_sigma_modules: float = 1.0
+    chirality: float = 0.0
+    ring_length_m: float = 0.2
+    thalamic_speed_m_s: float = 2.0
+    # episodes
+    drive_mV: float = 6.0
+    drive_jitter_mV: float = 1.0
+    onset_jitter_s: float = 0.08
+    drive_gradient: float = 0.0
+    gate_weight_mV: float = 10.0
+    min_episode_s: float = 0.5
+    max_episode_s: float = 3.0
+    min_interval_s: float = 5.0
+    max_interval_s: float = 15.0
+    first_episode_s: float = 1.0
+    # cortex
+    rows: int = 20
+    cols: int = 20
+    spacing_m: float = 4e-3
+    speed_m_s: float = 3.0
+    sigma_ee_m: float = 6e-3
+    p_ee: float = 0.5
+    w_ee_mV: float = 1.0
+    p_ei: float = 0.5
+    w_ei_mV: float = 0.6
+    p_ie: float = 0.5
+    w_ie_mV: float = 0.8
+    sigma_ie_m: float = 5e-3
+    tc_weight_mV: float = 25.0
+    tc_sigma_rad: float = 0.5
+    tc_delay_s: float = 5e-3
+    background_hz: float = 2500.0
+    background_weight_mV: float = 1.0
+    # electrodes
+    electrode_rows: int = 8
+    electrode_cols: int = 8
+    electrode_spacing_m: float = 0.01
+    lfp_sigma_m: float = 5e-3
+
+    def validate(self) -> None:
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if f.name in ("chirality", "drive_gradient"):
+                if not -1.0 <= v <= 1.0:
+                    raise ParameterError(_WHERE, f.name, "in [-1, 1]", v)
+                continue
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
+                raise ParameterError(_WHERE, f.name, "a finite number", v)
+            if v < 0 or (
+                v == 0
+                and f.name
+                not in (
+                    "drive_jitter_mV",
+                    "onset_jitter_s",
+                    "drive_gradient",
+                    "lateral_fraction",
+                    "tc_delay_s",
+                    "loop_delay_s",
+                    "background_hz",
+                )
+            ):
+                raise ParameterError(_WHERE, f.name, "> 0", v)
+        if not 0.1 <= self.speed_m_s <= 10.0:
+            raise ParameterError(_WHERE, "speed_m_s", "in [0.1, 10] m/s", self.speed_m_s)
+        if self.max_episode_s <= self.min_episode_s:
+            raise ParameterError(
+                _WHERE,
+                "max_episode_s",
+                f"> min_episode_s ({self.min_episode_s})",
+                self.max_episode_s,
+            )
+        if self.max_interval_s < self.min_interval_s:
+            raise ParameterError(
+                _WHERE,
+                "max_interval_s",
+                f">= min_interval_s ({self.min_interval_s})",
+                self.max_interval_s,
+            )
+        if self.lateral_fraction > 1:
+            raise ParameterError(_WHERE, "lateral_fraction", "in [0, 1]", self.lateral_fraction)
+        ext_x = (self.electrode_cols - 1) * self.electrode_spacing_m
+        ext_y = (self.electrode_rows - 1) * self.electrode_spacing_m
+        if ext_x > (self.cols - 1) * self.spacing_m or ext_y > (self.rows - 1) * self.spacing_m:
+            raise ParameterError(
+                _WHERE,
+                "rows, cols, spacing_m",
+                f"a sheet at least as large as the electrode grid ({ext_x:g} x {ext_y:g} m)",
+                ((self.cols - 1) * self.spacing_m, (self.rows - 1) * self.spacing_m),
+            )
+
+
+def episodes_of(cfg: SpindleConfig, *, seed: int, trial: int = 0) -> list[Episode]:
+    """Episode onsets and durations of one trial, drawn from ``seed``, within ``cfg.duration_s``."""
+    rng = np.random.default_rng([seed, trial, 1])
+    out, t = [], cfg.first_episode_s
+    while True:
+        dur = rng.uniform(cfg.min_episode_s, cfg.max_episode_s)
+        if t + dur > cfg.duration_s:
+            break
+        out.append(Episode(float(t), float(dur)))
+        t += dur + rng.uniform(cfg.min_interval_s, cfg.max_interval_s)
+    return out
+
+
+def cortex_positions(cfg: SpindleConfig) -> np.ndarray:
+    """Positions (m) of the cortical sites [rows*cols, 2] (the Sheet layout's)."""
+    return positions_of(Sheet(cfg.rows, cfg.cols, cfg.spacing_m), (cfg.rows * cfg.cols,))
+
+
+def electrode_positions(cfg: SpindleConfig) -> np.ndarray:
+    """The electrode grid centred on the sheet, positions in metres."""
+    pos = electrode_grid(
+        rows=cfg.electrode_rows, cols=cfg.electrode_cols, spacing_m=cfg.electrode_spacing_m
+    )
+    centre = cortex_positions(cfg).mean(axis=0)
+    return pos - pos.mean(axis=0) + centre
+
+
+def _ring_offsets(m: int) -> np.ndarray:
+    """Signed ring offsets (modules) j - k wrapped to [-m/2, m/2)."""
+    k = np.arange(m)
+    d = k[None, :] - k[:, None]
+    return (d + m // 2) % m - m // 2
+
+
+def build_spindle_network(cfg: SpindleConfig = SpindleConfig(), *, monitor: bool = True) -> Network:
+    """The network description (the same for rate and spiking runs).
+
+    Its ``gate`` population is a spike_tensor source: give it :func:`gate_input` at run time.
+    """
+    cfg.validate()
+    net = Network(dt_s=cfg.dt_s, name="spindles")
+    M, K = cfg.n_modules, cfg.units_per_module
+    tc_model = RateUnit(
+        tau_s=cfg.tau_tc_s,
+        transfer="relu",
+        gain_hz_per_mV=cfg.gain_hz_per_mV,
+        threshold_mV=0.0,
+        tau_syn_exc_s=5e-3,
+        tau_syn_inh_s=10e-3,
+    )
+    re_model = dataclasses.replace(tc_model, tau_s=cfg.tau_re_s)
+    net.add_population("tc", M * K, tc_model)
+    net.add_population("re", M * K, re_model)
+    module = np.repeat(np.arange(M), K)
+    # TC -> RE: own module (1 - lateral) and neighbours along the ring (lateral), delays
+    # from the arc length / thalamic speed; chirality tilts the lateral kernel
+    off = _ring_offsets(M)  # off[k, j]: module j relative to k
+    lat = np.exp(-(off**2) / (2 * cfg.lateral_sigma_modules**2)) * (off != 0)
+    lat = lat * (np.abs(off) <= 3 * cfg.lateral_sigma_modules)  # truncated at 3 sigma
+    # chirality > 0: a module hears more from the modules behind it (lower ring angle), so
+    # activity is passed on towards increasing angle: counter-clockwise on the cortex
+    lat = lat * (1 - cfg.chirality * np.sign(off))
+    lat = lat / lat.sum(axis=1, keepdims=True) * cfg.lateral_fraction
+    mod_w = lat + np.eye(M) * (1 - cfg.lateral_fraction)  # [post module, pre module]
+    arc_m = np.abs(off) * cfg.ring_length_m / M
+    mod_d = np.rint((cfg.loop_delay_s / 2 + arc_m / cfg.thalamic_speed_m_s) / cfg.dt_s).astype(
+        np.int64
+    )
+    post_m, pre_m = np.nonzero(mod_w > 0)
+    # all-to-all between the K units of connected modules
+    pre = (pre_m[:, None, None] * K + np.arange(K)[None, :, None]).repeat(K, axis=2).ravel()
+    post = (post_m[:, None, None] * K + np.arange(K)[None, None, :]).repeat(K, axis=1).ravel()
+    w = np.repeat(mod_w[post_m, pre_m], K * K) * cfg.w_tc_re_mV / K
+    d = np.repeat(mod_d[post_m, pre_m], K * K)
+    net.add_projection("tc_re", "tc", "re", Explicit(pre=pre, post=post, weight=w, delay_steps=d))
+    # RE -> TC: inhibition within the module
+    same = module[:, None] == module[None, :]
+    post2, pre2 = np.nonzero(same)
+    net.add_projection(
+        "re_tc",
+        "re",
+        "tc",
+        Explicit(
+            pre=pre2.astype(np.int64),
+            post=post2.astype(np.int64),
+            weight=np.full(pre2.size, cfg.w_re_tc_mV / K),
+            delay_steps=np.full(pre2.size, int(round(cfg.loop_delay_s / 2 / cfg.dt_s)), np.int64),
+        ),
+        receptor="inh",
+    )
+    # episodes: the gate (a spike_tensor source, one pool of K units per module) drives TC
+    net.add_spike_tensor("gate", M * K)
+    gpre = (module[:, None] * K + np.arange(K)[None, :]).ravel()
+    gpost = np.repeat(np.arange(M * K), K)
+    net.add_projection(
+        "gate_tc", "gate", "tc", Explicit(pre=gpre, post=gpost, weight=cfg.gate_weight_mV / K)
+    )
+    # cortex
+    N = cfg.rows * cfg.cols
+    sheet = Sheet(cfg.rows, cfg.cols, cfg.spacing_m)
+    exc = LIF(
+        tau_mem_s=20e-3,
+        v_rest_mV=-65.0,
+        v_reset_mV=-65.0,
+        v_th_mV=-50.0,
+        t_ref_s=2e-3,
+        tau_syn_exc_s=5e-3,
+        tau_syn_inh_s=10e-3,
+        tau_rate_s=10e-3,
+    )
+    inh = dataclasses.replace(exc, tau_mem_s=10e-3, tau_rate_s=5e-3)
+    net.add_population("ex", N, exc, layout=sheet)
+    net.add_population("in", N, inh, layout=sheet)
+    v = cfg.speed_m_s
+    net.add_projection(
+        "ex_ex",
+        "ex",
+        "ex",
+        DistanceDependent(
+            p_max=cfg.p_ee,
+            sigma_m=cfg.sigma_ee_m,
+            weight=cfg.w_ee_mV,
+            speed_m_s=v,
+            delay_offset_s=1e-3,
+        ),
+    )
+    net.add_projection(
+        "ex_in",
+        "ex",
+        "in",
+        DistanceDependent(
+            p_max=cfg.p_ei,
+            sigma_m=cfg.sigma_ee_m,
+            weight=cfg.w_ei_mV,
+            speed_m_s=v,
+            delay_offset_s=1e-3,
+        ),
+    )
+    net.add_projection(
+        "in_ex",
+        "in",
+        "ex",
+        DistanceDependent(
+            p_max=cfg.p_ie,
+            sigma_m=cfg.sigma_ie_m,
+            weight=cfg.w_ie_mV,
+            speed_m_s=v,
+            delay_offset_s=1e-3,
+        ),
+        receptor="inh",
+    )
+    if cfg.background_hz > 0:
+        # background: n_bg units per site at background_hz / n_bg each (keeps every unit's
+        # spike probability per step well below 1 in spiking mode)
+        n_bg = max(1, int(np.ceil(cfg.background_hz * cfg.dt_s / 0.25)))
+        net.add_poisson("bg", N * n_bg, rate_hz=cfg.background_hz / n_bg)
+        bpre = np.arange(N * n_bg, dtype=np.int64)
+        bpost = np.repeat(np.arange(N, dtype=np.int64), n_bg)
+        for target in ("ex", "in"):
+            net.add_projection(
+                f"bg_{target}",
+                "bg",
+                target,
+                Explicit(pre=bpre, post=bpost, weight=cfg.background_weight_mV),
+            )
+    # thalamocortical: module k -> sites at polar angle near the module's ring angle
+    pos = cortex_positions(cfg)
+    c = pos.mean(axis=0)
+    phi = np.arctan2(pos[:, 1] - c[1], pos[:, 0] - c[0])
+    ang_mod = 2 * np.pi * np.arange(M) / M
+    dang = np.angle(np.exp(1j * (phi[None, :] - ang_mod[:, None])))  # [module, site]
+    wmod = np.exp(-(dang**2) / (2 * cfg.tc_sigma_rad**2))
+    wmod = wmod / wmod.sum(axis=0, keepdims=True)
+    keep_m, keep_s = np.nonzero(wmod > 0.02)
+    pre = (keep_m[:, None] * K + np.arange(K)[None, :]).ravel()
+    post = np.repeat(keep_s, K)
+    wt = np.repeat(wmod[keep_m, keep_s], K) * cfg.tc_weight_mV / K
+    dl = np.full(pre.size, int(round(cfg.tc_delay_s / cfg.dt_s)), np.int64)
+    net.add_projection("tc_ex", "tc", "ex", Explicit(pre=pre, post=post, weight=wt, delay_steps=dl))
+    net.add_projection("tc_in", "tc", "in", Explicit(pre=pre, post=post, weight=wt, delay_steps=dl))
+    if monitor:
+        net.monitor_spikes("ex", name="ex_spikes")
+        net.monitor_state("ex", "r", name="ex_rate")
+        net.monitor_state("tc", "r", name="tc_rate")
+    return net
+
+
+def gate_rates_hz(
+    cfg: SpindleConfig, episodes: list[Episode], *, seed: int, trial: int = 0
+) -> np.ndarray:
+    """Rates (Hz) [steps, modules] of the gate pools for one trial.
+
+    Each episode is a raised-cosine bump of ``duration_s`` reaching a drive of ``drive_mV``
+    (times 1 + ``drive_gradient`` cos(ring angle), plus a per-module offset of s.d.
+    ``drive_jitter_mV``), switched on in each module at a random delay in
+    [0, ``onset_jitter_s``], so the modules start at random phases of the cycle.
+    """
+    rng = np.random.default_rng([seed, trial, 2])
+    M = cfg.n_modules
+    n = int(round(cfg.duration_s / cfg.dt_s))
+    t = np.arange(n) * cfg.dt_s
+    ang = 2 * np.pi * np.arange(M) / M
+    out = np.zeros((n, M))
+    tau_e = 5e-3  # the TC units' excitatory synaptic time constant
+    for ep in episodes:
+        amp = cfg.drive_mV * (1 + cfg.drive_gradient * np.cos(ang)) + rng.normal(
+            0.0, cfg.drive_jitter_mV, M
+        ) * (cfg.drive_jitter_mV > 0)
+        onset = ep.start_s + rng.uniform(0.0, cfg.onset_jitter_s, M)
+        x = np.clip((t[:, None] - onset[None, :]) / ep.duration_s, 0.0, 1.0)
+        out += np.sin(np.pi * x) * np.clip(amp, 0.0, None)[None, :]
+    return out / (tau_e * cfg.gate_weight_mV)
+
+
+def gate_input(
+    cfg: SpindleConfig, *, mode: str, batch_size: int = 1, seed: int = 0
+) -> tuple[torch.Tensor, list[list[Episode]]]:
+    """The gate tensor [steps, batch, modules * units] for a run, and each trial's episodes.
+
+    Rate mode gets the expected spikes per step (rate x dt); spiking mode Bernoulli spikes
+    with that probability (drawn from ``seed``). Trials differ in their episodes and jitter.
+    """
+    if mode not in ("rate", "spiking"):
+        raise ParameterError(_WHERE, "mode", "'rate' or 'spiking'", mode)
+    K = cfg.units_per_module
+    n = int(round(cfg.duration_s / cfg.dt_s))
+    out = torch.zeros((n, batch_size, cfg.n_modules * K), dtype=torch.float32)
+    eps_all = []
+    gen = torch.Generator().manual_seed(seed)
+    for b in range(batch_size):
+        eps = episodes_of(cfg, seed=seed, trial=b)
+        eps_all.append(eps)
+        p = torch.as_tensor(
+            np.repeat(gate_rates_hz(cfg, eps, seed=seed, trial=b) * cfg.dt_s, K, axis=1),
+            dtype=torch.float32,
+        )
+        if mode == "spiking":
+            p = (torch.rand(p.shape, generator=gen) < p).to(torch.float32)
+        out[:, b, :] = p
+    return out, eps_all
+
+
+def run_spindles(
+    cfg: SpindleConfig, *, mode: str, batch_size: int = 1, seed: int = 0, device: str | None = None
+) -> tuple[Any, list[list[Episode]]]:
+    """Build, run (``cfg.duration_s``) and return the result and every trial's episodes."""
+    net = build_spindle_network(cfg)
+    gate, eps = gate_input(cfg, mode=mode, batch_size=batch_size, seed=seed)
+    sim = Simulator(net, mode=mode, batch_size=batch_size, seed=seed, device=device)
+    return sim.run(cfg.duration_s, inputs={"gate": gate}), eps
+
+
+def lfp(
+    result: Any, cfg: SpindleConfig, *, batch: int = 0, population: str = "ex"
+) -> tuple[np.ndarray, float]:
+    """LFP-like signal [electrodes, time] and its sampling rate (Hz) from a run's result.
+
+    Each electrode reads the Gaussian-weighted (``cfg.lfp_sigma_m``) sum of the firing rates
+    (Hz) of the ``population`` sites around it: from the ``<population>_rate`` state monitor
+    in rate mode, from the ``<population>_spikes`` monitor (spike counts per step / dt) in
+    spiking mode.
+    """
+    mode = result.run["mode"]
+    dt = result.run["dt_s"]
+    n_steps = result.run["n_steps"]
+    N = cfg.rows * cfg.cols
+    if mode == "rate":
+        r = result.states[f"{population}_rate"].values["r"][:, batch, :]  # [T, N]
+    else:
+        sp = result.spikes[f"{population}_spikes"]
+        sel = sp.batch == batch
+        r = np.zeros((n_steps, N))
+        np.add.at(r, (sp.step[sel], sp.index[sel]), 1.0 / dt)
+    pos = cortex_positions(cfg)
+    el = electrode_positions(cfg)
+    d2 = ((el[:, None, :] - pos[None, :, :]) ** 2).sum(-1)
+    wgt = np.exp(-d2 / (2 * cfg.lfp_sigma_m**2))
+    wgt /= wgt.sum(axis=1, keepdims=True)
+    return wgt @ r.T, 1.0 / dt

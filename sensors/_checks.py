@@ -76,7 +76,7 @@ def check_sensor_size(where: str, sensor_size: Any) -> tuple[int, int]:
     ok = isinstance(sensor_size, (tuple, list)) and len(sensor_size) in (2, 3)
     if ok:
         ok = all(
-            isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) and int(v) > 0
             for v in sensor_size
         )
     if ok and len(sensor_size) == 3 and sensor_size[2] not in (1, 2):
@@ -125,13 +125,27 @@ def check_number(
 ) -> float | int:
     """A finite real number (an integer with ``integer``) within bounds."""
     kind = numbers.Integral if integer else numbers.Real
-    if isinstance(value, bool) or not isinstance(value, kind) or not math.isfinite(float(value)):
+    if isinstance(value, bool) or not isinstance(value, kind):
         raise ParameterError(where, field, "an integer" if integer else "a finite number", value)
+    raw: Any = value  # a numbers.Integral / numbers.Real: int() / float() accept it
+    value = int(raw) if integer else float(raw)
+    if not math.isfinite(value):
+        raise ParameterError(where, field, "a finite number", value)
     if minimum is not None and (value <= minimum if strict else value < minimum):
         raise ParameterError(where, field, f"{'>' if strict else '>='} {minimum}", value)
     if maximum is not None and value > maximum:
         raise ParameterError(where, field, f"<= {maximum}", value)
-    return int(value) if integer else float(value)
+    return value
+
+
+def check_int(where: str, field: str, value: Any, **bounds: Any) -> int:
+    """:func:`check_number` for integers, typed as ``int``."""
+    return int(check_number(where, field, value, integer=True, **bounds))
+
+
+def check_float(where: str, field: str, value: Any, **bounds: Any) -> float:
+    """:func:`check_number` for reals, typed as ``float``."""
+    return float(check_number(where, field, value, **bounds))
 
 
 def pixel_index(events: np.ndarray, width: int) -> np.ndarray:

@@ -31,7 +31,7 @@ import torch
 
 from spikesim.errors import ParameterError
 
-from ._checks import check_inside, check_number, need_sensor_size, unpack
+from ._checks import check_float, check_inside, check_int, need_sensor_size, unpack
 from .events import Recording
 
 __all__ = [
@@ -86,9 +86,10 @@ def count_frame(
     pix = ev["y"].astype(np.int64) * w + ev["x"]
     if split_polarity:
         pix = pix + ev["p"].astype(np.int64) * (w * h)
-        out = np.bincount(pix, minlength=2 * w * h).reshape(2, h, w)
+        shape: tuple[int, ...] = (2, h, w)
     else:
-        out = np.bincount(pix, minlength=w * h).reshape(h, w)
+        shape = (h, w)
+    out = np.bincount(pix, minlength=int(np.prod(shape))).reshape(shape)
     return _to_device(out.astype(np.int64, copy=False), device)
 
 
@@ -141,9 +142,7 @@ def _time_slices(
         )
     n = t.shape[0]
     if event_count is not None:
-        event_count = check_number(
-            where, "event_count", event_count, minimum=0, strict=True, integer=True
-        )
+        event_count = check_int(where, "event_count", event_count, minimum=0, strict=True)
         n_frames = -(-n // event_count) if include_incomplete else n // event_count
         n_frames = max(n_frames, 1)
         idx = np.arange(n, dtype=np.int64) // event_count
@@ -151,19 +150,15 @@ def _time_slices(
         return idx, n_frames
     if n == 0:
         if time_window_us is not None:
-            check_number(where, "time_window_us", time_window_us, minimum=0, strict=True)
+            check_float(where, "time_window_us", time_window_us, minimum=0, strict=True)
         else:
-            check_number(where, "n_time_bins", n_time_bins, minimum=0, strict=True, integer=True)
+            check_int(where, "n_time_bins", n_time_bins, minimum=0, strict=True)
         return np.zeros(0, dtype=np.int64), (int(n_time_bins) if n_time_bins is not None else 1)
-    t0 = (
-        int(t.min())
-        if t_start_us is None
-        else check_number(where, "t_start_us", t_start_us, integer=True)
-    )
+    t0 = int(t.min()) if t_start_us is None else check_int(where, "t_start_us", t_start_us)
     rel = t.astype(np.int64) - t0
     span = int(t.max()) - t0
     if time_window_us is not None:
-        w = check_number(where, "time_window_us", time_window_us, minimum=0, strict=True)
+        w = check_float(where, "time_window_us", time_window_us, minimum=0, strict=True)
         if include_incomplete:
             n_frames = int(math.floor(span / w) + 1)  # every event, also one on the last edge
         else:
@@ -171,9 +166,7 @@ def _time_slices(
         n_frames = max(n_frames, 1)
         idx = np.floor(rel / w).astype(np.int64)
     else:
-        n_frames = check_number(
-            where, "n_time_bins", n_time_bins, minimum=0, strict=True, integer=True
-        )
+        n_frames = check_int(where, "n_time_bins", n_time_bins, minimum=0, strict=True)
         if span <= 0:
             idx = np.zeros(n, dtype=np.int64)
         else:
@@ -247,7 +240,7 @@ def voxel_grid(
     """
     where = "voxel_grid"
     ev, w, h = _prepare(where, events, sensor_size)
-    n_bins = check_number(where, "n_time_bins", n_time_bins, minimum=0, strict=True, integer=True)
+    n_bins = check_int(where, "n_time_bins", n_time_bins, minimum=0, strict=True)
     _check_alloc(where, "n_time_bins", n_bins, (n_bins, h, w), 12)
     out = np.zeros(n_bins * h * w, dtype=np.float64)
     if ev.size:
@@ -293,11 +286,11 @@ def time_surface(
     """
     where = "time_surface"
     ev, w, h = _prepare(where, events, sensor_size)
-    tau_us = check_number(where, "tau_s", tau_s, minimum=0, strict=True) * 1e6
+    tau_us = check_float(where, "tau_s", tau_s, minimum=0, strict=True) * 1e6
     if t_us is None:
         t_ref = float(ev["t"].max()) if ev.size else 0.0
     else:
-        t_ref = float(check_number(where, "t_us", t_us, integer=True))
+        t_ref = float(check_int(where, "t_us", t_us))
         ev = ev[ev["t"] <= t_us]
     n_pol = 2 if split_polarity else 1
     last = _last_times(ev, w, h, n_pol)
@@ -325,7 +318,7 @@ def time_surfaces(
     """
     where = "time_surfaces"
     ev, w, h = _prepare(where, events, sensor_size)
-    tau_us = check_number(where, "tau_s", tau_s, minimum=0, strict=True) * 1e6
+    tau_us = check_float(where, "tau_s", tau_s, minimum=0, strict=True) * 1e6
     idx, n_frames = _time_slices(
         where,
         ev["t"],
@@ -425,11 +418,11 @@ def _fill(
 
 
 def _check_steps(where: str, dt_us: Any, n_steps: Any, t_start_us: Any) -> tuple[float, int | None]:
-    dt = check_number(where, "dt_us", dt_us, minimum=0, strict=True)
+    dt = check_float(where, "dt_us", dt_us, minimum=0, strict=True)
     if n_steps is not None:
-        n_steps = check_number(where, "n_steps", n_steps, minimum=0, strict=True, integer=True)
+        n_steps = check_int(where, "n_steps", n_steps, minimum=0, strict=True)
     if t_start_us is not None:
-        check_number(where, "t_start_us", t_start_us, integer=True)
+        check_int(where, "t_start_us", t_start_us)
     return dt, n_steps
 
 
@@ -530,6 +523,7 @@ def batch_spike_tensor(
                 split_polarity=split_polarity,
             )
         )
+    assert size is not None  # recordings is non-empty
     w, h = size
     n_pol = 2 if split_polarity else 1
     T = max(t for _, t in prepared) if n_steps is None else n_steps
@@ -598,7 +592,7 @@ def simulator_inputs(
         dt_us = float(round(dt_us))
     n_steps = None
     if duration_s is not None:
-        duration_s = check_number(where, "duration_s", duration_s, minimum=0, strict=True)
+        duration_s = check_float(where, "duration_s", duration_s, minimum=0, strict=True)
         n_steps = int(round(duration_s / simulator.dt_s))
         if n_steps < 1:
             raise ParameterError(where, "duration_s", f">= dt_s ({simulator.dt_s})", duration_s)

@@ -30,7 +30,7 @@ import numpy as np
 
 from spikesim.errors import ParameterError
 
-from ._checks import check_number, refractory_keep
+from ._checks import check_float, check_int, refractory_keep
 from .errors import EventFormatError, TruncatedFileError
 from .events import EVENT_DTYPE, Recording, make_events
 
@@ -129,13 +129,13 @@ def emulate_dvs(
     intensity = _as_frames(where, frames)
     n, h, w = intensity.shape
     t = _as_times(where, times_us, n)
-    th_on = check_number(where, "threshold_on", threshold_on, minimum=0, strict=True)
-    th_off = check_number(where, "threshold_off", threshold_off, minimum=0, strict=True)
-    sigma = check_number(where, "threshold_sigma", threshold_sigma, minimum=0)
-    refr = check_number(where, "refractory_us", refractory_us, minimum=0, integer=True)
-    noise = check_number(where, "noise_rate_hz", noise_rate_hz, minimum=0)
-    eps = check_number(where, "log_eps", log_eps, minimum=0, strict=True)
-    seed = check_number(where, "seed", seed, minimum=0, integer=True)
+    th_on = check_float(where, "threshold_on", threshold_on, minimum=0, strict=True)
+    th_off = check_float(where, "threshold_off", threshold_off, minimum=0, strict=True)
+    sigma = check_float(where, "threshold_sigma", threshold_sigma, minimum=0)
+    refr = check_int(where, "refractory_us", refractory_us, minimum=0)
+    noise = check_float(where, "noise_rate_hz", noise_rate_hz, minimum=0)
+    eps = check_float(where, "log_eps", log_eps, minimum=0, strict=True)
+    seed = check_int(where, "seed", seed, minimum=0)
     rng = np.random.default_rng(seed)
     hw = h * w
     on = np.full(hw, th_on)
@@ -321,13 +321,11 @@ def saccade_frames(
         raise ParameterError(
             where, "image", f"at most {H}x{W} (the sensor_size {sensor_size})", img.shape
         )
-    dur = check_number(
-        where, "saccade_duration_us", saccade_duration_us, minimum=0, strict=True, integer=True
-    )
-    fdt = check_number(where, "frame_dt_us", frame_dt_us, minimum=0, strict=True, integer=True)
-    blur = check_number(where, "blur_px", blur_px, minimum=0)
-    bg = check_number(where, "background", background, minimum=0, strict=True, maximum=1)
-    t_start = check_number(where, "t_start_us", t_start_us, minimum=0, integer=True)
+    dur = check_int(where, "saccade_duration_us", saccade_duration_us, minimum=0, strict=True)
+    fdt = check_int(where, "frame_dt_us", frame_dt_us, minimum=0, strict=True)
+    blur = check_float(where, "blur_px", blur_px, minimum=0)
+    bg = check_float(where, "background", background, minimum=0, strict=True, maximum=1)
+    t_start = check_int(where, "t_start_us", t_start_us, minimum=0)
     path = np.asarray(path_px, dtype=np.float64)
     if path.ndim != 2 or path.shape[1] != 2 or path.shape[0] < 2 or not np.all(np.isfinite(path)):
         raise ParameterError(where, "path_px", "at least two (dx, dy) vertices", path_px)
@@ -458,5 +456,5 @@ def saccade_dataset(images: Any, *, seed: int = 0, **options: Any) -> list[np.nd
     imgs = np.asarray(images)
     if imgs.ndim != 3:
         raise ParameterError("saccade_dataset", "images", "an [n, height, width] array", imgs.shape)
-    seed = check_number("saccade_dataset", "seed", seed, minimum=0, integer=True)
+    seed = check_int("saccade_dataset", "seed", seed, minimum=0)
     return [saccade_events(img, seed=seed + i, **options) for i, img in enumerate(imgs)]

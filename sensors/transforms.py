@@ -35,7 +35,14 @@ import torch
 
 from spikesim.errors import ParameterError
 
-from ._checks import check_events, check_inside, check_number, check_sensor_size, refractory_keep
+from ._checks import (
+    check_events,
+    check_float,
+    check_inside,
+    check_int,
+    check_sensor_size,
+    refractory_keep,
+)
 from .events import Recording
 
 __all__ = [
@@ -140,10 +147,10 @@ def crop(
     Recording's sensor size becomes ``(width, height)``. A torch tensor ``[..., H, W]`` is sliced.
     """
     where = "crop"
-    x0 = check_number(where, "x0", x0, minimum=0, integer=True)
-    y0 = check_number(where, "y0", y0, minimum=0, integer=True)
-    width = check_number(where, "width", width, minimum=0, strict=True, integer=True)
-    height = check_number(where, "height", height, minimum=0, strict=True, integer=True)
+    x0 = check_int(where, "x0", x0, minimum=0)
+    y0 = check_int(where, "y0", y0, minimum=0)
+    width = check_int(where, "width", width, minimum=0, strict=True)
+    height = check_int(where, "height", height, minimum=0, strict=True)
     if isinstance(events, torch.Tensor):
         f = _frames(where, events)
         H, W = f.shape[-2:]
@@ -181,12 +188,8 @@ def center_crop(events: Any, *, width: int, height: int, sensor_size: Any = None
         size = (W, H)
     else:
         _, size, _ = _in(where, events, sensor_size, need_size=True)
-    width = check_number(
-        where, "width", width, minimum=0, strict=True, maximum=size[0], integer=True
-    )
-    height = check_number(
-        where, "height", height, minimum=0, strict=True, maximum=size[1], integer=True
-    )
+    width = check_int(where, "width", width, minimum=0, strict=True, maximum=size[0])
+    height = check_int(where, "height", height, minimum=0, strict=True, maximum=size[1])
     return crop(
         events,
         x0=(size[0] - width) // 2,
@@ -207,8 +210,8 @@ def _factors(where: str, spatial_factor: Any) -> tuple[float, float]:
         raise ParameterError(
             where, "spatial_factor", "a factor or (fx, fy) in (0, 1]", spatial_factor
         )
-    fx = check_number(where, "spatial_factor", f[0], minimum=0, strict=True, maximum=1)
-    fy = check_number(where, "spatial_factor", f[1], minimum=0, strict=True, maximum=1)
+    fx = check_float(where, "spatial_factor", f[0], minimum=0, strict=True, maximum=1)
+    fy = check_float(where, "spatial_factor", f[1], minimum=0, strict=True, maximum=1)
     return fx, fy
 
 
@@ -320,8 +323,8 @@ def time_skew(events: Any, *, time_scale: float = 1.0, time_offset_us: int = 0) 
     ``time_scale == 1`` is exact integer arithmetic; otherwise float64 (exact up to 2**53 µs).
     """
     where = "time_skew"
-    scale = check_number(where, "time_scale", time_scale, minimum=0, strict=True)
-    offset = check_number(where, "time_offset_us", time_offset_us, integer=True)
+    scale = check_float(where, "time_scale", time_scale, minimum=0, strict=True)
+    offset = check_int(where, "time_offset_us", time_offset_us)
     ev, _, rec = _in(where, events)
     out = ev.copy()
     t = ev["t"].astype(np.int64)
@@ -345,7 +348,7 @@ def time_jitter(
 ) -> Any:
     """Add ``round(N(0, std_us))`` to each timestamp; optionally drop negative times and sort."""
     where = "time_jitter"
-    std = check_number(where, "std_us", std_us, minimum=0)
+    std = check_float(where, "std_us", std_us, minimum=0)
     rng = _rng(where, seed)
     ev, _, rec = _in(where, events)
     out = ev.copy()
@@ -360,7 +363,7 @@ def time_jitter(
 def drop_events(events: Any, *, fraction: float, seed: Any = 0) -> Any:
     """Drop ``round(fraction * n)`` events chosen uniformly without replacement; order kept."""
     where = "drop_events"
-    frac = check_number(where, "fraction", fraction, minimum=0, maximum=1)
+    frac = check_float(where, "fraction", fraction, minimum=0, maximum=1)
     rng = _rng(where, seed)
     ev, _, rec = _in(where, events)
     n_drop = int(frac * ev.size + 0.5)
@@ -385,7 +388,7 @@ def refractory_filter(events: Any, *, refractory_us: float, reference: str = "an
     pixel fires at most once per refractory period (pixel dead time; per pixel in time order).
     """
     where = "refractory_filter"
-    r = check_number(where, "refractory_us", refractory_us, minimum=0)
+    r = check_float(where, "refractory_us", refractory_us, minimum=0)
     if reference not in ("any", "kept"):
         raise ParameterError(where, "reference", "'any' or 'kept'", reference)
     ev, _, rec = _in(where, events)
@@ -417,7 +420,7 @@ _NEIGHBOURS = {
 def denoise_mask(events: Any, *, filter_time_us: float, neighbourhood: int = 8) -> np.ndarray:
     """Boolean mask of the events :func:`denoise` keeps."""
     where = "denoise"
-    ft = check_number(where, "filter_time_us", filter_time_us, minimum=0, strict=True)
+    ft = check_float(where, "filter_time_us", filter_time_us, minimum=0, strict=True)
     if neighbourhood not in _NEIGHBOURS:
         raise ParameterError(where, "neighbourhood", "8 or 4", neighbourhood)
     ev, _, _ = _in(where, events)
@@ -477,7 +480,7 @@ def hot_pixels(events: Any, *, max_rate_hz: float) -> np.ndarray:
     """``[k, 2]`` array of (x, y) of pixels whose event count exceeds ``max_rate_hz`` times the
     recording's duration (first to last event), sorted by x then y (tonic's identify_hot_pixel)."""
     where = "hot_pixels"
-    rate = check_number(where, "max_rate_hz", max_rate_hz, minimum=0)
+    rate = check_float(where, "max_rate_hz", max_rate_hz, minimum=0)
     ev, _, _ = _in(where, events)
     if ev.size == 0:
         return np.zeros((0, 2), dtype=np.int64)
@@ -523,7 +526,7 @@ class DenoiseStream:
     def __init__(self, *, sensor_size: Any, filter_time_us: float, neighbourhood: int = 8) -> None:
         where = "DenoiseStream"
         self.sensor_size = check_sensor_size(where, sensor_size)
-        self.filter_time_us = check_number(
+        self.filter_time_us = check_float(
             where, "filter_time_us", filter_time_us, minimum=0, strict=True
         )
         if neighbourhood not in _NEIGHBOURS:
@@ -557,7 +560,7 @@ class RefractoryStream:
     def __init__(self, *, sensor_size: Any, refractory_us: float, reference: str = "any") -> None:
         where = "RefractoryStream"
         self.sensor_size = check_sensor_size(where, sensor_size)
-        self.refractory_us = check_number(where, "refractory_us", refractory_us, minimum=0)
+        self.refractory_us = check_float(where, "refractory_us", refractory_us, minimum=0)
         if reference not in ("any", "kept"):
             raise ParameterError(where, "reference", "'any' or 'kept'", reference)
         self.reference = reference

@@ -333,3 +333,33 @@ def test_oversized_outputs_are_refused_before_allocating():
         R.voxel_grid(ev, sensor_size=(1280, 720), n_time_bins=10**6)
     with pytest.raises(ParameterError, match=r"dt_us.*GiB"):
         R.time_surfaces(ev, sensor_size=(1280, 720), dt_us=1, tau_s=0.01)
+
+
+def test_recording_to_network_pipeline(sample):
+    """read -> denoise -> downsample -> spike tensor -> spikesim network, on a real recording."""
+    from spikesim.sensors import transforms as T
+
+    pipeline = T.Compose([T.Denoise(10_000), T.Downsample(0.125), T.RefractoryFilter(1_000)])
+    half = sample.events.size // 2
+    parts = [
+        pipeline(Recording(e, sample.sensor_size, sample.format))
+        for e in (sample.events[:half], sample.events[half:])
+    ]
+    assert all(p.sensor_size == (40, 30) for p in parts)
+    n_in = 2 * 30 * 40
+    net = ss.Network(dt_s=1e-3)
+    net.add_spike_tensor("dvs", n_in, shape=(2, 30, 40))
+    net.add_population("out", 4, ss.LIF())
+    net.add_projection("w", "dvs", "out", ss.Dense(weight=2.0))
+    net.monitor_spikes("dvs", name="in")
+    sim = ss.Simulator(net, batch_size=2)
+    inputs = R.simulator_inputs(parts, simulator=sim, source="dvs", duration_s=0.2)
+    assert inputs["dvs"].shape == (200, 2, n_in) and inputs["dvs"].dtype == torch.bool
+    result = sim.run(0.2, inputs=inputs)
+    for b, part in enumerate(parts):
+        spikes = result.spikes["in"]
+        mine = spikes.batch == b
+        got = sorted(zip(spikes.step[mine].tolist(), spikes.index[mine].tolist(), strict=True))
+        expected = R.spike_tensor(part, dt_us=1000, n_steps=200).reshape(200, -1).nonzero()
+        assert len(got) == expected.shape[0] > 1000
+        assert got == [tuple(r) for r in expected.tolist()]

@@ -8,7 +8,7 @@ the sensor size updated (crop, downsample). Inputs are never modified. Spatial t
 also accept dense frames as a torch tensor ``[..., P, H, W]`` (e.g. from
 :mod:`spikesim.sensors.representations`) and apply the same operation to them.
 
-Filters work on the stream order of the events (file order, time-sorted for all readers):
+Filters work on the stream order of the events (the file order readers return):
 
 * :func:`refractory_filter`: per pixel, drop events closer than ``refractory_us`` to the previous
   event of that pixel (``reference="any"``, tonic's RefractoryPeriod) or to the previous *kept*
@@ -18,6 +18,9 @@ Filters work on the stream order of the events (file order, time-sorted for all 
   (tonic's Denoise is the 4-neighbourhood case).
 * :func:`hot_pixels` / :func:`remove_hot_pixels`: pixels firing above ``max_rate_hz`` averaged
   over the recording (tonic's identify_hot_pixel / drop_pixel).
+
+:class:`DenoiseStream` and :class:`RefractoryStream` apply the two filters chunk by chunk (per
+pixel state only) with exactly the whole-stream result, for streamed files and live pipelines.
 
 Random transforms (:func:`drop_events`, :func:`time_jitter`) take ``seed`` (an int or a
 ``numpy.random.Generator``); an int gives the same result on every call.

@@ -1,0 +1,223 @@
+"""Spindle traveling waves: reproduction of Muller et al. (eLife 2016) on the spindle model,
+and the experiment on what sets the preferred rotation direction.
+
+Usage::
+
+    python benchmarks/spindle_waves_bench.py --out bench_out            # everything (~40 min, 2 cores)
+    python benchmarks/spindle_waves_bench.py --out bench_out --quick    # smaller, for a smoke run
+
+Parts:
+
+1. ``baseline``: the default model (chirality 0) in spiking and in rate mode: spindle
+   frequency, fractions of rotating / expanding / planar cycles, rotation direction, phase
+   speed, beside the paper's numbers.
+2. ``sweep``: chirality of the thalamic reticular coupling (and, as non-chiral controls, a
+   gradient of thalamic drive and the cortical conduction speed) vs the fraction of
+   counter-clockwise rotations, run with :func:`spikesim.sweep.sweep` (local; ``--address``
+   for a Ray cluster) into one HDF5 file.
+3. ``throughput``: analysis throughput (electrode-cycles per second) and simulation wall
+   time per simulated second (extrapolated to a 1-hour sleep session).
+
+Episodes: in these runs spindles follow each other after 0.5-1 s instead of 5-15 s (the
+model keeps no slow state between episodes; every activity decays within ~0.1 s), so the
+simulated time is spent on spindles. Cycles are taken inside each gated episode, 0.2 s in
+from its edges.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from spikesim.models.spindle import SpindleConfig, electrode_positions, lfp, run_spindles
+
+from spikesim.analysis.waves import KINDS, analyze_waves, electrode_grid
+
+BENCH = SpindleConfig(
+    duration_s=6.0,
+    first_episode_s=0.5,
+    min_interval_s=0.5,
+    max_interval_s=1.0,
+)
+
+
+def thalamic_winding(result, cfg: SpindleConfig, episodes, *, batch: int) -> list[int]:
+    """Winding number of the thalamic ring's phase (median over each episode's middle)."""
+    from scipy import signal
+
+    M, K = cfg.n_modules, cfg.units_per_module
+    tc = result.states["tc_rate"].values["r"][:, batch, :]
+    tcm = tc.reshape(tc.shape[0], M, K).mean(-1)
+    fs = 1.0 / cfg.dt_s
+    tcm = signal.sosfiltfilt(
+        signal.butter(2, (9.0, 18.0), btype="bandpass", fs=fs, output="sos"), tcm, axis=0
+    )
+    out = []
+    for e in episodes:
+        a, b = int((e.start_s + 0.3) * fs), int((e.start_s + e.duration_s - 0.3) * fs)
+        if b - a < 50:
+            continue
+        ph = np.angle(signal.hilbert(tcm[a:b], axis=0))
+        w = np.angle(np.exp(1j * (np.roll(ph, -1, axis=1) - ph))).sum(axis=1) / (2 * np.pi)
+        out.append(int(np.round(np.median(w))))
+    return out
+
+
+def experiment(
+    *,
+    chirality: float = 0.0,
+    drive_gradient: float = 0.0,
+    speed_m_s: float = 3.0,
+    mode: str = "spiking",
+    trials: int = 8,
+    seed: int = 0,
+    duration_s: float = BENCH.duration_s,
+    rows: int = BENCH.rows,
+) -> dict:
+    """One model run of ``trials`` independent trials; wave statistics of all their cycles."""
+    torch.set_num_threads(1)
+    spacing = 0.08 / rows  # the sheet spans 80 mm (the electrode grid 70 mm)
+    scale = (spacing / BENCH.spacing_m) ** 2  # same synapse counts per area on any grid
+    cfg = dataclasses.replace(
+        BENCH,
+        p_ee=BENCH.p_ee * scale,
+        p_ei=BENCH.p_ei * scale,
+        p_ie=BENCH.p_ie * scale,
+        chirality=chirality,
+        drive_gradient=drive_gradient,
+        speed_m_s=speed_m_s,
+        duration_s=duration_s,
+        rows=rows,
+        cols=rows,
+        spacing_m=spacing,
+    )
+    t0 = time.perf_counter()
+    res, eps = run_spindles(cfg, mode=mode, batch_size=trials, seed=seed)
+    sim_wall = time.perf_counter() - t0
+    el = electrode_positions(cfg)
+    cycles, windings = [], []
+    t1 = time.perf_counter()
+    n_cyc = 0
+    for b in range(trials):
+        x, fs = lfp(res, cfg, batch=b)
+        iv = [
+            (e.start_s + 0.2, e.start_s + e.duration_s - 0.2) for e in eps[b] if e.duration_s > 0.5
+        ]
+        a = analyze_waves(x, fs_hz=fs, positions_m=el, spindles=iv, seed=seed + b)
+        cycles += a.cycles
+        n_cyc += len(a.cycles)
+        windings += thalamic_winding(res, cfg, eps[b], batch=b)
+    ana_wall = time.perf_counter() - t1
+    kinds = np.array([c.kind for c in cycles])
+    rot = np.array([c.rotation for c in cycles if c.kind == "rotating"])
+    speeds = np.array([c.speed_m_s for c in cycles if np.isfinite(c.speed_m_s)])
+    freq = np.array([c.frequency_hz for c in cycles])
+    w = np.array(windings)
+    out = {
+        "cycles": len(cycles),
+        "episodes": int(sum(len(e) for e in eps)),
+        **{f"{k}_fraction": float(np.mean(kinds == k)) if len(kinds) else np.nan for k in KINDS},
+        "rotating_cycles": int(rot.size),
+        "ccw_fraction": float(np.mean(rot > 0)) if rot.size else np.nan,
+        "speed_median_m_s": float(np.median(speeds)) if speeds.size else np.nan,
+        "speed_p20_m_s": float(np.percentile(speeds, 20)) if speeds.size else np.nan,
+        "speed_p80_m_s": float(np.percentile(speeds, 80)) if speeds.size else np.nan,
+        "frequency_median_hz": float(np.median(freq)) if freq.size else np.nan,
+        "winding_plus_fraction": float(np.mean(w > 0)) if w.size else np.nan,
+        "winding_minus_fraction": float(np.mean(w < 0)) if w.size else np.nan,
+        "winding_zero_fraction": float(np.mean(w == 0)) if w.size else np.nan,
+        "sim_wall_s": sim_wall,
+        "simulated_s": duration_s * trials,
+        "analysis_wall_s": ana_wall,
+        "electrode_cycles": n_cyc * 64,
+    }
+    return out
+
+
+def analysis_throughput(seed: int = 0) -> float:
+    """Electrode-cycles per second of analyze_waves on a 60 s synthetic 8 x 8 recording."""
+    pos = electrode_grid()
+    fs, f = 500.0, 13.5
+    t = np.arange(int(60 * fs)) / fs
+    d = pos - pos.mean(axis=0)
+    th = np.arctan2(d[:, 1], d[:, 0])
+    x = np.cos(2 * np.pi * f * t[None] - th[:, None]) + np.random.default_rng(seed).normal(
+        size=(64, t.size)
+    )
+    t0 = time.perf_counter()
+    a = analyze_waves(x, fs_hz=fs, positions_m=pos, spindles=None, seed=seed)
+    return len(a.cycles) * 64 / (time.perf_counter() - t0)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--out", default="spindle_bench_out")
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--address", default=None, help="Ray cluster address (default: local)")
+    p.add_argument("--parts", default="baseline,sweep,throughput")
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    parts = set(args.parts.split(","))
+    trials = 2 if args.quick else 6
+    dur = 3.0 if args.quick else 5.0
+    rows = 12 if args.quick else 30  # spiking runs: 30 x 30 sites at 2.7 mm
+    rate_rows = 12 if args.quick else 20  # rate runs (slower per step): 20 x 20 at 4 mm
+    report: dict = {
+        "machine": f"{platform.machine()} {torch.get_num_threads()} torch thread(s)",
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "command": " ".join(
+            [Path(sys.argv[0]).name] + (argv if argv is not None else sys.argv[1:])
+        ),
+        "trials": trials,
+        "duration_s": dur,
+        "rows": rows,
+    }
+    if "baseline" in parts:
+        for mode in ("spiking", "rate"):
+            r = experiment(
+                mode=mode,
+                trials=trials if mode == "spiking" else max(1, trials // 2),
+                duration_s=dur,
+                rows=rows if mode == "spiking" else rate_rows,
+                seed=0,
+            )
+            report[f"baseline_{mode}"] = r
+            print(mode, json.dumps(r), flush=True)
+    if "sweep" in parts:
+        from spikesim.sweep import sweep
+
+        points = [dict(chirality=c) for c in (-1.0, -0.5, 0.0, 0.5, 1.0)]
+        points += [dict(drive_gradient=0.5)] if not args.quick else []
+        points += [dict(speed_m_s=1.0), dict(speed_m_s=9.0)] if not args.quick else []
+        for pt in points:
+            pt.update(trials=trials, duration_s=dur, rows=rows, seed=1)
+        res = sweep(
+            "benchmarks.spindle_waves_bench:experiment" if __name__ != "__main__" else experiment,
+            points,
+            backend="ray" if args.address else "local",
+            address=args.address,
+            out=out / "spindle_sweep.h5",
+            progress=False,
+        )
+        rows_out = []
+        for prm, r in zip(res.params, res.results, strict=True):
+            rows_out.append({**prm, **(r or {})})
+            print(json.dumps(rows_out[-1]), flush=True)
+        report["sweep"] = rows_out
+    if "throughput" in parts:
+        report["analysis_electrode_cycles_per_s"] = analysis_throughput()
+        print("analysis electrode-cycles/s", report["analysis_electrode_cycles_per_s"], flush=True)
+    (out / "spindle_bench.json").write_text(json.dumps(report, indent=1, default=float))
+
+
+if __name__ == "__main__":
+    main()

@@ -42,6 +42,7 @@ from spikesim.connectivity import materialize
 from spikesim.errors import ParameterError
 from spikesim.network import Network, PoissonSource, SpikeTensorSource, SpikeTimesSource
 from spikesim.neurons import LIF, CubaLIF
+from spikesim.values import draw
 
 from .loihi.network import (
     DELAY_RANGE,
@@ -251,7 +252,23 @@ def _project_dense(net: Network, name: str) -> _Proj:
     pr = net.projections[name]
     where = f"projection {name!r}"
     pre, post = net.populations[pr.pre], net.populations[pr.post]
+    sign = -1.0 if pr.receptor == "inh" else 1.0
     gen = np.random.default_rng(0)  # only structured / already-frozen rules reach here
+    if pr.delay_steps > DELAY_RANGE[1]:
+        raise ParameterError(
+            where,
+            "delay_steps",
+            f"at most {DELAY_RANGE[1]} steps (Loihi 2 DelayDense holds 6-bit delays)",
+            pr.delay_steps,
+        )
+    if isinstance(pr.connectivity, FloatDense):
+        # the engine's layout: a (n_post, n_pre) matrix (an array weight has that shape)
+        w = sign * draw(
+            pr.connectivity.weight, (post.size, pre.size), gen, where=where, field="weight"
+        )
+        mask = np.ones(w.shape, dtype=bool)
+        delays = np.full(w.shape, pr.delay_steps, dtype=np.int64)
+        return _Proj(name, pr.pre, pr.post, w, delays, mask, False)
     table = materialize(
         pr.connectivity,
         where=where,
@@ -262,10 +279,6 @@ def _project_dense(net: Network, name: str) -> _Proj:
         pre_layout=pre.layout,
         post_layout=post.layout,
     )
-    sign = -1.0 if pr.receptor == "inh" else 1.0
-    w = np.zeros((post.size, pre.size))
-    mask = np.zeros((post.size, pre.size), dtype=bool)
-    delays = np.full((post.size, pre.size), -1, dtype=np.int64)
     d_all = table.delay_steps + pr.delay_steps
     if d_all.size and int(d_all.max()) > DELAY_RANGE[1]:
         raise ParameterError(
@@ -274,20 +287,27 @@ def _project_dense(net: Network, name: str) -> _Proj:
             f"at most {DELAY_RANGE[1]} steps (Loihi 2 DelayDense holds 6-bit delays)",
             int(d_all.max()),
         )
+    key = table.post * pre.size + table.pre
+    order = np.argsort(key, kind="stable")
+    ks, ds = key[order], d_all[order]
+    clash = np.flatnonzero((ks[1:] == ks[:-1]) & (ds[1:] != ds[:-1]))
+    if clash.size:
+        i = clash[0]
+        raise ParameterError(
+            where,
+            "delay_steps",
+            "one delay per (pre, post) pair (a Loihi synapse has a single delay)",
+            (int(ds[i]), int(ds[i + 1])),
+            hint=f"pre {int(ks[i] % pre.size)} -> post {int(ks[i] // pre.size)} has two "
+            "synapses with different delays",
+        )
+    w = np.zeros((post.size, pre.size))
     np.add.at(w, (table.post, table.pre), sign * table.weight)
-    for p_i, q_i, d in zip(table.post, table.pre, d_all, strict=True):
-        if delays[p_i, q_i] not in (-1, d):
-            raise ParameterError(
-                where,
-                "delay_steps",
-                "one delay per (pre, post) pair (a Loihi synapse has a single delay)",
-                (int(delays[p_i, q_i]), int(d)),
-                hint=f"pre {int(q_i)} -> post {int(p_i)} has two synapses with different delays",
-            )
-        delays[p_i, q_i] = d
+    mask = np.zeros(w.shape, dtype=bool)
     mask[table.post, table.pre] = True
-    delays[~mask] = 0
-    dense = isinstance(pr.connectivity, FloatDense) or mask.mean() >= _SPARSE_DENSITY
+    delays = np.zeros(w.shape, dtype=np.int64)
+    delays[table.post, table.pre] = d_all
+    dense = mask.mean() >= _SPARSE_DENSITY
     return _Proj(name, pr.pre, pr.post, w, delays, mask, not dense)
 
 

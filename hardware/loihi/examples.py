@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from spikesim.errors import ParameterError
+
 from .network import DelayDense, Dense, LifPopulation, LoihiNetwork, Sparse, SpikeInput
 
 __all__ = [
@@ -28,6 +30,8 @@ __all__ = [
     "recurrent_ei",
     "ring_attractor",
     "ring_attractor_network",
+    "trained_classifier",
+    "trained_network",
 ]
 
 #: Inter-spike intervals of the NIR paper's single-LIF chip run (neuromorphs/NIR paper/01_lif).
@@ -271,6 +275,42 @@ def ring_attractor(*, n: int = 48, n_steps: int = 300, seed: int = 6, cue_at: in
     cue = np.zeros((n_steps, 1, n), dtype=np.uint8)
     cue[:30, 0, cue_at : cue_at + 5] = _bernoulli(rng, 0.5, (30, 5))
     return Case("ring_attractor", q.loihi, n_steps, {"cue": cue})
+
+
+def trained_network(model):
+    """The float spikesim Network of a trained ``spikesim.models.classify`` classifier (any
+    module with ``.network`` and ``.sim.projs``): its description with every projection's
+    weights replaced by the trained tensors (Dense matrices, Conv2d kernels)."""
+    from spikesim.network import Network
+
+    d = model.network.to_dict()
+    for pr in d["projections"]:
+        w = model.sim.projs[pr["name"]].weight.detach().cpu().double().numpy()
+        conn = dict(pr["connectivity"])
+        if conn["kind"] == "dense":
+            conn["weight"] = w.tolist()
+        elif conn["kind"] == "conv2d":
+            conn["kernel"] = w.tolist()
+        else:
+            raise ParameterError(
+                f"projection {pr['name']!r}", "connectivity", "dense or conv2d", conn["kind"]
+            )
+        pr["connectivity"] = conn
+    return Network.from_dict(d, source="trained classifier")
+
+
+def trained_classifier(model, x, *, name: str = "classifier") -> Case:
+    """A Case of a trained classifier quantised for Loihi, fed the event tensors ``x``
+    ``[batch, n_steps, *input_shape]`` (the layout of ``spikesim.models.classify``)."""
+    from ..quantize import quantize
+
+    q = quantize(trained_network(model))
+    arr = np.asarray(x.cpu().numpy() if hasattr(x, "cpu") else x)
+    if arr.max(initial=0) > 1:
+        raise ParameterError(name, "x", "binary spikes (0/1)", int(arr.max()))
+    spikes = np.ascontiguousarray(arr.reshape(arr.shape[0], arr.shape[1], -1).transpose(1, 0, 2))
+    (inp,) = q.loihi.inputs
+    return Case(name, q.loihi, spikes.shape[0], {inp.name: spikes.astype(np.uint8)})
 
 
 def all_cases() -> list[Case]:

@@ -50,7 +50,12 @@ def build(name: str, batch: int, device: str):
         from spikesim.models.classify import build_classifier
 
         m = build_classifier(
-            "conv", input_shape=(2, 34, 34), n_classes=10, batch_size=batch, device=device
+            "conv",
+            input_shape=(2, 34, 34),
+            n_classes=10,
+            batch_size=batch,
+            device=device,
+            track_rates=False,  # like the others: no per-layer spike-rate metrics
         )
         return (lambda x: m(x.transpose(0, 1))["logits"]), m
 

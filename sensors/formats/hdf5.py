@@ -286,7 +286,7 @@ def _iter_layout(
                 raise EventFormatError(
                     path, None, f"events/: cannot read events {s}..{e}: {exc}"
                 ) from exc
-            t = cols["t"].astype(np.int64)
+            t = cols["t"].astype(np.int64, copy=False)  # a fresh array from h5py
             if offset:
                 t += offset
             if not (cols["x"].shape == cols["y"].shape == t.shape == cols["p"].shape):

@@ -39,10 +39,9 @@ T_UNITS = ("s", "us")
 _EVENT_LINE = re.compile(
     rb"^[ \t]*(-?\d{1,18}(?:\.\d{0,12})?)[ \t]+(\d{1,6})[ \t]+(\d{1,6})[ \t]+(-?\d{1,3})\s*$"
 )
-_FAST_BLOCK = re.compile(
-    rb"(?:[ \t]*-?\d{1,18}(?:\.\d{0,12})?[ \t]+\d{1,6}[ \t]+\d{1,6}[ \t]+-?\d{1,3}[ \t]*\r?"
-    rb"(?:\n|\Z))*"
-)
+_NUMBER_BYTES = b"0123456789.- \t\r\n"
+_SEPARATORS = np.array([0] * 256, dtype=bool)
+_SEPARATORS[[9, 10, 13, 32]] = True
 _SIZE_LINE = re.compile(rb"^\s*(\d+)\s+(\d+)\s*$")
 _MAX_LINE = 1 << 12
 
@@ -141,9 +140,14 @@ def _parse_block(
     start: int,
 ) -> np.ndarray:
     """Events of ``block`` (whole lines starting at byte ``base``, line number ``line0``)."""
-    if _FAST_BLOCK.fullmatch(block):  # only event lines: one C-level check, one split
-        tok = np.array(block.split(), dtype="S32").reshape(-1, 4)
-        return _columns(tok, base, t_unit, path, sensor, start)
+    tok = _fast_tokens(block)
+    if tok is not None:
+        try:
+            return _columns(tok, base, t_unit, path, sensor, start)
+        except EventFormatError:
+            raise
+        except ValueError:  # a token numpy cannot parse: the line-by-line path names it
+            pass
     rows = []
     pos = base
     for i, ln in enumerate(block.split(b"\n")):
@@ -164,6 +168,31 @@ def _parse_block(
     return _columns(np.array(rows, dtype="S32"), base, t_unit, path, sensor, start)
 
 
+def _fast_tokens(block: bytes) -> np.ndarray | None:
+    """``(n, 4)`` tokens when ``block`` holds only lines of four number-like tokens (checked
+    on the bytes, vectorised), else ``None`` (comments, blank-only oddities, bad lines)."""
+    if not block or block.translate(None, _NUMBER_BYTES):
+        return None
+    tokens = block.split()
+    if len(tokens) % 4 or max(map(len, tokens), default=0) > 24:
+        return None
+    a = np.frombuffer(block, dtype=np.uint8)
+    sep = _SEPARATORS[a]
+    starts = ~sep
+    starts[1:] &= sep[:-1]
+    line_of_token = np.searchsorted(np.flatnonzero(a == 10), np.flatnonzero(starts), "right")
+    counts = np.bincount(line_of_token)
+    if np.any((counts != 0) & (counts != 4)):
+        return None
+    tok = np.array(tokens, dtype="S24").reshape(-1, 4)
+    t = tok[:, 0]
+    if np.any(np.char.count(t, b"-") > 1) or np.any(np.char.startswith(t, b".")):
+        return None
+    if np.any(np.char.startswith(t, b"-.")) or np.any(np.char.count(t, b".") > 1):
+        return None
+    return tok
+
+
 def _columns(
     tok: np.ndarray,
     base: int,
@@ -172,9 +201,7 @@ def _columns(
     sensor: tuple[int, int] | None,
     start: int,
 ) -> np.ndarray:
-    x = tok[:, 1].astype(np.int64)
-    y = tok[:, 2].astype(np.int64)
-    p = tok[:, 3].astype(np.int64)
+    x, y, p = (tok[:, k].astype(np.int64) for k in (1, 2, 3))
     has_dot = np.char.find(tok[:, 0], b".") >= 0
     if t_unit == "us":  # (mode: "s", "s!" exact seconds, or "us")
         if has_dot.any():

@@ -190,7 +190,7 @@ def main() -> None:
     print("|---|---:|---:|---|---:|---:|")
     with tempfile.TemporaryDirectory(dir=args.tmp) as d:
         for fmt in args.large_formats.split(","):
-            big = Path(d) / f"large.{fmt}"
+            big = Path(d) / (f"large_{fmt}.dat" if fmt == "dat" else f"large_{fmt}.raw")
             n = tile(dvs / seeds[fmt], fmt, big, args.large_events)
             size = big.stat().st_size / 2**20
             kinds = ["spikesim"] + (["expelliarmus"] if Wizard is not None else [])

@@ -8,7 +8,7 @@ the sensor size comes from the format options, a ``% geometry WxH`` line, ``% wi
 them (``% plugin_name hal_plugin_gen3_fx3`` is a 640×480 Gen3 VGA sensor, as in OpenEB's file
 plugin table). ``.dat`` files have the same kind of header and no encoding key.
 
-:class:`WordStream` reads the payload in bounded blocks of whole words, carrying a partial
+:func:`stream_words` reads the payload in bounded blocks of whole words, carrying a partial
 word (or a multi-word group a decoder cannot finish yet) to the next block, so every decoder
 runs in constant memory whatever the file size.
 """
@@ -30,22 +30,24 @@ __all__ = [
     "PLUGIN_GEOMETRY",
     "Header",
     "TruncationWarning",
+    "camera_metadata",
     "check_events_for_write",
     "check_sensor",
-    "merge_emitters",
     "header_text",
+    "merge_emitters",
     "parse_header",
     "parse_header_bytes",
     "read_header",
     "resolve_sensor",
     "stream_words",
+    "user_sensor",
 ]
 
 MAX_HEADER_BYTES = 1 << 20  # a header longer than 1 MiB is refused, not read without bound
 _MAX_LINE = 1 << 16
 
 # HAL plugin -> (width, height): OpenEB's RAW file plugin table (sensor generation 3.x: VGA,
-# 4.x: HD) plus the IMX636 (HD) and GenX320 (320x320) plugins.
+# 4.x: HD) plus the IMX636 EVK4 plugin (HD) that newer headers name.
 PLUGIN_GEOMETRY: dict[str, tuple[int, int]] = {
     "hal_plugin_gen3_fx3": (640, 480),
     "hal_plugin_gen31_fx3": (640, 480),
@@ -55,9 +57,7 @@ PLUGIN_GEOMETRY: dict[str, tuple[int, int]] = {
     "hal_plugin_gen4_evk2": (1280, 720),
     "hal_plugin_gen41_evk2": (1280, 720),
     "hal_plugin_gen41_evk3": (1280, 720),
-    "hal_plugin_imx636_evk3": (1280, 720),
     "hal_plugin_imx636_evk4": (1280, 720),
-    "hal_plugin_genx320_evk3": (320, 320),
 }
 
 _EVT_VERSIONS = {"2.0": "EVT2", "2.1": "EVT21", "3.0": "EVT3"}

@@ -112,10 +112,16 @@ class _Decoder:
         ev["y"] = (d >> 14) & 0x3FFF
         pol = d >> 28
         ev["p"] = pol & 1
-        bad = pol > 1
-        if self.sensor is not None:
-            bad |= (ev["x"] >= self.sensor[0]) | (ev["y"] >= self.sensor[1])
-        if bad.any():
+        if ev.shape[0] == 0:
+            return ev, 0
+        suspect = int(pol.max()) > 1 or (
+            self.sensor is not None
+            and (int(ev["x"].max()) >= self.sensor[0] or int(ev["y"].max()) >= self.sensor[1])
+        )
+        if suspect:
+            bad = pol > 1
+            if self.sensor is not None:
+                bad |= (ev["x"] >= self.sensor[0]) | (ev["y"] >= self.sensor[1])
             if self.strict:
                 i = int(np.flatnonzero(bad)[0])
                 at = offset + i * RECORD_BYTES

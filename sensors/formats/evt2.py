@@ -98,7 +98,11 @@ class _Decoder:
         cd_pos = np.flatnonzero(is_cd)
         cw = w[cd_pos]
         ev = np.empty(cd_pos.shape[0], dtype=EVENT_DTYPE)
-        t = base[np.cumsum(is_th, dtype=np.int32)[cd_pos]]  # last TIME_HIGH before each CD
+        if cd_pos.shape[0] + th_pos.shape[0] == w.shape[0]:  # only CD and TIME_HIGH words:
+            k = cd_pos - np.arange(cd_pos.shape[0])  # TIME_HIGHs before each CD word
+        else:
+            k = np.cumsum(is_th, dtype=np.int32)[cd_pos]
+        t = base[k]  # the last TIME_HIGH before each CD word
         t += (cw >> 22) & 0x3F
         ev["t"] = t
         ev["x"] = (cw >> 11) & 0x7FF
@@ -107,7 +111,11 @@ class _Decoder:
         if th_val.shape[0]:
             self.th = int(th_val[-1])
             self.loops = int(loops[-1])
-        if self.sensor is not None and ev.shape[0]:
+        if (
+            self.sensor is not None
+            and ev.shape[0]
+            and (int(ev["x"].max()) >= self.sensor[0] or int(ev["y"].max()) >= self.sensor[1])
+        ):
             bad = (ev["x"] >= self.sensor[0]) | (ev["y"] >= self.sensor[1])
             if bad.any():
                 if self.strict:

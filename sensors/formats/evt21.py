@@ -117,7 +117,11 @@ class _Decoder:
         if th_val.shape[0]:
             self.th = int(th_val[-1])
             self.loops = int(loops[-1])
-        if self.sensor is not None and ev.shape[0]:
+        if (
+            self.sensor is not None
+            and ev.shape[0]
+            and (int(ev["x"].max()) >= self.sensor[0] or int(ev["y"].max()) >= self.sensor[1])
+        ):
             bad = (ev["x"] >= self.sensor[0]) | (ev["y"] >= self.sensor[1])
             if bad.any():
                 if self.strict:

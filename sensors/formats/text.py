@@ -186,10 +186,10 @@ def _fast_tokens(block: bytes) -> np.ndarray | None:
         return None
     tok = np.array(tokens, dtype="S24").reshape(-1, 4)
     t = tok[:, 0]
-    if np.any(np.char.count(t, b"-") > 1) or np.any(np.char.startswith(t, b".")):
+    if np.any(np.char.count(t, b"-") > 1) or np.any(np.char.count(t, b".") > 1):
         return None
-    if np.any(np.char.startswith(t, b"-.")) or np.any(np.char.count(t, b".") > 1):
-        return None
+    if not np.all(np.char.isdigit(np.char.lstrip(t, b"-").astype("S1"))):
+        return None  # t must start with a digit (after an optional minus)
     return tok
 
 

@@ -9,6 +9,7 @@ __all__ = ["train"]
 
 @click.command("train")
 @click.argument("config", type=click.Path(dir_okay=False))
+@click.option("--data", "data_path", type=click.Path(), default=None, help="Override [data] path.")
 @click.option(
     "--out",
     "out_dir",
@@ -20,7 +21,12 @@ __all__ = ["train"]
 @click.option("--device", default=None, help="Override [train] device (e.g. cuda).")
 @click.option("--progress/--no-progress", default=True, help="Show progress bars.")
 def train(
-    config: str, out_dir: str | None, epochs: int | None, device: str | None, progress: bool
+    config: str,
+    data_path: str | None,
+    out_dir: str | None,
+    epochs: int | None,
+    device: str | None,
+    progress: bool,
 ) -> None:
     """Train the classifier described by CONFIG (TOML with [data], [model], [train])."""
     from spikesim.errors import SpikesimError
@@ -29,6 +35,8 @@ def train(
 
     try:
         cfg = load_config(config)
+        if data_path is not None:
+            cfg["data"]["path"] = data_path
         for key, value in (("out_dir", out_dir), ("epochs", epochs), ("device", device)):
             if value is not None:
                 cfg["train"][key] = value

@@ -188,6 +188,10 @@ class CubaLIFState(NamedTuple):
     v: torch.Tensor
 
 
+def _is_zero(a: object) -> bool:
+    return isinstance(a, (int, float)) and a == 0
+
+
 def cuba_lif_step(
     x: SynapticInput,
     state: CubaLIFState,
@@ -199,8 +203,16 @@ def cuba_lif_step(
     """Loihi's current-based LIF in floating point: u, v decay geometrically; reset to 0."""
     du = math.exp(-dt_s / p.tau_syn_s)
     dv = math.exp(-dt_s / p.tau_mem_s)
-    u = state.u * du + x.exc - x.inh
-    v = state.v * dv + u + p.bias + x.current
+    # terms that are the scalar 0 are skipped: same values, fewer tensor ops (and autograd
+    # nodes) per step, which matters when training by BPTT
+    u = state.u * du + x.exc
+    if not _is_zero(x.inh):
+        u = u - x.inh
+    v = state.v * dv + u
+    if not _is_zero(p.bias):
+        v = v + p.bias
+    if not _is_zero(x.current):
+        v = v + x.current
     fn = spike_fn or heaviside
     z = fn(v - p.v_th)
     v = v * (1 - z) if spike_fn is not None else torch.where(z > 0, torch.zeros_like(v), v)

@@ -1,0 +1,126 @@
+"""Wave-RNN reproduction runs (adding and copy tasks) and the spiking wave ring's decoding.
+
+Each run is one call of :func:`spikesim.models.wave.train.train` with an explicit seed; the
+results (JSON lines, one per run) are appended to ``--out`` and summarised as a markdown table
+(the tables in benchmarks/wave_rnn.md were pasted from it). Everything runs on one CPU thread
+by default; ``--device cuda`` runs on a GPU.
+
+    python benchmarks/wave_rnn_bench.py adding --T 100 200 --models wrnn irnn --seeds 0 \
+        --cap wrnn=1000 irnn=1000 --out /tmp/wave_adding.jsonl
+    python benchmarks/wave_rnn_bench.py copy --T 0 10 30 --models wrnn irnn --seeds 0 \
+        --cap wrnn=300 irnn=300 --out /tmp/wave_copy.jsonl
+    python benchmarks/wave_rnn_bench.py spiking --out /tmp/wave_spiking.jsonl
+    python benchmarks/wave_rnn_bench.py table --out /tmp/wave_adding.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+from spikesim.models.wave.train import train
+
+# model sizes and learning rates used here (CPU budget; see wave_rnn.md)
+MODEL_OPTIONS = {
+    "adding": {"wrnn": {"n": 100, "channels": 1}, "irnn": {"hidden": 100}},
+    "copy": {"wrnn": {"n": 64, "channels": 6}, "irnn": {"hidden": 100}},
+}
+LR = {"adding": {"wrnn": 1e-2, "irnn": 1e-3}, "copy": {"wrnn": 1e-3, "irnn": 1e-3}}
+
+
+def _caps(items: list[str]) -> dict[str, int]:
+    out = {}
+    for it in items:
+        k, v = it.split("=")
+        out[k] = int(v)
+    return out
+
+
+def run_task(task: str, a: argparse.Namespace) -> None:
+    caps = _caps(a.cap)
+    for T in a.T:
+        for seed in a.seeds:
+            for kind in a.models:
+                res = train(
+                    task,
+                    kind,
+                    T=T,
+                    seed=seed,
+                    iters=caps.get(kind, 1000),
+                    batch=a.batch,
+                    lr=LR[task][kind],
+                    grad_clip=a.grad_clip,
+                    eval_every=a.eval_every,
+                    eval_batch=a.eval_batch,
+                    stop_when_solved=task == "adding",
+                    model_options=MODEL_OPTIONS[task][kind],
+                    device=a.device,
+                    log=lambda s, k=kind, t=T: print(f"[{task} {k} T={t}] {s}", flush=True),
+                )
+                res["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+                with open(a.out, "a") as f:
+                    f.write(json.dumps(res) + "\n")
+                print(_row(res), flush=True)
+
+
+def run_spiking(a: argparse.Namespace) -> None:
+    from spikesim.models.wave.spiking_ring import decoding_comparison
+
+    res = decoding_comparison(n=a.ring_n, copies=a.copies, trials=a.trials, seed=a.seeds[0])
+    res["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    with open(a.out, "a") as f:
+        f.write(json.dumps(res) + "\n")
+    print(json.dumps(res, indent=1))
+
+
+def _row(r: dict) -> str:
+    if r["task"] == "adding":
+        solved = r["solved_iter"] if r["solved_iter"] is not None else f"> {r['iters_run']}"
+        return (
+            f"| adding | {r['T']} | {r['model']} | {r['seed']} | {r['n_params']} | {r['lr']:g} | "
+            f"{solved} | {r['final'].get('mse', float('nan')):.3g} | {r['wall_s']:.0f} |"
+        )
+    f = r["final"]
+    return (
+        f"| copy | {r['T']} | {r['model']} | {r['seed']} | {r['n_params']} | {r['lr']:g} | "
+        f"{r['iters_run']} | {f.get('ce', float('nan')):.3g} | "
+        f"{f.get('recall_accuracy', float('nan')):.3f} | {r['wall_s']:.0f} |"
+    )
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("part", choices=("adding", "copy", "spiking", "table"))
+    p.add_argument("--T", type=int, nargs="+", default=[100])
+    p.add_argument("--models", nargs="+", default=["wrnn", "irnn"])
+    p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--cap", nargs="+", default=["wrnn=1000", "irnn=1000"])
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--grad-clip", type=float, default=1.0)
+    p.add_argument("--eval-every", type=int, default=20)
+    p.add_argument("--eval-batch", type=int, default=256)
+    p.add_argument("--ring-n", type=int, default=32)
+    p.add_argument("--copies", type=int, default=16)
+    p.add_argument("--trials", type=int, default=4000)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--out", default="/tmp/wave_rnn_bench.jsonl")
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    if a.part == "table":
+        for line in Path(a.out).read_text().splitlines():
+            r = json.loads(line)
+            if "task" in r:
+                print(_row(r))
+        return
+    if a.part == "spiking":
+        run_spiking(a)
+        return
+    run_task(a.part, a)
+
+
+if __name__ == "__main__":
+    main()

@@ -27,7 +27,13 @@ RUN_KEYS = {"duration_s", "mode", "seed", "batch_size", "device", "dtype", "chun
 
 
 def _plugins() -> dict[str, importlib.metadata.EntryPoint]:
-    return {ep.name: ep for ep in importlib.metadata.entry_points(group=_PLUGIN_GROUP)}
+    # every installed copy's metadata (a stale egg-info beside the checkout must not hide them)
+    found: dict[str, importlib.metadata.EntryPoint] = {}
+    for dist in importlib.metadata.distributions():
+        for ep in dist.entry_points:
+            if ep.group == _PLUGIN_GROUP:
+                found.setdefault(ep.name, ep)
+    return found
 
 
 class _SpikesimGroup(click.Group):
@@ -129,14 +135,34 @@ def run_cmd(config: str, **overrides: Any) -> None:
 
 
 @cli.command("info")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
-def info_cmd(path: str) -> None:
-    """Describe a network (TOML or HDF5) or a result file (HDF5)."""
+@click.argument("path", type=click.Path(exists=True, dir_okay=False), required=False)
+def info_cmd(path: str | None) -> None:
+    """Versions and devices; with PATH, describe a network (TOML/HDF5) or a result file."""
     import h5py
 
     from .network import Network
-    from .results import Result
+    from .results import Result, versions
 
+    if path is None:
+        import platform
+
+        import torch
+
+        for name, version in versions().items():
+            click.echo(f"{name:<12}{version}")
+        for dep in ("scipy", "h5py", "brian2", "nir"):
+            try:
+                click.echo(f"{dep:<12}{importlib.metadata.version(dep)}")
+            except importlib.metadata.PackageNotFoundError:
+                click.echo(f"{dep:<12}not installed")
+        click.echo(f"{'cpu':<12}{platform.machine()}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}")
+        if torch.cuda.is_available():
+            for i in range(torch.cuda.device_count()):
+                props = torch.cuda.get_device_properties(i)
+                click.echo(f"{'cuda:' + str(i):<12}{props.name}, {props.total_memory / 2**30:.0f} GiB")
+        else:
+            click.echo(f"{'cuda':<12}no CUDA device")
+        return
     try:
         if path.endswith((".h5", ".hdf5")):
             with h5py.File(path, "r") as fh:

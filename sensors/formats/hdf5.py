@@ -158,6 +158,22 @@ def _check_filters(d: h5py.Dataset, path: str | os.PathLike) -> None:
                 None,
                 f"dataset {d.name!r} is compressed with HDF5 filter {code:#x} ({label}): {hint}",
             )
+    # A dataset whose declared length is not backed by stored data would read back as fill
+    # values (silently wrong events), and a corrupt length could make that run for ever.
+    n = d.shape[0] if d.ndim == 1 else 0
+    if n:
+        try:
+            stored = d.id.get_storage_size()
+        except _HDF5_ERRORS as exc:
+            raise EventFormatError(path, None, f"dataset {d.name!r}: {exc}") from exc
+        need = n * d.dtype.itemsize
+        if stored == 0 or (not filters and stored < need):
+            raise TruncatedFileError(
+                path,
+                None,
+                f"dataset {d.name!r} declares {n} events ({need} bytes) but only {stored} "
+                "bytes are stored",
+            )
 
 
 def _sensor_size(f: h5py.File, layout: str) -> tuple[int, int] | None:

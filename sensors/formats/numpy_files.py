@@ -504,7 +504,9 @@ def read(path: str | os.PathLike, *, sensor_size: tuple[int, int] | None = None)
     """Decode the whole file; ``sensor_size`` overrides (or supplies) the sensor size."""
     facts = probe(path)
     sensor = _check_size(sensor_size) or facts["sensor_size"]
-    events = join_events(list(iter_chunks(path, chunk_events=1 << 22, sensor_size=sensor)))
+    # .npy lengths are checked against the file size before reading: one read, one array
+    chunk = max(1, facts["n_events"]) if facts["container"] == "npy" else 1 << 22
+    events = join_events(list(iter_chunks(path, chunk_events=chunk, sensor_size=sensor)))
     meta = {"container": facts["container"]}
     return Recording(events, sensor, SPEC.name, os.fspath(path), meta)
 

@@ -175,6 +175,13 @@ def test_hdf5_generic_conventions_and_bad_content(tmp_path: Path) -> None:
         f["events/x"] = np.zeros(2)
     with pytest.raises(EventFormatError, match=r"lacks dataset\(s\) \['y', 't', 'p'\]"):
         io.open(path)
+    # a declared length that no stored data backs would read back as fill values: refused
+    with h5py.File(path, "w") as f:
+        for k in "xytp":
+            f.create_dataset(f"events/{k}", (10**9,), dtype="u2", chunks=(1000,))
+        f["events/x"][:5] = 1
+    with pytest.raises(TruncatedFileError, match=r"'/events/x' declares 1000000000 events"):
+        list(io.open(path).iter_chunks())
     # coordinates outside the sensor size the file records are an error, not clipped
     ev = _events(5, 100, size=(32, 32))
     hdf5.write(path, ev, sensor_size=(32, 32))

@@ -27,10 +27,12 @@ from ..events import EVENT_DTYPE
 
 __all__ = [
     "MAX_HEADER_BYTES",
+    "READ_BLOCK_BYTES",
     "PLUGIN_GEOMETRY",
     "Header",
     "TruncationWarning",
     "camera_metadata",
+    "block_words",
     "check_events_for_write",
     "check_sensor",
     "header_text",
@@ -43,6 +45,7 @@ __all__ = [
     "user_sensor",
 ]
 
+READ_BLOCK_BYTES = 1 << 18  # 256 KiB per read: faster than 4 MiB (temporaries stay in cache)
 MAX_HEADER_BYTES = 1 << 20  # a header longer than 1 MiB is refused, not read without bound
 _MAX_LINE = 1 << 16
 
@@ -234,6 +237,17 @@ def user_sensor(sensor_size: Any, where: str) -> tuple[int, int] | None:
     if w < 1 or hh < 1:
         raise ValueError(f"{where} sensor_size: expected positive sizes, found {(w, hh)}")
     return (w, hh)
+
+
+def block_words(block_bytes: int, word_bytes: int) -> int:
+    """The ``block_bytes`` option (bytes per read, ≥ 1) as whole words (at least one)."""
+    if isinstance(block_bytes, bool) or not isinstance(block_bytes, (int, np.integer)):
+        raise ValueError(
+            f"block_bytes: expected a positive integer, found {type(block_bytes).__name__}"
+        )
+    if block_bytes < 1:
+        raise ValueError(f"block_bytes: expected a positive integer, found {block_bytes}")
+    return max(1, int(block_bytes) // word_bytes)
 
 
 def check_sensor(

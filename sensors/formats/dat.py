@@ -27,6 +27,8 @@ from ..events import EVENT_DTYPE, Recording
 from . import FormatSpec
 from ._chunks import DEFAULT_CHUNK_EVENTS, check_chunk_events, concat_events, rechunk
 from ._prophesee import (
+    READ_BLOCK_BYTES,
+    block_words,
     camera_metadata,
     check_events_for_write,
     check_sensor,
@@ -41,7 +43,6 @@ from ._prophesee import (
 __all__ = ["SPEC", "DatWriter", "iter_chunks", "open_writer", "probe", "read", "sniff", "write"]
 
 RECORD_BYTES = 8
-BLOCK_RECORDS = 1 << 15  # 256 KiB per read
 EVENT_TYPES = {0: "Event2d", 12: "EventCD"}
 _RECORD = np.dtype([("t", "<u4"), ("d", "<u4")])
 
@@ -141,7 +142,7 @@ class _Decoder:
         return ev, r.shape[0]
 
 
-def _iter_decoded(path, sensor_size, strict, allow_truncated) -> Iterator[np.ndarray]:
+def _iter_decoded(path, sensor_size, strict, allow_truncated, block_bytes) -> Iterator[np.ndarray]:
     info = _open(path, sensor_size)
     yield from stream_words(
         path,
@@ -149,7 +150,7 @@ def _iter_decoded(path, sensor_size, strict, allow_truncated) -> Iterator[np.nda
         RECORD_BYTES,
         _Decoder(path, info["sensor"], strict),
         _RECORD,
-        block_words=BLOCK_RECORDS,
+        block_words=block_words(block_bytes, RECORD_BYTES),
         allow_truncated=allow_truncated,
         what=".dat record",
     )
@@ -162,10 +163,17 @@ def iter_chunks(
     sensor_size: Any = None,
     strict: bool = True,
     allow_truncated: bool = False,
+    block_bytes: int = READ_BLOCK_BYTES,
 ) -> Iterator[np.ndarray]:
-    """Decode events in file order, in chunks of at most ``chunk_events`` (256 KiB reads)."""
+    """Decode events in file order, in chunks of at most ``chunk_events``.
+
+    The file is read ``block_bytes`` at a time (default 256 KiB), so memory stays bounded
+    whatever its size.
+    """
     chunk_events = check_chunk_events(chunk_events)
-    yield from rechunk(_iter_decoded(path, sensor_size, strict, allow_truncated), chunk_events)
+    yield from rechunk(
+        _iter_decoded(path, sensor_size, strict, allow_truncated, block_bytes), chunk_events
+    )
 
 
 def probe(path: str | os.PathLike) -> dict[str, Any]:
@@ -190,11 +198,12 @@ def read(
     sensor_size: Any = None,
     strict: bool = True,
     allow_truncated: bool = False,
+    block_bytes: int = READ_BLOCK_BYTES,
 ) -> Recording:
     """Decode the whole file into a :class:`Recording` (t in µs as stored)."""
     facts = probe(path)
     sensor = user_sensor(sensor_size, "dat") or facts["sensor_size"]
-    events = concat_events(_iter_decoded(path, sensor_size, strict, allow_truncated))
+    events = concat_events(_iter_decoded(path, sensor_size, strict, allow_truncated, block_bytes))
     meta = {
         "event_type": facts["event_type"],
         "camera": facts["camera"],

@@ -27,6 +27,8 @@ from ..events import EVENT_DTYPE, Recording
 from . import FormatSpec
 from ._chunks import DEFAULT_CHUNK_EVENTS, check_chunk_events, concat_events, rechunk
 from ._prophesee import (
+    READ_BLOCK_BYTES,
+    block_words,
     camera_metadata,
     check_events_for_write,
     check_sensor,
@@ -42,7 +44,6 @@ __all__ = ["SPEC", "Evt2Writer", "iter_chunks", "open_writer", "probe", "read", 
 
 ENCODING = "EVT2"
 WORD_BYTES = 4
-BLOCK_WORDS = 1 << 16  # 256 KiB per read: block temporaries stay in cache
 CD_OFF, CD_ON, TIME_HIGH = 0, 1, 8
 _MAX_TIMESTAMP = ((1 << 28) - 1) << 6
 _LOOP_THRESHOLD = 10_000
@@ -134,7 +135,7 @@ def _open(path: str | os.PathLike, sensor_size: Any) -> tuple[dict, tuple[int, i
     return h, sensor, source or "unknown"
 
 
-def _iter_decoded(path, sensor_size, strict, allow_truncated) -> Iterator[np.ndarray]:
+def _iter_decoded(path, sensor_size, strict, allow_truncated, block_bytes) -> Iterator[np.ndarray]:
     h, sensor, _ = _open(path, sensor_size)
     dec = _Decoder(path, sensor, strict)
     yield from stream_words(
@@ -143,7 +144,7 @@ def _iter_decoded(path, sensor_size, strict, allow_truncated) -> Iterator[np.nda
         WORD_BYTES,
         dec,
         np.dtype("<u4"),
-        block_words=BLOCK_WORDS,
+        block_words=block_words(block_bytes, WORD_BYTES),
         allow_truncated=allow_truncated,
         what="EVT 2.0",
     )
@@ -156,10 +157,17 @@ def iter_chunks(
     sensor_size: Any = None,
     strict: bool = True,
     allow_truncated: bool = False,
+    block_bytes: int = READ_BLOCK_BYTES,
 ) -> Iterator[np.ndarray]:
-    """Decode CD events in file order, in chunks of at most ``chunk_events`` (256 KiB reads)."""
+    """Decode CD events in file order, in chunks of at most ``chunk_events``.
+
+    The file is read ``block_bytes`` at a time (default 256 KiB), so memory stays bounded
+    whatever its size.
+    """
     chunk_events = check_chunk_events(chunk_events)
-    yield from rechunk(_iter_decoded(path, sensor_size, strict, allow_truncated), chunk_events)
+    yield from rechunk(
+        _iter_decoded(path, sensor_size, strict, allow_truncated, block_bytes), chunk_events
+    )
 
 
 def probe(path: str | os.PathLike) -> dict[str, Any]:
@@ -183,11 +191,12 @@ def read(
     sensor_size: Any = None,
     strict: bool = True,
     allow_truncated: bool = False,
+    block_bytes: int = READ_BLOCK_BYTES,
 ) -> Recording:
     """Decode the whole file into a :class:`Recording` (t in µs as stored)."""
     facts = probe(path)
     sensor = user_sensor(sensor_size, "evt2") or facts["sensor_size"]
-    events = concat_events(_iter_decoded(path, sensor_size, strict, allow_truncated))
+    events = concat_events(_iter_decoded(path, sensor_size, strict, allow_truncated, block_bytes))
     meta = {
         "camera": facts["camera"],
         "header": facts["header"],

@@ -29,6 +29,8 @@ from ..events import EVENT_DTYPE, Recording
 from . import FormatSpec
 from ._chunks import DEFAULT_CHUNK_EVENTS, check_chunk_events, concat_events, rechunk
 from ._prophesee import (
+    READ_BLOCK_BYTES,
+    block_words,
     camera_metadata,
     check_events_for_write,
     check_sensor,
@@ -45,7 +47,6 @@ __all__ = ["SPEC", "Evt21Writer", "iter_chunks", "open_writer", "probe", "read",
 
 ENCODING = "EVT21"
 WORD_BYTES = 8
-BLOCK_WORDS = 1 << 15  # 256 KiB per read
 EVT_NEG, EVT_POS, TIME_HIGH = 0, 1, 8
 _MAX_TH = (1 << 28) - 1
 T_LIMIT = 1 << 34
@@ -141,7 +142,7 @@ def _open(path, sensor_size) -> tuple[dict, tuple[int, int] | None, str]:
     return h, sensor, source or "unknown"
 
 
-def _iter_decoded(path, sensor_size, strict, allow_truncated) -> Iterator[np.ndarray]:
+def _iter_decoded(path, sensor_size, strict, allow_truncated, block_bytes) -> Iterator[np.ndarray]:
     h, sensor, _ = _open(path, sensor_size)
     dec = _Decoder(path, sensor, strict, is_legacy(h))
     yield from stream_words(
@@ -150,7 +151,7 @@ def _iter_decoded(path, sensor_size, strict, allow_truncated) -> Iterator[np.nda
         WORD_BYTES,
         dec,
         np.dtype("<u8"),
-        block_words=BLOCK_WORDS,
+        block_words=block_words(block_bytes, WORD_BYTES),
         allow_truncated=allow_truncated,
         what="EVT 2.1",
     )
@@ -163,10 +164,17 @@ def iter_chunks(
     sensor_size: Any = None,
     strict: bool = True,
     allow_truncated: bool = False,
+    block_bytes: int = READ_BLOCK_BYTES,
 ) -> Iterator[np.ndarray]:
-    """Decode CD events in file order, in chunks of at most ``chunk_events`` (256 KiB reads)."""
+    """Decode CD events in file order, in chunks of at most ``chunk_events``.
+
+    The file is read ``block_bytes`` at a time (default 256 KiB), so memory stays bounded
+    whatever its size.
+    """
     chunk_events = check_chunk_events(chunk_events)
-    yield from rechunk(_iter_decoded(path, sensor_size, strict, allow_truncated), chunk_events)
+    yield from rechunk(
+        _iter_decoded(path, sensor_size, strict, allow_truncated, block_bytes), chunk_events
+    )
 
 
 def probe(path: str | os.PathLike) -> dict[str, Any]:
@@ -191,11 +199,12 @@ def read(
     sensor_size: Any = None,
     strict: bool = True,
     allow_truncated: bool = False,
+    block_bytes: int = READ_BLOCK_BYTES,
 ) -> Recording:
     """Decode the whole file into a :class:`Recording` (t in µs as stored)."""
     facts = probe(path)
     sensor = user_sensor(sensor_size, "evt21") or facts["sensor_size"]
-    events = concat_events(_iter_decoded(path, sensor_size, strict, allow_truncated))
+    events = concat_events(_iter_decoded(path, sensor_size, strict, allow_truncated, block_bytes))
     meta = {
         "camera": facts["camera"],
         "header": facts["header"],

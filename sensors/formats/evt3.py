@@ -43,6 +43,8 @@ from ..events import EVENT_DTYPE, Recording
 from . import FormatSpec
 from ._chunks import DEFAULT_CHUNK_EVENTS, check_chunk_events, concat_events, rechunk
 from ._prophesee import (
+    READ_BLOCK_BYTES,
+    block_words,
     camera_metadata,
     check_events_for_write,
     header_text,
@@ -58,7 +60,6 @@ __all__ = ["SPEC", "Evt3Writer", "iter_chunks", "open_writer", "probe", "read", 
 
 ENCODING = "EVT3"
 WORD_BYTES = 2
-BLOCK_WORDS = 1 << 17  # 256 KiB per read: block temporaries stay small and in cache
 ADDR_Y, ADDR_Y_EM, ADDR_X, VECT_BASE_X, VECT_12, VECT_8, TIME_LOW = 0, 1, 2, 3, 4, 5, 6
 TIME_HIGH, OTHERS = 8, 0xE
 _COUNT_SUBTYPES = (0x014, 0x016)  # MASTER_IN_CD_EVENT_COUNT, MASTER_RATE_CONTROL_CD_EVENT_COUNT
@@ -335,7 +336,7 @@ def _open(path: str | os.PathLike, sensor_size: Any) -> tuple[dict, tuple[int, i
     return h, sensor, source or "unknown"
 
 
-def _iter_decoded(path, sensor_size, strict, allow_truncated) -> Iterator[np.ndarray]:
+def _iter_decoded(path, sensor_size, strict, allow_truncated, block_bytes) -> Iterator[np.ndarray]:
     h, sensor, _ = _open(path, sensor_size)
     dec = _Decoder(path, sensor, strict)
     yield from stream_words(
@@ -344,7 +345,7 @@ def _iter_decoded(path, sensor_size, strict, allow_truncated) -> Iterator[np.nda
         WORD_BYTES,
         dec,
         np.dtype("<u2"),
-        block_words=BLOCK_WORDS,
+        block_words=block_words(block_bytes, WORD_BYTES),
         allow_truncated=allow_truncated,
         what="EVT 3.0",
     )
@@ -357,10 +358,17 @@ def iter_chunks(
     sensor_size: Any = None,
     strict: bool = True,
     allow_truncated: bool = False,
+    block_bytes: int = READ_BLOCK_BYTES,
 ) -> Iterator[np.ndarray]:
-    """Decode CD events in file order, in chunks of at most ``chunk_events`` (256 KiB reads)."""
+    """Decode CD events in file order, in chunks of at most ``chunk_events``.
+
+    The file is read ``block_bytes`` at a time (default 256 KiB), so memory stays bounded
+    whatever its size.
+    """
     chunk_events = check_chunk_events(chunk_events)
-    yield from rechunk(_iter_decoded(path, sensor_size, strict, allow_truncated), chunk_events)
+    yield from rechunk(
+        _iter_decoded(path, sensor_size, strict, allow_truncated, block_bytes), chunk_events
+    )
 
 
 def probe(path: str | os.PathLike) -> dict[str, Any]:
@@ -384,11 +392,12 @@ def read(
     sensor_size: Any = None,
     strict: bool = True,
     allow_truncated: bool = False,
+    block_bytes: int = READ_BLOCK_BYTES,
 ) -> Recording:
     """Decode the whole file into a :class:`Recording` (t in µs as stored, OpenEB rules)."""
     facts = probe(path)
     sensor = user_sensor(sensor_size, "evt3") or facts["sensor_size"]
-    events = concat_events(_iter_decoded(path, sensor_size, strict, allow_truncated))
+    events = concat_events(_iter_decoded(path, sensor_size, strict, allow_truncated, block_bytes))
     meta = {
         "camera": facts["camera"],
         "header": facts["header"],

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
-from unittest import mock
 
 import numpy as np
 import pytest
@@ -213,8 +212,7 @@ def test_evt3_time_low_stepping_back_is_not_clamped(dvs_dir: Path) -> None:
 def test_evt3_read_blocks_do_not_change_events(dvs_dir: Path, block: int) -> None:
     path = dvs_dir / "evt3/expelliarmus_evt3_test_pedestrians.raw"
     whole = evt3.read(path).events
-    with mock.patch.object(evt3, "BLOCK_WORDS", block):
-        chunks = list(evt3.iter_chunks(path, chunk_events=777))
+    chunks = list(evt3.iter_chunks(path, chunk_events=777, block_bytes=2 * block))
     assert all(0 < len(c) <= 777 for c in chunks)
     assert [len(c) for c in chunks[:-1]] == [777] * (len(chunks) - 1)
     np.testing.assert_array_equal(np.concatenate(chunks), whole)
@@ -225,9 +223,7 @@ def test_evt2_dat_read_blocks_do_not_change_events(dvs_dir: Path, module) -> Non
     name = "evt2/faery_evt2.raw" if module is evt2 else "dat/loris_NCARS_obj_004397_td.dat"
     path = dvs_dir / name
     whole = module.read(path).events
-    attr = "BLOCK_WORDS" if module is evt2 else "BLOCK_RECORDS"
-    with mock.patch.object(module, attr, 1001):
-        chunks = list(module.iter_chunks(path, chunk_events=50_000))
+    chunks = list(module.iter_chunks(path, chunk_events=50_000, block_bytes=8008))
     np.testing.assert_array_equal(np.concatenate(chunks), whole)
 
 
@@ -388,17 +384,18 @@ def test_evt3_random_streams_equal_openeb(
     )
     rows, violation, truncated = openeb_evt3(words, 64, 20)
     expected = _as_events([r for r in rows if r[1] < 64])
-    with mock.patch.object(evt3, "BLOCK_WORDS", block):
-        if violation is None and not truncated:
-            np.testing.assert_array_equal(evt3.read(path).events, _as_events(rows))
-        else:
-            with pytest.raises(EventFormatError):
-                evt3.read(path)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            got = evt3.read(path, strict=False, allow_truncated=True).events
-        np.testing.assert_array_equal(got, expected)
-        assert any(w.category is TruncationWarning for w in caught) == truncated
+    if violation is None and not truncated:
+        np.testing.assert_array_equal(
+            evt3.read(path, block_bytes=2 * block).events, _as_events(rows)
+        )
+    else:
+        with pytest.raises(EventFormatError):
+            evt3.read(path, block_bytes=2 * block)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        got = evt3.read(path, strict=False, allow_truncated=True, block_bytes=2 * block).events
+    np.testing.assert_array_equal(got, expected)
+    assert any(w.category is TruncationWarning for w in caught) == truncated
 
 
 # ---------------------------------------------------------------- EVT 2.0 / 2.1 word-level rules

@@ -10,7 +10,8 @@ discrete updates::
                v <- (1 - dt/tau_mem) v + (dt/tau_mem) (v_leak + r I)
     spikesim:  u <- a_syn u + x                     v <- a_mem v + u + bias
 
-Export: ``tau = dt / (1 - a)`` (``a = exp(-dt_s / tau_s)``), ``r = tau_mem / dt``,
+Export (CubaLIF populations, and current-based LIF populations through their exact CUBA form,
+see :func:`spikesim.hardware.quantize._as_cuba`): ``tau = dt / (1 - a)`` (``a = exp(-dt_s / tau_s)``), ``r = tau_mem / dt``,
 ``w_in = tau_syn / dt``, ``v_leak = bias tau_mem / dt``, ``v_reset = 0``; every population also feeds an ``Output`` node; each projection is a
 ``Linear`` node (inhibitory receptors negate the weights), a uniform ``delay_steps`` d becomes
 a ``Delay`` node of ``d dt`` seconds after it. ``dt_s`` is stored in the graph metadata.
@@ -53,7 +54,7 @@ def _nir():
 
 def to_nir(net: Network, *, seed: int | None = None) -> Any:
     """The NIR graph (``nir.NIRGraph``) of a float CubaLIF network (see the module doc)."""
-    from .quantize import _check_model, _needs_seed, _project_dense
+    from .quantize import _as_cuba, _freeze, _needs_seed, _project_dense
 
     nir = _nir()
     if _needs_seed(net):
@@ -61,16 +62,17 @@ def to_nir(net: Network, *, seed: int | None = None) -> Any:
             raise ParameterError(
                 "to_nir", "seed", "an integer (the network has random parts)", None
             )
-        net = net.frozen(seed=seed)
+        net = _freeze(net, seed)
     dt = net.dt_s
     nodes: dict[str, Any] = {}
     edges: list[tuple[str, str]] = []
+    gains: dict[str, float] = {}  # a current-based LIF exports as its exact CUBA form
     for p in net.populations.values():
         n = p.size
         if p.is_source:
             nodes[p.name] = nir.Input(input_type={"input": np.array([n])})
             continue
-        m = _check_model(f"population {p.name!r}", p.model)
+        m, gains[p.name], _ = _as_cuba(f"population {p.name!r}", p.model, n, dt)
         if m.v_init is not None and np.any(np.asarray(m.v_init) != 0):
             raise ParameterError(f"population {p.name!r}", "v_init", "0 (NIR has no state)", "≠ 0")
         a_syn, a_mem = math.exp(-dt / m.tau_syn_s), math.exp(-dt / m.tau_mem_s)
@@ -100,7 +102,7 @@ def to_nir(net: Network, *, seed: int | None = None) -> Any:
                 "one delay for the whole projection (NIR's Delay node is per target neuron)",
                 d.tolist(),
             )
-        nodes[name] = nir.Linear(weight=np.where(q.mask, q.w, 0.0))
+        nodes[name] = nir.Linear(weight=np.where(q.mask, q.w, 0.0) * gains[pr.post])
         edges.append((pr.pre, name))
         if d.size and d[0] > 0:
             nodes[f"{name}_delay"] = nir.Delay(delay=np.full(q.w.shape[0], float(d[0]) * dt))

@@ -1,7 +1,8 @@
 """Quantise a float spikesim network into Loihi-2 integers, with the error it costs.
 
-A spikesim :class:`~spikesim.network.Network` of :class:`~spikesim.neurons.CubaLIF`
-populations (time constants in seconds, float weights, ``dt_s``) becomes a
+A spikesim :class:`~spikesim.network.Network` of :class:`~spikesim.neurons.CubaLIF` or
+current-based :class:`~spikesim.neurons.LIF` populations (time constants in seconds, float
+weights, ``dt_s``; a LIF is mapped exactly onto the CUBA form, see :func:`_as_cuba`) becomes a
 :class:`~spikesim.hardware.loihi.LoihiNetwork`. The mapping (Lava's CUBA LIF, FIELD-NOTES §3):
 
 * decays: ``du = 4095 - round(4096 exp(-dt/tau_syn))`` (Lava's ``u`` decays by
@@ -22,9 +23,9 @@ incoming synapse were active every step (a hard bound), (b) the weights fit 8 bi
 ``weight_exp <= 7`` and (c) the bias fits ``4095 << 7``.
 
 Anything Loihi cannot run raises :class:`~spikesim.errors.ParameterError` naming the
-population or projection and the limit: other neuron models, conductance synapses, a
-refractory period, separate excitatory/inhibitory synaptic time constants, a non-zero initial
-state, time-varying currents, delays above 62, weights or biases outside the registers.
+population or projection and the limit: other neuron models (AdLIF, Izhikevich, rate
+units), conductance synapses, a refractory period, separate excitatory/inhibitory synaptic time
+constants, a reset other than the rest potential, a non-rest initial state, time-varying currents, delays above 62, weights or biases outside the registers.
 Nothing is approximated silently: :class:`QuantizationReport` lists the error of every
 parameter, and :func:`loihi_to_float` maps integers back to float parameters for display.
 """
@@ -39,9 +40,10 @@ import numpy as np
 
 from spikesim.connectivity import Dense as FloatDense
 from spikesim.connectivity import materialize
+from spikesim.dynamics.spiking import syn_coefficient
 from spikesim.errors import ParameterError
 from spikesim.network import Network, PoissonSource, SpikeTensorSource, SpikeTimesSource
-from spikesim.neurons import LIF, CubaLIF
+from spikesim.neurons import LIF, AdLIF, CubaLIF
 from spikesim.values import draw
 
 from .loihi.network import (
@@ -126,6 +128,7 @@ class PopulationQuantization:
     v_th: float
     bias_max_abs_error: float
     u_headroom: float
+    model: str = "cuba_lif"
 
     @property
     def tau_syn_rel_error(self) -> float:
@@ -223,29 +226,64 @@ class _Proj:
 def _check_model(where: str, m: Any) -> CubaLIF:
     if isinstance(m, CubaLIF):
         return m
-    if isinstance(m, LIF):
-        if m.synapse == "conductance":
-            raise ParameterError(
-                where,
-                "synapse",
-                "'current' (Loihi 2 has no conductance-based synapses)",
-                m.synapse,
-                hint="Use current synapses (CubaLIF) for a network meant for Loihi.",
-            )
+    if isinstance(m, LIF) and m.synapse == "conductance":
         raise ParameterError(
             where,
-            "model",
-            "CubaLIF (Loihi's discrete-time CUBA LIF; the continuous-time LIF would be "
-            "approximated, which quantize() does not do silently)",
-            type(m).__name__,
-            hint="Describe the population as CubaLIF(tau_syn_s=..., tau_mem_s=..., v_th=...).",
+            "synapse",
+            "'current' (Loihi 2 has no conductance-based synapses)",
+            m.synapse,
+            hint="Use current synapses (LIF(synapse='current') or CubaLIF) for Loihi.",
         )
     raise ParameterError(
         where,
         "model",
-        "CubaLIF (the only neuron model Loihi's LIF core runs)",
+        "CubaLIF or a current-based LIF (Loihi's LIF core runs a CUBA LIF)",
         getattr(m, "kind", type(m).__name__),
     )
+
+
+def _as_cuba(where: str, m: Any, n: int, dt: float) -> tuple[CubaLIF, float, float]:
+    """The CubaLIF a population runs as, the gain of its incoming weights and of its currents.
+
+    A current-based :class:`~spikesim.neurons.LIF` is exactly a CUBA LIF: with
+    ``y = v - v_rest``, spikesim's closed-form step is ``u <- a_syn u + c w``,
+    ``y <- a_mem y + u + (1 - a_mem) i_bias`` with ``c`` = ``syn_coefficient`` (the effect on v
+    of a unit synaptic current over one step), threshold ``v_th - v_rest`` and reset to 0 --
+    when it has one synaptic time constant, no refractory period and ``v_reset = v_rest``.
+    """
+    if isinstance(m, LIF) and not isinstance(m, AdLIF) and m.synapse == "current":
+        if m.tau_syn_exc_s != m.tau_syn_inh_s:
+            raise ParameterError(
+                where,
+                "tau_syn_inh_s",
+                f"equal to tau_syn_exc_s ({m.tau_syn_exc_s}) (a Loihi compartment has one "
+                "synaptic current: du is shared)",
+                m.tau_syn_inh_s,
+            )
+        if m.t_ref_s > 0:
+            raise ParameterError(
+                where, "t_ref_s", "0 (Lava's LIF has no refractory period)", m.t_ref_s
+            )
+        if m.v_reset_mV != m.v_rest_mV:
+            raise ParameterError(
+                where,
+                "v_reset_mV",
+                f"equal to v_rest_mV ({m.v_rest_mV}) (Loihi resets v to its rest value 0)",
+                m.v_reset_mV,
+            )
+        if m.v_init_mV is not None and np.any(_as_array(m.v_init_mV, n) != m.v_rest_mV):
+            raise ParameterError(
+                where, "v_init_mV", f"v_rest_mV ({m.v_rest_mV}): Loihi starts at rest", "other"
+            )
+        a_m = math.exp(-dt / m.tau_mem_s)
+        cuba = CubaLIF(
+            tau_syn_s=m.tau_syn_exc_s,
+            tau_mem_s=m.tau_mem_s,
+            v_th=m.v_th_mV - m.v_rest_mV,
+            bias=(1 - a_m) * _as_array(m.i_bias_mV, n),
+        )
+        return cuba, syn_coefficient(m.tau_syn_exc_s, m.tau_mem_s, dt), 1 - a_m
+    return _check_model(where, m), 1.0, 1.0
 
 
 def _project_dense(net: Network, name: str) -> _Proj:
@@ -331,6 +369,46 @@ def _needs_seed(net: Network) -> list[str]:
     return out
 
 
+def _freeze(net: Network, seed: int) -> Network:
+    """Like ``Network.frozen``: every random value drawn with ``seed`` in the engine's order
+    (population values, then projections); Dense rules stay (n_post, n_pre) matrices."""
+    import dataclasses
+
+    from spikesim.connectivity import Circulant, Conv2d, Explicit
+    from spikesim.network import draw_population_values
+
+    out = Network.from_dict(net.to_dict())
+    gen = np.random.default_rng(seed)
+    for name, pop in net.populations.items():
+        vals = draw_population_values(pop, gen)
+        if not vals:
+            continue
+        if isinstance(pop.model, PoissonSource):
+            model: Any = PoissonSource(rate_hz=vals["rate_hz"])
+        else:
+            model = dataclasses.replace(pop.model, **vals)
+        out.populations[name] = dataclasses.replace(pop, model=model)
+    for name, pr in net.projections.items():
+        conn = pr.connectivity
+        pre, post = net.populations[pr.pre], net.populations[pr.post]
+        where = f"projection {name!r}"
+        if isinstance(conn, (Conv2d, Circulant)):
+            continue
+        if isinstance(conn, FloatDense):
+            w = draw(conn.weight, (post.size, pre.size), gen, where=where, field="weight")
+            new: Any = FloatDense(weight=w)
+        else:
+            table = materialize(
+                conn, where=where, pre_shape=pre.dims, post_shape=post.dims, generator=gen,
+                dt_s=net.dt_s, pre_layout=pre.layout, post_layout=post.layout,
+            )  # fmt: skip
+            new = Explicit(
+                pre=table.pre, post=table.post, weight=table.weight, delay_steps=table.delay_steps
+            )
+        out.projections[name] = dataclasses.replace(pr, connectivity=new)
+    return out
+
+
 def _choose_weight_exp(
     x_max: float, *, mixed: bool, num_weight_bits: int, where: str, vth: int
 ) -> int:
@@ -386,9 +464,9 @@ def quantize(
     ----------
     net: the float network. Sources (spike_tensor, spike_times, poisson) become
       :class:`~spikesim.hardware.loihi.SpikeInput` (see :func:`input_trains`).
-    seed: draws random connectivity and values first (``net.frozen(seed=seed)``, the draws a
-      :class:`~spikesim.engine.Simulator` with that seed makes); required when the network
-      has any, refused as ambiguous otherwise not needed.
+    seed: draws random connectivity and values first (the draws a
+      :class:`~spikesim.engine.Simulator` with that seed makes, as ``Network.frozen``);
+      required when the network has any random part.
     vth: the integer threshold mantissa, one for all or per population name (default: the
       largest safe value, see the module documentation).
     num_weight_bits: weight precision of every connection (1..8).
@@ -405,12 +483,15 @@ def quantize(
                 None,
                 hint="Pass the seed of the float run, or freeze the network first.",
             )
-        net = net.frozen(seed=seed)
+        net = _freeze(net, seed)
     dt = net.dt_s
     if isinstance(num_weight_bits, bool) or num_weight_bits not in range(1, 9):
         raise ParameterError("quantize", "num_weight_bits", "an integer 1..8", num_weight_bits)
 
     models: dict[str, CubaLIF] = {}
+    gains: dict[str, float] = {}
+    current_gain: dict[str, float] = {}
+    kinds: dict[str, str] = {}
     inputs: list[SpikeInput] = []
     for p in net.populations.values():
         where = f"population {p.name!r}"
@@ -419,7 +500,8 @@ def quantize(
                 raise ParameterError(where, "source", "a spike source", p.model)
             inputs.append(SpikeInput(p.name, p.size))
             continue
-        m = _check_model(where, p.model)
+        m, gains[p.name], current_gain[p.name] = _as_cuba(where, p.model, p.size, dt)
+        kinds[p.name] = "cuba_lif" if m is p.model else f"{p.model.kind} as cuba_lif (exact)"
         if m.v_init is not None and np.any(np.asarray(_as_array(m.v_init, p.size)) != 0):
             raise ParameterError(
                 where, "v_init", "0 (Loihi's LIF starts from u = v = 0)", "non-zero values"
@@ -440,10 +522,13 @@ def quantize(
             )
         if c.target not in models:
             raise ParameterError(where, "target", "a CubaLIF population", c.target)
-        amp = np.asarray(c.amplitude_mV, dtype=np.float64)
+        amp = np.asarray(c.amplitude_mV, dtype=np.float64) * current_gain[c.target]
         bias_float[c.target] = bias_float[c.target] + amp
 
     projs = [_project_dense(net, name) for name in net.projections]
+    for q in projs:
+        if q.post in gains:
+            q.w = q.w * gains[q.post]
 
     # per population: the threshold mantissa and the scale
     vths: dict[str, int] = {}
@@ -521,6 +606,7 @@ def quantize(
                 v_th=m.v_th,
                 bias_max_abs_error=float(np.abs(realised - bias_float[name]).max()),
                 u_headroom=headroom[name],
+                model=kinds[name],
             )
         )
 

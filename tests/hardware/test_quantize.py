@@ -20,7 +20,7 @@ from spikesim.hardware.quantize import (
 from spikesim import Network, Simulator
 from spikesim.connectivity import Dense, Explicit, Sparse
 from spikesim.errors import ParameterError
-from spikesim.neurons import LIF, CubaLIF, Izhikevich
+from spikesim.neurons import LIF, AdLIF, CubaLIF, Izhikevich
 from spikesim.values import Normal
 
 T = 500
@@ -167,7 +167,10 @@ def _one(model, **proj) -> Network:
     ("model", "pattern"),
     [
         (LIF(synapse="conductance"), r"population 'p': synapse must be 'current' \(Loihi 2 has no conductance"),
-        (LIF(), r"population 'p': model must be CubaLIF"),
+        (LIF(), r"population 'p': tau_syn_inh_s must be equal to tau_syn_exc_s"),
+        (LIF(tau_syn_inh_s=5e-3, t_ref_s=2e-3), r"population 'p': t_ref_s must be 0"),
+        (LIF(tau_syn_inh_s=5e-3, v_reset_mV=-70.0), r"population 'p': v_reset_mV must be equal to v_rest_mV"),
+        (AdLIF(tau_syn_inh_s=5e-3), r"population 'p': model must be CubaLIF or a current-based LIF.*got 'adlif'"),
         (Izhikevich(), r"population 'p': model must be CubaLIF.*got 'izhikevich'"),
         (CubaLIF(v_init=0.3), r"population 'p': v_init must be 0"),
     ],
@@ -211,3 +214,46 @@ def test_random_parts_need_a_seed_and_registers_are_checked() -> None:
     net.add_current("step", "p", amplitude_mV=0.1, start_s=0.01)
     with pytest.raises(ParameterError, match=r"current 'step': start_s/stop_s must be a constant"):
         quantize(net)
+
+
+def _lif_net(model) -> Network:
+    net = Network(dt_s=1e-3)
+    net.add_spike_tensor("x", 20)
+    net.add_population("h", 30, model)
+    net.add_population("o", 10, CubaLIF(tau_syn_s=8e-3, tau_mem_s=10e-3, v_th=0.5))
+    return net
+
+
+def test_current_based_lif_maps_exactly_onto_cuba() -> None:
+    bias = np.random.default_rng(5).normal(10.0, 2.0, 30)
+    lif = LIF(tau_mem_s=20e-3, tau_syn_exc_s=5e-3, tau_syn_inh_s=5e-3, v_rest_mV=-65.0,
+              v_reset_mV=-65.0, v_th_mV=-50.0, i_bias_mV=bias)  # fmt: skip
+    w_in = np.random.default_rng(6).normal(8.0, 3.0, (30, 20)).clip(0)
+    net = _lif_net(lif)
+    net.add_projection("xh", "x", "h", Dense(weight=w_in))
+    net.add_projection("hh", "h", "h", Sparse(p=0.2, weight=2.0), receptor="inh", delay_steps=2)
+    net.add_projection("ho", "h", "o", Dense(weight=Normal(0.05, 0.2)))
+    # the same network written by hand in CUBA form: v - v_rest, weights x syn_coefficient
+    from spikesim.dynamics.spiking import syn_coefficient
+
+    a_m, c = math.exp(-1e-3 / 20e-3), syn_coefficient(5e-3, 20e-3, 1e-3)
+    cuba = _lif_net(CubaLIF(tau_syn_s=5e-3, tau_mem_s=20e-3, v_th=15.0, bias=(1 - a_m) * bias))
+    cuba.add_projection("xh", "x", "h", Dense(weight=c * w_in))
+    cuba.add_projection(
+        "hh", "h", "h", Sparse(p=0.2, weight=2.0 * c), receptor="inh", delay_steps=2
+    )
+    cuba.add_projection("ho", "h", "o", Dense(weight=Normal(0.05, 0.2)))
+    x = _inputs()
+    ours, by_hand = _float_run(net, x, seed=3), _float_run(cuba, x, seed=3)
+    for name in ("h", "o"):
+        assert ours[name].sum() > 1000
+        assert (ours[name] != by_hand[name]).mean() <= 1e-3  # float rounding only
+    q = quantize(net, seed=3)
+    assert q.report.populations[0].model == "lif as cuba_lif (exact)"
+    assert q.report.populations[1].model == "cuba_lif"
+    fixed = simulate_fixed_point(q.loihi, n_steps=T, inputs={"x": x})
+    for name in ("h", "o"):
+        a, b = ours[name], fixed.spikes[name].numpy()
+        assert abs(int(a.sum()) - int(b.sum())) <= TOTAL_REL_TOL * a.sum()
+        per_neuron = np.abs(a.sum(axis=0).astype(int) - b.sum(axis=0))
+        assert per_neuron.max() <= max(3, NEURON_ABS_TOL * a.sum(axis=0).max())

@@ -27,7 +27,7 @@ from spikesim import CubaLIF, Dense, Network, Normal, Simulator
 
 
 class TinySNN(torch.nn.Module):
-    def __init__(self, batch_size, seed=0):
+    def __init__(self, batch_size, seed=0, device="cpu"):
         super().__init__()
         net = Network(dt_s=1e-3)
         net.add_spike_tensor("in", 20)
@@ -35,7 +35,8 @@ class TinySNN(torch.nn.Module):
         net.add_population("out", 2, CubaLIF(tau_syn_s=2e-3, tau_mem_s=5e-3))
         net.add_projection("ih", "in", "h", Dense(weight=Normal(0.0, 0.3)), trainable=True)
         net.add_projection("ho", "h", "out", Dense(weight=Normal(0.0, 0.3)), trainable=True)
-        self.sim = Simulator(net, batch_size=batch_size, differentiable=True, seed=seed, surrogate_alpha=10.0)
+        self.sim = Simulator(net, batch_size=batch_size, differentiable=True, seed=seed,
+                             surrogate_alpha=10.0, device=device)
 
     def forward(self, x, carry=None):
         b, T = x.shape[0], x.shape[1]
@@ -279,3 +280,34 @@ def test_bad_arguments() -> None:
         train(TinySNN(4), data, epochs=1, batch_size=4, distributed=True, progress=False)
     with pytest.raises(ParameterError, match="batch_size"):
         train(TinySNN(4), data, epochs=1, progress=False)
+
+
+def test_amp_is_a_no_op_on_cpu(one_thread) -> None:
+    data = TwoGroups(16, seed=1)
+    a, b = TinySNN(8), TinySNN(8)
+    train(a, data, epochs=1, batch_size=8, seed=2, progress=False)
+    train(b, data, epochs=1, batch_size=8, seed=2, progress=False, amp=True)
+    wa, wb = _weights(a), _weights(b)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("amp_dtype", [torch.bfloat16, torch.float16])
+def test_amp_trains_on_cuda(amp_dtype) -> None:
+    data, test = TwoGroups(64, seed=1), TwoGroups(32, seed=2)
+    m_cuda = TinySNN(8, device="cuda")
+    r = train(
+        m_cuda,
+        data,
+        epochs=3,
+        batch_size=8,
+        lr=5e-3,
+        seed=3,
+        progress=False,
+        eval_data=test,
+        device="cuda",
+        amp=True,
+        amp_dtype=amp_dtype,
+    )
+    assert all(np.isfinite(row["train_loss"]) for row in r.history)
+    assert r.history[-1]["test_accuracy"] >= 0.9

@@ -236,9 +236,15 @@ def export(
         click.echo(q.report.format())
         click.echo(report.format())
         if target == "lava":
+            from . import lava_env
+            from .lava_run import RUNNER
             from .loihi.exchange import write_network
 
             write_network(q.loihi, out, n_steps=n_steps, inputs=trains, batch=batch)
+            click.echo(
+                f"run it in Lava with: {lava_env.python_path()} {RUNNER} {out} RESULT.npz "
+                "(or `spikesim lava run`)"
+            )
         else:
             from .netx import write_netx
 

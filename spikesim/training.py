@@ -430,6 +430,18 @@ def train(
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ParameterError("train", "model", "a model with trainable parameters", "none")
+    where = {p.device for p in params}
+    if any(
+        d.type != device.type or (device.index is not None and d.index != device.index)
+        for d in where
+    ):
+        raise ParameterError(
+            "train",
+            "device",
+            f"the device of the model's parameters ({', '.join(map(str, sorted(where, key=str)))})",
+            str(device),
+            hint="Build the Simulator / classifier with device=... (its state is created there).",
+        )
     opt = _make_optimizer(optimizer, params, lr)
     n_batches = len(
         epoch_batches(len(dataset), batch_size=bs, seed=seed, epoch=0, rank=rank, world=world)

@@ -311,3 +311,8 @@ def test_amp_trains_on_cuda(amp_dtype) -> None:
     )
     assert all(np.isfinite(row["train_loss"]) for row in r.history)
     assert r.history[-1]["test_accuracy"] >= 0.9
+
+
+def test_device_mismatch_is_refused() -> None:
+    with pytest.raises(ParameterError, match="device"):
+        train(TinySNN(4), TwoGroups(8), epochs=1, batch_size=4, device="meta", progress=False)

@@ -70,12 +70,14 @@ def train(
     device: str | torch.device = "cpu",
     dtype: torch.dtype = torch.float32,
     log: Callable[[str], None] | None = None,
+    return_model: bool = False,
 ) -> dict[str, Any]:
     """Train ``kind`` (``"wrnn"``, ``"irnn"``, ``"lstm"``, ``"gru"``, ``"wrnn_reference"``) on ``task``.
 
     Returns a dict with ``history`` (iteration, train loss, test metric per evaluation),
     ``solved_iter`` (adding: first evaluation with test MSE <= 0.05, else ``None``),
-    ``final`` (last test metrics), ``n_params``, ``wall_s``, ``sequences_per_s``.
+    ``final`` (last test metrics), ``n_params``, ``wall_s``, ``sequences_per_s`` and, with
+    ``return_model``, the trained module under ``"model_object"``.
     """
     if task not in TASKS:
         raise ParameterError("train", "task", f"one of {TASKS}", task)
@@ -195,7 +197,7 @@ def train(
                 solved_iter = it
                 if stop_when_solved:
                     break
-    return {
+    out = {
         "task": task,
         "model": kind,
         "T": T,
@@ -214,6 +216,9 @@ def train(
         "sequences_per_s": it * batch / train_s if train_s > 0 else float("nan"),
         "device": str(device),
     }
+    if return_model:
+        out["model_object"] = model
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -105,11 +105,16 @@ class _Decoder:
         n = w.shape[0]
         is4 = typ == VECT_12
         cnt = (w | 2) == ((OTHERS << 12) | 0x016)  # OTHERS 0x014 or 0x016
-        pad4 = np.ones(n + 2, dtype=bool)
-        pad4[:n] = is4
-        pad5 = np.ones(n + 2, dtype=bool)
-        pad5[:n] = typ == VECT_8
-        guess = (is4 & pad4[1 : n + 1] & pad5[2 : n + 2]) | cnt
+        guess = cnt.copy()
+        if n >= 3:
+            guess[: n - 2] |= is4[: n - 2] & is4[1 : n - 1] & (typ[2:] == VECT_8)
+        # A VECT_12 in the last two words whose group the block cuts: a start unless an
+        # earlier group covers it (the caller carries it to the next block).
+        for i in range(max(n - 2, 0), n):
+            if is4[i] and not guess[i]:
+                covered = (i >= 1 and guess[i - 1]) or (i >= 2 and guess[i - 2])
+                covered = covered or (i >= 3 and cnt[i - 3])  # a 4-word count group
+                guess[i] = not covered
         starts = np.flatnonzero(guess)
         lengths = np.where(cnt[starts], 4, 3)
         inside = np.zeros(n + 3, dtype=bool)

@@ -14,18 +14,23 @@ weights, ``dt_s``; a LIF is mapped exactly onto the CUBA form, see :func:`_as_cu
   ``mixed`` and keeps even weights only, as Lava does) and the smallest ``weight_exp`` that
   fits, so the largest weight uses the full 8 bits;
 * bias: ``bias_mant 2**bias_exp = s bias`` with a 13-bit mantissa and ``bias_exp`` in 0..7;
+* currents: a constant current is part of the bias; a current switched on at ``start_s > 0``
+  (and off at ``stop_s``) becomes an input of three channels per neuron whose spikes drive
+  ``u`` by ``I``, ``I (1 - a_syn)`` per step and ``-a_syn I``, so ``u`` carries exactly the
+  current the float model adds to ``v`` (:func:`input_trains` makes the spike trains);
 * delays: spikesim's ``delay_steps`` d (arrival d + 1 steps after the spike) is Lava's
   ``Dense`` (d = 0) or ``DelayDense`` delay d (arrival d + 1), 0..62.
 
 When ``vth`` is not given it is chosen per population as large as possible (at most
-``2**12``) such that (a) ``u`` can never wrap at 24 bits and ``v`` never clips, even if every
-incoming synapse were active every step (a hard bound), (b) the weights fit 8 bits with
+``2**12``) such that (a) ``u`` can never wrap at 24 bits, even if every incoming synapse were
+active every step (a hard bound; the report also gives the headroom before ``v`` would
+saturate at its negative limit under sustained inhibition), (b) the weights fit 8 bits with
 ``weight_exp <= 7`` and (c) the bias fits ``4095 << 7``.
 
 Anything Loihi cannot run raises :class:`~spikesim.errors.ParameterError` naming the
 population or projection and the limit: other neuron models (AdLIF, Izhikevich, rate
 units), conductance synapses, a refractory period, separate excitatory/inhibitory synaptic time
-constants, a reset other than the rest potential, a non-rest initial state, time-varying currents, delays above 62, weights or biases outside the registers.
+constants, a reset other than the rest potential, a non-rest initial state, delays above 62, weights or biases outside the registers.
 Nothing is approximated silently: :class:`QuantizationReport` lists the error of every
 parameter, and :func:`loihi_to_float` maps integers back to float parameters for display.
 """
@@ -129,6 +134,13 @@ class PopulationQuantization:
     bias_max_abs_error: float
     u_headroom: float
     model: str = "cuba_lif"
+    v_clip_headroom: float = math.inf
+
+    """``u_headroom``: 2**23 over the largest |u| (and v above threshold) the inputs can
+    produce if every synapse fired every step; >= 1 means u can never wrap (the automatic vth
+    guarantees it). ``v_clip_headroom``: the same for the most negative v under sustained
+    inhibition; below 1, v would saturate at -(2**23 - 1) (Lava clips, as the fixed-point
+    mode does) only in that extreme."""
 
     @property
     def tau_syn_rel_error(self) -> float:
@@ -511,28 +523,50 @@ def quantize(
         raise ParameterError("quantize", "net", "at least one CubaLIF population", "none")
 
     bias_float = {n: _as_array(m.bias, net.populations[n].size) for n, m in models.items()}
+    step_currents: list[_Proj] = []
     for c in net.currents.values():
         where = f"current {c.name!r}"
-        if c.start_s != 0.0 or c.stop_s is not None:
+        if c.target not in models:
+            raise ParameterError(where, "target", "a CubaLIF or LIF population", c.target)
+        n = net.populations[c.target].size
+        amp = _as_array(c.amplitude_mV, n) * current_gain[c.target]
+        start, stop = _current_steps(net, c)
+        if start == 0 and stop is None:
+            bias_float[c.target] = bias_float[c.target] + amp  # constant: part of the bias
+            continue
+        if start == 0:
             raise ParameterError(
                 where,
-                "start_s/stop_s",
-                "a constant current from t = 0 (Loihi's bias is constant)",
-                (c.start_s, c.stop_s),
+                "start_s",
+                f">= dt_s ({net.dt_s}) for a current that stops (its onset is injected as a "
+                "spike one step earlier), or a constant current",
+                c.start_s,
             )
-        if c.target not in models:
-            raise ParameterError(where, "target", "a CubaLIF population", c.target)
-        amp = np.asarray(c.amplitude_mV, dtype=np.float64) * current_gain[c.target]
-        bias_float[c.target] = bias_float[c.target] + amp
+        # exactly as the float model: the current I(t) is carried in u, driven by three input
+        # channels per neuron (onset I, hold I (1 - a_syn), offset -a_syn I), see _current_trains
+        # with the chip's u decay, so that u holds I (up to the weight rounding)
+        a_s = _keep(decay_from_tau(models[c.target].tau_syn_s, dt, which="u"), "u")
+        w = np.zeros((n, 3 * n))
+        idx = np.arange(n)
+        w[idx, idx] = amp
+        w[idx, n + idx] = amp * (1 - a_s)
+        w[idx, 2 * n + idx] = -a_s * amp
+        mask = w != 0
+        inputs.append(SpikeInput(c.name, 3 * n))
+        step_currents.append(
+            _Proj(f"{c.name}_drive", c.name, c.target, w, np.zeros(w.shape, np.int64), mask, True)
+        )
 
     projs = [_project_dense(net, name) for name in net.projections]
     for q in projs:
         if q.post in gains:
             q.w = q.w * gains[q.post]
+    projs += step_currents
 
     # per population: the threshold mantissa and the scale
     vths: dict[str, int] = {}
     headroom: dict[str, float] = {}
+    clip_room: dict[str, float] = {}
     for name, m in models.items():
         incoming = [q for q in projs if q.post == name]
         keep_u = _keep(decay_from_tau(m.tau_syn_s, dt, which="u"), "u")
@@ -550,7 +584,6 @@ def quantize(
         caps = [_DEFAULT_VTH_MAX, VTH_RANGE[1]]
         for bound, limit in (
             (u_bound, _U_LIMIT),
-            (v_neg, _U_LIMIT),
             (v_pos, _U_LIMIT),
             (w_max, 250 * 2.0 ** WEIGHT_EXP_RANGE[1]),
             (b_max, (_BIAS_MANT_MAX << _BIAS_EXP_MAX) / 64),
@@ -566,8 +599,9 @@ def quantize(
             )
         vths[name] = chosen
         scale = 64.0 * chosen / m.v_th
-        worst = max(u_bound, v_neg, v_pos) * scale
+        worst = max(u_bound, v_pos) * scale
         headroom[name] = _U_LIMIT / worst if worst > 0 else math.inf
+        clip_room[name] = _U_LIMIT / (v_neg * scale) if v_neg > 0 else math.inf
 
     scales = {n: 64.0 * vths[n] / models[n].v_th for n in models}
     pops: list[LifPopulation] = []
@@ -607,6 +641,7 @@ def quantize(
                 bias_max_abs_error=float(np.abs(realised - bias_float[name]).max()),
                 u_headroom=headroom[name],
                 model=kinds[name],
+                v_clip_headroom=clip_room[name],
             )
         )
 
@@ -768,12 +803,36 @@ def float_network(qnet: QuantizedNetwork) -> Network:
     return net
 
 
+def _current_steps(net: Network, c: Any) -> tuple[int, int | None]:
+    """The engine's step window of a current: active for start <= k < stop."""
+    start = int(round(c.start_s / net.dt_s))
+    stop = None if c.stop_s is None else int(round(c.stop_s / net.dt_s))
+    return start, stop
+
+
+def _current_trains(net: Network, c: Any, n_steps: int, batch: int) -> np.ndarray:
+    """Input trains ``[n_steps, batch, 3 n]`` carrying a step current (see :func:`quantize`):
+    onset spike at ``start - 1``, hold spikes at ``start .. stop - 2``, offset at ``stop - 1``
+    (a spike at step t reaches u at t + 1, as in the engine)."""
+    n = net.populations[c.target].size
+    start, stop = _current_steps(net, c)
+    end = n_steps + 1 if stop is None else stop
+    arr = np.zeros((n_steps, batch, 3 * n), dtype=np.uint8)
+    if start - 1 < n_steps:
+        arr[start - 1, :, :n] = 1
+    arr[start : min(end - 1, n_steps), :, n : 2 * n] = 1
+    if stop is not None and stop - 1 < n_steps and stop > start:
+        arr[stop - 1, :, 2 * n :] = 1
+    return arr
+
+
 def input_trains(
     net: Network, *, n_steps: int, batch: int = 1, seed: int, given: dict[str, Any] | None = None
 ) -> dict[str, np.ndarray]:
-    """Spike trains ``[n_steps, batch, n]`` (uint8) for every source of ``net``: spike_times
-    sources binned exactly as the engine bins them, poisson sources drawn with ``seed``
-    (Bernoulli ``rate dt`` per step), spike_tensor sources taken from ``given``."""
+    """Spike trains ``[n_steps, batch, n]`` (uint8) for every input of ``quantize(net)``:
+    spike_times sources binned exactly as the engine bins them, poisson sources drawn with
+    ``seed`` (Bernoulli ``rate dt`` per step), spike_tensor sources taken from ``given``, and
+    the channels of time-limited currents."""
     given = dict(given or {})
     gen = np.random.default_rng(seed)
     out: dict[str, np.ndarray] = {}
@@ -794,4 +853,8 @@ def input_trains(
         elif isinstance(m, PoissonSource):
             rate = _as_array(m.rate_hz, p.size)
             out[p.name] = (gen.random((n_steps, batch, p.size)) < rate * net.dt_s).astype(np.uint8)
+    for c in net.currents.values():
+        start, stop = _current_steps(net, c)
+        if not (start == 0 and stop is None):
+            out[c.name] = _current_trains(net, c, n_steps, batch)
     return out

@@ -29,6 +29,7 @@ __all__ = [
     "nir_paper_single_lif",
     "recurrent_ei",
     "ring_attractor",
+    "models_ring_attractor",
     "ring_attractor_network",
     "trained_classifier",
     "trained_network",
@@ -275,6 +276,21 @@ def ring_attractor(*, n: int = 48, n_steps: int = 300, seed: int = 6, cue_at: in
     cue = np.zeros((n_steps, 1, n), dtype=np.uint8)
     cue[:30, 0, cue_at : cue_at + 5] = _bernoulli(rng, 0.5, (30, 5))
     return Case("ring_attractor", q.loihi, n_steps, {"cue": cue})
+
+
+def models_ring_attractor(*, n_steps: int = 300, seed: int = 1) -> Case:
+    """``spikesim.models.wave.attractors.ring_attractor_network(neuron="cuba")`` (128 + 32
+    CubaLIF, Poisson background, a cue current from 50 to 250 ms) quantised, with its
+    background trains and cue channels drawn by :func:`~spikesim.hardware.quantize.
+    input_trains` (``seed``)."""
+    from spikesim.models.wave.attractors import ring_attractor_network as models_ring
+
+    from ..quantize import input_trains, quantize
+
+    net = models_ring(neuron="cuba")
+    q = quantize(net, seed=seed)
+    trains = input_trains(net, n_steps=n_steps, seed=seed)
+    return Case("models_ring_attractor", q.loihi, n_steps, trains)
 
 
 def trained_network(model):

@@ -22,6 +22,7 @@ from spikesim.hardware.loihi.examples import (
     delay_network,
     extremes,
     feedforward,
+    models_ring_attractor,
     nir_paper_single_lif,
     recurrent_ei,
     ring_attractor,
@@ -40,6 +41,7 @@ CASES = {
         delay_network(max_delay=15),
         extremes(),
         ring_attractor(),
+        models_ring_attractor(),
     )
 }
 #: Minimum total spikes per case and population, so that equality is not vacuous.
@@ -51,6 +53,7 @@ FLOORS = {
     "delay_network": {"delayed": 1000},
     "extremes": {"wrap_u": 10, "clip_v": 50},
     "ring_attractor": {"ring": 1000, "inh": 500},
+    "models_ring_attractor": {"exc": 200, "inh": 100},
 }
 
 

@@ -211,9 +211,39 @@ def test_random_parts_need_a_seed_and_registers_are_checked() -> None:
     with pytest.raises(ParameterError, match=r"population 'p': bias must be within the 13-bit"):
         quantize(_one(CubaLIF(v_th=1.0, bias=500.0)), vth=4096)
     net = _one(CubaLIF())
-    net.add_current("step", "p", amplitude_mV=0.1, start_s=0.01)
-    with pytest.raises(ParameterError, match=r"current 'step': start_s/stop_s must be a constant"):
+    net.add_current("step", "p", amplitude_mV=0.1, start_s=0.0, stop_s=0.05)
+    with pytest.raises(ParameterError, match=r"current 'step': start_s must be >= dt_s"):
         quantize(net)
+
+
+def test_step_currents_are_carried_exactly_by_input_channels() -> None:
+    net = _float_net()
+    net.add_current("kick", "h", amplitude_mV=np.linspace(0.05, 0.3, 30), start_s=0.1, stop_s=0.2)
+    net.add_current("tonic", "o", amplitude_mV=0.01)  # constant: part of the bias
+    q = quantize(net, seed=3)
+    assert [i.name for i in q.loihi.inputs] == ["x", "kick"]
+    x = _inputs()
+    trains = input_trains(net, n_steps=T, batch=2, seed=0, given={"x": x})
+    assert trains["kick"].shape == (T, 2, 90)
+    assert trains["kick"][99, 0, :30].all() and trains["kick"][:99].sum() == 0
+    assert trains["kick"][100:199, 0, 30:60].all() and trains["kick"][199, 0, 60:].all()
+    fixed = simulate_fixed_point(q.loihi, n_steps=T, inputs=trains)
+    ours = _float_run(net, x, seed=3)
+    back = _float_run_inputs(float_network(q), trains)
+    for name in ("h", "o"):
+        a, b = ours[name], fixed.spikes[name].numpy()
+        assert abs(int(a.sum()) - int(b.sum())) <= TOTAL_REL_TOL * a.sum()
+        assert (back[name] != b).mean() <= 1e-3
+    # the kick changes the spikes while it lasts
+    plain = simulate_fixed_point(quantize(_float_net(), seed=3).loihi, n_steps=T, inputs={"x": x})
+    assert fixed.spikes["h"][100:200].sum() > plain.spikes["h"][100:200].sum() + 50
+
+
+def _float_run_inputs(net: Network, trains: dict) -> dict[str, np.ndarray]:
+    sim = Simulator(net, batch_size=2, dtype="float64", seed=0)
+    ins = {k: torch.as_tensor(v, dtype=torch.float64) for k, v in trains.items()}
+    out = sim.forward(ins, n_steps=T, record=("h", "o"))
+    return {k: v.numpy().astype(bool) for k, v in out.items()}
 
 
 def _lif_net(model) -> Network:

@@ -43,6 +43,10 @@ def train(
         report = run_experiment(cfg, progress=progress)
     except SpikesimError as exc:
         raise click.ClickException(str(exc)) from None
+    if report.skipped:
+        click.echo(f"left out {len(report.skipped)} broken file(s) (on_error = 'skip'):", err=True)
+        for path, reason in report.skipped:
+            click.echo(f"  {path}: {reason}", err=True)
     last = report.history[-1] if report.history else {}
     click.echo(
         f"trained on {report.train_size} samples, tested on {report.test_size}: "

@@ -563,6 +563,7 @@ class CachedSpikeTensors(torch.utils.data.Dataset):
 
         self.path = Path(path)
         self.classes = list(dataset.classes)
+        self.skipped = list(getattr(dataset, "skipped", []))
         self.root = getattr(dataset, "root", self.path)
         key = json.dumps(
             {

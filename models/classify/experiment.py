@@ -132,6 +132,8 @@ class RunReport:
     test_size: int
     wall_s: float
     out_dir: Path | None
+    #: (file, reason) of recordings left out with on_error = "skip"
+    skipped: list[tuple[str, str]] = dataclasses.field(default_factory=list)
 
 
 def _check_keys(source: str, table: str, d: Any, allowed: set[str]) -> dict[str, Any]:
@@ -277,6 +279,7 @@ def run_experiment(config: dict[str, Any], *, progress: bool | None = None) -> R
         test_size=len(test_set),
         wall_s=time.perf_counter() - t0,
         out_dir=Path(out) if out is not None else None,
+        skipped=list(getattr(train_set, "skipped", [])) + list(getattr(test_set, "skipped", [])),
     )
     if out is not None:
         save_confusion_png(
@@ -290,6 +293,7 @@ def run_experiment(config: dict[str, Any], *, progress: bool | None = None) -> R
             "train_size": report.train_size,
             "test_size": report.test_size,
             "wall_s": report.wall_s,
+            "skipped": [list(x) for x in report.skipped],
             "confusion": ev["confusion"].tolist(),
             "classes": classes,
             "config": {k: v for k, v in config.items() if k != "source"},

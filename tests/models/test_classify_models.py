@@ -191,3 +191,43 @@ def test_small_conv_snn_beats_floor_on_saccade_mnist(
     assert report.test_accuracy > 0.80
     assert report.history[-1]["train_loss"] < report.history[0]["train_loss"]
     assert np.trace(report.confusion) == round(report.test_accuracy * 200)
+
+
+def test_train_command_on_nmnist_folder_reports_skipped_files(tmp_path: Path, one_thread) -> None:
+    from spikesim.sensors.events import make_events
+    from spikesim.sensors.formats import nmnist_bin
+
+    rng = np.random.default_rng(0)
+    root = tmp_path / "NMNIST"
+    for split in ("Train", "Test"):
+        for d in range(10):
+            (root / split / str(d)).mkdir(parents=True)
+            for k in range(2):
+                n = 150
+                x = np.clip(rng.normal(3 * d + 3, 1.5, n), 0, 33).astype(
+                    int
+                )  # class-dependent column
+                ev = make_events(
+                    np.sort(rng.integers(0, 300_000, n)),
+                    x,
+                    rng.integers(0, 34, n),
+                    rng.integers(0, 2, n),
+                )
+                nmnist_bin.write(root / split / str(d) / f"{k}.bin", ev)
+    broken = root / "Train" / "5" / "1.bin"
+    broken.write_bytes(b"\x00" * 7)
+    cfg = tmp_path / "nm.toml"
+    cfg.write_text(
+        '[data]\nkind = "nmnist"\npath = "elsewhere"\nn_steps = 6\ncache_dir = "cache"\non_error = "skip"\n'
+        '[model]\nkind = "dense"\nhidden = [16]\n[train]\nepochs = 1\nbatch_size = 10\nout_dir = "out"\n'
+    )
+    res = CliRunner().invoke(train_cmd, [str(cfg), "--data", str(root), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    assert "left out 1 broken file" in res.output and str(broken) in res.output
+    summary = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert summary["train_size"] == 19 and summary["test_size"] == 20
+    assert summary["skipped"][0][0] == str(broken)
+    assert (tmp_path / "cache" / "nmnist_train.h5").is_file()
+    cfg.write_text(cfg.read_text().replace('on_error = "skip"', 'on_error = "raise"'))
+    res = CliRunner().invoke(train_cmd, [str(cfg), "--data", str(root), "--no-progress"])
+    assert res.exit_code != 0 and str(broken) in res.output

@@ -318,10 +318,10 @@ def test_text_rpg_layout_exact_microseconds(tmp_path: Path) -> None:
         (1_000_001, 239, 179, 1),
         (12_500_000, 0, 0, 1),
     ]
-    # large timestamps survive where float seconds would lose the last microsecond
-    path.write_bytes(b"1600000000.123457 1 2 1\n-0.000005 3 4 0\n")
-    assert text.read(path).events["t"].tolist() == [1_600_000_000_123_457, -5]
-    assert float(np.float32(1600000000.123457) * 1e6) != 1_600_000_000_123_457
+    # large timestamps survive where parsing float seconds would lose the last microsecond
+    path.write_bytes(b"9007199254.740993 1 2 1\n-0.000005 3 4 0\n")
+    assert text.read(path).events["t"].tolist() == [9_007_199_254_740_993, -5]
+    assert int(np.rint(float("9007199254.740993") * 1e6)) == 9_007_199_254_740_994
 
 
 def test_text_sub_microsecond_digits_round_or_refuse(tmp_path: Path) -> None:

@@ -316,3 +316,23 @@ def test_amp_trains_on_cuda(amp_dtype) -> None:
 def test_device_mismatch_is_refused() -> None:
     with pytest.raises(ParameterError, match="device"):
         train(TinySNN(4), TwoGroups(8), epochs=1, batch_size=4, device="meta", progress=False)
+
+
+def test_tensorboard_scalars_when_installed(tmp_path: Path, one_thread) -> None:
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    r = train(
+        TinySNN(8),
+        TwoGroups(16, seed=1),
+        epochs=2,
+        batch_size=8,
+        seed=0,
+        out_dir=tmp_path,
+        progress=False,
+    )
+    ea = EventAccumulator(str(tmp_path / "tensorboard"))
+    ea.Reload()
+    losses = [e.value for e in ea.Scalars("train_loss")]
+    assert losses == pytest.approx([row["train_loss"] for row in r.history])
+    assert "train_rate_h" in ea.Tags()["scalars"]

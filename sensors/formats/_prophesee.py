@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -36,9 +36,11 @@ __all__ = [
     "check_events_for_write",
     "check_sensor",
     "header_text",
+    "join_events",
     "merge_emitters",
     "parse_header",
     "parse_header_bytes",
+    "rechunk_events",
     "read_header",
     "resolve_sensor",
     "stream_words",
@@ -422,6 +424,43 @@ def merge_emitters(
     np.take(y.astype(np.uint16), em_of, out=out["y"], mode="clip")
     np.take(pb.astype(np.int8), em_of, out=out["p"], mode="clip")
     return out, ends
+
+
+def join_events(parts: list[np.ndarray]) -> np.ndarray:
+    """Concatenate :data:`EVENT_DTYPE` arrays by their bytes.
+
+    ``np.concatenate`` copies structured arrays field by field (7x slower here for 13-byte
+    events); a byte view of the same memory gives the identical array.
+    """
+    if not parts:
+        return np.zeros(0, dtype=EVENT_DTYPE)
+    if len(parts) == 1:
+        return np.ascontiguousarray(parts[0])
+    raw = [np.ascontiguousarray(p, dtype=EVENT_DTYPE).view(np.uint8) for p in parts]
+    return np.concatenate(raw).view(EVENT_DTYPE)
+
+
+def rechunk_events(pieces: Iterable[np.ndarray], chunk_events: int) -> Iterator[np.ndarray]:
+    """Re-cut a stream of event arrays into chunks of ``chunk_events`` (the last one shorter,
+    none empty), joining pieces with :func:`join_events`."""
+    pending: list[np.ndarray] = []
+    n_pending = 0
+    for piece in pieces:
+        if piece.shape[0] == 0:
+            continue
+        pending.append(piece)
+        n_pending += piece.shape[0]
+        if n_pending >= chunk_events:
+            joined = join_events(pending)
+            start = 0
+            while joined.shape[0] - start >= chunk_events:
+                yield joined[start : start + chunk_events]
+                start += chunk_events
+            rest = joined[start:]
+            pending = [rest] if rest.shape[0] else []
+            n_pending = rest.shape[0]
+    if n_pending:
+        yield join_events(pending)
 
 
 def header_text(lines: list[str]) -> bytes:

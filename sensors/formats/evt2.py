@@ -25,7 +25,7 @@ import numpy as np
 
 from ..events import EVENT_DTYPE, Recording
 from . import FormatSpec
-from ._chunks import DEFAULT_CHUNK_EVENTS, check_chunk_events, concat_events, rechunk
+from ._chunks import DEFAULT_CHUNK_EVENTS, check_chunk_events
 from ._prophesee import (
     READ_BLOCK_BYTES,
     block_words,
@@ -33,8 +33,10 @@ from ._prophesee import (
     check_events_for_write,
     check_sensor,
     header_text,
+    join_events,
     parse_header,
     parse_header_bytes,
+    rechunk_events,
     resolve_sensor,
     stream_words,
     user_sensor,
@@ -165,7 +167,7 @@ def iter_chunks(
     whatever its size.
     """
     chunk_events = check_chunk_events(chunk_events)
-    yield from rechunk(
+    yield from rechunk_events(
         _iter_decoded(path, sensor_size, strict, allow_truncated, block_bytes), chunk_events
     )
 
@@ -196,7 +198,9 @@ def read(
     """Decode the whole file into a :class:`Recording` (t in µs as stored)."""
     facts = probe(path)
     sensor = user_sensor(sensor_size, "evt2") or facts["sensor_size"]
-    events = concat_events(_iter_decoded(path, sensor_size, strict, allow_truncated, block_bytes))
+    events = join_events(
+        list(_iter_decoded(path, sensor_size, strict, allow_truncated, block_bytes))
+    )
     meta = {
         "camera": facts["camera"],
         "header": facts["header"],

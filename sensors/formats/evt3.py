@@ -41,16 +41,18 @@ import numpy as np
 from ..errors import EventFormatError
 from ..events import EVENT_DTYPE, Recording
 from . import FormatSpec
-from ._chunks import DEFAULT_CHUNK_EVENTS, check_chunk_events, concat_events, rechunk
+from ._chunks import DEFAULT_CHUNK_EVENTS, check_chunk_events
 from ._prophesee import (
     READ_BLOCK_BYTES,
     block_words,
     camera_metadata,
     check_events_for_write,
     header_text,
+    join_events,
     merge_emitters,
     parse_header,
     parse_header_bytes,
+    rechunk_events,
     resolve_sensor,
     stream_words,
     user_sensor,
@@ -371,7 +373,7 @@ def iter_chunks(
     whatever its size.
     """
     chunk_events = check_chunk_events(chunk_events)
-    yield from rechunk(
+    yield from rechunk_events(
         _iter_decoded(path, sensor_size, strict, allow_truncated, block_bytes), chunk_events
     )
 
@@ -402,7 +404,9 @@ def read(
     """Decode the whole file into a :class:`Recording` (t in µs as stored, OpenEB rules)."""
     facts = probe(path)
     sensor = user_sensor(sensor_size, "evt3") or facts["sensor_size"]
-    events = concat_events(_iter_decoded(path, sensor_size, strict, allow_truncated, block_bytes))
+    events = join_events(
+        list(_iter_decoded(path, sensor_size, strict, allow_truncated, block_bytes))
+    )
     meta = {
         "camera": facts["camera"],
         "header": facts["header"],

@@ -171,7 +171,7 @@ def verify_cmd(
     """Run spikesim's fixed-point mode and Lava and compare spikes and v at every step.
 
     Without CONFIG_OR_RESULT the reference cases run (NIR paper, bias, feed-forward,
-    recurrent E/I, delays, extremes, ring attractor). Exit status 1 on any disagreement.
+    recurrent E/I, delays, extremes, ring attractors). Exit status 1 on any disagreement.
     """
     from .loihi.examples import Case, all_cases
     from .verify import verify_against_lava

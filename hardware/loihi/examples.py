@@ -331,7 +331,7 @@ def trained_classifier(model, x, *, name: str = "classifier") -> Case:
 
 def all_cases() -> list[Case]:
     """The agreement cases checked by ``spikesim lava verify`` and the lava tests."""
-    return [
+    cases = [
         nir_paper_single_lif(),
         bias_only(),
         feedforward(),
@@ -340,3 +340,8 @@ def all_cases() -> list[Case]:
         extremes(),
         ring_attractor(),
     ]
+    try:  # the optional models part: its CubaLIF ring attractor
+        cases.append(models_ring_attractor())
+    except ImportError:  # pragma: no cover - spikesim.models not installed
+        pass
+    return cases

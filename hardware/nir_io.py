@@ -17,11 +17,13 @@ see :func:`spikesim.hardware.quantize._as_cuba`): ``tau = dt / (1 - a)`` (``a = 
 a ``Delay`` node of ``d dt`` seconds after it. ``dt_s`` is stored in the graph metadata.
 
 Import: the inverse, with ``r``, ``w_in`` and the threshold folded into the incoming weights
-(exact), ``v_leak`` into the bias. Refused with :class:`~spikesim.errors.ParameterError`
-naming the node: LIF nodes (no synaptic current: spikesim's CubaLIF needs tau_syn >= dt),
+(exact), ``v_leak`` into the bias. Conv2d nodes (with Flatten before a Linear) map
+to spikesim's Conv2d connectivity both ways. Refused with
+:class:`~spikesim.errors.ParameterError` naming the node: LIF nodes (no synaptic current: spikesim's CubaLIF needs tau_syn >= dt),
 per-neuron time constants (spikesim and Loihi share them per population), a non-zero
 ``v_reset``, an Affine bias feeding a CubaLIF (no exact CUBA form), delays that are not whole
-steps, and node types other than Input, Output, Affine, Linear, Delay and CubaLIF.
+steps, dilated or grouped convolutions, and node types other than Input, Output, Affine,
+Linear, Conv2d, Flatten, Delay and CubaLIF.
 """
 
 from __future__ import annotations
@@ -67,25 +69,38 @@ def to_nir(net: Network, *, seed: int | None = None) -> Any:
     nodes: dict[str, Any] = {}
     edges: list[tuple[str, str]] = []
     gains: dict[str, float] = {}  # a current-based LIF exports as its exact CUBA form
+    from spikesim.connectivity import Conv2d as FloatConv2d
+
+    # populations touched by a Conv2d keep their (c, h, w) shape in the graph
+    shaped = {
+        name
+        for pr in net.projections.values()
+        if isinstance(pr.connectivity, FloatConv2d)
+        for name in (pr.pre, pr.post)
+    }
+    shapes = {
+        p.name: tuple(p.dims) if p.name in shaped else (p.size,) for p in net.populations.values()
+    }
     for p in net.populations.values():
         n = p.size
         if p.is_source:
-            nodes[p.name] = nir.Input(input_type={"input": np.array([n])})
+            nodes[p.name] = nir.Input(input_type={"input": np.array(shapes[p.name])})
             continue
         m, gains[p.name], _ = _as_cuba(f"population {p.name!r}", p.model, n, dt)
         if m.v_init is not None and np.any(np.asarray(m.v_init) != 0):
             raise ParameterError(f"population {p.name!r}", "v_init", "0 (NIR has no state)", "≠ 0")
         a_syn, a_mem = math.exp(-dt / m.tau_syn_s), math.exp(-dt / m.tau_mem_s)
         tau_syn, tau_mem = dt / (1 - a_syn), dt / (1 - a_mem)
-        bias = np.broadcast_to(np.asarray(m.bias, dtype=np.float64), (n,))
+        sh = shapes[p.name]
+        bias = np.broadcast_to(np.asarray(m.bias, dtype=np.float64), (n,)).reshape(sh)
         nodes[p.name] = nir.CubaLIF(
-            tau_syn=np.full(n, tau_syn),
-            tau_mem=np.full(n, tau_mem),
-            r=np.full(n, tau_mem / dt),
+            tau_syn=np.full(sh, tau_syn),
+            tau_mem=np.full(sh, tau_mem),
+            r=np.full(sh, tau_mem / dt),
             v_leak=bias * tau_mem / dt,
-            v_threshold=np.full(n, float(m.v_th)),
-            v_reset=np.zeros(n),
-            w_in=np.full(n, tau_syn / dt),
+            v_threshold=np.full(sh, float(m.v_th)),
+            v_reset=np.zeros(sh),
+            w_in=np.full(sh, tau_syn / dt),
         )
     if net.currents:
         name = next(iter(net.currents))
@@ -93,6 +108,25 @@ def to_nir(net: Network, *, seed: int | None = None) -> Any:
             f"current {name!r}", "current", "none (NIR has no current input)", name
         )
     for name, pr in net.projections.items():
+        where = f"projection {name!r}"
+        sign = -1.0 if pr.receptor == "inh" else 1.0
+        if isinstance(pr.connectivity, FloatConv2d):
+            c = pr.connectivity
+            h, w = shapes[pr.pre][1:]
+            kernel = sign * np.asarray(c.kernel, dtype=np.float64) * gains[pr.post]
+            nodes[name] = nir.Conv2d(
+                input_shape=(h, w), weight=kernel, stride=c.stride, padding=c.padding,
+                dilation=1, groups=1, bias=np.zeros(kernel.shape[0]),
+            )  # fmt: skip
+            _link(nir, nodes, edges, name, pr.pre, pr.post, pr.delay_steps * dt, shapes[pr.post])
+            continue
+        if len(shapes[pr.post]) > 1:
+            raise ParameterError(
+                where,
+                "connectivity",
+                "Conv2d into a population shaped by a Conv2d (NIR has no unflatten)",
+                pr.connectivity.kind,
+            )
         q = _project_dense(net, name)
         d = np.unique(q.delays[q.mask])
         if d.size > 1:
@@ -103,22 +137,36 @@ def to_nir(net: Network, *, seed: int | None = None) -> Any:
                 d.tolist(),
             )
         nodes[name] = nir.Linear(weight=np.where(q.mask, q.w, 0.0) * gains[pr.post])
-        edges.append((pr.pre, name))
-        if d.size and d[0] > 0:
-            nodes[f"{name}_delay"] = nir.Delay(delay=np.full(q.w.shape[0], float(d[0]) * dt))
-            edges += [(name, f"{name}_delay"), (f"{name}_delay", pr.post)]
-        else:
-            edges.append((name, pr.post))
+        source = pr.pre
+        if len(shapes[pr.pre]) > 1:
+            flat = f"{name}_flatten"
+            nodes[flat] = nir.Flatten(
+                input_type={"input": np.array(shapes[pr.pre])}, start_dim=0, end_dim=-1
+            )
+            edges.append((pr.pre, flat))
+            source = flat
+        delay_s = float(d[0]) * dt if d.size else 0.0
+        _link(nir, nodes, edges, name, source, pr.post, delay_s, shapes[pr.post])
     for p in net.populations.values():
         # every population is an output (its spikes are observable, as in a Lava export)
         if not p.is_source:
             out = f"{p.name}_output"
             if out in nodes:
                 raise ParameterError(f"population {p.name!r}", "name", "free NIR node names", out)
-            nodes[out] = nir.Output(output_type={"output": np.array([p.size])})
+            nodes[out] = nir.Output(output_type={"output": np.array(shapes[p.name])})
             edges.append((p.name, out))
     meta = {"dt_s": dt, "exporter": "spikesim", "convention": "forward Euler at dt_s"}
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta)
+
+
+def _link(nir, nodes, edges, name, source, target, delay_s: float, shape) -> None:
+    """Edges source -> name (-> name_delay) -> target."""
+    edges.append((source, name))
+    if delay_s > 0:
+        nodes[f"{name}_delay"] = nir.Delay(delay=np.full(shape, delay_s))
+        edges.extend([(name, f"{name}_delay"), (f"{name}_delay", target)])
+    else:
+        edges.append((name, target))
 
 
 def write_nir(net: Network, path: str | os.PathLike[str], *, seed: int | None = None) -> None:
@@ -167,9 +215,11 @@ def from_nir(graph: Any, *, dt_s: float | None = None, name: str = "from_nir") -
         where = f"NIR node {key!r}"
         if isinstance(node, nir.Input):
             shape = np.asarray(next(iter(node.input_type.values()))).astype(int)
-            net.add_spike_tensor(names[key], int(np.prod(shape)))
+            dims = tuple(int(x) for x in shape) if shape.size > 1 else None
+            net.add_spike_tensor(names[key], int(np.prod(shape)), shape=dims)
         elif isinstance(node, nir.CubaLIF):
-            n = int(np.asarray(node.tau_mem).size)
+            node_shape = np.asarray(node.tau_mem).shape
+            n = int(np.prod(node_shape))
             why = "spikesim and Loihi share time constants per population"
             tau_syn = _uniform(where, "tau_syn", node.tau_syn, why)
             tau_mem = _uniform(where, "tau_mem", node.tau_mem, why)
@@ -179,10 +229,10 @@ def from_nir(graph: Any, *, dt_s: float | None = None, name: str = "from_nir") -
                 if not tau > dt:
                     raise ParameterError(where, field, f"> dt_s ({dt}) for a decaying state", tau)
             a_syn, a_mem = 1 - dt / tau_syn, 1 - dt / tau_mem
-            r = np.broadcast_to(np.asarray(node.r, dtype=np.float64), (n,))
-            w_in = np.broadcast_to(np.asarray(node.w_in, dtype=np.float64), (n,))
-            theta = np.broadcast_to(np.asarray(node.v_threshold, dtype=np.float64), (n,))
-            leak = np.broadcast_to(np.asarray(node.v_leak, dtype=np.float64), (n,))
+            r = _flat(node.r, node_shape)
+            w_in = _flat(node.w_in, node_shape)
+            theta = _flat(node.v_threshold, node_shape)
+            leak = _flat(node.v_leak, node_shape)
             if np.any(theta <= 0):
                 raise ParameterError(where, "v_threshold", "> 0", float(theta.min()))
             same = np.allclose(theta, theta[0], rtol=1e-12, atol=0)
@@ -194,7 +244,8 @@ def from_nir(graph: Any, *, dt_s: float | None = None, name: str = "from_nir") -
             net.add_population(
                 names[key],
                 n,
-                CubaLIF(
+                shape=node_shape if len(node_shape) > 1 else None,
+                model=CubaLIF(
                     tau_syn_s=-dt / math.log(a_syn),
                     tau_mem_s=-dt / math.log(a_mem),
                     v_th=v_th,
@@ -209,11 +260,13 @@ def from_nir(graph: Any, *, dt_s: float | None = None, name: str = "from_nir") -
                 "tau_syn >= dt)",
                 "LIF",
             )
-        elif not isinstance(node, (nir.Output, nir.Affine, nir.Linear, nir.Delay)):
+        elif not isinstance(
+            node, (nir.Output, nir.Affine, nir.Linear, nir.Delay, nir.Conv2d, nir.Flatten)
+        ):
             raise ParameterError(
                 where,
                 "type",
-                "one of Input, Output, Affine, Linear, Delay, CubaLIF",
+                "one of Input, Output, Affine, Linear, Conv2d, Flatten, Delay, CubaLIF",
                 type(node).__name__,
             )
 
@@ -224,6 +277,10 @@ def from_nir(graph: Any, *, dt_s: float | None = None, name: str = "from_nir") -
                 raise ParameterError(f"NIR node {k!r}", "inputs", "exactly one", preds[k])
             d = np.asarray(node.delay, dtype=np.float64)
             return back(preds[k][0], d if delay is None else delay + d)
+        if isinstance(node, nir.Flatten):
+            if len(preds[k]) != 1:
+                raise ParameterError(f"NIR node {k!r}", "inputs", "exactly one", preds[k])
+            return back(preds[k][0], delay)
         return k, delay
 
     def steps_of(where: str, delay: np.ndarray | None) -> int:
@@ -255,6 +312,13 @@ def from_nir(graph: Any, *, dt_s: float | None = None, name: str = "from_nir") -
                 w = w * scale[key][:, None]
                 conn: Any = FloatDense(weight=w)
                 proj_name = names[src]
+            elif isinstance(src_node, nir.Conv2d):
+                conn = _conv_from_nir(where, src_node, scale[key])
+                if len(preds[src]) != 1:
+                    raise ParameterError(where, "inputs", "exactly one", preds[src])
+                pre, d2 = back(preds[src][0], None)
+                total = delay if d2 is None else (d2.mean() + (0 if delay is None else delay))
+                proj_name = names[src]
             else:
                 pre, total = src, delay
                 conn = OneToOne(weight=scale[key].copy())
@@ -272,6 +336,40 @@ def from_nir(graph: Any, *, dt_s: float | None = None, name: str = "from_nir") -
                 delay_steps=steps_of(f"NIR node {p!r}", total),
             )
     return net
+
+
+def _flat(value: Any, shape: tuple[int, ...]) -> np.ndarray:
+    return np.broadcast_to(np.asarray(value, dtype=np.float64), shape).reshape(-1)
+
+
+def _pair(where: str, field: str, value: Any) -> int:
+    v = np.atleast_1d(np.asarray(value)).astype(int)
+    if v.size and not np.all(v == v[0]):
+        raise ParameterError(where, field, "the same value for both axes", v.tolist())
+    return int(v[0])
+
+
+def _conv_from_nir(where: str, node: Any, gain: np.ndarray) -> Any:
+    """A spikesim Conv2d from an NIR Conv2d, the target's per-neuron gain folded per channel."""
+    from spikesim.connectivity import Conv2d as FloatConv2d
+
+    if isinstance(node.padding, str):
+        raise ParameterError(where, "padding", "an integer", node.padding)
+    if _pair(where, "dilation", node.dilation) != 1 or int(node.groups) != 1:
+        raise ParameterError(where, "dilation/groups", "1 and 1", (node.dilation, node.groups))
+    if np.any(np.asarray(node.bias) != 0):
+        raise ParameterError(where, "bias", "0 (a constant input into a CubaLIF current)", "≠ 0")
+    k = np.asarray(node.weight, dtype=np.float64)
+    per_channel = gain.reshape(k.shape[0], -1)
+    if not np.allclose(per_channel, per_channel[:, :1], rtol=1e-9, atol=0):
+        raise ParameterError(
+            where, "target gain", "one value per output channel (to fold into the kernel)", "varies"
+        )
+    return FloatConv2d(
+        kernel=k * per_channel[:, 0][:, None, None, None],
+        stride=_pair(where, "stride", node.stride),
+        padding=_pair(where, "padding", node.padding),
+    )
 
 
 def read_nir(

@@ -154,3 +154,37 @@ def test_export_refuses_per_synapse_delays_and_needs_a_seed() -> None:
         to_nir(net)
     with pytest.raises(ParameterError, match=r"to_nir: seed must be an integer"):
         to_nir(_net())
+
+
+def test_conv2d_round_trip_with_flatten(tmp_path: Path) -> None:
+    from spikesim.connectivity import Conv2d
+
+    rng = np.random.default_rng(2)
+    net = Network(dt_s=1e-3)
+    net.add_spike_tensor("img", 2 * 8 * 8, shape=(2, 8, 8))
+    cell = CubaLIF(tau_syn_s=3e-3, tau_mem_s=8e-3, v_th=1.0)
+    net.add_population("conv", 3 * 8 * 8, cell, shape=(3, 8, 8))
+    net.add_population("out", 5, cell)
+    kernel = rng.normal(0.4, 0.3, (3, 2, 3, 3))
+    net.add_projection("img_conv", "img", "conv", Conv2d(kernel=kernel, stride=1, padding=1))
+    net.add_projection("conv_out", "conv", "out", Dense(weight=Normal(0.05, 0.1)), delay_steps=2)
+    write_nir(net, tmp_path / "conv.nir", seed=1)
+    graph = nir.read(str(tmp_path / "conv.nir"))
+    assert type(graph.nodes["img_conv"]).__name__ == "Conv2d"
+    assert ("conv", "conv_out_flatten") in graph.edges
+    assert graph.nodes["conv"].tau_mem.shape == (3, 8, 8)
+    back = read_nir(tmp_path / "conv.nir")
+    assert back.populations["conv"].dims == (3, 8, 8)
+    assert back.projections["img_conv"].connectivity.kind == "conv2d"
+    assert back.projections["conv_out"].delay_steps == 2
+    x = (rng.random((T, 2, 128)) < 0.15).astype(np.float64)
+
+    def run(n: Network, seed: int) -> dict[str, np.ndarray]:
+        sim = Simulator(n, batch_size=2, dtype="float64", seed=seed)
+        out = sim.forward({"img": torch.as_tensor(x)}, n_steps=T, record=("conv", "out"))
+        return {k: v.numpy().astype(bool) for k, v in out.items()}
+
+    a, b = run(net, 1), run(back, 0)
+    for name in ("conv", "out"):
+        assert a[name].sum() > 200
+        np.testing.assert_array_equal(a[name], b[name])

@@ -76,6 +76,40 @@ def run_spiking(a: argparse.Namespace) -> None:
     print(json.dumps(res, indent=1))
 
 
+def run_throughput(a: argparse.Namespace) -> None:
+    """Training throughput (sequences per CPU-second and per wall-second) of the wRNN's
+    circular-convolution implementations against the official-style nn.Conv1d loop."""
+    from spikesim.models.wave import build_model
+    from spikesim.models.wave.tasks import adding_batch
+
+    g = torch.Generator().manual_seed(0)
+    x, y = adding_batch(a.T[0], a.batch, generator=g, device=a.device)
+    variants = [("wrnn_reference", {})] + [
+        ("wrnn", {"conv_impl": impl}) for impl in ("pad_conv", "nn_conv", "roll", "unfold", "fft")
+    ]
+    rows = []
+    for kind, extra in variants:
+        m = build_model(kind, 2, 1, n=100, channels=a.channels, generator=g, **extra).to(a.device)
+        for rep in range(a.reps + 1):  # the first repetition is a warm-up
+            if rep == 1:
+                c0, w0 = time.process_time(), time.perf_counter()
+            m.zero_grad()
+            loss = torch.nn.functional.mse_loss(m(x), y)
+            loss.backward()
+        if a.device.startswith("cuda"):
+            torch.cuda.synchronize()
+        cpu_s, wall_s = time.process_time() - c0, time.perf_counter() - w0
+        name = kind + (f" ({extra['conv_impl']})" if extra else " (nn.Conv1d circular)")
+        rows.append((name, a.reps * a.batch / cpu_s, a.reps * a.batch / wall_s))
+    ref = rows[0][1]
+    print(
+        f"| implementation | seq/CPU-s | seq/wall-s | vs reference (CPU) |  T={a.T[0]}, "
+        f"n=100, c={a.channels}, batch {a.batch}"
+    )
+    for name, c, w in rows:
+        print(f"| {name} | {c:.1f} | {w:.1f} | {c / ref:.2f} |")
+
+
 def _row(r: dict) -> str:
     if r["task"] == "adding":
         solved = r["solved_iter"] if r["solved_iter"] is not None else f"> {r['iters_run']}"
@@ -93,7 +127,7 @@ def _row(r: dict) -> str:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("part", choices=("adding", "copy", "spiking", "table"))
+    p.add_argument("part", choices=("adding", "copy", "spiking", "throughput", "table"))
     p.add_argument("--T", type=int, nargs="+", default=[100])
     p.add_argument("--models", nargs="+", default=["wrnn", "irnn"])
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
@@ -105,6 +139,8 @@ def main() -> None:
     p.add_argument("--ring-n", type=int, default=32)
     p.add_argument("--copies", type=int, default=16)
     p.add_argument("--trials", type=int, default=4000)
+    p.add_argument("--channels", type=int, default=27, help="throughput: wRNN channels")
+    p.add_argument("--reps", type=int, default=3, help="throughput: timed iterations")
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", default="/tmp/wave_rnn_bench.jsonl")
@@ -118,6 +154,9 @@ def main() -> None:
         return
     if a.part == "spiking":
         run_spiking(a)
+        return
+    if a.part == "throughput":
+        run_throughput(a)
         return
     run_task(a.part, a)
 

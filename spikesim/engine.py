@@ -166,7 +166,9 @@ class _Projection(torch.nn.Module):
             return int(self.n_post * c_in * kh * kw)
         return int(self.n_post * self.channels * len(self.offsets))
 
-    def forward(self, a: torch.Tensor, *, square: bool = False, dense_activity: bool = False) -> torch.Tensor:
+    def forward(
+        self, a: torch.Tensor, *, square: bool = False, dense_activity: bool = False, active: Any = None
+    ) -> torch.Tensor:
         """Weighted sum of pre activity (spikes or rates); ``square`` uses the squared weights.
 
         Sparse projections are event-driven for spikes; ``dense_activity`` (rates) or a
@@ -194,26 +196,32 @@ class _Projection(torch.nn.Module):
         if self.differentiable or dense_activity:
             out = torch.zeros(B, self.n_post, dtype=w.dtype, device=a.device)
             return out.index_add(1, self.syn_post, a[:, self.syn_pre] * w)
-        return self._event_driven(a, w)
+        return self._event_driven(a, w, active)
 
-    def _event_driven(self, a: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        """Gather the padded rows of the active pre neurons and scatter-add into the targets."""
+    def _event_driven(self, a: torch.Tensor, w: torch.Tensor, active: Any = None) -> torch.Tensor:
+        """Gather the padded rows of the active pre neurons and scatter-add into the targets.
+
+        ``active`` is ``torch.nonzero(a, as_tuple=True)`` when the caller already has it (all
+        projections leaving one population share it).
+        """
         B = a.shape[0]
         n1 = self.n_post + 1
         out = torch.zeros(B * n1, dtype=self.rows_w.dtype, device=a.device)
-        b, i = torch.nonzero(a, as_tuple=True)
+        b, i = torch.nonzero(a, as_tuple=True) if active is None else active
         if b.numel():
             rw = self.rows_w[i] if w is self.weight else self.rows_w[i] ** 2
             vals = rw * a[b, i].to(rw.dtype).unsqueeze(1)
             out.index_add_(0, (b.unsqueeze(1) * n1 + self.rows_post[i]).reshape(-1), vals.reshape(-1))
         return out.view(B, n1)[:, : self.n_post]
 
-    def scatter_delayed(self, a: torch.Tensor, buf: torch.Tensor, step: int, *, square: bool = False) -> None:
+    def scatter_delayed(
+        self, a: torch.Tensor, buf: torch.Tensor, step: int, *, square: bool = False, active: Any = None
+    ) -> None:
         """Per-synapse delays: add each active synapse's weight to buf[(step + 1 + d) % L].
 
         The ring buffer has one spare column per trial (index n_post) that absorbs padding.
         """
-        b, i = torch.nonzero(a, as_tuple=True)
+        b, i = torch.nonzero(a, as_tuple=True) if active is None else active
         if not b.numel():
             return
         L, B, N1 = buf.shape
@@ -529,14 +537,20 @@ class Simulator(torch.nn.Module):
                 z, states[p.name] = self._step(p, x, states[p.name], tgen, rate_mode)
                 activity[p.name] = z
             # 3) propagate to future steps
+            nonzero: dict[str, Any] = {}  # active (trial, neuron) pairs, shared per pre population
             for pr in self.projs.values():
                 a = activity[pr.pre]
+                active = None
+                if pr.kind == "sparse" and not rate_mode and not self.differentiable:
+                    active = nonzero.get(pr.pre)
+                    if active is None:
+                        active = nonzero[pr.pre] = torch.nonzero(a, as_tuple=True)
                 if pr.hetero:
-                    pr.scatter_delayed(a, rings[(pr.post, pr.receptor, False)], k)
+                    pr.scatter_delayed(a, rings[(pr.post, pr.receptor, False)], k, active=active)
                     if rate_mode:
                         pr.scatter_delayed(a, rings[(pr.post, pr.receptor, True)], k, square=True)
                     continue
-                contrib = pr(a, dense_activity=rate_mode)
+                contrib = pr(a, dense_activity=rate_mode, active=active)
                 if rate_mode:
                     contrib = (contrib, pr(a, square=True, dense_activity=True))
                 slot = pending[(pr.post, pr.receptor)]
@@ -685,7 +699,10 @@ class Simulator(torch.nn.Module):
 
     def _check_finite(self, states: dict[str, Any], k: int) -> None:
         for name, st in states.items():
-            values = st.items() if isinstance(st, dict) else zip(st._fields, st, strict=False)
+            values = list(st.items() if isinstance(st, dict) else zip(st._fields, st, strict=True))
+            floats = [t for _, t in values if isinstance(t, torch.Tensor) and t.is_floating_point()]
+            if not floats or bool(torch.isfinite(sum(t.sum() for t in floats))):  # one check per population
+                continue
             for var, t in values:
                 if isinstance(t, torch.Tensor) and t.is_floating_point() and not bool(torch.isfinite(t).all()):
                     raise SimulationError(

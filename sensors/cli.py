@@ -93,7 +93,7 @@ def stream_stats(chunks: Iterator[np.ndarray]) -> EventStats:
 # ------------------------------------------------------------------------------- commands
 @click.group(name="events")
 def events() -> None:
-    """Inspect and convert event-camera recordings (AEDAT, EVT, DAT, .es, .bin, HDF5 ...)."""
+    """Inspect, convert and view event-camera recordings (AEDAT, EVT, DAT, .es, HDF5 ...)."""
 
 
 def _fail(exc: Exception) -> click.ClickException:

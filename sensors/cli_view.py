@@ -17,9 +17,10 @@ import numpy as np
 from .events import EVENT_DTYPE
 from .io import EventReader
 
-__all__ = ["SATURATION", "ViewSummary", "event_frame", "frame_grid", "render"]
+__all__ = ["MAX_IMAGE_BYTES", "SATURATION", "ViewSummary", "event_frame", "frame_grid", "render"]
 
 SATURATION = 3
+MAX_IMAGE_BYTES = 1 << 30  # all rendered frames together (bounds memory for huge sensors)
 _GUTTER = 2
 _GUTTER_VALUE = 160
 
@@ -96,6 +97,13 @@ def render(
     size = _sensor_size(reader)
     if scale is None:
         scale = max(1, math.ceil(128 / size[0]))
+    frame_bytes = size[0] * size[1] * scale * scale * 3
+    if frame_bytes * max_frames > MAX_IMAGE_BYTES:
+        raise ValueError(
+            f"{max_frames} frame(s) of {size[0]}x{size[1]} pixels at scale {scale} need "
+            f"{frame_bytes * max_frames / 1e6:,.0f} MB, over the {MAX_IMAGE_BYTES / 1e6:,.0f} MB "
+            "limit; lower --max-frames or --scale"
+        )
     frames: list[np.ndarray] = []
     n_events = 0
     for win in reader.iter_windows(window_us=window_us):

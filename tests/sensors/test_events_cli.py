@@ -221,6 +221,8 @@ def test_view_gif_one_frame_per_window(known_recording: Path, tmp_path: Path) ->
         assert gif.info["duration"] == 20  # 1000 / 5 ms = 200 fps, capped at 50
     res = _invoke("view", known_recording, "--out", tmp_path / "x.jpg")
     assert res.exit_code == 2 and "expected a .png or .gif" in res.output
+    res = _invoke("view", known_recording, "--out", out, "--max-frames", 10_000, "--scale", 32)
+    assert res.exit_code == 1 and "over the 1,074 MB limit" in res.output
 
 
 def test_view_real_sample(dvs_dir: Path, tmp_path: Path) -> None:

@@ -402,7 +402,8 @@ class Hdf5Writer:
         self.n_events = 0
         self._t_offset = t_offset_us
         self._last_t_rel = -1
-        self._ms_to_idx: list[int] = []
+        self._ms_to_idx: list[np.ndarray] = []  # uint64 pieces, joined at close
+        self._n_ms = 0
         self._f = h5py.File(self.path, "w")
         f = self._f
         f.attrs["spikesim_layout"] = layout
@@ -463,10 +464,11 @@ class Hdf5Writer:
             self._last_t_rel = int(t[-1])
             # ms_to_idx[ms] = index of the first event with t >= ms * 1000
             ms_needed = int(t[-1]) // 1000 + 1
-            have = len(self._ms_to_idx)
+            have = self._n_ms
             if ms_needed > have:
                 bounds = np.arange(have, ms_needed, dtype=np.int64) * 1000
-                self._ms_to_idx.extend((np.searchsorted(t, bounds, "left") + s).tolist())
+                self._ms_to_idx.append((np.searchsorted(t, bounds, "left") + s).astype(np.uint64))
+                self._n_ms = ms_needed
         for k, v in (("x", x), ("y", y), ("t", t), ("p", p)):
             d = self._ds[k]
             d.resize((e,))
@@ -480,7 +482,11 @@ class Hdf5Writer:
         try:
             if self.layout == "dsec":
                 self._f.create_dataset("t_offset", data=np.int64(self._t_offset or 0))
-                idx = np.asarray(self._ms_to_idx, dtype=np.uint64)
+                idx = (
+                    np.concatenate(self._ms_to_idx)
+                    if self._ms_to_idx
+                    else np.zeros(0, dtype=np.uint64)
+                )
                 self._f.create_dataset("ms_to_idx", data=idx, **_filter_kwargs("none"))
         finally:
             self._f.close()

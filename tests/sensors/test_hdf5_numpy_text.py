@@ -77,6 +77,13 @@ def test_hdf5_dsec_file_structure_and_t_offset(tmp_path: Path) -> None:
     ks = np.arange(ms_to_idx.shape[0])
     np.testing.assert_array_equal(ms_to_idx, np.searchsorted(t_rel, ks * 1000, "left"))
     assert ms_to_idx.shape[0] == int(t_rel[-1]) // 1000 + 1
+    pieces = tmp_path / "pieces.h5"  # streamed in uneven pieces: the same index
+    with hdf5.open_writer(pieces, sensor_size=(640, 480), layout="dsec") as w:
+        for part in np.array_split(ev, [1, 4000, 4001]):
+            w.append(part)
+    with h5py.File(pieces, "r") as f:
+        np.testing.assert_array_equal(f["ms_to_idx"][:], ms_to_idx)
+        np.testing.assert_array_equal(f["events/t"][:], t_rel)
     rec = hdf5.read(path, add_t_offset=False)
     np.testing.assert_array_equal(rec.events["t"], t_rel)
     assert rec.metadata["t_offset_us"] == int(ev["t"][0])

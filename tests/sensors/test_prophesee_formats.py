@@ -1,8 +1,9 @@
 """Prophesee EVT 2.0 / 2.1 / 3.0 RAW and ``.dat``: exactness, OpenEB rules, round trips, bad input.
 
 Real samples (``dvs/evt2``, ``dvs/evt3``, ``dvs/dat``) must match ``reference.json`` and, where
-``expelliarmus`` is installed, its arrays (EVT 2.0 and .dat: identical; EVT 3.0: identical
-x, y, p, while its timestamps drift where TIME_LOW steps back, FIELD-NOTES §2). The EVT 3.0
+``expelliarmus`` / ``faery`` are installed, their arrays (identical where reference.json's
+"agrees" lists them; on the EVT 3.0 sample expelliarmus's timestamps drift and faery's are
+clamped where TIME_LOW steps back, FIELD-NOTES §2, while x, y and p stay identical). The EVT 3.0
 decoder is also checked word for word against ``openeb_evt3`` below, a sequential
 transliteration of OpenEB's ``EVT3Decoder`` with its default ``BasicCheckValidator``
 (hal/cpp/include/metavision/hal/decoders/evt3), on the real files and on random word streams

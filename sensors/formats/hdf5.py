@@ -195,7 +195,34 @@ def _sensor_size(f: h5py.File, layout: str) -> tuple[int, int] | None:
     return None
 
 
+def _guarded(path: str | os.PathLike, what: str) -> Any:
+    """Context that turns h5py's errors on a damaged file into :class:`EventFormatError`."""
+    return _Guard(path, what)
+
+
+class _Guard:
+    def __init__(self, path: str | os.PathLike, what: str) -> None:
+        self.path, self.what = path, what
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
+        if exc is None or isinstance(exc, EventFormatError):
+            return False
+        if isinstance(exc, _HDF5_ERRORS):  # h5py: OSError, KeyError, UnicodeDecodeError ...
+            raise EventFormatError(
+                self.path, None, f"{self.what}: damaged HDF5 structure ({exc!r})"
+            ) from exc
+        return False
+
+
 def _describe(path: str | os.PathLike) -> dict[str, Any]:
+    with _guarded(path, "reading the HDF5 layout"):
+        return _describe_unguarded(path)
+
+
+def _describe_unguarded(path: str | os.PathLike) -> dict[str, Any]:
     """Layout, datasets, length, sensor size and DSEC facts (no event data read)."""
     with _open(path) as f:
         layout = _layout(f, path)
@@ -328,13 +355,14 @@ def iter_chunks(
 ) -> Iterator[np.ndarray]:
     """Read the events slice by slice (``chunk_events`` per slice), in file order."""
     chunk_events = check_chunk_events(chunk_events)
-    yield from _iter_layout(path, chunk_events, add_t_offset)
+    with _guarded(path, "reading events"):
+        yield from _iter_layout(path, chunk_events, add_t_offset)
 
 
 def read(path: str | os.PathLike, *, add_t_offset: bool = True) -> Recording:
     """Decode the whole file; ``add_t_offset`` applies to the DSEC layout only."""
     facts = _describe(path)
-    events = join_events(list(_iter_layout(path, 1 << 22, add_t_offset)))
+    events = join_events(list(iter_chunks(path, chunk_events=1 << 22, add_t_offset=add_t_offset)))
     sensor = facts["sensor_size"]
     meta = {k: v for k, v in facts.items() if k not in ("sensor_size", "n_events")}
     if facts["layout"] == "dsec":

@@ -449,7 +449,11 @@ def materialize(
         return _circulant_table(conn, pre_shape)
     else:  # pragma: no cover
         raise ParameterError(where, "connectivity", "a known connectivity rule", conn)
-    weight = draw(conn.weight, pre.shape, generator, where=where, field="weight")  # type: ignore[attr-defined]
+    if isinstance(conn, Dense) and isinstance(conn.weight, np.ndarray) and conn.weight.ndim == 2:
+        # a full (n_post, n_pre) matrix: row-major order matches the (post, pre) enumeration
+        weight = draw(conn.weight, (n_post, n_pre), generator, where=where, field="weight").reshape(-1)
+    else:
+        weight = draw(conn.weight, pre.shape, generator, where=where, field="weight")  # type: ignore[attr-defined]
     delays = np.broadcast_to(np.asarray(delay, dtype=np.int64), pre.shape).copy()
     return SynapseTable(pre=pre, post=post, weight=weight, delay_steps=delays)
 

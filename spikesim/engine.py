@@ -125,6 +125,8 @@ class _Projection(torch.nn.Module):
             indptr = np.concatenate([[0], np.cumsum(counts)])
             delays = table.delay_steps[order] + pr.delay_steps
             self.hetero = bool(delays.size and delays.min() != delays.max())
+            if delays.size and not self.hetero:
+                self.base_delay = int(delays[0])  # one delay for every synapse (rule's and projection's)
             self.max_delay = int(delays.max()) if delays.size else pr.delay_steps
             # padded rows per pre neuron (ELL): one gather + one scatter per step, whatever
             # the number of spikes; memory = n_pre x max fan-out (pad index = n_post)

@@ -267,3 +267,26 @@ def test_bad_run_arguments():
         ss.Simulator(net, dtype="float16")
     with pytest.raises(ParameterError, match="duration_s"):
         ss.simulate(net, duration_s=-1.0)
+
+
+def test_uniform_delay_given_by_the_rule_is_applied():
+    net = ss.Network(dt_s=1e-4)
+    net.add_spike_times("src", 2, indices=[0, 1], times_s=[0.001, 0.001])
+    net.add_population("dst", 2, ss.CubaLIF(tau_syn_s=1e-4, tau_mem_s=1e-4, v_th=0.5))
+    conn = ss.Explicit(pre=np.array([0, 1]), post=np.array([0, 1]), weight=1.0, delay_steps=np.array([4, 4]))
+    net.add_projection("p", "src", "dst", conn, delay_steps=2)
+    net.monitor_spikes("dst")
+    _, t = ss.simulate(net, duration_s=0.003).spike_trains("dst_spikes")
+    assert np.round(t / 1e-4).astype(int).tolist() == [10 + 1 + 4 + 2] * 2
+
+
+def test_dense_weight_matrix_survives_freezing():
+    w = np.arange(6, dtype=float).reshape(3, 2)  # (n_post, n_pre)
+    net = ss.Network(dt_s=1e-4)
+    net.add_population("a", 2, ss.CubaLIF())
+    net.add_population("b", 3, ss.CubaLIF())
+    net.add_projection("p", "a", "b", ss.Dense(weight=w))
+    frozen = net.frozen(seed=0).projections["p"].connectivity
+    m = np.zeros((3, 2))
+    m[frozen.post, frozen.pre] = frozen.weight
+    assert np.array_equal(m, w)

@@ -101,7 +101,7 @@ def _fail(exc: Exception) -> click.ClickException:
 
 
 def _format_detail(meta: dict[str, Any]) -> str:
-    """`` (dsec layout)``-style suffix from the probe's facts, or ``""``."""
+    """`` (layout dsec)``-style suffix from the probe's facts, or ``""``."""
     parts = []
     for key in ("layout", "container", "compression", "version"):
         v = meta.get(key)

@@ -258,6 +258,10 @@ def test_play_slow_consumer_gets_late_windows_at_once(npz_file) -> None:
     fast = FakeClock()
     assert len(list(io.play(io.open(path), speed=float("inf"), clock=fast, sleep=fast.sleep))) == 8
     assert fast.sleeps == []
+    by_s = FakeClock()  # window_s: 20 ms windows, released 20 ms apart
+    wins = list(io.play(io.open(path), window_s=0.02, clock=by_s, sleep=by_s.sleep))
+    assert [w.t_end_us - w.t_start_us for w in wins] == [20_000] * 4
+    assert by_s.sleeps == [pytest.approx(0.02)] * 4
 
 
 def test_aplay_async_iterator_matches_play_and_lets_other_tasks_run(npz_file) -> None:

@@ -11,7 +11,7 @@ Parts:
 1. ``baseline``: the default model (chirality 0) in spiking and in rate mode: spindle
    frequency, fractions of rotating / expanding / planar cycles, rotation direction, phase
    speed, beside the paper's numbers.
-2. ``sweep``: chirality of the thalamic reticular coupling (and, as non-chiral controls, a
+2. ``sweep`` (spiking mode) and ``ratesweep`` (rate mode): chirality of the thalamic reticular coupling (and, as non-chiral controls, a
    gradient of thalamic drive and the cortical conduction speed) vs the fraction of
    counter-clockwise rotations, run with :func:`spikesim.sweep.sweep` (local; ``--address``
    for a Ray cluster) into one HDF5 file.
@@ -70,6 +70,18 @@ def thalamic_winding(result, cfg: SpindleConfig, episodes, *, batch: int) -> lis
     return out
 
 
+def scaled_connectivity(base: SpindleConfig, spacing_m: float) -> dict:
+    """Connection probabilities (and, where a probability would exceed 1, weights) that keep
+    the synaptic input per unit area of ``base`` on a grid of ``spacing_m``."""
+    scale = (spacing_m / base.spacing_m) ** 2
+    out = {}
+    for p_name, w_name in (("p_ee", "w_ee_mV"), ("p_ei", "w_ei_mV"), ("p_ie", "w_ie_mV")):
+        p = getattr(base, p_name) * scale
+        out[p_name] = min(1.0, p)
+        out[w_name] = getattr(base, w_name) * max(1.0, p)
+    return out
+
+
 def experiment(
     *,
     chirality: float = 0.0,
@@ -84,12 +96,9 @@ def experiment(
     """One model run of ``trials`` independent trials; wave statistics of all their cycles."""
     torch.set_num_threads(1)
     spacing = 0.08 / rows  # the sheet spans 80 mm (the electrode grid 70 mm)
-    scale = (spacing / BENCH.spacing_m) ** 2  # same synapse counts per area on any grid
     cfg = dataclasses.replace(
         BENCH,
-        p_ee=BENCH.p_ee * scale,
-        p_ei=BENCH.p_ei * scale,
-        p_ie=BENCH.p_ie * scale,
+        **scaled_connectivity(BENCH, spacing),
         chirality=chirality,
         drive_gradient=drive_gradient,
         speed_m_s=speed_m_s,
@@ -161,7 +170,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", default="spindle_bench_out")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--address", default=None, help="Ray cluster address (default: local)")
-    p.add_argument("--parts", default="baseline,sweep,throughput")
+    p.add_argument("--parts", default="baseline,sweep,ratesweep,throughput")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     out = Path(args.out)
@@ -201,7 +210,7 @@ def main(argv: list[str] | None = None) -> None:
         for pt in points:
             pt.update(trials=trials, duration_s=dur, rows=rows, seed=1)
         res = sweep(
-            "benchmarks.spindle_waves_bench:experiment" if __name__ != "__main__" else experiment,
+            experiment,
             points,
             backend="ray" if args.address else "local",
             address=args.address,
@@ -213,6 +222,29 @@ def main(argv: list[str] | None = None) -> None:
             rows_out.append({**prm, **(r or {})})
             print(json.dumps(rows_out[-1]), flush=True)
         report["sweep"] = rows_out
+    if "ratesweep" in parts:
+        # chirality in rate mode (the thalamic ring's twisted states are not smeared by
+        # Poisson noise there); smaller sheet since a rate step costs more than a spiking one
+        from spikesim.sweep import sweep
+
+        points = [
+            dict(chirality=c, mode="rate", trials=8, duration_s=4.0, rows=12, seed=2)
+            for c in (-1.0, -0.5, 0.0, 0.5, 1.0)
+        ]
+        if args.quick:
+            points = [dict(p, trials=2, duration_s=3.0) for p in points[::2]]
+        res = sweep(
+            experiment,
+            points,
+            backend="ray" if args.address else "local",
+            address=args.address,
+            out=out / "spindle_sweep_rate.h5",
+            progress=False,
+        )
+        rows_out = [{**prm, **(r or {})} for prm, r in zip(res.params, res.results, strict=True)]
+        for r in rows_out:
+            print(json.dumps(r), flush=True)
+        report["sweep_rate"] = rows_out
     if "throughput" in parts:
         report["analysis_electrode_cycles_per_s"] = analysis_throughput()
         print("analysis electrode-cycles/s", report["analysis_electrode_cycles_per_s"], flush=True)

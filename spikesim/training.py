@@ -396,7 +396,8 @@ def train(
     tbptt_steps: truncated BPTT piece length in time steps (None: full BPTT).
     eval_data: evaluated after every epoch (``test_loss``, ``test_accuracy`` columns).
     distributed: wrap in DistributedDataParallel (the process group must be initialised);
-        rank 0 writes files; metrics are summed over ranks.
+        rank 0 writes files, every rank reads the checkpoint when resuming (give all ranks
+        the same ``out_dir``); metrics are summed over ranks.
     stop_after_steps: stop (after checkpointing) once this many optimizer steps are done in
         this call — to split a long run into several jobs.
     """

@@ -232,7 +232,7 @@ rank = int(sys.argv[1])
 dist.init_process_group("gloo", init_method={init!r}, rank=rank, world_size=2)
 m = TinySNN(4)
 r = train(m, TwoGroups(32, seed=1), epochs=2, batch_size=4, lr=5e-3, seed=11, progress=False,
-          distributed=True, out_dir={out!r} if rank == 0 else None)
+          distributed=True, out_dir={out!r})
 torch.save({{k: v.detach() for k, v in m.state_dict().items()}}, {out!r} + f"/w{{rank}}.pt")
 dist.destroy_process_group()
 """

@@ -160,10 +160,16 @@ class EventReader:
         """Decode the whole recording into a :class:`Recording`."""
         return self.spec.read(self.path, **self.options)
 
-    def iter_chunks(self, *, chunk_events: int = DEFAULT_CHUNK_EVENTS) -> Iterator[np.ndarray]:
-        """File-order chunks of at most ``chunk_events`` events, never empty."""
+    def iter_chunks(
+        self, *, chunk_events: int = DEFAULT_CHUNK_EVENTS, **hints: Any
+    ) -> Iterator[np.ndarray]:
+        """File-order chunks of at most ``chunk_events`` events, never empty.
+
+        ``hints`` (e.g. ``t_start_us``) go to formats whose ``iter_chunks`` accepts them.
+        """
         chunk_events = check_chunk_events(chunk_events)
         opts = {k: v for k, v in self.options.items() if _accepts(self.spec.iter_chunks, k)}
+        opts.update({k: v for k, v in hints.items() if _accepts(self.spec.iter_chunks, k)})
         for chunk in self.spec.iter_chunks(self.path, chunk_events=chunk_events, **opts):
             if chunk.shape[0]:
                 yield chunk
@@ -209,8 +215,10 @@ class EventReader:
         chunk plus the events of one window, whatever the file size.
         """
         width_us = _window_width_us(window_us, window_s)
+        # formats with a time index (DSEC's ms_to_idx) start reading near t_start_us
+        seek = {} if t_start_us is None else {"t_start_us": int(t_start_us)}
         return iter_windows(
-            self.iter_chunks(chunk_events=chunk_events),
+            self.iter_chunks(chunk_events=chunk_events, **seek),
             window_us=width_us,
             t_start_us=t_start_us,
             t_end_us=t_end_us,

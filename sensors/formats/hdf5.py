@@ -281,8 +281,39 @@ def probe(path: str | os.PathLike) -> dict[str, Any]:
     return facts
 
 
+def _dsec_seek(f: h5py.File, t: h5py.Dataset, t_rel_us: int, path: str | os.PathLike) -> int:
+    """Index of the first event at or after ``t_rel_us`` milliseconds' floor, via ``ms_to_idx``.
+
+    The two events around the index are checked against it, so a damaged index raises
+    instead of silently skipping events.
+    """
+    if t_rel_us <= 0:
+        return 0
+    index = _dataset(f, "ms_to_idx", path)
+    ms = t_rel_us // 1000
+    if index.ndim != 1 or index.shape[0] == 0:
+        return 0
+    if ms >= index.shape[0]:
+        ms = index.shape[0] - 1
+    i = int(index[ms])
+    n = t.shape[0]
+    bound = ms * 1000
+    ok = 0 <= i <= n and (i == n or int(t[i]) >= bound) and (i == 0 or int(t[i - 1]) < bound)
+    if not ok:
+        raise EventFormatError(
+            path,
+            None,
+            f"ms_to_idx[{ms}] = {i} does not point at the first event at or after {bound} us "
+            f"(relative time) in events/t of {n} events",
+        )
+    return i
+
+
 def _iter_layout(
-    path: str | os.PathLike, chunk_events: int, add_t_offset: bool
+    path: str | os.PathLike,
+    chunk_events: int,
+    add_t_offset: bool,
+    t_start_us: int | None = None,
 ) -> Iterator[np.ndarray]:
     with _open(path) as f:
         layout = _layout(f, path)
@@ -316,13 +347,16 @@ def _iter_layout(
         n = ds["x"].shape[0]
         if any(d.shape[0] != n for d in ds.values()):
             raise EventFormatError(path, None, "events/x, y, t, p have different lengths")
-        offset = 0
+        offset = 0  # added to the stored (relative) DSEC timestamps
         if layout == "dsec" and add_t_offset and "t_offset" in f:
             try:
                 offset = int(np.asarray(f["t_offset"][()]).reshape(-1)[0])
             except _HDF5_ERRORS as exc:
                 raise EventFormatError(path, None, f"unreadable t_offset: {exc}") from exc
-        for s in range(0, n, chunk_events):
+        first = 0
+        if t_start_us is not None and layout == "dsec" and "ms_to_idx" in f:
+            first = _dsec_seek(f, ds["t"], int(t_start_us) - offset, path)
+        for s in range(first, n, chunk_events):
             e = min(n, s + chunk_events)
             try:
                 cols = {k: d[s:e] for k, d in ds.items()}
@@ -352,11 +386,17 @@ def iter_chunks(
     *,
     chunk_events: int = DEFAULT_CHUNK_EVENTS,
     add_t_offset: bool = True,
+    t_start_us: int | None = None,
 ) -> Iterator[np.ndarray]:
-    """Read the events slice by slice (``chunk_events`` per slice), in file order."""
+    """Read the events slice by slice (``chunk_events`` per slice), in file order.
+
+    ``t_start_us`` is a seek hint: in the DSEC layout, reading starts at the ``ms_to_idx``
+    entry of that millisecond (events before ``t_start_us`` in that millisecond still come
+    out; other layouts start at the beginning). ``io``'s ``iter_windows`` passes it.
+    """
     chunk_events = check_chunk_events(chunk_events)
     with _guarded(path, "reading events"):
-        yield from _iter_layout(path, chunk_events, add_t_offset)
+        yield from _iter_layout(path, chunk_events, add_t_offset, t_start_us)
 
 
 def read(path: str | os.PathLike, *, add_t_offset: bool = True) -> Recording:

@@ -115,6 +115,27 @@ def test_hdf5_reads_dsec_layout_written_with_hdf5plugin_directly(tmp_path: Path)
     assert first.t_start_us == int(ev["t"][0]) + t_offset
 
 
+def test_hdf5_dsec_ms_to_idx_seeks_to_t_start(tmp_path: Path) -> None:
+    ev = _events(11, 30_000, t0=7_000_000)
+    path = tmp_path / "seek.h5"
+    hdf5.write(path, ev, sensor_size=(640, 480), layout="dsec")
+    t_start = 7_000_000 + 2_000_500
+    t_offset = int(ev["t"][0])  # the DSEC writer's default t_offset
+    ms = (t_start - t_offset) // 1000
+    first_needed = int(np.searchsorted(ev["t"] - t_offset, ms * 1000, "left"))
+    assert first_needed > 19_000
+    # reading starts at ms_to_idx[ms]: the events before it are never read
+    chunks = list(hdf5.iter_chunks(path, chunk_events=1000, t_start_us=t_start))
+    np.testing.assert_array_equal(np.concatenate(chunks), ev[first_needed:])
+    wins = list(io.open(path).iter_windows(window_us=10_000, t_start_us=t_start))
+    np.testing.assert_array_equal(np.concatenate([w.events for w in wins]), ev[ev["t"] >= t_start])
+    assert wins[0].t_start_us == t_start
+    with h5py.File(path, "a") as f:  # a damaged index is refused, not trusted
+        f["ms_to_idx"][ms] = 5
+    with pytest.raises(EventFormatError, match=rf"ms_to_idx\[{ms}\] = 5 does not point"):
+        list(io.open(path).iter_windows(window_us=10_000, t_start_us=t_start))
+
+
 def test_hdf5_prophesee_cd_events_and_missing_ecf_plugin(tmp_path: Path) -> None:
     ev = _events(4, 3000, size=(1280, 720))
     cd = np.zeros(3000, dtype=hdf5.PROPHESEE_CD_DTYPE)

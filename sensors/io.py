@@ -210,7 +210,8 @@ class EventReader:
         """Consecutive windows of ``window_us`` microseconds (or ``window_s`` seconds).
 
         Windows start at ``t_start_us`` (default: the first event's timestamp); events before
-        it, and from ``t_end_us`` on, are dropped. Empty windows between events are yielded
+        it, and from ``t_end_us`` on, are dropped (formats with a time index, such as DSEC's
+        ``ms_to_idx``, skip to it instead of reading the events before it). Empty windows between events are yielded
         unless ``skip_empty``; with ``t_end_us`` the windows run up to it. Memory holds one
         chunk plus the events of one window, whatever the file size.
         """

@@ -10,7 +10,9 @@ Layouts (detected from the file's structure, reported as ``metadata["layout"]``)
   ``ms_to_idx`` (index of the first event at or after each millisecond of relative time),
   Blosc/ZSTD-compressed (``import hdf5plugin`` registers the filter). Stored ``t`` is
   relative to ``t_offset``; like DSEC's own loader, the reader returns ``t + t_offset``
-  (the camera's clock) unless ``add_t_offset=False``. DSEC files store no sensor size
+  (the camera's clock) unless ``add_t_offset=False``. ``iter_chunks(t_start_us=...)``
+  starts reading at ``ms_to_idx`` of that millisecond (the index is checked against the
+  two events around it), so time-range streaming does not read the file from its start. DSEC files store no sensor size
   (the DSEC cameras are 640×480): ``sensor_size`` is ``None`` unless the file carries
   ``sensor_width``/``sensor_height`` attributes (this module's writer adds them).
 * ``prophesee``: Metavision ``/CD/events``, a compound dataset {x u2, y u2, p i2, t i8},

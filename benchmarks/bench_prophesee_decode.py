@@ -1,4 +1,4 @@
-"""Decoding throughput of the Prophesee readers (EVT 2.0, EVT 3.0, .dat) against expelliarmus.
+"""Decoding throughput of the Prophesee readers (EVT 2.0, EVT 3.0, .dat) vs expelliarmus, faery.
 
 Usage::
 
@@ -7,7 +7,8 @@ Usage::
 
 For each shared sample (``$SPIKESIM_SHARED_DATA`` or ``../shared/data``, ``dvs/evt2``,
 ``dvs/evt3``, ``dvs/dat``) it decodes the whole file ``--repeats`` times with
-``spikesim.sensors.formats.<fmt>.read`` and, when installed, ``expelliarmus.Wizard.read``,
+``spikesim.sensors.formats.<fmt>.read`` and, when installed, ``expelliarmus.Wizard.read`` and
+``faery.events_stream_from_file`` (EVT only),
 and prints the best events/s by wall clock and by process CPU time (on a shared machine the
 CPU-time figure is the fairer comparison: wall time includes waiting for other processes).
 
@@ -104,8 +105,10 @@ def tile(src: Path, fmt: str, dst: Path, min_events: int) -> int:
 
 def stream_child(kind: str, fmt: str, path: str) -> None:
     """Subprocess body: decode ``path`` streaming and print events, seconds and peak RSS."""
-    if kind != "spikesim":
+    if kind == "expelliarmus":
         from expelliarmus import Wizard
+    elif kind == "faery":
+        import faery
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # after imports
     w0, c0 = time.perf_counter(), time.process_time()
     n = 0
@@ -114,6 +117,11 @@ def stream_child(kind: str, fmt: str, path: str) -> None:
         for chunk in MODULES[fmt].iter_chunks(path, chunk_events=CHUNK):
             n += len(chunk)
             t_last = int(chunk["t"][-1])
+    elif kind == "faery":
+        for packet in faery.events_stream_from_file(path):
+            n += len(packet)
+            if len(packet):
+                t_last = int(packet["t"][-1])
     else:
         wiz = Wizard(encoding=fmt, fpath=path, chunk_size=CHUNK)
         for chunk in wiz.read_chunk():
@@ -163,8 +171,15 @@ def main() -> None:
         f"# numpy {np.__version__}; expelliarmus "
         f"{'installed' if Wizard is not None else 'not installed'}"
     )
-    print("\n| file | events | spikesim M ev/s (wall / CPU) | expelliarmus M ev/s (wall / CPU) |")
-    print("|---|---:|---:|---:|")
+    try:
+        import faery
+    except ImportError:  # pragma: no cover - optional comparison
+        faery = None
+    print(
+        "\n| file | events | spikesim M ev/s (wall / CPU) | expelliarmus M ev/s (wall / CPU) "
+        "| faery M ev/s (wall / CPU) |"
+    )
+    print("|---|---:|---:|---:|---:|")
     for name, fmt in SAMPLES:
         path = dvs / name
         n, w, c = best_of(lambda p=path, f=fmt: MODULES[f].read(p).events, args.repeats)
@@ -175,7 +190,15 @@ def main() -> None:
             )
             assert n2 == n, (name, n, n2)
             theirs = f"{n2 / w2 / 1e6:.1f} / {n2 / c2 / 1e6:.1f}"
-        print(f"| {name} | {n:,} | {n / w / 1e6:.1f} / {n / c / 1e6:.1f} | {theirs} |")
+        other = "-"
+        if faery is not None and fmt != "dat":  # faery has no .dat (Event2d) decoder
+            n3, w3, c3 = best_of(
+                lambda p=path: np.concatenate(list(faery.events_stream_from_file(str(p)))),
+                args.repeats,
+            )
+            assert n3 == n, (name, n, n3)
+            other = f"{n3 / w3 / 1e6:.1f} / {n3 / c3 / 1e6:.1f}"
+        print(f"| {name} | {n:,} | {n / w / 1e6:.1f} / {n / c / 1e6:.1f} | {theirs} | {other} |")
     if args.skip_large:
         return
     seeds = {
@@ -194,6 +217,7 @@ def main() -> None:
             n = tile(dvs / seeds[fmt], fmt, big, args.large_events)
             size = big.stat().st_size / 2**20
             kinds = ["spikesim"] + (["expelliarmus"] if Wizard is not None else [])
+            kinds += ["faery"] if faery is not None and fmt != "dat" else []
             results = {}
             for kind in kinds:
                 r = run_child(kind, fmt, big)

@@ -729,3 +729,19 @@ def test_raw_files_equal_faery(dvs_dir: Path, reference: dict, name: str) -> Non
         assert differ == 1455
         # its clamped times are never earlier than OpenEB's on this file
         assert np.all(theirs["t"].astype(np.int64) >= ours["t"])
+
+
+def test_header_only_files_and_header_end_line(tmp_path: Path) -> None:
+    """A RAW header with no words is an empty recording; '% end' closes the header even when
+    the first data word starts with '%' (0x25) as EVT 3.0 bytes may."""
+    lines = ["evt 3.0", "format EVT3;height=720;width=1280", "serial_number 42", "end"]
+    empty = _raw_file(tmp_path / "empty.raw", lines, np.zeros(0, "<u2"))
+    rec = evt3.read(empty)
+    assert len(rec.events) == 0 and rec.sensor_size == (1280, 720)
+    assert rec.metadata["sensor_size_source"] == "format line"
+    assert rec.metadata["camera"]["serial_number"] == "42"
+    # 0x2025 is bytes b"% ": ADDR_X x=37 after a TIME_HIGH word 0x8025 (bytes b"%\x80")
+    words = np.array([0x8025, _w(0, 5), 0x2025], "<u2")
+    path = _raw_file(tmp_path / "pct.raw", lines, words)
+    assert path.read_bytes()[-6:] == b"%\x80\x05\x00% "
+    np.testing.assert_array_equal(evt3.read(path).events, _as_events([(0x25 << 12, 37, 5, 0)]))

@@ -16,9 +16,9 @@ import platform
 import time
 
 import torch
+from spikesim.models.classic import vogels_abbott_coba
 
 import spikesim as ss
-from spikesim.models.classic import vogels_abbott_coba
 from spikesim.reference.brian2 import run_brian2
 
 
@@ -53,10 +53,21 @@ def main() -> None:
         except Exception as exc:  # a target that does not build here is reported, not fatal
             print(f"brian2 {target}: failed: {exc}")
             continue
-        rows.append((f"Brian2 2.9.0 {target}", ref.provenance.get("wall_time_s", total), ref.provenance.get("sim_time_s"), ref))
+        rows.append(
+            (
+                f"Brian2 2.9.0 {target}",
+                ref.provenance.get("wall_time_s", total),
+                ref.provenance.get("sim_time_s"),
+                ref,
+            )
+        )
 
-    print(f"\n{datetime.date.today()}, {platform.machine()} {platform.processor() or ''}, torch {torch.__version__}")
-    print("| engine | run wall (s) | loop only (s) | exc rate (Hz) | inh rate (Hz) | exc CV | Brian2 time / spikesim time |")
+    print(
+        f"\n{datetime.date.today()}, {platform.machine()} {platform.processor() or ''}, torch {torch.__version__}"
+    )
+    print(
+        "| engine | run wall (s) | loop only (s) | exc rate (Hz) | inh rate (Hz) | exc CV | Brian2 time / spikesim time |"
+    )
     print("|---|---|---|---|---|---|---|")
     for name, wall, loop, r in rows:
         ratio = "—" if r is ours else f"{wall / ours_wall:.2f}"

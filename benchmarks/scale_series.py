@@ -24,12 +24,25 @@ def network(n: int, k: int) -> ss.Network:
     net = ss.Network(dt_s=1e-4, name=f"scale_{n}")
     n_ext = max(n // 10, 100)
     net.add_poisson("ext", n_ext, rate_hz=20.0)
-    lif = ss.LIF(tau_mem_s=20e-3, tau_syn_exc_s=2e-3, tau_syn_inh_s=2e-3, t_ref_s=2e-3, v_init_mV=ss.Uniform(-65.0, -50.0))
+    lif = ss.LIF(
+        tau_mem_s=20e-3,
+        tau_syn_exc_s=2e-3,
+        tau_syn_inh_s=2e-3,
+        t_ref_s=2e-3,
+        v_init_mV=ss.Uniform(-65.0, -50.0),
+    )
     net.add_population("n", n, lif)
     # external drive: 100 inputs x 20 Hz x w x tau_syn ~ 20 mV mean
     net.add_projection("ext_n", "ext", "n", ss.FixedFanIn(k=100, weight=5.0))
     net.add_projection("exc", "n", "n", ss.FixedFanIn(k=int(0.8 * k), weight=20.0 / k))
-    net.add_projection("inh", "n", "n", ss.FixedFanIn(k=int(0.2 * k), weight=400.0 / k), receptor="inh", delay_steps=15)
+    net.add_projection(
+        "inh",
+        "n",
+        "n",
+        ss.FixedFanIn(k=int(0.2 * k), weight=400.0 / k),
+        receptor="inh",
+        delay_steps=15,
+    )
     net.monitor_rate("n", bin_s=1e-2)
     return net
 
@@ -43,8 +56,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"{datetime.date.today()}, {platform.machine()}, torch {torch.__version__}, device {args.device}")
-    print("| neurons | synapses | build (s) | wall per bio s (s) | rate (Hz) | syn. events/s | bytes/synapse | peak RSS (GB) |")
+    print(
+        f"{datetime.date.today()}, {platform.machine()}, torch {torch.__version__}, device {args.device}"
+    )
+    print(
+        "| neurons | synapses | build (s) | wall per bio s (s) | rate (Hz) | syn. events/s | bytes/synapse | peak RSS (GB) |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for n in args.sizes:
         net = network(n, args.fan_in)
@@ -62,7 +79,9 @@ def main() -> None:
             torch.cuda.synchronize()
         wall = time.perf_counter() - t0
         rate = float(res.rates["n_rate"].rate_hz.mean())
-        events = rate * n * args.duration_s * args.fan_in + 20.0 * (n // 10) * args.duration_s * 1000
+        events = (
+            rate * n * args.duration_s * args.fan_in + 20.0 * (n // 10) * args.duration_s * 1000
+        )
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
         print(
             f"| {n:,} | {syn:,} | {build:.1f} | {wall / args.duration_s:.1f} | {rate:.1f} | "

@@ -24,9 +24,18 @@ def vogels_abbott_coba(
     """
     n_exc = int(round(n * frac_exc))
     model = LIF(
-        tau_mem_s=20e-3, v_rest_mV=-60.0, v_reset_mV=-60.0, v_th_mV=-50.0, t_ref_s=5e-3,
-        tau_syn_exc_s=5e-3, tau_syn_inh_s=10e-3, synapse="conductance",
-        e_exc_mV=0.0, e_inh_mV=-80.0, i_bias_mV=20.0, v_init_mV=Uniform(-60.0, -50.0),
+        tau_mem_s=20e-3,
+        v_rest_mV=-60.0,
+        v_reset_mV=-60.0,
+        v_th_mV=-50.0,
+        t_ref_s=5e-3,
+        tau_syn_exc_s=5e-3,
+        tau_syn_inh_s=10e-3,
+        synapse="conductance",
+        e_exc_mV=0.0,
+        e_inh_mV=-80.0,
+        i_bias_mV=20.0,
+        v_init_mV=Uniform(-60.0, -50.0),
     )
     net = Network(dt_s=dt_s, name="coba")
     net.add_population("exc", n_exc, model)

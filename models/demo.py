@@ -94,12 +94,16 @@ def _stage_dvs(data: Path, out: Path) -> dict[str, Any]:
         f"{len(ev)} events over {duration_ms:.1f} ms, ON {int((ev['p'] == 1).sum())} / OFF {int((ev['p'] == 0).sum())}"
     )
     clean = tf.remove_hot_pixels(tf.denoise(ev, filter_time_us=5000), max_rate_hz=1000.0)
-    _echo(f"      denoise (5 ms neighbourhood) + hot-pixel removal keep {len(clean)} of {len(ev)} events")
+    _echo(
+        f"      denoise (5 ms neighbourhood) + hot-pixel removal keep {len(clean)} of {len(ev)} events"
+    )
 
     net = edge_network(width=width, height=height)
     sim = ss.Simulator(net, seed=0)
     duration_s = round(duration_ms / 1e3 + 0.02, 3)
-    inputs = simulator_inputs([clean], simulator=sim, source="dvs", duration_s=duration_s, sensor_size=(width, height))
+    inputs = simulator_inputs(
+        [clean], simulator=sim, source="dvs", duration_s=duration_s, sensor_size=(width, height)
+    )
     t0 = time.perf_counter()
     res = sim.run(duration_s, inputs=inputs, out=out / "dvs_edges_result.h5")
     wall = time.perf_counter() - t0
@@ -111,7 +115,16 @@ def _stage_dvs(data: Path, out: Path) -> dict[str, Any]:
         f"orientation units 0/45/90/135 deg fired {counts.tolist()} spikes"
     )
     rate_sim = ss.Simulator(net, mode="rate", seed=0)
-    rate_res = rate_sim.run(duration_s, inputs=simulator_inputs([clean], simulator=rate_sim, source="dvs", duration_s=duration_s, sensor_size=(width, height)))
+    rate_res = rate_sim.run(
+        duration_s,
+        inputs=simulator_inputs(
+            [clean],
+            simulator=rate_sim,
+            source="dvs",
+            duration_s=duration_s,
+            sensor_size=(width, height),
+        ),
+    )
     predicted = float(rate_res.rates["edges_rate"].rate_hz.mean())
     _echo(
         f"      the same description in rate mode predicts the edge layer at {predicted:.1f} Hz "
@@ -128,14 +141,18 @@ def _stage_dvs(data: Path, out: Path) -> dict[str, Any]:
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
     frame = count_frame(clean, sensor_size=(width, height))
     frame = np.asarray(frame)
-    axes[0].imshow(frame.reshape(-1, height, width).sum(0) if frame.ndim == 3 else frame, cmap="magma")
+    axes[0].imshow(
+        frame.reshape(-1, height, width).sum(0) if frame.ndim == 3 else frame, cmap="magma"
+    )
     axes[0].set_title(f"{reader.format} events after denoise (count)")
     idx, t = res.spike_trains("edges_spikes")
     axes[1].scatter(t * 1e3, idx, s=1, c="k")
     axes[1].set_xlabel("time (ms)")
     axes[1].set_ylabel("edge unit")
     axes[1].set_title("edge-detector spikes")
-    maps = np.bincount(idx, minlength=net.populations["edges"].size).reshape(net.populations["edges"].shape)
+    maps = np.bincount(idx, minlength=net.populations["edges"].size).reshape(
+        net.populations["edges"].shape
+    )
     axes[2].imshow(np.concatenate(list(maps), axis=1), cmap="viridis")
     axes[2].set_title("spike counts: 0 | 45 | 90 | 135 deg")
     axes[2].axis("off")
@@ -149,10 +166,17 @@ def _stage_dvs(data: Path, out: Path) -> dict[str, Any]:
 def _stage_classifier(data: Path, out: Path, *, epochs: int, n_train: int, n_test: int) -> None:
     from spikesim.models.classify.experiment import save_confusion_png, train_small_classifier
 
-    _echo(f"[2/3] Classifier: saccade-style event recordings of {n_train + n_test} bundled MNIST digits, conv SNN, BPTT")
+    _echo(
+        f"[2/3] Classifier: saccade-style event recordings of {n_train + n_test} bundled MNIST digits, conv SNN, BPTT"
+    )
     t0 = time.perf_counter()
     report = train_small_classifier(
-        data / "mnist", n_train=n_train, n_test=n_test, epochs=epochs, seed=0, out_dir=out / "classifier"
+        data / "mnist",
+        n_train=n_train,
+        n_test=n_test,
+        epochs=epochs,
+        seed=0,
+        out_dir=out / "classifier",
     )
     _echo(
         f"      test accuracy {report.test_accuracy * 100:.1f} % on {report.test_size} held-out digits "
@@ -178,7 +202,9 @@ def _stage_loihi(stage1: dict[str, Any], out: Path) -> None:
     dvs = stage1["inputs"]["dvs"].to(torch.uint8).numpy()
     trains = input_trains(net, n_steps=n_steps, seed=0, given={"dvs": dvs})
     fixed = simulate_fixed_point(q.loihi, n_steps=n_steps, inputs=trains)
-    float_counts = np.bincount(res.spikes["edges_spikes"].index, minlength=net.populations["edges"].size)
+    float_counts = np.bincount(
+        res.spikes["edges_spikes"].index, minlength=net.populations["edges"].size
+    )
     fixed_counts = fixed.spikes["edges"].numpy().sum(axis=(0, 1))
     same = float(np.mean(float_counts == fixed_counts))
     _echo(
@@ -190,10 +216,16 @@ def _stage_loihi(stage1: dict[str, Any], out: Path) -> None:
         from spikesim.hardware.lava_run import run_in_lava
 
         lava = run_in_lava(q.loihi, n_steps=n_steps, inputs=trains)
-        ok = all(np.array_equal(fixed.spikes[name].numpy(), lava.spikes[name]) for name in lava.spikes)
+        ok = all(
+            np.array_equal(fixed.spikes[name].numpy(), lava.spikes[name]) for name in lava.spikes
+        )
         _echo(
             f"      Lava {lava.lava_version} fixed_pt: "
-            + ("every spike of every neuron at every step identical to spikesim" if ok else "MISMATCH with spikesim")
+            + (
+                "every spike of every neuron at every step identical to spikesim"
+                if ok
+                else "MISMATCH with spikesim"
+            )
         )
         if not ok:
             raise click.ClickException("Lava and spikesim's fixed-point mode disagree")
@@ -201,7 +233,9 @@ def _stage_loihi(stage1: dict[str, Any], out: Path) -> None:
         _echo("      (Lava itself not run: create its environment once with `spikesim lava setup`)")
 
 
-def run_demo(*, out: Path, classifier: bool = True, epochs: int = 3, n_train: int = 600, n_test: int = 200) -> None:
+def run_demo(
+    *, out: Path, classifier: bool = True, epochs: int = 3, n_train: int = 600, n_test: int = 200
+) -> None:
     data = bundled_data_dir()
     if not (data / "dvs" / "nmnist_sample.bin").is_file():
         raise click.ClickException(
@@ -221,8 +255,19 @@ def run_demo(*, out: Path, classifier: bool = True, epochs: int = 3, n_train: in
 
 
 @click.command("demo")
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("spikesim-demo"), show_default=True)
-@click.option("--classifier/--no-classifier", default=True, show_default=True, help="Train the event-data classifier (about a minute).")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("spikesim-demo"),
+    show_default=True,
+)
+@click.option(
+    "--classifier/--no-classifier",
+    default=True,
+    show_default=True,
+    help="Train the event-data classifier (about a minute).",
+)
 @click.option("--epochs", type=int, default=3, show_default=True)
 def demo(out: Path, classifier: bool, epochs: int) -> None:
     """Bundled DVS recording -> spiking network -> classifier -> Loihi fixed point (1-2 min)."""

@@ -23,7 +23,17 @@ __all__ = ["main", "cli", "load_run_config"]
 
 _PLUGIN_GROUP = "spikesim.cli"
 
-RUN_KEYS = {"duration_s", "mode", "seed", "batch_size", "device", "dtype", "chunk_steps", "out", "progress"}
+RUN_KEYS = {
+    "duration_s",
+    "mode",
+    "seed",
+    "batch_size",
+    "device",
+    "dtype",
+    "chunk_steps",
+    "out",
+    "progress",
+}
 
 
 def _plugins() -> dict[str, importlib.metadata.EntryPoint]:
@@ -57,7 +67,9 @@ class _SpikesimGroup(click.Group):
             def unavailable() -> None:
                 raise click.ClickException(message)
 
-            return click.Command(name, callback=unavailable, help=message, short_help="(unavailable)")
+            return click.Command(
+                name, callback=unavailable, help=message, short_help="(unavailable)"
+            )
         if not isinstance(obj, click.Command):
             raise click.ClickException(f"entry point {ep.value!r} is not a click command")
         return obj
@@ -89,14 +101,18 @@ def load_run_config(path: str | os.PathLike[str]) -> tuple[Any, dict[str, Any]]:
         raise ConfigError(path, "run", f"expected a table, found {type(run).__name__}")
     unknown = sorted(set(run) - RUN_KEYS)
     if unknown:
-        raise ConfigError(path, f"run.{unknown[0]}", f"unknown key; known keys: {', '.join(sorted(RUN_KEYS))}")
+        raise ConfigError(
+            path, f"run.{unknown[0]}", f"unknown key; known keys: {', '.join(sorted(RUN_KEYS))}"
+        )
     net = Network.from_dict(doc, source=path)
     return net, run
 
 
 @cli.command("run")
 @click.argument("config", type=click.Path(dir_okay=False))
-@click.option("--duration-s", type=float, default=None, help="Simulated time in seconds (overrides [run]).")
+@click.option(
+    "--duration-s", type=float, default=None, help="Simulated time in seconds (overrides [run])."
+)
 @click.option("--mode", type=click.Choice(["spiking", "rate"]), default=None)
 @click.option("--seed", type=int, default=None)
 @click.option("--batch-size", type=int, default=None)
@@ -112,7 +128,9 @@ def run_cmd(config: str, **overrides: Any) -> None:
         net, run = load_run_config(config)
         run.update({k: v for k, v in overrides.items() if v is not None})
         if "duration_s" not in run:
-            raise ConfigError(config, "run.duration_s", "missing: give it in [run] or with --duration-s")
+            raise ConfigError(
+                config, "run.duration_s", "missing: give it in [run] or with --duration-s"
+            )
         sim = Simulator(
             net,
             mode=run.get("mode", "spiking"),
@@ -155,11 +173,15 @@ def info_cmd(path: str | None) -> None:
                 click.echo(f"{dep:<12}{importlib.metadata.version(dep)}")
             except importlib.metadata.PackageNotFoundError:
                 click.echo(f"{dep:<12}not installed")
-        click.echo(f"{'cpu':<12}{platform.machine()}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}")
+        click.echo(
+            f"{'cpu':<12}{platform.machine()}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}"
+        )
         if torch.cuda.is_available():
             for i in range(torch.cuda.device_count()):
                 props = torch.cuda.get_device_properties(i)
-                click.echo(f"{'cuda:' + str(i):<12}{props.name}, {props.total_memory / 2**30:.0f} GiB")
+                click.echo(
+                    f"{'cuda:' + str(i):<12}{props.name}, {props.total_memory / 2**30:.0f} GiB"
+                )
         else:
             click.echo(f"{'cuda':<12}no CUDA device")
         return

@@ -79,7 +79,8 @@ class Connectivity:
         unknown = sorted(set(d) - names - {"kind"})
         if unknown:
             raise ConfigError(
-                where, unknown[0],
+                where,
+                unknown[0],
                 f"unknown field of connectivity {cls.kind!r}; known: {', '.join(sorted(names))}",
             )
         kw: dict[str, Any] = {}
@@ -219,14 +220,19 @@ class Circulant(Connectivity):
         if w.shape != expected:
             raise ShapeError(where, "weights", expected, w.shape)
         if tuple(pre_shape) != tuple(post_shape):
-            raise ShapeError(where, "post shape (circulant needs equal rings)", pre_shape, post_shape)
+            raise ShapeError(
+                where, "post shape (circulant needs equal rings)", pre_shape, post_shape
+            )
         n = int(np.prod(pre_shape)) // c
         if n * c != int(np.prod(pre_shape)):
             raise ParameterError(where, "channels", f"a divisor of the ring size {pre_shape}", c)
         span = max(abs(int(o)) for o in self.offsets) if self.offsets else 0
         if 2 * span + 1 > n:
             raise ParameterError(
-                where, "offsets", f"a kernel no wider than the ring (n = {n})", self.offsets,
+                where,
+                "offsets",
+                f"a kernel no wider than the ring (n = {n})",
+                self.offsets,
                 hint="Use a larger ring or a narrower kernel.",
             )
 
@@ -272,9 +278,17 @@ class Explicit(Connectivity):
         pre, post = np.asarray(self.pre), np.asarray(self.post)
         if pre.ndim != 1 or post.shape != pre.shape:
             raise ShapeError(where, "post (indices)", pre.shape, post.shape)
-        for name, idx, n in (("pre", pre, int(np.prod(pre_shape))), ("post", post, int(np.prod(post_shape)))):
+        for name, idx, n in (
+            ("pre", pre, int(np.prod(pre_shape))),
+            ("post", post, int(np.prod(post_shape))),
+        ):
             if idx.size and (idx.dtype.kind not in "iu" or idx.min() < 0 or idx.max() >= n):
-                raise ParameterError(where, name, f"integer indices in [0, {n})", f"{idx.dtype} in [{idx.min()}, {idx.max()}]")
+                raise ParameterError(
+                    where,
+                    name,
+                    f"integer indices in [0, {n})",
+                    f"{idx.dtype} in [{idx.min()}, {idx.max()}]",
+                )
         w = self.weight
         if isinstance(w, np.ndarray) and w.shape != pre.shape:
             raise ShapeError(where, "weight", pre.shape, w.shape)
@@ -414,7 +428,12 @@ def materialize(
         pre, post = _fixed_fan_in(n_pre, n_post, conn.k, generator, conn.allow_self)
     elif isinstance(conn, DistanceDependent):
         if pre_layout is None or post_layout is None:
-            raise ParameterError(where, "connectivity", "populations with a spatial layout (Ring or Sheet) for distance-dependent connectivity", None)
+            raise ParameterError(
+                where,
+                "connectivity",
+                "populations with a spatial layout (Ring or Sheet) for distance-dependent connectivity",
+                None,
+            )
         pos_pre = positions_of(pre_layout, pre_shape)
         pos_post = positions_of(post_layout, post_shape)
         rows = max(1, _MAX_MASK_ELEMENTS // max(n_pre, 1))
@@ -451,7 +470,9 @@ def materialize(
         raise ParameterError(where, "connectivity", "a known connectivity rule", conn)
     if isinstance(conn, Dense) and isinstance(conn.weight, np.ndarray) and conn.weight.ndim == 2:
         # a full (n_post, n_pre) matrix: row-major order matches the (post, pre) enumeration
-        weight = draw(conn.weight, (n_post, n_pre), generator, where=where, field="weight").reshape(-1)
+        weight = draw(conn.weight, (n_post, n_pre), generator, where=where, field="weight").reshape(
+            -1
+        )
     else:
         weight = draw(conn.weight, pre.shape, generator, where=where, field="weight")  # type: ignore[attr-defined]
     delays = np.broadcast_to(np.asarray(delay, dtype=np.int64), pre.shape).copy()

@@ -115,8 +115,14 @@ class _Projection(torch.nn.Module):
             self._set("weight", make(k), pr.trainable)
         else:
             table = materialize(
-                conn, where=where, pre_shape=pre.dims, post_shape=post.dims, generator=gen,
-                dt_s=network.dt_s, pre_layout=pre.layout, post_layout=post.layout,
+                conn,
+                where=where,
+                pre_shape=pre.dims,
+                post_shape=post.dims,
+                generator=gen,
+                dt_s=network.dt_s,
+                pre_layout=pre.layout,
+                post_layout=post.layout,
             )
             self.kind = "sparse"
             order = np.lexsort((table.post, table.pre))  # pre-major (CSR over pre)
@@ -126,7 +132,9 @@ class _Projection(torch.nn.Module):
             delays = table.delay_steps[order] + pr.delay_steps
             self.hetero = bool(delays.size and delays.min() != delays.max())
             if delays.size and not self.hetero:
-                self.base_delay = int(delays[0])  # one delay for every synapse (rule's and projection's)
+                self.base_delay = int(
+                    delays[0]
+                )  # one delay for every synapse (rule's and projection's)
             self.max_delay = int(delays.max()) if delays.size else pr.delay_steps
             # padded rows per pre neuron (ELL): one gather + one scatter per step, whatever
             # the number of spikes; memory = n_pre x max fan-out (pad index = n_post)
@@ -138,15 +146,30 @@ class _Projection(torch.nn.Module):
             rows_post[pre_i, col] = table.post[order]
             rows_w[pre_i, col] = table.weight[order]
             rows_d[pre_i, col] = delays
-            self.register_buffer("syn_pre", torch.as_tensor(pre_i, dtype=torch.int64, device=device))
-            self.register_buffer("syn_post", torch.as_tensor(table.post[order], dtype=torch.int64, device=device))
-            self.register_buffer("syn_delay", torch.as_tensor(delays, dtype=torch.int64, device=device))
+            self.register_buffer(
+                "syn_pre", torch.as_tensor(pre_i, dtype=torch.int64, device=device)
+            )
+            self.register_buffer(
+                "syn_post", torch.as_tensor(table.post[order], dtype=torch.int64, device=device)
+            )
+            self.register_buffer(
+                "syn_delay", torch.as_tensor(delays, dtype=torch.int64, device=device)
+            )
             self.register_buffer("rows_post", torch.as_tensor(rows_post, device=device))
             self.register_buffer("rows_delay", torch.as_tensor(rows_d, device=device))
-            self._set("weight", make(torch.as_tensor(table.weight[order], dtype=dtype, device=device)), pr.trainable)
+            self._set(
+                "weight",
+                make(torch.as_tensor(table.weight[order], dtype=dtype, device=device)),
+                pr.trainable,
+            )
             self.register_buffer("rows_w", torch.as_tensor(rows_w, dtype=dtype, device=device))
             if differentiable and self.hetero:
-                raise ParameterError(where, "connectivity", "uniform delays for a differentiable run", "per-synapse delays")
+                raise ParameterError(
+                    where,
+                    "connectivity",
+                    "uniform delays for a differentiable run",
+                    "per-synapse delays",
+                )
         self.differentiable = differentiable
 
     def _set(self, name: str, t: torch.Tensor, trainable: bool) -> None:
@@ -169,7 +192,12 @@ class _Projection(torch.nn.Module):
         return int(self.n_post * self.channels * len(self.offsets))
 
     def forward(
-        self, a: torch.Tensor, *, square: bool = False, dense_activity: bool = False, active: Any = None
+        self,
+        a: torch.Tensor,
+        *,
+        square: bool = False,
+        dense_activity: bool = False,
+        active: Any = None,
     ) -> torch.Tensor:
         """Weighted sum of pre activity (spikes or rates); ``square`` uses the squared weights.
 
@@ -184,7 +212,9 @@ class _Projection(torch.nn.Module):
             return a * w
         if self.kind == "conv2d":
             c, h, ww = self.in_shape
-            out = torch.nn.functional.conv2d(a.reshape(B, c, h, ww), w, stride=self.stride, padding=self.padding)
+            out = torch.nn.functional.conv2d(
+                a.reshape(B, c, h, ww), w, stride=self.stride, padding=self.padding
+            )
             return out.reshape(B, -1)
         if self.kind == "circulant":
             x = a.reshape(B, self.channels, self.ring)
@@ -213,11 +243,19 @@ class _Projection(torch.nn.Module):
         if b.numel():
             rw = self.rows_w[i] if w is self.weight else self.rows_w[i] ** 2
             vals = rw * a[b, i].to(rw.dtype).unsqueeze(1)
-            out.index_add_(0, (b.unsqueeze(1) * n1 + self.rows_post[i]).reshape(-1), vals.reshape(-1))
+            out.index_add_(
+                0, (b.unsqueeze(1) * n1 + self.rows_post[i]).reshape(-1), vals.reshape(-1)
+            )
         return out.view(B, n1)[:, : self.n_post]
 
     def scatter_delayed(
-        self, a: torch.Tensor, buf: torch.Tensor, step: int, *, square: bool = False, active: Any = None
+        self,
+        a: torch.Tensor,
+        buf: torch.Tensor,
+        step: int,
+        *,
+        square: bool = False,
+        active: Any = None,
     ) -> None:
         """Per-synapse delays: add each active synapse's weight to buf[(step + 1 + d) % L].
 
@@ -249,7 +287,9 @@ class _Pop:
     fi_table: tuple[torch.Tensor, torch.Tensor] | None = None
 
 
-def _per_neuron(value: Any, n: int, gen: np.random.Generator, where: str, field: str, device, dtype):
+def _per_neuron(
+    value: Any, n: int, gen: np.random.Generator, where: str, field: str, device, dtype
+):
     arr = draw(value, (n,), gen, where=where, field=field)
     if np.all(arr == arr[0]) and not isinstance(value, np.ndarray):
         return float(arr[0])
@@ -297,11 +337,20 @@ class Simulator(torch.nn.Module):
             self.pops[p.name] = self._build_pop(p, gen)
         self.projs = torch.nn.ModuleDict()
         for name in network.projections:
-            self.projs[name] = _Projection(name, network, gen, device=self.device, dtype=self.dtype, differentiable=self.differentiable)
+            self.projs[name] = _Projection(
+                name,
+                network,
+                gen,
+                device=self.device,
+                dtype=self.dtype,
+                differentiable=self.differentiable,
+            )
         self._incoming: dict[str, list[_Projection]] = {n: [] for n in network.populations}
         for pr in self.projs.values():
             self._incoming[pr.post].append(pr)  # type: ignore[index]
-        self._spike_fn = (lambda x: dyn.superspike(x, self.surrogate_alpha)) if self.differentiable else None
+        self._spike_fn = (
+            (lambda x: dyn.superspike(x, self.surrogate_alpha)) if self.differentiable else None
+        )
 
     # ---------------------------------------------------------------------- building
     def _build_pop(self, p: Population, gen: np.random.Generator) -> _Pop:
@@ -319,16 +368,26 @@ class Simulator(torch.nn.Module):
         if isinstance(m, PoissonSource):
             pop.params = torch.as_tensor(vals["rate_hz"], dtype=dt, device=dev)
         elif isinstance(m, SpikeTimesSource):
-            steps = np.floor((np.asarray(m.times_s, dtype=np.float64) + 1e-3 * self.dt_s) / self.dt_s).astype(np.int64)
+            steps = np.floor(
+                (np.asarray(m.times_s, dtype=np.float64) + 1e-3 * self.dt_s) / self.dt_s
+            ).astype(np.int64)
             order = np.argsort(steps, kind="stable")
             pop.params = (steps[order], np.asarray(m.indices, np.int64)[order])
         elif isinstance(m, SpikeTensorSource):
             pop.params = None
         elif isinstance(m, LIF):  # also AdLIF
             lp = dyn.LIFParams(
-                m.tau_mem_s, m.tau_syn_exc_s, m.tau_syn_inh_s, m.v_rest_mV, m.v_reset_mV, m.v_th_mV,
-                val("i_bias_mV"), int(round(m.t_ref_s / self.dt_s)), m.synapse == "conductance",
-                m.e_exc_mV, m.e_inh_mV,
+                m.tau_mem_s,
+                m.tau_syn_exc_s,
+                m.tau_syn_inh_s,
+                m.v_rest_mV,
+                m.v_reset_mV,
+                m.v_th_mV,
+                val("i_bias_mV"),
+                int(round(m.t_ref_s / self.dt_s)),
+                m.synapse == "conductance",
+                m.e_exc_mV,
+                m.e_inh_mV,
             )
             v0 = val("v_init_mV")
             if isinstance(m, AdLIF):
@@ -343,10 +402,14 @@ class Simulator(torch.nn.Module):
             pop.params = dyn.CubaLIFParams(m.tau_syn_s, m.tau_mem_s, m.v_th, val("bias"))
             v0 = val("v_init")
             pop.step = dyn.cuba_lif_step
-            pop.init = lambda B, v0=v0, n=n: dyn.CubaLIFState(self._zeros(B, n), self._full(B, n, v0))
+            pop.init = lambda B, v0=v0, n=n: dyn.CubaLIFState(
+                self._zeros(B, n), self._full(B, n, v0)
+            )
         elif isinstance(m, Izhikevich):
             a, b, c, d, ib = (val(f) for f in ("a", "b", "c", "d", "i_bias"))
-            pop.params = dyn.IzhikevichParams(a, b, c, d, m.v_peak_mV, ib, m.tau_syn_exc_s, m.tau_syn_inh_s)
+            pop.params = dyn.IzhikevichParams(
+                a, b, c, d, m.v_peak_mV, ib, m.tau_syn_exc_s, m.tau_syn_inh_s
+            )
             v0 = val("v_init_mV")
             pop.step = dyn.izhikevich_step
 
@@ -357,9 +420,17 @@ class Simulator(torch.nn.Module):
             pop.init = init
             if self.mode == "rate":
                 if not all(isinstance(v, float) for v in (a, b, c, d)):
-                    raise ParameterError(where, "a, b, c, d", "shared (scalar) values in rate mode", "per-neuron values")
+                    raise ParameterError(
+                        where,
+                        "a, b, c, d",
+                        "shared (scalar) values in rate mode",
+                        "per-neuron values",
+                    )
                 cur, rt = rate_fn.izhikevich_fi_table(a, b, c, d, v_peak_mV=m.v_peak_mV)  # type: ignore[arg-type]
-                pop.fi_table = (torch.as_tensor(cur, dtype=dt, device=dev), torch.as_tensor(rt, dtype=dt, device=dev))
+                pop.fi_table = (
+                    torch.as_tensor(cur, dtype=dt, device=dev),
+                    torch.as_tensor(rt, dtype=dt, device=dev),
+                )
         elif isinstance(m, RateUnit):
             pop.params = m
         else:  # pragma: no cover
@@ -387,17 +458,32 @@ class Simulator(torch.nn.Module):
         out: dict[str, list[tuple[int, int | None, Any]]] = {n: [] for n in self.pops}
         for c in self.network.currents.values():
             n = self.pops[c.target].size
-            amp = _per_neuron(c.amplitude_mV, n, gen, f"current {c.name!r}", "amplitude_mV", self.device, self.dtype)
+            amp = _per_neuron(
+                c.amplitude_mV,
+                n,
+                gen,
+                f"current {c.name!r}",
+                "amplitude_mV",
+                self.device,
+                self.dtype,
+            )
             start = int(round(c.start_s / self.dt_s))
             stop = None if c.stop_s is None else int(round(c.stop_s / self.dt_s))
             out[c.target].append((start, stop, amp))
         return out
 
-    def _check_inputs(self, inputs: dict[str, torch.Tensor] | None, n_steps: int) -> dict[str, torch.Tensor]:
+    def _check_inputs(
+        self, inputs: dict[str, torch.Tensor] | None, n_steps: int
+    ) -> dict[str, torch.Tensor]:
         inputs = dict(inputs or {})
         for name, pop in self.pops.items():
             if isinstance(pop.model, SpikeTensorSource) and name not in inputs:
-                raise ParameterError(f"population {name!r}", "inputs", f"a spike tensor [steps, batch, {pop.size}] for this spike_tensor source", "nothing")
+                raise ParameterError(
+                    f"population {name!r}",
+                    "inputs",
+                    f"a spike tensor [steps, batch, {pop.size}] for this spike_tensor source",
+                    "nothing",
+                )
         for name, t in inputs.items():
             if name not in self.pops or not isinstance(self.pops[name].model, SpikeTensorSource):
                 raise ParameterError("run", "inputs", "names of spike_tensor sources", name)
@@ -479,8 +565,14 @@ class Simulator(torch.nn.Module):
         return rec.tensors()
 
     def _loop(
-        self, n_steps: int, inputs: dict[str, torch.Tensor], rec: Any, chunk_steps: int, show: bool,
-        nan_every: int, carry: dict[str, Any] | None = None,
+        self,
+        n_steps: int,
+        inputs: dict[str, torch.Tensor],
+        rec: Any,
+        chunk_steps: int,
+        show: bool,
+        nan_every: int,
+        carry: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         B, dev, dt = self.batch_size, self.device, self.dtype
         rate_mode = self.mode == "rate"
@@ -488,24 +580,33 @@ class Simulator(torch.nn.Module):
         tgen = torch.Generator(device=dev)
         tgen.manual_seed(self.seed if start == 0 else self.seed + 1_000_003 * start)
         currents = self._currents()
-        neuron_pops = [p for p in self.pops.values() if p.step is not None or isinstance(p.model, RateUnit)]
+        neuron_pops = [
+            p for p in self.pops.values() if p.step is not None or isinstance(p.model, RateUnit)
+        ]
         states: dict[str, Any] = {}
         for p in neuron_pops:
             states[p.name] = self._init_state(p, B)
         # delivery: per (post, receptor) a dict step -> tensor, or a ring buffer for hetero delays
-        pending: dict[tuple[str, str], dict[int, Any]] = {(p, r): {} for p in self.pops for r in ("exc", "inh")}
+        pending: dict[tuple[str, str], dict[int, Any]] = {
+            (p, r): {} for p in self.pops for r in ("exc", "inh")
+        }
         rings: dict[tuple[str, str, bool], torch.Tensor] = {}
         for pr in self.projs.values():
             if pr.hetero:
                 L = pr.max_delay + 2
-                for sq in ((False, True) if rate_mode else (False,)):
+                for sq in (False, True) if rate_mode else (False,):
                     key = (pr.post, pr.receptor, sq)
                     old = rings.get(key)
                     if old is None or old.shape[0] < L:
                         rings[key] = torch.zeros(L, B, pr.n_post + 1, dtype=dt, device=dev)
         if carry is not None:
             if rings or any(isinstance(p.model, SpikeTimesSource) for p in self.pops.values()):
-                raise ParameterError("run", "carry", "a network without per-synapse delays or spike_times sources", "carry")
+                raise ParameterError(
+                    "run",
+                    "carry",
+                    "a network without per-synapse delays or spike_times sources",
+                    "carry",
+                )
             states.update(carry["states"])
             for key, due in carry["pending"].items():
                 pending[key] = dict(due)
@@ -522,7 +623,13 @@ class Simulator(torch.nn.Module):
                 m = p.model
                 if isinstance(m, PoissonSource):
                     prob = (p.params * self.dt_s).expand(B, p.size)
-                    activity[name] = prob / self.dt_s if rate_mode else (torch.rand(B, p.size, generator=tgen, device=dev, dtype=dt) < prob).to(dt)
+                    activity[name] = (
+                        prob / self.dt_s
+                        if rate_mode
+                        else (
+                            torch.rand(B, p.size, generator=tgen, device=dev, dtype=dt) < prob
+                        ).to(dt)
+                    )
                 elif isinstance(m, SpikeTimesSource):
                     steps, idx = times[name]
                     lo, hi = np.searchsorted(steps, k), np.searchsorted(steps, k, side="right")
@@ -573,7 +680,9 @@ class Simulator(torch.nn.Module):
         return {
             "step": start + n_steps,
             "states": states,
-            "pending": {key: {k - n_steps: v for k, v in due.items()} for key, due in pending.items() if due},
+            "pending": {
+                key: {k - n_steps: v for k, v in due.items()} for key, due in pending.items() if due
+            },
         }
 
     def _init_state(self, p: _Pop, B: int) -> Any:
@@ -603,15 +712,26 @@ class Simulator(torch.nn.Module):
                 cur = cur + amp
         return out[0], out[1], cur
 
-    def _step(self, p: _Pop, x: tuple[Any, Any, Any], state: Any, tgen: torch.Generator, rate_mode: bool):
+    def _step(
+        self, p: _Pop, x: tuple[Any, Any, Any], state: Any, tgen: torch.Generator, rate_mode: bool
+    ):
         exc, inh, cur = x
         if rate_mode:
             return self._rate_step(p, exc, inh, cur, state)
         if isinstance(p.model, RateUnit):
             r, state = self._rate_unit(p, exc, inh, cur, state, spiking=True)
-            z = (torch.rand(r.shape, generator=tgen, device=self.device, dtype=self.dtype) < r * self.dt_s).to(self.dtype)
+            z = (
+                torch.rand(r.shape, generator=tgen, device=self.device, dtype=self.dtype)
+                < r * self.dt_s
+            ).to(self.dtype)
             return z, state
-        return p.step(dyn.SynapticInput(exc, inh, cur), state, p.params, dt_s=self.dt_s, spike_fn=self._spike_fn)
+        return p.step(
+            dyn.SynapticInput(exc, inh, cur),
+            state,
+            p.params,
+            dt_s=self.dt_s,
+            spike_fn=self._spike_fn,
+        )
 
     def _rate_unit(self, p: _Pop, exc, inh, cur, state, *, spiking: bool):
         m: RateUnit = p.model
@@ -634,7 +754,9 @@ class Simulator(torch.nn.Module):
         elif m.transfer == "linear":
             phi = m.gain_hz_per_mV * drive
         elif m.transfer == "sigmoid":
-            phi = m.max_rate_hz * torch.sigmoid(m.gain_hz_per_mV * drive / max(m.max_rate_hz, 1e-12))
+            phi = m.max_rate_hz * torch.sigmoid(
+                m.gain_hz_per_mV * drive / max(m.max_rate_hz, 1e-12)
+            )
         else:
             phi = m.max_rate_hz * torch.tanh(m.gain_hz_per_mV * drive / max(m.max_rate_hz, 1e-12))
         if m.tau_s == 0:  # discrete-time map: r[k] = f(drive[k])
@@ -656,7 +778,9 @@ class Simulator(torch.nn.Module):
             du = math.exp(-dt / m.tau_syn_s)
             st["s_exc"] = st["s_exc"] * du + (m_e - m_i) * dt
             bias = p.params.bias
-            phi = rate_fn.cuba_lif_rate(st["s_exc"] + bias + cur, tau_mem_s=m.tau_mem_s, v_th=m.v_th, dt_s=dt)
+            phi = rate_fn.cuba_lif_rate(
+                st["s_exc"] + bias + cur, tau_mem_s=m.tau_mem_s, v_th=m.v_th, dt_s=dt
+            )
             tau_r = m.tau_rate_s or m.tau_mem_s
         else:
             tau_e, tau_i = m.tau_syn_exc_s, m.tau_syn_inh_s
@@ -686,11 +810,21 @@ class Simulator(torch.nn.Module):
                 var_i = q_i * (k_i * tau_i / tau_m) ** 2
                 var = tau_eff * (var_e + var_i)
                 tot = var_e + var_i
-                tau_s = torch.where(tot > 0, (var_e * tau_e + var_i * tau_i) / torch.where(tot > 0, tot, torch.ones_like(tot)), torch.full_like(tot, tau_e))
+                tau_s = torch.where(
+                    tot > 0,
+                    (var_e * tau_e + var_i * tau_i)
+                    / torch.where(tot > 0, tot, torch.ones_like(tot)),
+                    torch.full_like(tot, tau_e),
+                )
                 sigma = torch.sqrt(torch.clamp(var, min=0.0))
                 phi = rate_fn.siegert_rate(
-                    mu, sigma, tau_mem_s=tau_eff, tau_syn_s=tau_s, v_th_mV=m.v_th_mV,
-                    v_reset_mV=m.v_reset_mV, t_ref_s=m.t_ref_s,
+                    mu,
+                    sigma,
+                    tau_mem_s=tau_eff,
+                    tau_syn_s=tau_s,
+                    v_th_mV=m.v_th_mV,
+                    v_reset_mV=m.v_reset_mV,
+                    t_ref_s=m.t_ref_s,
                 )
                 tau_r = m.tau_rate_s or m.tau_mem_s
                 if isinstance(m, AdLIF):
@@ -703,12 +837,20 @@ class Simulator(torch.nn.Module):
         for name, st in states.items():
             values = list(st.items() if isinstance(st, dict) else zip(st._fields, st, strict=True))
             floats = [t for _, t in values if isinstance(t, torch.Tensor) and t.is_floating_point()]
-            if not floats or bool(torch.isfinite(sum(t.sum() for t in floats))):  # one check per population
+            if not floats or bool(
+                torch.isfinite(sum(t.sum() for t in floats))
+            ):  # one check per population
                 continue
             for var, t in values:
-                if isinstance(t, torch.Tensor) and t.is_floating_point() and not bool(torch.isfinite(t).all()):
+                if (
+                    isinstance(t, torch.Tensor)
+                    and t.is_floating_point()
+                    and not bool(torch.isfinite(t).all())
+                ):
                     raise SimulationError(
-                        name, k, f"state variable {var!r} became NaN or Inf; check parameters, weights and dt_s"
+                        name,
+                        k,
+                        f"state variable {var!r} became NaN or Inf; check parameters, weights and dt_s",
                     )
 
 
@@ -739,12 +881,18 @@ def _add(a: Any, b: Any) -> Any:
 class _Recorder:
     """Collects monitor data chunk by chunk into numpy arrays."""
 
-    def __init__(self, sim: Simulator, n_steps: int, *, out: str | os.PathLike | None = None) -> None:
+    def __init__(
+        self, sim: Simulator, n_steps: int, *, out: str | os.PathLike | None = None
+    ) -> None:
         self.sim = sim
         self.n_steps = n_steps
         self.sink: ResultWriter | None = None
         if out is not None:
-            self.sink = ResultWriter(out, network=sim.network.to_dict(), run=self._run_meta(sim, n_steps, sim.network.monitors.values()))
+            self.sink = ResultWriter(
+                out,
+                network=sim.network.to_dict(),
+                run=self._run_meta(sim, n_steps, sim.network.monitors.values()),
+            )
         net = sim.network
         self.mons = list(net.monitors.values())
         self.spk: dict[str, list[np.ndarray]] = {}
@@ -790,7 +938,9 @@ class _Recorder:
                     if v == "r" and not isinstance(st, dict):
                         val = a / self.sim.dt_s  # instantaneous rate of a spiking run
                     val = val if idx is None else val[:, idx]
-                    self.states[m.name][v].append(val.detach().to("cpu", torch.float64).numpy().copy())
+                    self.states[m.name][v].append(
+                        val.detach().to("cpu", torch.float64).numpy().copy()
+                    )
                 self.state_steps[m.name].append(k)
             else:
                 steps_per_bin = int(round(m.bin_s / self.sim.dt_s))
@@ -800,7 +950,9 @@ class _Recorder:
                 cur = self.rate_cur.get(m.name)
                 self.rate_cur[m.name] = mean if cur is None else cur + mean
                 if (k + 1) % steps_per_bin == 0:
-                    self.rate_acc[m.name].append((self.rate_cur.pop(m.name) / steps_per_bin).to("cpu", torch.float64).numpy())
+                    self.rate_acc[m.name].append(
+                        (self.rate_cur.pop(m.name) / steps_per_bin).to("cpu", torch.float64).numpy()
+                    )
 
     def flush(self) -> None:
         for name, chunks in self.buf.items():
@@ -810,7 +962,11 @@ class _Recorder:
             t, b, i = torch.nonzero(z, as_tuple=True)
             idx = self.index[name]
             i = i if idx is None else idx[i]
-            self.spk[name].append(np.stack([(t + self.buf_start[name]).cpu().numpy(), b.cpu().numpy(), i.cpu().numpy()]))
+            self.spk[name].append(
+                np.stack(
+                    [(t + self.buf_start[name]).cpu().numpy(), b.cpu().numpy(), i.cpu().numpy()]
+                )
+            )
             self.buf[name] = []
         if self.sink is not None:
             self._drain()
@@ -823,16 +979,34 @@ class _Recorder:
             pop = net.populations[m.target]
             if isinstance(m, SpikeMonitor) and self.spk[m.name]:
                 arr = np.concatenate(self.spk[m.name], axis=1)
-                sink.append_spikes(m.name, population=m.target, size=pop.size, step=arr[0], batch=arr[1], index=arr[2])
+                sink.append_spikes(
+                    m.name,
+                    population=m.target,
+                    size=pop.size,
+                    step=arr[0],
+                    batch=arr[1],
+                    index=arr[2],
+                )
                 self.spk[m.name] = []
             elif isinstance(m, StateMonitor) and self.state_steps[m.name]:
                 idx = np.arange(pop.size) if m.indices is None else np.asarray(m.indices)
                 vals = {v: np.stack(x) for v, x in self.states[m.name].items()}
-                sink.append_states(m.name, population=m.target, indices=idx, steps=np.asarray(self.state_steps[m.name]), values=vals)
+                sink.append_states(
+                    m.name,
+                    population=m.target,
+                    indices=idx,
+                    steps=np.asarray(self.state_steps[m.name]),
+                    values=vals,
+                )
                 self.states[m.name] = {v: [] for v in m.variables}
                 self.state_steps[m.name] = []
             elif isinstance(m, RateMonitor) and self.rate_acc[m.name]:
-                sink.append_rates(m.name, population=m.target, bin_s=m.bin_s, rate_hz=np.stack(self.rate_acc[m.name]))
+                sink.append_rates(
+                    m.name,
+                    population=m.target,
+                    bin_s=m.bin_s,
+                    rate_hz=np.stack(self.rate_acc[m.name]),
+                )
                 self.rate_acc[m.name] = []
 
     def abort(self) -> None:
@@ -842,16 +1016,27 @@ class _Recorder:
     @staticmethod
     def _run_meta(sim: Simulator, n_steps: int, mons: Any) -> dict[str, Any]:
         return {
-            "n_steps": n_steps, "dt_s": sim.dt_s, "mode": sim.mode, "batch_size": sim.batch_size,
-            "seed": sim.seed, "dtype": str(sim.dtype).replace("torch.", ""), "device": str(sim.device),
-            "monitor_indices": {m.name: list(m.indices) for m in mons if getattr(m, "indices", None)},
+            "n_steps": n_steps,
+            "dt_s": sim.dt_s,
+            "mode": sim.mode,
+            "batch_size": sim.batch_size,
+            "seed": sim.seed,
+            "dtype": str(sim.dtype).replace("torch.", ""),
+            "device": str(sim.device),
+            "monitor_indices": {
+                m.name: list(m.indices) for m in mons if getattr(m, "indices", None)
+            },
         }
 
     def result(self, wall_s: float) -> Result:
         sim = self.sim
         net = sim.network
         run = self._run_meta(sim, self.n_steps, self.mons)
-        provenance = {"versions": versions(), "wall_time_s": wall_s, "device_name": _device_name(sim.device)}
+        provenance = {
+            "versions": versions(),
+            "wall_time_s": wall_s,
+            "device_name": _device_name(sim.device),
+        }
         if self.sink is not None:
             self._drain()
             empty: dict[str, tuple[str, Any]] = {}
@@ -860,7 +1045,13 @@ class _Recorder:
                 if isinstance(m, SpikeMonitor):
                     empty[m.name] = ("spikes", (m.target, pop.size))
                 elif isinstance(m, StateMonitor):
-                    empty[m.name] = ("states", (m.target, np.arange(pop.size) if m.indices is None else np.asarray(m.indices)))
+                    empty[m.name] = (
+                        "states",
+                        (
+                            m.target,
+                            np.arange(pop.size) if m.indices is None else np.asarray(m.indices),
+                        ),
+                    )
                 else:
                     empty[m.name] = ("rates", (m.target, m.bin_s, sim.batch_size))
             self.sink.close(run=run, provenance=provenance, empty=empty)
@@ -869,14 +1060,33 @@ class _Recorder:
         for m in self.mons:
             pop = net.populations[m.target]
             if isinstance(m, SpikeMonitor):
-                arr = np.concatenate(self.spk[m.name], axis=1) if self.spk[m.name] else np.zeros((3, 0), np.int64)
-                res.spikes[m.name] = SpikeData(m.target, pop.size, arr[0].astype(np.int64), arr[1].astype(np.int32), arr[2].astype(np.int64))
+                arr = (
+                    np.concatenate(self.spk[m.name], axis=1)
+                    if self.spk[m.name]
+                    else np.zeros((3, 0), np.int64)
+                )
+                res.spikes[m.name] = SpikeData(
+                    m.target,
+                    pop.size,
+                    arr[0].astype(np.int64),
+                    arr[1].astype(np.int32),
+                    arr[2].astype(np.int64),
+                )
             elif isinstance(m, StateMonitor):
-                vals = {v: np.stack(x) if x else np.zeros((0, sim.batch_size, 0)) for v, x in self.states[m.name].items()}
+                vals = {
+                    v: np.stack(x) if x else np.zeros((0, sim.batch_size, 0))
+                    for v, x in self.states[m.name].items()
+                }
                 idx = np.arange(pop.size) if m.indices is None else np.asarray(m.indices)
-                res.states[m.name] = StateData(m.target, np.asarray(self.state_steps[m.name], np.int64), idx, vals)
+                res.states[m.name] = StateData(
+                    m.target, np.asarray(self.state_steps[m.name], np.int64), idx, vals
+                )
             else:
-                r = np.stack(self.rate_acc[m.name]) if self.rate_acc[m.name] else np.zeros((0, sim.batch_size))
+                r = (
+                    np.stack(self.rate_acc[m.name])
+                    if self.rate_acc[m.name]
+                    else np.zeros((0, sim.batch_size))
+                )
                 res.rates[m.name] = RateData(m.target, m.bin_s, r)
         return res
 
@@ -922,5 +1132,7 @@ def simulate(
     chunk_steps: int | None = None,
 ) -> Result:
     """Build a :class:`Simulator` and run it once (the one-call API)."""
-    sim = Simulator(network, mode=mode, batch_size=batch_size, seed=seed, device=device, dtype=dtype)
+    sim = Simulator(
+        network, mode=mode, batch_size=batch_size, seed=seed, device=device, dtype=dtype
+    )
     return sim.run(duration_s, inputs=inputs, out=out, progress=progress, chunk_steps=chunk_steps)

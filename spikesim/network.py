@@ -75,7 +75,9 @@ class Sheet:
         check_int(where, "layout.cols", self.cols, minimum=1)
         check_positive(where, "layout.spacing_m", self.spacing_m)
         if self.rows * self.cols != int(np.prod(shape)):
-            raise ShapeError(where, "layout rows x cols", (int(np.prod(shape)),), (self.rows * self.cols,))
+            raise ShapeError(
+                where, "layout rows x cols", (int(np.prod(shape)),), (self.rows * self.cols,)
+            )
 
 
 _LAYOUTS = {"ring": Ring, "sheet": Sheet}
@@ -127,7 +129,11 @@ class SpikeTensorSource:
         return None
 
 
-_SOURCES = {"poisson": PoissonSource, "spike_times": SpikeTimesSource, "spike_tensor": SpikeTensorSource}
+_SOURCES = {
+    "poisson": PoissonSource,
+    "spike_times": SpikeTimesSource,
+    "spike_tensor": SpikeTensorSource,
+}
 Source = PoissonSource | SpikeTimesSource | SpikeTensorSource
 
 
@@ -228,9 +234,13 @@ class Network:
     # ----------------------------------------------------------------------- building
     def _check_new(self, kind: str, name: str) -> None:
         check_name(kind, "name", name)
-        taken = set(self.populations) | set(self.projections) | set(self.currents) | set(self.monitors)
+        taken = (
+            set(self.populations) | set(self.projections) | set(self.currents) | set(self.monitors)
+        )
         if name in taken:
-            raise ParameterError(f"{kind} {name!r}", "name", "a name not used yet in this network", name)
+            raise ParameterError(
+                f"{kind} {name!r}", "name", "a name not used yet in this network", name
+            )
 
     def _pop(self, where: str, field: str, name: str) -> Population:
         if name not in self.populations:
@@ -268,9 +278,13 @@ class Network:
                     raise ShapeError(where, "rate_hz", (size,), model.rate_hz.shape)
             if isinstance(model, SpikeTimesSource) and np.asarray(model.indices).size:
                 if np.asarray(model.indices).max() >= size or np.asarray(model.indices).min() < 0:
-                    raise ParameterError(where, "indices", f"in [0, {size})", int(np.asarray(model.indices).max()))
+                    raise ParameterError(
+                        where, "indices", f"in [0, {size})", int(np.asarray(model.indices).max())
+                    )
         else:
-            raise ParameterError(where, "model", "a neuron model (LIF, CubaLIF, ...) or an input source", model)
+            raise ParameterError(
+                where, "model", "a neuron model (LIF, CubaLIF, ...) or an input source", model
+            )
         if layout is not None:
             layout.validate(where, shape or (size,))
         pop = Population(name=name, size=size, model=model, shape=shape, layout=layout)
@@ -281,10 +295,14 @@ class Network:
         return self.add_population(name, size, PoissonSource(rate_hz=rate_hz), **kw)
 
     def add_spike_times(self, name: str, size: int, *, indices: Any, times_s: Any) -> Population:
-        src = SpikeTimesSource(np.asarray(indices, dtype=np.int64), np.asarray(times_s, dtype=np.float64))
+        src = SpikeTimesSource(
+            np.asarray(indices, dtype=np.int64), np.asarray(times_s, dtype=np.float64)
+        )
         return self.add_population(name, size, src)
 
-    def add_spike_tensor(self, name: str, size: int, *, shape: tuple[int, ...] | None = None) -> Population:
+    def add_spike_tensor(
+        self, name: str, size: int, *, shape: tuple[int, ...] | None = None
+    ) -> Population:
         return self.add_population(name, size, SpikeTensorSource(), shape=shape)
 
     def add_projection(
@@ -307,7 +325,9 @@ class Network:
         check_choice(where, "receptor", receptor, ("exc", "inh"))
         delay_steps = check_int(where, "delay_steps", delay_steps, minimum=0)
         if not isinstance(connectivity, Connectivity):
-            raise ParameterError(where, "connectivity", "a connectivity rule (Dense, Sparse, ...)", connectivity)
+            raise ParameterError(
+                where, "connectivity", "a connectivity rule (Dense, Sparse, ...)", connectivity
+            )
         connectivity.validate(where, p_pre.dims, p_post.dims)
         model = p_post.model
         if getattr(model, "synapse", "current") == "conductance":
@@ -319,7 +339,13 @@ class Network:
         return proj
 
     def add_current(
-        self, name: str, target: str, *, amplitude_mV: Value, start_s: float = 0.0, stop_s: float | None = None
+        self,
+        name: str,
+        target: str,
+        *,
+        amplitude_mV: Value,
+        start_s: float = 0.0,
+        stop_s: float | None = None,
     ) -> CurrentInput:
         self._check_new("current", name)
         where = f"current {name!r}"
@@ -328,13 +354,17 @@ class Network:
             raise ParameterError(where, "target", "a neuron population", target)
         check_value(where, "amplitude_mV", amplitude_mV)
         if not isinstance(amplitude_mV, (int, float, np.ndarray)):
-            raise ParameterError(where, "amplitude_mV", "a number or an array of one value per neuron", amplitude_mV)
+            raise ParameterError(
+                where, "amplitude_mV", "a number or an array of one value per neuron", amplitude_mV
+            )
         if isinstance(amplitude_mV, np.ndarray) and amplitude_mV.shape != (pop.size,):
             raise ShapeError(where, "amplitude_mV", (pop.size,), amplitude_mV.shape)
         check_nonnegative(where, "start_s", start_s)
         if stop_s is not None and check_nonnegative(where, "stop_s", stop_s) <= start_s:
             raise ParameterError(where, "stop_s", f"> start_s ({start_s})", stop_s)
-        cur = CurrentInput(name, target, amplitude_mV, float(start_s), None if stop_s is None else float(stop_s))
+        cur = CurrentInput(
+            name, target, amplitude_mV, float(start_s), None if stop_s is None else float(stop_s)
+        )
         self.currents[name] = cur
         return cur
 
@@ -346,7 +376,9 @@ class Network:
             raise ParameterError(where, "indices", f"in [0, {pop.size})", idx)
         return idx
 
-    def monitor_spikes(self, target: str, *, name: str | None = None, indices: Any = None) -> SpikeMonitor:
+    def monitor_spikes(
+        self, target: str, *, name: str | None = None, indices: Any = None
+    ) -> SpikeMonitor:
         name = name or f"{target}_spikes"
         self._check_new("monitor", name)
         where = f"monitor {name!r}"
@@ -356,14 +388,22 @@ class Network:
         return mon
 
     def monitor_state(
-        self, target: str, variables: Any, *, name: str | None = None, indices: Any = None, every_steps: int = 1
+        self,
+        target: str,
+        variables: Any,
+        *,
+        name: str | None = None,
+        indices: Any = None,
+        every_steps: int = 1,
     ) -> StateMonitor:
         name = name or f"{target}_state"
         self._check_new("monitor", name)
         where = f"monitor {name!r}"
         pop = self._pop(where, "target", target)
         if pop.is_source:
-            raise ParameterError(where, "target", "a neuron population (sources have no state)", target)
+            raise ParameterError(
+                where, "target", "a neuron population (sources have no state)", target
+            )
         if isinstance(variables, str):
             variables = (variables,)
         from .dynamics import state_variables
@@ -371,13 +411,22 @@ class Network:
         known = state_variables(pop.model)
         for v in variables:
             if v not in known:
-                raise ParameterError(where, "variables", f"state variables of {pop.model.kind!r}: {', '.join(known)}", v)
+                raise ParameterError(
+                    where,
+                    "variables",
+                    f"state variables of {pop.model.kind!r}: {', '.join(known)}",
+                    v,
+                )
         every = check_int(where, "every_steps", every_steps, minimum=1)
-        mon = StateMonitor(name, target, tuple(variables), self._check_indices(where, pop, indices), every)
+        mon = StateMonitor(
+            name, target, tuple(variables), self._check_indices(where, pop, indices), every
+        )
         self.monitors[name] = mon
         return mon
 
-    def monitor_rate(self, target: str, *, name: str | None = None, bin_s: float = 1e-3) -> RateMonitor:
+    def monitor_rate(
+        self, target: str, *, name: str | None = None, bin_s: float = 1e-3
+    ) -> RateMonitor:
         name = name or f"{target}_rate"
         self._check_new("monitor", name)
         where = f"monitor {name!r}"
@@ -427,7 +476,12 @@ class Network:
             )
         curs = []
         for c in self.currents.values():
-            d = {"name": c.name, "target": c.target, "amplitude_mV": value_to_json(c.amplitude_mV), "start_s": c.start_s}
+            d = {
+                "name": c.name,
+                "target": c.target,
+                "amplitude_mV": value_to_json(c.amplitude_mV),
+                "start_s": c.start_s,
+            }
             if c.stop_s is not None:
                 d["stop_s"] = c.stop_s
             curs.append(d)
@@ -451,7 +505,12 @@ class Network:
     @classmethod
     def from_dict(cls, d: dict[str, Any], *, source: str = "<dict>") -> Network:
         """Build a network from :meth:`to_dict`'s form, refusing unknown keys."""
-        _only(source, d, {"format_version", "network", "populations", "projections", "currents", "monitors"}, "top level")
+        _only(
+            source,
+            d,
+            {"format_version", "network", "populations", "projections", "currents", "monitors"},
+            "top level",
+        )
         head = d.get("network", {})
         _only(source, head, {"name", "dt_s"}, "[network]")
         net = cls(dt_s=head.get("dt_s", 1e-4), name=head.get("name", "network"))
@@ -475,10 +534,15 @@ class Network:
                     raise ParameterError(pw, "source.kind", f"one of {sorted(_SOURCES)}", kind)
                 if kind == "poisson":
                     _only(where, s, {"rate_hz"}, "poisson source")
-                    model = PoissonSource(value_from_json(s.get("rate_hz", 10.0), where=pw, field="rate_hz"))
+                    model = PoissonSource(
+                        value_from_json(s.get("rate_hz", 10.0), where=pw, field="rate_hz")
+                    )
                 elif kind == "spike_times":
                     _only(where, s, {"indices", "times_s"}, "spike_times source")
-                    model = SpikeTimesSource(np.asarray(s.get("indices", []), np.int64), np.asarray(s.get("times_s", []), np.float64))
+                    model = SpikeTimesSource(
+                        np.asarray(s.get("indices", []), np.int64),
+                        np.asarray(s.get("times_s", []), np.float64),
+                    )
                 else:
                     _only(where, s, set(), "spike_tensor source")
                     model = SpikeTensorSource()
@@ -496,35 +560,56 @@ class Network:
             net.add_population(p["name"], p["size"], model, shape=shape, layout=layout)
         for i, pr in enumerate(d.get("projections", [])):
             where = f"{source}: projections[{i}]"
-            _only(where, pr, {"name", "pre", "post", "receptor", "delay_steps", "trainable", "connectivity"}, "projection")
+            _only(
+                where,
+                pr,
+                {"name", "pre", "post", "receptor", "delay_steps", "trainable", "connectivity"},
+                "projection",
+            )
             for key in ("name", "pre", "post", "connectivity"):
                 if key not in pr:
                     raise ConfigError(where, key, "missing (required)")
             conn = connectivity_from_dict(pr["connectivity"], where=f"projection {pr['name']!r}")
             net.add_projection(
-                pr["name"], pr["pre"], pr["post"], conn,
-                receptor=pr.get("receptor", "exc"), delay_steps=pr.get("delay_steps", 0),
+                pr["name"],
+                pr["pre"],
+                pr["post"],
+                conn,
+                receptor=pr.get("receptor", "exc"),
+                delay_steps=pr.get("delay_steps", 0),
                 trainable=pr.get("trainable", False),
             )
         for i, c in enumerate(d.get("currents", [])):
             where = f"{source}: currents[{i}]"
             _only(where, c, {"name", "target", "amplitude_mV", "start_s", "stop_s"}, "current")
             net.add_current(
-                c["name"], c["target"],
-                amplitude_mV=value_from_json(c["amplitude_mV"], where=f"current {c['name']!r}", field="amplitude_mV"),
-                start_s=c.get("start_s", 0.0), stop_s=c.get("stop_s"),
+                c["name"],
+                c["target"],
+                amplitude_mV=value_from_json(
+                    c["amplitude_mV"], where=f"current {c['name']!r}", field="amplitude_mV"
+                ),
+                start_s=c.get("start_s", 0.0),
+                stop_s=c.get("stop_s"),
             )
         for i, m in enumerate(d.get("monitors", [])):
             where = f"{source}: monitors[{i}]"
             kind = m.get("kind")
             if kind not in _MONITORS:
-                raise ConfigError(where, "kind", f"expected one of {sorted(_MONITORS)}, got {kind!r}")
+                raise ConfigError(
+                    where, "kind", f"expected one of {sorted(_MONITORS)}, got {kind!r}"
+                )
             fields = {f.name for f in dataclasses.fields(_MONITORS[kind])}
             _only(where, m, fields | {"kind"}, f"{kind} monitor")
             if kind == "spikes":
                 net.monitor_spikes(m["target"], name=m.get("name"), indices=m.get("indices"))
             elif kind == "state":
-                net.monitor_state(m["target"], m["variables"], name=m.get("name"), indices=m.get("indices"), every_steps=m.get("every_steps", 1))
+                net.monitor_state(
+                    m["target"],
+                    m["variables"],
+                    name=m.get("name"),
+                    indices=m.get("indices"),
+                    every_steps=m.get("every_steps", 1),
+                )
             else:
                 net.monitor_rate(m["target"], name=m.get("name"), bin_s=m.get("bin_s", 1e-3))
         return net
@@ -571,7 +656,11 @@ class Network:
             with h5py.File(group_or_path, "r") as f:
                 return cls.from_hdf5(f, name=name)
         if name not in group_or_path:
-            raise ConfigError(str(getattr(group_or_path, "file", group_or_path)), name, "no network description group in this HDF5 file")
+            raise ConfigError(
+                str(getattr(group_or_path, "file", group_or_path)),
+                name,
+                "no network description group in this HDF5 file",
+            )
         g = group_or_path[name]
         arrays = {k: g["arrays"][k][()] for k in g["arrays"]}
         d = _insert_arrays(json.loads(g.attrs["description_json"]), arrays)
@@ -586,7 +675,7 @@ class Network:
         exactly the synapses and initial values a run of this network with ``seed`` uses.
         Saving it keeps the exact weights; other backends (Brian2, Lava) consume it.
         """
-        from .connectivity import Conv2d, Circulant, Explicit, materialize
+        from .connectivity import Circulant, Conv2d, Explicit, materialize
 
         out = Network.from_dict(self.to_dict())
         gen = np.random.default_rng(seed)
@@ -604,11 +693,18 @@ class Network:
                 continue
             pre, post = self.populations[pr.pre], self.populations[pr.post]
             table = materialize(
-                pr.connectivity, where=f"projection {name!r}", pre_shape=pre.dims,
-                post_shape=post.dims, generator=gen, dt_s=self.dt_s,
-                pre_layout=pre.layout, post_layout=post.layout,
+                pr.connectivity,
+                where=f"projection {name!r}",
+                pre_shape=pre.dims,
+                post_shape=post.dims,
+                generator=gen,
+                dt_s=self.dt_s,
+                pre_layout=pre.layout,
+                post_layout=post.layout,
             )
-            conn = Explicit(pre=table.pre, post=table.post, weight=table.weight, delay_steps=table.delay_steps)
+            conn = Explicit(
+                pre=table.pre, post=table.post, weight=table.weight, delay_steps=table.delay_steps
+            )
             out.projections[name] = dataclasses.replace(pr, connectivity=conn)
         return out
 
@@ -618,7 +714,9 @@ class Network:
             kind = p.model.kind
             lines.append(f"  population {p.name}: {p.size} x {kind}")
         for pr in self.projections.values():
-            lines.append(f"  projection {pr.name}: {pr.pre} -> {pr.post} ({pr.connectivity.kind}, {pr.receptor})")
+            lines.append(
+                f"  projection {pr.name}: {pr.pre} -> {pr.post} ({pr.connectivity.kind}, {pr.receptor})"
+            )
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -651,14 +749,18 @@ def _only(where: str, d: Any, allowed: set[str], what: str) -> None:
         raise ConfigError(where, what, f"expected a table, got {type(d).__name__}")
     unknown = sorted(set(d) - allowed)
     if unknown:
-        raise ConfigError(where, unknown[0], f"unknown key in {what}; allowed: {', '.join(sorted(allowed))}")
+        raise ConfigError(
+            where, unknown[0], f"unknown key in {what}; allowed: {', '.join(sorted(allowed))}"
+        )
 
 
 def _extract_arrays(obj: Any, store: dict[str, np.ndarray], key: str) -> Any:
     if isinstance(obj, dict):
         return {k: _extract_arrays(v, store, f"{key}.{k}") for k, v in obj.items()}
     if isinstance(obj, list):
-        if len(obj) > 16 and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in obj):
+        if len(obj) > 16 and all(
+            isinstance(x, (int, float)) and not isinstance(x, bool) for x in obj
+        ):
             arr = np.asarray(obj)
             name = f"arr{len(store)}"
             store[name] = arr

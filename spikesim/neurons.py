@@ -92,8 +92,10 @@ class NeuronModel:
         unknown = sorted(set(d) - names - {"kind"})
         if unknown:
             raise ConfigError(
-                where, unknown[0], f"unknown parameter of neuron model {cls.kind!r}; "
-                f"known: {', '.join(sorted(names))}"
+                where,
+                unknown[0],
+                f"unknown parameter of neuron model {cls.kind!r}; "
+                f"known: {', '.join(sorted(names))}",
             )
         kwargs = {}
         for k, v in d.items():
@@ -146,7 +148,9 @@ class LIF(NeuronModel):
         super().validate(where)
         check_choice(where, "synapse", self.synapse, ("current", "conductance"))
         if self.v_th_mV <= self.v_reset_mV:
-            raise ParameterError(where, "v_th_mV", f"> v_reset_mV ({self.v_reset_mV})", self.v_th_mV)
+            raise ParameterError(
+                where, "v_th_mV", f"> v_reset_mV ({self.v_reset_mV})", self.v_th_mV
+            )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -225,7 +229,10 @@ class Izhikevich(NeuronModel):
         super().check_dt(where, dt_s)
         if dt_s > 1e-3:
             raise ParameterError(
-                where, "dt_s", "<= 0.001 s (Izhikevich's equations are stiff)", dt_s,
+                where,
+                "dt_s",
+                "<= 0.001 s (Izhikevich's equations are stiff)",
+                dt_s,
                 hint="Use dt_s of 0.5 ms or less.",
             )
 
@@ -267,7 +274,10 @@ class RateUnit(NeuronModel):
             tau = getattr(self, name)
             if tau and dt_s > tau * self.max_dt_fraction * (1 + 1e-9):
                 raise ParameterError(
-                    where, "dt_s", f"<= {tau:g} s ({name}) or {name} = 0 (no filter)", dt_s,
+                    where,
+                    "dt_s",
+                    f"<= {tau:g} s ({name}) or {name} = 0 (no filter)",
+                    dt_s,
                     hint=f"Use a smaller dt_s, a larger {name}, or {name} = 0.",
                 )
 

@@ -25,7 +25,12 @@ def versions() -> dict[str, str]:
 
     from . import __version__
 
-    out = {"spikesim": __version__, "torch": torch.__version__, "numpy": np.__version__, "python": platform.python_version()}
+    out = {
+        "spikesim": __version__,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
     return out
 
 
@@ -83,7 +88,9 @@ class Result:
 
     def _spk(self, monitor: str) -> SpikeData:
         if monitor not in self.spikes:
-            raise ParameterError("result", "monitor", f"one of the spike monitors {sorted(self.spikes)}", monitor)
+            raise ParameterError(
+                "result", "monitor", f"one of the spike monitors {sorted(self.spikes)}", monitor
+            )
         return self.spikes[monitor]
 
     def spike_trains(self, monitor: str, *, batch: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -96,7 +103,11 @@ class Result:
         """Mean firing rate per neuron over the run (all trials unless ``batch`` is given)."""
         s = self._spk(monitor)
         trials = int(self.run["batch_size"]) if batch is None else 1
-        n = s.size if not self.run.get("monitor_indices", {}).get(monitor) else len(self.run["monitor_indices"][monitor])
+        n = (
+            s.size
+            if not self.run.get("monitor_indices", {}).get(monitor)
+            else len(self.run["monitor_indices"][monitor])
+        )
         return s.count(batch=batch) / (n * trials * self.duration_s)
 
     def cv_isi(self, monitor: str, *, batch: int = 0, min_spikes: int = 3) -> float:
@@ -108,7 +119,7 @@ class Result:
         idx, t = idx[order], t[order]
         cvs = []
         bounds = np.flatnonzero(np.diff(idx)) + 1
-        for seg_i, seg_t in zip(np.split(idx, bounds), np.split(t, bounds)):
+        for _seg_i, seg_t in zip(np.split(idx, bounds), np.split(t, bounds), strict=False):
             if seg_t.size >= min_spikes:
                 isi = np.diff(seg_t)
                 if isi.mean() > 0:
@@ -129,7 +140,9 @@ class Result:
         for name, r in self.rates.items():
             lines.append(f"  rate {name} ({r.population}): mean {float(r.rate_hz.mean()):.3g} Hz")
         for name, st in self.states.items():
-            lines.append(f"  state {name} ({st.population}): {', '.join(st.values)} x {st.steps.size} samples")
+            lines.append(
+                f"  state {name} ({st.population}): {', '.join(st.values)} x {st.steps.size} samples"
+            )
         return "\n".join(lines)
 
     # ------------------------------------------------------------------------ HDF5
@@ -165,10 +178,15 @@ class Result:
 
         with h5py.File(path, "r") as f:
             if "run_json" not in f.attrs:
-                raise ParameterError(str(path), "file", "a spikesim result file (run_json attribute)", "none")
+                raise ParameterError(
+                    str(path), "file", "a spikesim result file (run_json attribute)", "none"
+                )
             if not bool(f.attrs.get("complete", True)) and not allow_incomplete:
                 raise ParameterError(
-                    str(path), "file", "a complete result file", "the file of an interrupted run",
+                    str(path),
+                    "file",
+                    "a complete result file",
+                    "the file of an interrupted run",
                     hint="pass allow_incomplete=True to read what was streamed before the interruption",
                 )
             run = json.loads(f.attrs["run_json"])
@@ -180,12 +198,22 @@ class Result:
             net = _insert_arrays(net, arrays)
             res = cls(network=_to_builtin(net), run=run, provenance=prov)
             for name, g in f.get("spikes", {}).items():
-                res.spikes[name] = SpikeData(str(g.attrs["population"]), int(g.attrs["size"]), g["step"][()], g["batch"][()], g["index"][()])
+                res.spikes[name] = SpikeData(
+                    str(g.attrs["population"]),
+                    int(g.attrs["size"]),
+                    g["step"][()],
+                    g["batch"][()],
+                    g["index"][()],
+                )
             for name, g in f.get("states", {}).items():
                 vals = {v: g["values"][v][()] for v in g.get("values", {})}
-                res.states[name] = StateData(str(g.attrs["population"]), g["steps"][()], g["indices"][()], vals)
+                res.states[name] = StateData(
+                    str(g.attrs["population"]), g["steps"][()], g["indices"][()], vals
+                )
             for name, g in f.get("rates", {}).items():
-                res.rates[name] = RateData(str(g.attrs["population"]), float(g.attrs["bin_s"]), g["rate_hz"][()])
+                res.rates[name] = RateData(
+                    str(g.attrs["population"]), float(g.attrs["bin_s"]), g["rate_hz"][()]
+                )
         return res
 
 
@@ -197,7 +225,9 @@ class ResultWriter:
     allow_incomplete=True)``. Memory stays bounded by one chunk whatever the run length.
     """
 
-    def __init__(self, path: str | os.PathLike, *, network: dict[str, Any], run: dict[str, Any]) -> None:
+    def __init__(
+        self, path: str | os.PathLike, *, network: dict[str, Any], run: dict[str, Any]
+    ) -> None:
         import h5py
 
         from .network import Network
@@ -212,7 +242,10 @@ class ResultWriter:
         f = self._f
         if name not in f:
             f.create_dataset(
-                name, data=data, maxshape=(None, *data.shape[1:]), chunks=True,
+                name,
+                data=data,
+                maxshape=(None, *data.shape[1:]),
+                chunks=True,
                 compression="gzip" if compression else None,
             )
             return
@@ -227,12 +260,33 @@ class ResultWriter:
             for k, v in attrs.items():
                 g.attrs[k] = v
 
-    def append_spikes(self, name: str, *, population: str, size: int, step: np.ndarray, batch: np.ndarray, index: np.ndarray) -> None:
+    def append_spikes(
+        self,
+        name: str,
+        *,
+        population: str,
+        size: int,
+        step: np.ndarray,
+        batch: np.ndarray,
+        index: np.ndarray,
+    ) -> None:
         self._group(f"spikes/{name}", population=population, size=size)
-        for key, arr, dt in (("step", step, np.int64), ("batch", batch, np.int32), ("index", index, np.int64)):
+        for key, arr, dt in (
+            ("step", step, np.int64),
+            ("batch", batch, np.int32),
+            ("index", index, np.int64),
+        ):
             self._append(f"spikes/{name}/{key}", np.asarray(arr, dtype=dt))
 
-    def append_states(self, name: str, *, population: str, indices: np.ndarray, steps: np.ndarray, values: dict[str, np.ndarray]) -> None:
+    def append_states(
+        self,
+        name: str,
+        *,
+        population: str,
+        indices: np.ndarray,
+        steps: np.ndarray,
+        values: dict[str, np.ndarray],
+    ) -> None:
         if f"states/{name}" not in self._f:
             self._group(f"states/{name}", population=population)
             self._f.create_dataset(f"states/{name}/indices", data=np.asarray(indices))
@@ -240,17 +294,30 @@ class ResultWriter:
         for var, arr in values.items():
             self._append(f"states/{name}/values/{var}", np.asarray(arr))
 
-    def append_rates(self, name: str, *, population: str, bin_s: float, rate_hz: np.ndarray) -> None:
+    def append_rates(
+        self, name: str, *, population: str, bin_s: float, rate_hz: np.ndarray
+    ) -> None:
         self._group(f"rates/{name}", population=population, bin_s=bin_s)
         self._append(f"rates/{name}/rate_hz", np.asarray(rate_hz), compression=False)
 
-    def close(self, *, run: dict[str, Any], provenance: dict[str, Any], empty: dict[str, tuple[str, Any]]) -> None:
+    def close(
+        self, *, run: dict[str, Any], provenance: dict[str, Any], empty: dict[str, tuple[str, Any]]
+    ) -> None:
         """Finish the file. ``empty`` names monitors that recorded nothing: (kind, info)."""
         for name, (kind, info) in empty.items():
             if kind == "spikes" and f"spikes/{name}" not in self._f:
-                self.append_spikes(name, population=info[0], size=info[1], step=np.zeros(0), batch=np.zeros(0), index=np.zeros(0))
+                self.append_spikes(
+                    name,
+                    population=info[0],
+                    size=info[1],
+                    step=np.zeros(0),
+                    batch=np.zeros(0),
+                    index=np.zeros(0),
+                )
             elif kind == "rates" and f"rates/{name}" not in self._f:
-                self.append_rates(name, population=info[0], bin_s=info[1], rate_hz=np.zeros((0, info[2])))
+                self.append_rates(
+                    name, population=info[0], bin_s=info[1], rate_hz=np.zeros((0, info[2]))
+                )
             elif kind == "states" and f"states/{name}" not in self._f:
                 self._group(f"states/{name}", population=info[0])
                 self._f.create_dataset(f"states/{name}/indices", data=np.asarray(info[1]))

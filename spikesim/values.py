@@ -8,7 +8,7 @@ network, from an explicit ``numpy.random.Generator``. Arrays are stored as given
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -41,8 +41,8 @@ class LogNormal:
     sigma: float
 
 
-Distribution = Union[Normal, Uniform, LogNormal]
-Value = Union[float, int, np.ndarray, Distribution]
+Distribution = Normal | Uniform | LogNormal
+Value = float | int | np.ndarray | Distribution
 _DISTS = {"normal": Normal, "uniform": Uniform, "lognormal": LogNormal}
 
 
@@ -64,7 +64,9 @@ def check_value(where: str, field: str, value: Any) -> Value:
         if value.dtype.kind not in "fiu":
             raise ParameterError(where, field, "a numeric array", value.dtype)
         if not np.all(np.isfinite(value)):
-            raise ParameterError(where, field, "finite values (no NaN or Inf)", "an array with NaN/Inf")
+            raise ParameterError(
+                where, field, "finite values (no NaN or Inf)", "an array with NaN/Inf"
+            )
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
         raise ParameterError(where, field, "a number, an array or a distribution", value)

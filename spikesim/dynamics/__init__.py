@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..neurons import AdLIF, CubaLIF, Izhikevich, LIF, NeuronModel, RateUnit
+from ..neurons import LIF, AdLIF, CubaLIF, Izhikevich, NeuronModel, RateUnit
 from .spiking import (
     AdLIFParams,
     AdLIFState,

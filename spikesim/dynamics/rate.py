@@ -95,7 +95,9 @@ def siegert_rate(
     mu64, sig64 = mu.double(), sigma.double()
     tiny = sig64 < 1e-9
     sig_safe = torch.where(tiny, torch.ones_like(sig64), sig64)
-    ratio = torch.as_tensor(tau_syn_s, dtype=torch.float64) / torch.as_tensor(tau_mem_s, dtype=torch.float64)
+    ratio = torch.as_tensor(tau_syn_s, dtype=torch.float64) / torch.as_tensor(
+        tau_mem_s, dtype=torch.float64
+    )
     shift = _ALPHA / 2 * torch.sqrt(ratio)
     y_th = (v_th_mV - mu64) / sig_safe + shift
     y_r = (v_reset_mV - mu64) / sig_safe + shift
@@ -106,7 +108,13 @@ def siegert_rate(
     rate = 1.0 / (t_ref_s + tau_m * math.sqrt(math.pi) * integral)
     rate = torch.where(torch.isfinite(rate), rate, torch.zeros_like(rate))
     if tiny.any():
-        det = lif_noiseless_rate(mu64, tau_mem_s=float(tau_m.mean()), v_th_mV=v_th_mV, v_reset_mV=v_reset_mV, t_ref_s=t_ref_s)
+        det = lif_noiseless_rate(
+            mu64,
+            tau_mem_s=float(tau_m.mean()),
+            v_th_mV=v_th_mV,
+            v_reset_mV=v_reset_mV,
+            t_ref_s=t_ref_s,
+        )
         rate = torch.where(tiny, det, rate)
     return rate.to(dtype)
 
@@ -130,8 +138,16 @@ def cuba_lif_rate(
 
 
 def izhikevich_fi_table(
-    a: float, b: float, c: float, d: float, *, v_peak_mV: float = 30.0, i_max: float = 40.0,
-    n_points: int = 161, dt_s: float = 1e-4, duration_s: float = 2.0,
+    a: float,
+    b: float,
+    c: float,
+    d: float,
+    *,
+    v_peak_mV: float = 30.0,
+    i_max: float = 40.0,
+    n_points: int = 161,
+    dt_s: float = 1e-4,
+    duration_s: float = 2.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Noiseless f-I curve of an Izhikevich neuron, by simulating it (rate over the last half)."""
     from .spiking import IzhikevichParams, IzhikevichState, SynapticInput, izhikevich_step

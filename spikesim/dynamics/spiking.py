@@ -128,7 +128,9 @@ def lif_step(
         z = z * (~refractory).to(z.dtype)
         # Brian2's rule: not refractory once (k - k_spike) >= ref_steps, i.e. the membrane is
         # clamped for ref_steps - 1 steps after the spike step
-        ref = torch.where(z > 0, torch.full_like(state.ref, p.ref_steps - 1), (state.ref - 1).clamp_min(0))
+        ref = torch.where(
+            z > 0, torch.full_like(state.ref, p.ref_steps - 1), (state.ref - 1).clamp_min(0)
+        )
     else:
         ref = state.ref
     v_new = _reset(v_new, z, p.v_reset_mV, spike_fn is not None)
@@ -165,7 +167,11 @@ def adlif_step(
     lp = p.lif
     x_eff = SynapticInput(x.exc, x.inh, x.current - state.w)
     z, s = lif_step(
-        x_eff, LIFState(state.v, state.i_exc, state.i_inh, state.ref), lp, dt_s=dt_s, spike_fn=spike_fn
+        x_eff,
+        LIFState(state.v, state.i_exc, state.i_inh, state.ref),
+        lp,
+        dt_s=dt_s,
+        spike_fn=spike_fn,
     )
     a_w = math.exp(-dt_s / p.tau_adapt_s)
     w_inf = p.a * (state.v - lp.v_rest_mV)

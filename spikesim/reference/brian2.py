@@ -51,7 +51,11 @@ def poisson_as_spike_times(network: Network, *, duration_s: float, seed: int) ->
             steps.append(s + k0)
             idx.append(i)
         steps_a, idx_a = np.concatenate(steps), np.concatenate(idx)
-        p["source"] = {"kind": "spike_times", "indices": idx_a.tolist(), "times_s": (steps_a * network.dt_s).tolist()}
+        p["source"] = {
+            "kind": "spike_times",
+            "indices": idx_a.tolist(),
+            "times_s": (steps_a * network.dt_s).tolist(),
+        }
     return Network.from_dict(d)
 
 
@@ -98,7 +102,9 @@ def run_brian2(
     with warnings.catch_warnings():
         # Brian2 2.9's equation parser uses pyparsing names that pyparsing >= 3.3 deprecates
         warnings.filterwarnings("ignore", message=r".*deprecated", category=DeprecationWarning)
-        return _run_brian2(network, duration_s=duration_s, seed=seed, target=target, build_dir=build_dir)
+        return _run_brian2(
+            network, duration_s=duration_s, seed=seed, target=target, build_dir=build_dir
+        )
 
 
 def _run_brian2(
@@ -118,13 +124,23 @@ def _run_brian2(
     import brian2 as b2
 
     if target not in ("numpy", "cython", "cpp_standalone"):
-        raise ParameterError("run_brian2", "target", "'numpy', 'cython' or 'cpp_standalone'", target)
+        raise ParameterError(
+            "run_brian2", "target", "'numpy', 'cython' or 'cpp_standalone'", target
+        )
     net = network.frozen(seed=seed)
     dt = network.dt_s
     if target == "cpp_standalone":
-        b2.set_device("cpp_standalone", directory=build_dir or tempfile.mkdtemp(prefix="spikesim_b2_"), build_on_run=False)
+        b2.set_device(
+            "cpp_standalone",
+            directory=build_dir or tempfile.mkdtemp(prefix="spikesim_b2_"),
+            build_on_run=False,
+        )
         b2.device.reinit()
-        b2.set_device("cpp_standalone", directory=build_dir or tempfile.mkdtemp(prefix="spikesim_b2_"), build_on_run=False)
+        b2.set_device(
+            "cpp_standalone",
+            directory=build_dir or tempfile.mkdtemp(prefix="spikesim_b2_"),
+            build_on_run=False,
+        )
     else:
         b2.set_device("runtime")
         b2.prefs.codegen.target = target
@@ -137,14 +153,25 @@ def _run_brian2(
         m = pop.model
         where = f"population {name!r}"
         if isinstance(m, SpikeTimesSource):
-            g = b2.SpikeGeneratorGroup(pop.size, np.asarray(m.indices, dtype=np.int64), np.asarray(m.times_s) * b2.second, dt=dt * b2.second, sorted=False)
+            g = b2.SpikeGeneratorGroup(
+                pop.size,
+                np.asarray(m.indices, dtype=np.int64),
+                np.asarray(m.times_s) * b2.second,
+                dt=dt * b2.second,
+                sorted=False,
+            )
         elif isinstance(m, LIF):
             currents = [c.name for c in net.currents.values() if c.target == name]
             eqs, method = _equations(m, currents)
             ns = {
-                "v_rest": m.v_rest_mV * mV, "tau_m": m.tau_mem_s * b2.second, "tau_e": m.tau_syn_exc_s * b2.second,
-                "tau_i": m.tau_syn_inh_s * b2.second, "e_exc": m.e_exc_mV * mV, "e_inh": m.e_inh_mV * mV,
-                "v_th": m.v_th_mV * mV, "v_reset": m.v_reset_mV * mV,
+                "v_rest": m.v_rest_mV * mV,
+                "tau_m": m.tau_mem_s * b2.second,
+                "tau_e": m.tau_syn_exc_s * b2.second,
+                "tau_i": m.tau_syn_inh_s * b2.second,
+                "e_exc": m.e_exc_mV * mV,
+                "e_inh": m.e_inh_mV * mV,
+                "v_th": m.v_th_mV * mV,
+                "v_reset": m.v_reset_mV * mV,
             }
             n_steps = int(round(duration_s / dt)) + 2
             for c in net.currents.values():
@@ -160,8 +187,14 @@ def _run_brian2(
                 ns.update({"a_ad": m.a, "tau_w": m.tau_adapt_s * b2.second, "b_ad": m.b_mV * mV})
                 reset += "\nw_ad += b_ad"
             g = b2.NeuronGroup(
-                pop.size, eqs, threshold="v > v_th", reset=reset, refractory=m.t_ref_s * b2.second,
-                method=method, namespace=ns, name=f"pop_{name}",
+                pop.size,
+                eqs,
+                threshold="v > v_th",
+                reset=reset,
+                refractory=m.t_ref_s * b2.second,
+                method=method,
+                namespace=ns,
+                name=f"pop_{name}",
             )
             g.v = np.asarray(m.v_init_mV) * mV
             g.i_bias = np.asarray(m.i_bias_mV) * mV
@@ -170,19 +203,39 @@ def _run_brian2(
                     amp = np.broadcast_to(np.asarray(c.amplitude_mV, dtype=float), (pop.size,))
                     setattr(g, f"amp_{c.name}", amp * mV)
         else:
-            raise ParameterError(where, "model", "LIF/AdLIF neurons or spike-time sources for the Brian2 reference", getattr(m, "kind", m))
+            raise ParameterError(
+                where,
+                "model",
+                "LIF/AdLIF neurons or spike-time sources for the Brian2 reference",
+                getattr(m, "kind", m),
+            )
         groups[name] = g
         objs.append(g)
     for name, pr in net.projections.items():
         conn = pr.connectivity
         if not isinstance(conn, Explicit):
-            raise ParameterError(f"projection {name!r}", "connectivity", "drawable connectivity (frozen to explicit synapses)", conn.kind)
+            raise ParameterError(
+                f"projection {name!r}",
+                "connectivity",
+                "drawable connectivity (frozen to explicit synapses)",
+                conn.kind,
+            )
         var = "ge" if pr.receptor == "exc" else "gi"
-        s = b2.Synapses(groups[pr.pre], groups[pr.post], model="w : 1" if _is_cond(net, pr.post) else "w : volt", on_pre=f"{var} += w", name=f"syn_{name}")
+        s = b2.Synapses(
+            groups[pr.pre],
+            groups[pr.post],
+            model="w : 1" if _is_cond(net, pr.post) else "w : volt",
+            on_pre=f"{var} += w",
+            name=f"syn_{name}",
+        )
         s.connect(i=np.asarray(conn.pre), j=np.asarray(conn.post))
         w = np.asarray(conn.weight, dtype=float)
         s.w = w if _is_cond(net, pr.post) else w * mV
-        delays = (np.zeros(len(conn.pre), np.int64) if conn.delay_steps is None else np.asarray(conn.delay_steps)) + pr.delay_steps
+        delays = (
+            np.zeros(len(conn.pre), np.int64)
+            if conn.delay_steps is None
+            else np.asarray(conn.delay_steps)
+        ) + pr.delay_steps
         s.delay = delays * dt * b2.second
         objs.append(s)
     mons: dict[str, Any] = {}
@@ -198,14 +251,28 @@ def _run_brian2(
     wall = time.perf_counter() - t0
     res = Result(
         network=network.to_dict(),
-        run={"n_steps": int(round(duration_s / dt)), "dt_s": dt, "mode": "spiking", "batch_size": 1, "seed": seed,
-             "dtype": "float64", "device": f"brian2-{target}", "monitor_indices": {}},
+        run={
+            "n_steps": int(round(duration_s / dt)),
+            "dt_s": dt,
+            "mode": "spiking",
+            "batch_size": 1,
+            "seed": seed,
+            "dtype": "float64",
+            "device": f"brian2-{target}",
+            "monitor_indices": {},
+        },
         provenance={"wall_time_s": wall, "brian2": b2.__version__},
     )
     for mname, sm in mons.items():
         mon = net.monitors[mname]
         t = np.asarray(sm.t / b2.second)
-        res.spikes[mname] = SpikeData(mon.target, net.populations[mon.target].size, np.rint(t / dt).astype(np.int64), np.zeros(t.size, np.int32), np.asarray(sm.i, dtype=np.int64))
+        res.spikes[mname] = SpikeData(
+            mon.target,
+            net.populations[mon.target].size,
+            np.rint(t / dt).astype(np.int64),
+            np.zeros(t.size, np.int32),
+            np.asarray(sm.i, dtype=np.int64),
+        )
     if target == "cpp_standalone":
         b2.device.reinit()
         b2.set_device("runtime")

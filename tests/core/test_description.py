@@ -15,21 +15,44 @@ def _rich_network() -> ss.Network:
     net.add_spike_times("cue", 4, indices=[0, 1, 3], times_s=[0.001, 0.002, 0.0035])
     net.add_spike_tensor("pixels", 2 * 4 * 4, shape=(2, 4, 4))
     net.add_population(
-        "exc", 40, ss.LIF(tau_mem_s=15e-3, t_ref_s=2e-3, v_init_mV=ss.Normal(-60.0, 2.0)), layout=ss.Ring(circumference_m=0.04)
+        "exc",
+        40,
+        ss.LIF(tau_mem_s=15e-3, t_ref_s=2e-3, v_init_mV=ss.Normal(-60.0, 2.0)),
+        layout=ss.Ring(circumference_m=0.04),
     )
     net.add_population("inh", 10, ss.AdLIF(tau_adapt_s=0.2, b_mV=0.5))
     net.add_population("cuba", 2 * 3 * 3, ss.CubaLIF(tau_syn_s=4e-3, bias=0.01), shape=(2, 3, 3))
     net.add_population("izh", 5, ss.Izhikevich(i_bias=ss.Uniform(5.0, 10.0)))
-    net.add_population("sheet", 16, ss.RateUnit(tau_s=10e-3), shape=(4, 4), layout=ss.Sheet(rows=4, cols=4, spacing_m=1e-3))
+    net.add_population(
+        "sheet",
+        16,
+        ss.RateUnit(tau_s=10e-3),
+        shape=(4, 4),
+        layout=ss.Sheet(rows=4, cols=4, spacing_m=1e-3),
+    )
     net.add_projection("n_e", "noise", "exc", ss.FixedFanIn(k=5, weight=ss.LogNormal(0.0, 0.5)))
-    net.add_projection("e_e", "exc", "exc", ss.DistanceDependent(p_max=0.5, sigma_m=5e-3, weight=0.2, speed_m_s=1.0))
+    net.add_projection(
+        "e_e",
+        "exc",
+        "exc",
+        ss.DistanceDependent(p_max=0.5, sigma_m=5e-3, weight=0.2, speed_m_s=1.0),
+    )
     net.add_projection("e_i", "exc", "inh", ss.Sparse(p=0.3, weight=0.5), delay_steps=3)
     net.add_projection("i_e", "inh", "exc", ss.Dense(weight=0.1), receptor="inh")
     kernel = np.arange(2 * 2 * 2 * 2, dtype=float).reshape(2, 2, 2, 2) / 10
-    net.add_projection("conv", "pixels", "cuba", ss.Conv2d(kernel=kernel, stride=1, padding=0), trainable=True)
-    net.add_projection("ring", "exc", "exc", ss.Circulant(offsets=(-1, 1), weights=np.array([0.3, 0.7])))
     net.add_projection(
-        "cue_i", "cue", "izh", ss.Explicit(pre=np.array([0, 1, 3]), post=np.array([0, 2, 4]), weight=np.array([1.0, 2.0, 3.0]))
+        "conv", "pixels", "cuba", ss.Conv2d(kernel=kernel, stride=1, padding=0), trainable=True
+    )
+    net.add_projection(
+        "ring", "exc", "exc", ss.Circulant(offsets=(-1, 1), weights=np.array([0.3, 0.7]))
+    )
+    net.add_projection(
+        "cue_i",
+        "cue",
+        "izh",
+        ss.Explicit(
+            pre=np.array([0, 1, 3]), post=np.array([0, 2, 4]), weight=np.array([1.0, 2.0, 3.0])
+        ),
     )
     net.add_projection("one", "izh", "izh", ss.OneToOne(weight=0.5))
     net.add_current("step", "exc", amplitude_mV=np.linspace(0, 10, 40), start_s=0.01, stop_s=0.02)

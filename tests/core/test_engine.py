@@ -14,7 +14,11 @@ from spikesim.errors import ParameterError, ShapeError, SimulationError
 
 def _lif_current_net(amplitude_mV, *, dt_s=1e-4, t_ref_s=0.0, n=1):
     net = ss.Network(dt_s=dt_s)
-    net.add_population("n", n, ss.LIF(tau_mem_s=20e-3, v_rest_mV=-65.0, v_reset_mV=-65.0, v_th_mV=-50.0, t_ref_s=t_ref_s))
+    net.add_population(
+        "n",
+        n,
+        ss.LIF(tau_mem_s=20e-3, v_rest_mV=-65.0, v_reset_mV=-65.0, v_th_mV=-50.0, t_ref_s=t_ref_s),
+    )
     net.add_current("i", "n", amplitude_mV=amplitude_mV)
     net.monitor_spikes("n")
     net.monitor_state("n", "v")
@@ -48,13 +52,17 @@ def test_exact_integration_is_independent_of_dt():
     for dt in (1e-3, 1e-4):
         res = ss.simulate(_lif_current_net(10.0, dt_s=dt), duration_s=0.05, dtype="float64")
         st = res.states["n_state"]
-        traces[dt] = dict(zip(np.round((st.steps + 1) * dt, 9), st.values["v"][:, 0, 0], strict=False))  # step k ends at (k + 1) dt
+        traces[dt] = dict(
+            zip(np.round((st.steps + 1) * dt, 9), st.values["v"][:, 0, 0], strict=False)
+        )  # step k ends at (k + 1) dt
     common = sorted(set(traces[1e-3]) & set(traces[1e-4]))
     assert len(common) >= 40
     for t in common:
         assert traces[1e-3][t] == pytest.approx(traces[1e-4][t], abs=1e-9)
     t_end = common[-1]
-    assert traces[1e-3][t_end] == pytest.approx(-65.0 + 10.0 * (1 - math.exp(-t_end / 20e-3)), abs=1e-9)
+    assert traces[1e-3][t_end] == pytest.approx(
+        -65.0 + 10.0 * (1 - math.exp(-t_end / 20e-3)), abs=1e-9
+    )
 
 
 def test_cuba_lif_follows_lava_float_formula():
@@ -88,9 +96,15 @@ def test_cuba_lif_follows_lava_float_formula():
 def _noisy_net(n=200):
     net = ss.Network(dt_s=1e-4)
     net.add_poisson("in", 400, rate_hz=20.0)
-    net.add_population("out", n, ss.LIF(tau_mem_s=10e-3, tau_syn_exc_s=2e-3, t_ref_s=2e-3, v_init_mV=ss.Uniform(-65, -50)))
+    net.add_population(
+        "out",
+        n,
+        ss.LIF(tau_mem_s=10e-3, tau_syn_exc_s=2e-3, t_ref_s=2e-3, v_init_mV=ss.Uniform(-65, -50)),
+    )
     net.add_projection("p", "in", "out", ss.FixedFanIn(k=40, weight=ss.Normal(12.0, 1.0)))
-    net.add_projection("rec", "out", "out", ss.Sparse(p=0.05, weight=1.0), receptor="inh", delay_steps=5)
+    net.add_projection(
+        "rec", "out", "out", ss.Sparse(p=0.05, weight=1.0), receptor="inh", delay_steps=5
+    )
     net.monitor_spikes("out")
     net.monitor_state("out", "v", indices=[0, 1, 2], every_steps=10)
     net.monitor_rate("out", bin_s=5e-3)
@@ -121,8 +135,12 @@ def test_batch_trials_are_independent_with_the_same_statistics():
 
 
 def test_float64_agrees_with_float32_statistically():
-    r32 = ss.simulate(_noisy_net(), duration_s=0.2, seed=2, dtype="float32").mean_rate_hz("out_spikes")
-    r64 = ss.simulate(_noisy_net(), duration_s=0.2, seed=2, dtype="float64").mean_rate_hz("out_spikes")
+    r32 = ss.simulate(_noisy_net(), duration_s=0.2, seed=2, dtype="float32").mean_rate_hz(
+        "out_spikes"
+    )
+    r64 = ss.simulate(_noisy_net(), duration_s=0.2, seed=2, dtype="float64").mean_rate_hz(
+        "out_spikes"
+    )
     assert r32 > 5.0
     assert abs(r32 - r64) / r64 < 0.05
 
@@ -152,7 +170,12 @@ def test_per_synapse_delays_from_distance():
     net.add_spike_times("src", 1, indices=[0], times_s=[0.0])
     net.add_population("dst", 2, ss.CubaLIF(tau_syn_s=1e-4, tau_mem_s=1e-4, v_th=0.5))
     delays = np.array([10, 30])
-    net.add_projection("p", "src", "dst", ss.Explicit(pre=np.array([0, 0]), post=np.array([0, 1]), weight=1.0, delay_steps=delays))
+    net.add_projection(
+        "p",
+        "src",
+        "dst",
+        ss.Explicit(pre=np.array([0, 0]), post=np.array([0, 1]), weight=1.0, delay_steps=delays),
+    )
     net.monitor_spikes("dst")
     res = ss.simulate(net, duration_s=0.005)
     idx, t = res.spike_trains("dst_spikes")
@@ -164,8 +187,12 @@ def _equivalence_pair(conn_a, conn_b, pre_shape=None, post_shape=None, n_pre=64,
     out = []
     for conn in (conn_a, conn_b):
         net = ss.Network(dt_s=1e-4)
-        net.add_poisson("in", n_pre, rate_hz=200.0) if pre_shape is None else net.add_spike_tensor("in", n_pre, shape=pre_shape)
-        net.add_population("out", n_post, ss.CubaLIF(tau_syn_s=2e-3, tau_mem_s=5e-3, v_th=2.0), shape=post_shape)
+        net.add_poisson("in", n_pre, rate_hz=200.0) if pre_shape is None else net.add_spike_tensor(
+            "in", n_pre, shape=pre_shape
+        )
+        net.add_population(
+            "out", n_post, ss.CubaLIF(tau_syn_s=2e-3, tau_mem_s=5e-3, v_th=2.0), shape=post_shape
+        )
         net.add_projection("p", "in", "out", conn)
         net.monitor_state("out", "u")
         out.append(net)
@@ -184,7 +211,8 @@ def test_sparse_event_driven_equals_dense_matrix():
     post = gen.integers(0, 64, 500)
     w = gen.normal(0, 1, 500)
     a, b = _equivalence_pair(
-        ss.Explicit(pre=pre, post=post, weight=w), ss.Dense(weight=_dense_from_table(pre, post, w, 64, 64))
+        ss.Explicit(pre=pre, post=post, weight=w),
+        ss.Dense(weight=_dense_from_table(pre, post, w, 64, 64)),
     )
     ua = ss.simulate(a, duration_s=0.02, seed=5, dtype="float64").states["out_state"].values["u"]
     ub = ss.simulate(b, duration_s=0.02, seed=5, dtype="float64").states["out_state"].values["u"]
@@ -199,7 +227,9 @@ def test_circulant_equals_its_dense_matrix():
     for o, w in zip(offsets, weights, strict=False):
         for i in range(n):
             m[(i + o) % n, i] += w
-    a, b = _equivalence_pair(ss.Circulant(offsets=offsets, weights=weights), ss.Dense(weight=m), n_pre=n, n_post=n)
+    a, b = _equivalence_pair(
+        ss.Circulant(offsets=offsets, weights=weights), ss.Dense(weight=m), n_pre=n, n_post=n
+    )
     ua = ss.simulate(a, duration_s=0.02, seed=5, dtype="float64").states["out_state"].values["u"]
     ub = ss.simulate(b, duration_s=0.02, seed=5, dtype="float64").states["out_state"].values["u"]
     assert np.abs(ua).max() > 1.0
@@ -209,7 +239,14 @@ def test_circulant_equals_its_dense_matrix():
 def test_conv2d_equals_torch_conv2d():
     gen = np.random.default_rng(1)
     kernel = gen.normal(0, 1, (3, 2, 3, 3))
-    nets = _equivalence_pair(ss.Conv2d(kernel=kernel, padding=1), ss.Conv2d(kernel=kernel, padding=1), pre_shape=(2, 6, 6), post_shape=(3, 6, 6), n_pre=72, n_post=108)
+    nets = _equivalence_pair(
+        ss.Conv2d(kernel=kernel, padding=1),
+        ss.Conv2d(kernel=kernel, padding=1),
+        pre_shape=(2, 6, 6),
+        post_shape=(3, 6, 6),
+        n_pre=72,
+        n_post=108,
+    )
     x = (torch.rand(20, 1, 72, generator=torch.Generator().manual_seed(0)) < 0.2).double()
     sim = ss.Simulator(nets[0], dtype="float64")
     u = sim.run(0.002, inputs={"in": x}).states["out_state"].values["u"]
@@ -218,7 +255,13 @@ def test_conv2d_equals_torch_conv2d():
     ref = torch.zeros(1, 108, dtype=torch.float64)
     expected = []
     for k in range(20):
-        inc = torch.zeros_like(ref) if k == 0 else torch.nn.functional.conv2d(x[k - 1].reshape(1, 2, 6, 6), torch.as_tensor(kernel), padding=1).reshape(1, -1)
+        inc = (
+            torch.zeros_like(ref)
+            if k == 0
+            else torch.nn.functional.conv2d(
+                x[k - 1].reshape(1, 2, 6, 6), torch.as_tensor(kernel), padding=1
+            ).reshape(1, -1)
+        )
         ref = ref * a + inc
         expected.append(ref.numpy().copy())
     assert np.allclose(u, np.stack(expected), atol=1e-9)
@@ -233,7 +276,9 @@ def test_sparse_memory_grows_with_synapses_not_n_squared():
     sim = ss.Simulator(net)
     nbytes = sum(b.numel() * b.element_size() for b in sim.projs["p"].buffers())
     assert sim.projs["p"].n_synapses == n * 5
-    assert nbytes < 200 * n * 5  # bounded bytes per synapse; a dense matrix would need 4 n^2 = 160 GB
+    assert (
+        nbytes < 200 * n * 5
+    )  # bounded bytes per synapse; a dense matrix would need 4 n^2 = 160 GB
     res = sim.run(0.002)
     assert res.run["n_steps"] == 20
 
@@ -273,7 +318,9 @@ def test_uniform_delay_given_by_the_rule_is_applied():
     net = ss.Network(dt_s=1e-4)
     net.add_spike_times("src", 2, indices=[0, 1], times_s=[0.001, 0.001])
     net.add_population("dst", 2, ss.CubaLIF(tau_syn_s=1e-4, tau_mem_s=1e-4, v_th=0.5))
-    conn = ss.Explicit(pre=np.array([0, 1]), post=np.array([0, 1]), weight=1.0, delay_steps=np.array([4, 4]))
+    conn = ss.Explicit(
+        pre=np.array([0, 1]), post=np.array([0, 1]), weight=1.0, delay_steps=np.array([4, 4])
+    )
     net.add_projection("p", "src", "dst", conn, delay_steps=2)
     net.monitor_spikes("dst")
     _, t = ss.simulate(net, duration_s=0.003).spike_trains("dst_spikes")

@@ -13,10 +13,14 @@ from spikesim.reference.brian2 import poisson_as_spike_times, run_brian2
 def test_lif_spike_steps_identical_to_brian2():
     net = ss.Network(dt_s=1e-4)
     net.add_population(
-        "n", 3, ss.LIF(tau_mem_s=20e-3, v_rest_mV=-65.0, v_reset_mV=-70.0, v_th_mV=-50.0, t_ref_s=3e-3)
+        "n",
+        3,
+        ss.LIF(tau_mem_s=20e-3, v_rest_mV=-65.0, v_reset_mV=-70.0, v_th_mV=-50.0, t_ref_s=3e-3),
     )
     net.add_current("const", "n", amplitude_mV=np.array([16.0, 20.0, 40.0]))
-    net.add_current("step", "n", amplitude_mV=np.array([5.0, -3.0, 10.0]), start_s=0.05, stop_s=0.12)
+    net.add_current(
+        "step", "n", amplitude_mV=np.array([5.0, -3.0, 10.0]), start_s=0.05, stop_s=0.12
+    )
     net.monitor_spikes("n")
     ours = ss.simulate(net, duration_s=0.2, dtype="float64").spikes["n_spikes"]
     ref = run_brian2(net, duration_s=0.2, seed=0).spikes["n_spikes"]
@@ -29,7 +33,9 @@ def test_lif_spike_steps_identical_to_brian2():
 def test_current_synapses_driven_by_identical_spike_trains_match_brian2():
     net = ss.Network(dt_s=1e-4)
     net.add_poisson("in", 200, rate_hz=20.0)
-    net.add_population("n", 20, ss.LIF(tau_mem_s=10e-3, tau_syn_exc_s=2e-3, tau_syn_inh_s=5e-3, t_ref_s=2e-3))
+    net.add_population(
+        "n", 20, ss.LIF(tau_mem_s=10e-3, tau_syn_exc_s=2e-3, tau_syn_inh_s=5e-3, t_ref_s=2e-3)
+    )
     net.add_projection("e", "in", "n", ss.FixedFanIn(k=60, weight=8.0))
     net.add_projection("i", "in", "n", ss.FixedFanIn(k=10, weight=2.0), receptor="inh")
     net.monitor_spikes("n")

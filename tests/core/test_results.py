@@ -13,7 +13,9 @@ from spikesim.errors import ParameterError
 def _net() -> ss.Network:
     net = ss.Network(dt_s=1e-4, name="results")
     net.add_poisson("in", 100, rate_hz=ss.Uniform(10.0, 30.0))
-    net.add_population("n", 50, ss.LIF(tau_mem_s=10e-3, tau_syn_exc_s=2e-3, v_init_mV=ss.Uniform(-65.0, -55.0)))
+    net.add_population(
+        "n", 50, ss.LIF(tau_mem_s=10e-3, tau_syn_exc_s=2e-3, v_init_mV=ss.Uniform(-65.0, -55.0))
+    )
     net.add_projection("p", "in", "n", ss.FixedFanIn(k=20, weight=ss.Normal(12.0, 2.0)))
     net.monitor_spikes("n")
     net.monitor_state("n", ["v", "i_exc"], indices=[0, 3], every_steps=5)
@@ -24,7 +26,10 @@ def _net() -> ss.Network:
 def _same(a: ss.Result, b: ss.Result) -> None:
     for name in a.spikes:
         for key in ("step", "batch", "index"):
-            assert np.array_equal(getattr(a.spikes[name], key), getattr(b.spikes[name], key)), (name, key)
+            assert np.array_equal(getattr(a.spikes[name], key), getattr(b.spikes[name], key)), (
+                name,
+                key,
+            )
     for name in a.states:
         assert np.array_equal(a.states[name].steps, b.states[name].steps)
         for var in a.states[name].values:
@@ -90,7 +95,9 @@ def test_summary_and_statistics():
     res = ss.simulate(_net(), duration_s=0.05, seed=2)
     s = res.spikes["n_spikes"]
     assert res.mean_rate_hz("n_spikes") == pytest.approx(s.count() / (50 * 0.05))
-    assert res.rates["n_rate"].rate_hz.mean() == pytest.approx(res.mean_rate_hz("n_spikes"), rel=1e-6)
+    assert res.rates["n_rate"].rate_hz.mean() == pytest.approx(
+        res.mean_rate_hz("n_spikes"), rel=1e-6
+    )
     assert "n_spikes" in res.summary()
     with pytest.raises(ParameterError, match="monitor"):
         res.mean_rate_hz("nope")

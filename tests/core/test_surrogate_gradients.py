@@ -56,7 +56,11 @@ def test_training_cuba_lif_reduces_the_loss():
 
 
 def test_training_lif_reduces_the_loss():
-    first, last = _train(ss.LIF(tau_mem_s=10e-3, tau_syn_exc_s=5e-3, tau_syn_inh_s=5e-3, v_th_mV=-64.0, v_reset_mV=-65.0))
+    first, last = _train(
+        ss.LIF(
+            tau_mem_s=10e-3, tau_syn_exc_s=5e-3, tau_syn_inh_s=5e-3, v_th_mV=-64.0, v_reset_mV=-65.0
+        )
+    )
     assert first > 5.0
     assert last < 0.2 * first
 

@@ -299,7 +299,7 @@ def main() -> None:
     dev = a.device if a.device != "cpu" else f"{platform.machine()} CPU, {a.threads} thread(s)"
     print(
         f"date {datetime.date.today()}, device {dev}, T={a.steps}, batch {a.batch}, "
-        f"best of {a.repeats} x {a.batches} training steps"
+        f"best of {a.rounds} interleaved rounds x {a.repeats} x {a.batches} training steps"
     )
     print("| framework | version | samples/s | spikesim / framework | memory (MiB) |")
     print("|---|---|---|---|---|")

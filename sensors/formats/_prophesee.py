@@ -141,7 +141,15 @@ def parse_header_bytes(data: bytes, *, complete: bool) -> Header | None:
 def read_header(path: str | os.PathLike) -> Header:
     """Parse the ``%`` header of ``path``; a file without one is an :class:`EventFormatError`."""
     with open(path, "rb") as f:
-        head = f.read(MAX_HEADER_BYTES + 1)
+        head = f.read(1 << 16)
+        if len(head) == 1 << 16 and head.startswith(b"%"):
+            try:  # most headers are a few hundred bytes: read 1 MiB only when needed
+                h = parse_header_bytes(head, complete=False)
+            except ValueError:
+                h = None
+            if h is not None and h["header_complete"]:
+                return h
+            head += f.read(MAX_HEADER_BYTES + 1 - len(head))
     if not head.startswith(b"%"):
         raise EventFormatError(
             path, 0, f"expected a Prophesee '%' text header, found {head[:16]!r}"

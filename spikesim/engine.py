@@ -69,6 +69,31 @@ def _dtype(d: Any) -> torch.dtype:
 class _Projection(torch.nn.Module):
     """Runtime form of one projection: maps pre activity [B, N_pre] to post input [B, N_post]."""
 
+    # attribute types (nn.Module's __getattr__ would otherwise type them Tensor | Module)
+    name: str
+    pre: str
+    post: str
+    receptor: str
+    n_pre: int
+    n_post: int
+    base_delay: int
+    max_delay: int
+    hetero: bool
+    differentiable: bool
+    in_shape: tuple[int, ...]
+    stride: int
+    padding: int
+    channels: int
+    ring: int
+    offsets: tuple[int, ...]
+    weight: torch.Tensor
+    rows_w: torch.Tensor
+    rows_post: torch.Tensor
+    rows_delay: torch.Tensor
+    syn_pre: torch.Tensor
+    syn_post: torch.Tensor
+    syn_delay: torch.Tensor
+
     def __init__(
         self,
         name: str,
@@ -346,7 +371,7 @@ class Simulator(torch.nn.Module):
                 differentiable=self.differentiable,
             )
         self._incoming: dict[str, list[_Projection]] = {n: [] for n in network.populations}
-        for pr in self.projs.values():
+        for pr in self._projections():
             self._incoming[pr.post].append(pr)  # type: ignore[index]
         self._spike_fn = (
             (lambda x: dyn.superspike(x, self.surrogate_alpha)) if self.differentiable else None
@@ -591,7 +616,7 @@ class Simulator(torch.nn.Module):
             (p, r): {} for p in self.pops for r in ("exc", "inh")
         }
         rings: dict[tuple[str, str, bool], torch.Tensor] = {}
-        for pr in self.projs.values():
+        for pr in self._projections():
             if pr.hetero:
                 L = pr.max_delay + 2
                 for sq in (False, True) if rate_mode else (False,):
@@ -647,7 +672,7 @@ class Simulator(torch.nn.Module):
                 activity[p.name] = z
             # 3) propagate to future steps
             nonzero: dict[str, Any] = {}  # active (trial, neuron) pairs, shared per pre population
-            for pr in self.projs.values():
+            for pr in self._projections():
                 a = activity[pr.pre]
                 active = None
                 if pr.kind == "sparse" and not rate_mode and not self.differentiable:
@@ -725,6 +750,7 @@ class Simulator(torch.nn.Module):
                 < r * self.dt_s
             ).to(self.dtype)
             return z, state
+        assert p.step is not None  # every spiking model has a kernel
         return p.step(
             dyn.SynapticInput(exc, inh, cur),
             state,
@@ -833,13 +859,15 @@ class Simulator(torch.nn.Module):
         st["r"] = phi + (st["r"] - phi) * math.exp(-dt / tau_r)
         return st["r"], st
 
+    def _projections(self) -> list[_Projection]:
+        return [pr for pr in self.projs.values() if isinstance(pr, _Projection)]
+
     def _check_finite(self, states: dict[str, Any], k: int) -> None:
         for name, st in states.items():
             values = list(st.items() if isinstance(st, dict) else zip(st._fields, st, strict=True))
             floats = [t for _, t in values if isinstance(t, torch.Tensor) and t.is_floating_point()]
-            if not floats or bool(
-                torch.isfinite(sum(t.sum() for t in floats))
-            ):  # one check per population
+            total = torch.stack([t.sum() for t in floats]).sum() if floats else None
+            if total is None or bool(torch.isfinite(total)):  # one reduction per population
                 continue
             for var, t in values:
                 if (

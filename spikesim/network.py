@@ -408,6 +408,7 @@ class Network:
             variables = (variables,)
         from .dynamics import state_variables
 
+        assert isinstance(pop.model, NeuronModel)  # sources were refused above
         known = state_variables(pop.model)
         for v in variables:
             if v not in known:
@@ -686,7 +687,7 @@ class Network:
             if isinstance(pop.model, PoissonSource):
                 model: Any = PoissonSource(rate_hz=vals["rate_hz"])
             else:
-                model = dataclasses.replace(pop.model, **vals)
+                model = dataclasses.replace(pop.model, **vals)  # type: ignore[arg-type]
             out.populations[name] = dataclasses.replace(pop, model=model)
         for name, pr in self.projections.items():
             if isinstance(pr.connectivity, (Conv2d, Circulant)):

@@ -41,8 +41,8 @@ def _erfcx_antiderivative(y: torch.Tensor) -> torch.Tensor:
     below the table the asymptotic series of erfcx)."""
     dev = y.device
     if dev not in _TABLE:
-        g, dg = _erfcx_table()
-        _TABLE[dev] = (torch.as_tensor(g, device=dev), torch.as_tensor(dg, device=dev))
+        g_np, dg_np = _erfcx_table()
+        _TABLE[dev] = (torch.as_tensor(g_np, device=dev), torch.as_tensor(dg_np, device=dev))
     g, dg = _TABLE[dev]
     yc = y.clamp(_TABLE_LO, _TABLE_HI)
     pos = (yc - _TABLE_LO) / _TABLE_H

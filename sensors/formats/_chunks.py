@@ -2,17 +2,23 @@
 
 ``rechunk`` turns a stream of variable-size event arrays (one per packet or file block) into
 chunks of at most ``chunk_events`` events, never empty; ``concat_events`` joins chunks into
-one array; ``check_chunk_events`` validates the option every ``iter_chunks`` takes.
+one array; ``check_chunk_events`` validates the option every ``iter_chunks`` takes;
+``until_truncation`` implements the readers' ``allow_truncated`` option.
+
+Joining goes through :func:`join_events`, which concatenates the packed 13-byte
+:data:`EVENT_DTYPE` records as raw bytes: ``np.concatenate`` on the unaligned structured
+dtype copies field by field (measured 47.6 ms vs 1.5 ms per million events).
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from ..errors import EventFormatError
+from ..errors import EventFormatError, TruncatedFileError, TruncatedFileWarning
 from ..events import EVENT_DTYPE
 
 __all__ = [
@@ -21,7 +27,9 @@ __all__ = [
     "check_chunk_events",
     "concat_events",
     "file_size",
+    "join_events",
     "rechunk",
+    "until_truncation",
 ]
 
 DEFAULT_CHUNK_EVENTS = 1 << 20
@@ -39,6 +47,22 @@ def check_chunk_events(chunk_events: int) -> int:
     return int(chunk_events)
 
 
+def join_events(parts: list[np.ndarray]) -> np.ndarray:
+    """``np.concatenate(parts)`` for :data:`EVENT_DTYPE` arrays, joined as raw bytes.
+
+    Equal to ``np.concatenate`` (same dtype, same records); parts of another dtype fall back
+    to ``np.concatenate``. An empty list gives an empty :data:`EVENT_DTYPE` array.
+    """
+    if not parts:
+        return np.zeros(0, dtype=EVENT_DTYPE)
+    if len(parts) == 1:
+        return np.ascontiguousarray(parts[0])
+    if any(p.dtype != EVENT_DTYPE or p.ndim != 1 for p in parts):
+        return np.concatenate(parts)
+    raw = [np.ascontiguousarray(p).view(np.uint8) for p in parts]
+    return np.concatenate(raw).view(EVENT_DTYPE)
+
+
 def rechunk(pieces: Iterable[np.ndarray], chunk_events: int) -> Iterator[np.ndarray]:
     """Re-cut a stream of event arrays into chunks of ``chunk_events`` (last one shorter)."""
     pending: list[np.ndarray] = []
@@ -49,7 +73,7 @@ def rechunk(pieces: Iterable[np.ndarray], chunk_events: int) -> Iterator[np.ndar
         pending.append(piece)
         n_pending += piece.shape[0]
         if n_pending >= chunk_events:
-            joined = pending[0] if len(pending) == 1 else np.concatenate(pending)
+            joined = join_events(pending)
             start = 0
             while joined.shape[0] - start >= chunk_events:
                 yield joined[start : start + chunk_events]
@@ -58,17 +82,39 @@ def rechunk(pieces: Iterable[np.ndarray], chunk_events: int) -> Iterator[np.ndar
             pending = [rest] if rest.shape[0] else []
             n_pending = rest.shape[0]
     if n_pending:
-        yield pending[0] if len(pending) == 1 else np.concatenate(pending)
+        yield join_events(pending)
 
 
 def concat_events(chunks: Iterable[np.ndarray]) -> np.ndarray:
     """All chunks joined into one :data:`EVENT_DTYPE` array (empty array when none)."""
-    parts = list(chunks)
-    if not parts:
-        return np.zeros(0, dtype=EVENT_DTYPE)
-    if len(parts) == 1:
-        return np.ascontiguousarray(parts[0])
-    return np.concatenate(parts)
+    return join_events(list(chunks))
+
+
+def until_truncation(
+    pieces: Iterable[np.ndarray], allow_truncated: bool, what: str
+) -> Iterator[np.ndarray]:
+    """``pieces`` unchanged; with ``allow_truncated`` a :class:`TruncatedFileError` raised by
+    them ends the stream with a :class:`TruncatedFileWarning` (file, byte offset, reason)
+    instead, after the events decoded before the truncation.
+
+    Readers parse their header before this wrapper, so a file cut inside its header still
+    raises: there is nothing decoded to return and no sensor size to report.
+    """
+    if not allow_truncated:
+        yield from pieces
+        return
+    try:
+        yield from pieces
+    except TruncatedFileError as exc:
+        warnings.warn(
+            TruncatedFileWarning(
+                exc.path,
+                exc.offset,
+                f"{exc.reason}; returning the {what} events decoded before the truncation "
+                "(allow_truncated=True)",
+            ),
+            stacklevel=2,
+        )
 
 
 def file_size(path: str | os.PathLike) -> int:

@@ -17,6 +17,15 @@ set → DAVIS). ``layout=`` overrides both. A header-only file is a valid record
 events (AEDAT 2.0 has no event count or end marker, and jAER writes the header before the
 first event), so it decodes to an empty array with the sensor size from the header.
 Timestamps are the stored int32 values (no wrap-around correction).
+
+Polarity events with x or y outside the sensor size are an :class:`EventFormatError` naming
+the byte offset of the record (checked per 4 MiB block, vectorised). The sensor size is the
+one the header names, else jAER's default for the layout (240x180 DAVIS, 128x128 DVS128) —
+the same size the :class:`Recording` reports.
+
+A file that ends in the middle of a record is a :class:`TruncatedFileError`; with
+``allow_truncated=True`` the events of the whole records before it are returned and a
+:class:`TruncatedFileWarning` names the file and the byte offset of the partial record.
 """
 
 from __future__ import annotations
@@ -37,6 +46,7 @@ from ._chunks import (
     check_chunk_events,
     concat_events,
     rechunk,
+    until_truncation,
 )
 
 __all__ = ["SPEC", "iter_chunks", "probe", "read", "sniff"]
@@ -141,7 +151,8 @@ def _infer_layout(addresses: np.ndarray) -> str:
     return "dvs128"
 
 
-def _decode(records: np.ndarray, layout: str) -> np.ndarray:
+def _decode(records: np.ndarray, layout: str) -> tuple[np.ndarray, np.ndarray]:
+    """Polarity events of ``records`` and the mask of the records they come from."""
     a = records["a"].astype(np.uint32)
     if layout == "davis":
         keep = (a & np.uint32(0x80000400)) == 0
@@ -158,7 +169,41 @@ def _decode(records: np.ndarray, layout: str) -> np.ndarray:
         out["y"] = (a >> 8) & 0x7F
         out["p"] = a & 1
     out["t"] = records["t"][keep]
-    return out
+    return out, keep
+
+
+def _sensor_for(info: dict[str, Any], layout: str | None) -> tuple[int, int] | None:
+    """The header's sensor size, else jAER's default for ``layout`` (None: layout unknown)."""
+    if info["size"] is not None:
+        return info["size"]
+    if layout is None:
+        return None
+    return _DEFAULT_DAVIS_SIZE if layout == "davis" else (128, 128)
+
+
+def _check_inside(
+    path: str | os.PathLike,
+    ev: np.ndarray,
+    keep: np.ndarray,
+    block_offset: int,
+    sensor: tuple[int, int],
+    from_header: bool,
+) -> None:
+    """``EventFormatError`` at the first record whose x/y is outside ``sensor``."""
+    if not ev.shape[0]:
+        return
+    width, height = sensor
+    if int(ev["x"].max()) < width and int(ev["y"].max()) < height:
+        return
+    i = int(np.flatnonzero((ev["x"] >= width) | (ev["y"] >= height))[0])
+    record = int(np.flatnonzero(keep)[i])
+    named = "named by the header" if from_header else "(the default: the header names no chip)"
+    raise EventFormatError(
+        path,
+        block_offset + record * _RECORD.itemsize,
+        f"polarity event at x={int(ev['x'][i])}, y={int(ev['y'][i])} is outside the "
+        f"{width}x{height} sensor {named} (expected x < width and y < height)",
+    )
 
 
 def _check_layout(layout: str | None) -> None:
@@ -166,8 +211,9 @@ def _check_layout(layout: str | None) -> None:
         raise ValueError(f"aedat2 layout: expected one of {_LAYOUTS} or None, found {layout!r}")
 
 
-def _iter_decoded(path: str | os.PathLike, layout: str | None) -> Iterator[np.ndarray]:
-    info = _header_info(path)
+def _iter_decoded(
+    path: str | os.PathLike, layout: str | None, info: dict[str, Any]
+) -> Iterator[np.ndarray]:
     chosen = layout or info["layout"]
     size = os.stat(path).st_size
     n_bytes = size - info["data_offset"]
@@ -177,8 +223,10 @@ def _iter_decoded(path: str | os.PathLike, layout: str | None) -> Iterator[np.nd
     else:
         tail, bad = 0, None
     block = (READ_BLOCK_BYTES // _RECORD.itemsize) * _RECORD.itemsize
+    sensor = _sensor_for(info, chosen)
     with open(path, "rb") as f:
         f.seek(info["data_offset"])
+        pos = info["data_offset"]
         remaining = n_bytes - tail
         while remaining > 0:
             buf = f.read(min(block, remaining))
@@ -188,7 +236,12 @@ def _iter_decoded(path: str | os.PathLike, layout: str | None) -> Iterator[np.nd
             records = np.frombuffer(buf, dtype=_RECORD)
             if chosen is None:
                 chosen = _infer_layout(records["a"])
-            yield _decode(records, chosen)
+                sensor = _sensor_for(info, chosen)
+            ev, keep = _decode(records, chosen)
+            if sensor is not None:
+                _check_inside(path, ev, keep, pos, sensor, info["size"] is not None)
+            pos += len(buf)
+            yield ev
     if bad is not None:
         raise TruncatedFileError(
             path,
@@ -202,11 +255,18 @@ def iter_chunks(
     *,
     chunk_events: int = DEFAULT_CHUNK_EVENTS,
     layout: str | None = None,
+    allow_truncated: bool = False,
 ) -> Iterator[np.ndarray]:
-    """Decode polarity events in chunks of at most ``chunk_events`` (4 MiB reads)."""
+    """Decode polarity events in chunks of at most ``chunk_events`` (4 MiB reads).
+
+    ``allow_truncated=True``: a partial last record ends the stream with a
+    :class:`TruncatedFileWarning` instead of a :class:`TruncatedFileError`.
+    """
     chunk_events = check_chunk_events(chunk_events)
     _check_layout(layout)
-    yield from rechunk(_iter_decoded(path, layout), chunk_events)
+    info = _header_info(path)  # header errors raise whatever allow_truncated says
+    pieces = until_truncation(_iter_decoded(path, layout, info), allow_truncated, "AEDAT 2.0")
+    yield from rechunk(pieces, chunk_events)
 
 
 def probe(path: str | os.PathLike) -> dict[str, Any]:
@@ -236,15 +296,25 @@ def probe(path: str | os.PathLike) -> dict[str, Any]:
     }
 
 
-def read(path: str | os.PathLike, *, layout: str | None = None) -> Recording:
-    """Decode the whole file into a :class:`Recording` (skipped APS/IMU/special words)."""
+def read(
+    path: str | os.PathLike, *, layout: str | None = None, allow_truncated: bool = False
+) -> Recording:
+    """Decode the whole file into a :class:`Recording` (skipped APS/IMU/special words).
+
+    ``allow_truncated=True``: a partial last record gives a :class:`TruncatedFileWarning` and
+    the events before it instead of a :class:`TruncatedFileError`.
+    """
     _check_layout(layout)
     facts = probe(path)
-    events = concat_events(_iter_decoded(path, layout))
+    info = _header_info(path)
+    pieces = _iter_decoded(path, layout, info)
+    events = concat_events(until_truncation(pieces, allow_truncated, "AEDAT 2.0"))
     meta = {k: facts[k] for k in ("chip", "layout", "sensor_size_from_header", "header")}
+    sensor = facts["sensor_size"]
     if layout is not None:
         meta["layout"] = layout
-    return Recording(events, facts["sensor_size"], SPEC.name, os.fspath(path), meta)
+        sensor = _sensor_for(info, layout)
+    return Recording(events, sensor, SPEC.name, os.fspath(path), meta)
 
 
 SPEC = FormatSpec(

@@ -8,6 +8,13 @@ data bit 0 = valid, bit 1 = polarity (1 = ON), y = bits 2–16, x = bits 17–31
 timestamp is ``eventTSOverflow << 31 | ts``. Events with the valid bit 0 are dropped; other
 packet types (special, frame, IMU, ...) are skipped. Coordinates are raw (origin top-left per
 the 3.1 specification). The sensor size comes from the ``#Source <id>: <device>`` line.
+
+Valid polarity events with x or y outside that sensor size are an :class:`EventFormatError`
+naming the byte offset of the event (checked per packet, vectorised); when the device is
+unknown (no size) coordinates are not checked. A file that ends inside a packet is a
+:class:`TruncatedFileError`; with ``allow_truncated=True`` the events of the complete packets
+before it are returned and a :class:`TruncatedFileWarning` names the file and the byte offset
+of the cut packet.
 """
 
 from __future__ import annotations
@@ -22,7 +29,13 @@ import numpy as np
 from ..errors import EventFormatError, TruncatedFileError
 from ..events import EVENT_DTYPE, Recording
 from . import FormatSpec
-from ._chunks import DEFAULT_CHUNK_EVENTS, check_chunk_events, concat_events, rechunk
+from ._chunks import (
+    DEFAULT_CHUNK_EVENTS,
+    check_chunk_events,
+    concat_events,
+    rechunk,
+    until_truncation,
+)
 
 __all__ = ["PACKET_HEADER", "POLARITY_EVENT", "SPEC", "iter_chunks", "probe", "read", "sniff"]
 
@@ -101,7 +114,9 @@ def _sensor_size(lines: list[str]) -> tuple[tuple[int, int] | None, str | None]:
     return None, None
 
 
-def _iter_packets(path: str | os.PathLike, data_offset: int) -> Iterator[np.ndarray]:
+def _iter_packets(
+    path: str | os.PathLike, data_offset: int, sensor: tuple[int, int] | None
+) -> Iterator[np.ndarray]:
     size = os.stat(path).st_size
     with open(path, "rb") as f:
         f.seek(data_offset)
@@ -161,16 +176,50 @@ def _iter_packets(path: str | os.PathLike, data_offset: int) -> Iterator[np.ndar
             out["x"] = (d >> 17) & 0x7FFF
             out["y"] = (d >> 2) & 0x7FFF
             out["p"] = (d >> 1) & 1
+            if sensor is not None and out.shape[0]:
+                _check_inside(path, out, keep, pos - n_bytes, ev_size, sensor)
             yield out
 
 
+def _check_inside(
+    path: str | os.PathLike,
+    out: np.ndarray,
+    keep: np.ndarray,
+    data_pos: int,
+    ev_size: int,
+    sensor: tuple[int, int],
+) -> None:
+    """``EventFormatError`` at the first valid event whose x/y is outside ``sensor``."""
+    width, height = sensor
+    if int(out["x"].max()) < width and int(out["y"].max()) < height:
+        return
+    i = int(np.flatnonzero((out["x"] >= width) | (out["y"] >= height))[0])
+    k = int(np.flatnonzero(keep)[i])
+    raise EventFormatError(
+        path,
+        data_pos + k * ev_size,
+        f"polarity event at x={int(out['x'][i])}, y={int(out['y'][i])} is outside the "
+        f"{width}x{height} sensor of the header's #Source line "
+        "(expected x < width and y < height)",
+    )
+
+
 def iter_chunks(
-    path: str | os.PathLike, *, chunk_events: int = DEFAULT_CHUNK_EVENTS
+    path: str | os.PathLike,
+    *,
+    chunk_events: int = DEFAULT_CHUNK_EVENTS,
+    allow_truncated: bool = False,
 ) -> Iterator[np.ndarray]:
-    """Decode valid polarity events packet by packet, in chunks of at most ``chunk_events``."""
+    """Decode valid polarity events packet by packet, in chunks of at most ``chunk_events``.
+
+    ``allow_truncated=True``: a packet cut by the end of the file ends the stream with a
+    :class:`TruncatedFileWarning` instead of a :class:`TruncatedFileError`.
+    """
     chunk_events = check_chunk_events(chunk_events)
-    _, offset = _parse_header(path)
-    yield from rechunk(_iter_packets(path, offset), chunk_events)
+    lines, offset = _parse_header(path)  # header errors raise whatever allow_truncated says
+    sensor, _ = _sensor_size(lines)
+    pieces = until_truncation(_iter_packets(path, offset, sensor), allow_truncated, "AEDAT 3.1")
+    yield from rechunk(pieces, chunk_events)
 
 
 def probe(path: str | os.PathLike) -> dict[str, Any]:
@@ -186,10 +235,16 @@ def probe(path: str | os.PathLike) -> dict[str, Any]:
     }
 
 
-def read(path: str | os.PathLike) -> Recording:
-    """Decode the whole file into a :class:`Recording`."""
+def read(path: str | os.PathLike, *, allow_truncated: bool = False) -> Recording:
+    """Decode the whole file into a :class:`Recording`.
+
+    ``allow_truncated=True``: a packet cut by the end of the file gives a
+    :class:`TruncatedFileWarning` and the events of the packets before it instead of a
+    :class:`TruncatedFileError`.
+    """
     facts = probe(path)
-    events = concat_events(_iter_packets(path, facts["data_offset"]))
+    pieces = _iter_packets(path, facts["data_offset"], facts["sensor_size"])
+    events = concat_events(until_truncation(pieces, allow_truncated, "AEDAT 3.1"))
     meta = {"source": facts["source"], "header": facts["header"]}
     return Recording(events, facts["sensor_size"], SPEC.name, os.fspath(path), meta)
 

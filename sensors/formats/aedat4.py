@@ -16,6 +16,12 @@ bool on, 3 padding bytes); the vector start is located through the flatbuffer of
 alignment the writer chose works. Other streams are skipped without being decompressed;
 :func:`iter_packets` exposes every packet's decompressed flatbuffer for callers that want
 frames, IMU samples or triggers.
+
+A file cut short (a packet running past the end of the file, or the file ending before the
+dataTablePosition its IOHeader names) is a :class:`TruncatedFileError`; with
+``allow_truncated=True`` the events of the complete packets before the cut are returned and a
+:class:`TruncatedFileWarning` names the file and the byte offset. A file cut inside its
+IOHeader always raises.
 """
 
 from __future__ import annotations
@@ -33,7 +39,13 @@ import zstandard
 from ..errors import EventFormatError, TruncatedFileError, UnsupportedEventTypeError
 from ..events import EVENT_DTYPE, Recording
 from . import FormatSpec
-from ._chunks import DEFAULT_CHUNK_EVENTS, check_chunk_events, concat_events, rechunk
+from ._chunks import (
+    DEFAULT_CHUNK_EVENTS,
+    check_chunk_events,
+    concat_events,
+    rechunk,
+    until_truncation,
+)
 
 __all__ = [
     "AEDAT4_EVENT",
@@ -229,18 +241,22 @@ def _read_header(path: str | os.PathLike) -> dict[str, Any]:
         raise EventFormatError(
             path, len(MAGIC) + 4, f"IOHeader compression {compression} unknown (expected 0-4)"
         )
-    if table_pos != -1 and not data_start <= table_pos <= size:
+    if table_pos != -1 and table_pos < data_start:
         raise EventFormatError(
             path,
             len(MAGIC) + 4,
             f"dataTablePosition {table_pos} outside the data section [{data_start}, {size}]",
         )
+    # A table position past the end: the file was cut short; the packets present are read
+    # and the cut is reported as a TruncatedFileError once they are exhausted.
+    cut = table_pos > size
     streams = _parse_streams(xml_bytes.decode("utf-8", "replace"), path)
     return {
         "compression": compression,
         "data_start": data_start,
-        "data_end": size if table_pos == -1 else table_pos,
+        "data_end": size if table_pos == -1 or cut else table_pos,
         "table_position": table_pos,
+        "cut_before_table": cut,
         "streams": streams,
         "file_size": size,
     }
@@ -312,6 +328,13 @@ def _packets(
             ident = bytes(fb[8:12]).decode("ascii", "replace")
             yield sid, ident, fb
             pos += 8 + size
+    if header.get("cut_before_table"):
+        raise TruncatedFileError(
+            path,
+            end,
+            f"file ends at byte {end}, before the data table at dataTablePosition "
+            f"{header['table_position']} that the IOHeader names",
+        )
 
 
 def _evts_bytes(fb: bytes, path: str | os.PathLike, pos: int) -> memoryview:
@@ -369,22 +392,26 @@ def _convert(parts: list[memoryview], path: str | os.PathLike) -> np.ndarray:
 
 
 def _iter_events(
-    path: str | os.PathLike, stream_id: int | None, batch_events: int
+    path: str | os.PathLike, header: dict[str, Any], stream_id: int | None, batch_events: int
 ) -> Iterator[np.ndarray]:
-    header = _read_header(path)
     sid = _event_stream(header, stream_id, path)
     pending: list[memoryview] = []
     n_bytes = 0
     batch_bytes = batch_events * _REC
-    for _, _, fb in _packets(path, header, {sid}):
-        raw = _evts_bytes(fb, path, -1)
-        if not len(raw):
-            continue
-        pending.append(raw)
-        n_bytes += len(raw)
-        if n_bytes >= batch_bytes:
+    try:
+        for _, _, fb in _packets(path, header, {sid}):
+            raw = _evts_bytes(fb, path, -1)
+            if not len(raw):
+                continue
+            pending.append(raw)
+            n_bytes += len(raw)
+            if n_bytes >= batch_bytes:
+                yield _convert(pending, path)
+                pending, n_bytes = [], 0
+    except TruncatedFileError:
+        if pending:  # the events decoded before the cut, for allow_truncated
             yield _convert(pending, path)
-            pending, n_bytes = [], 0
+        raise
     if pending:
         yield _convert(pending, path)
 
@@ -394,10 +421,17 @@ def iter_chunks(
     *,
     chunk_events: int = DEFAULT_CHUNK_EVENTS,
     stream_id: int | None = None,
+    allow_truncated: bool = False,
 ) -> Iterator[np.ndarray]:
-    """Decode the (first, or ``stream_id``) EVTS stream packet by packet, in bounded chunks."""
+    """Decode the (first, or ``stream_id``) EVTS stream packet by packet, in bounded chunks.
+
+    ``allow_truncated=True``: a file cut short ends the stream with a
+    :class:`TruncatedFileWarning` instead of a :class:`TruncatedFileError`.
+    """
     chunk_events = check_chunk_events(chunk_events)
-    yield from rechunk(_iter_events(path, stream_id, chunk_events), chunk_events)
+    header = _read_header(path)  # header errors raise whatever allow_truncated says
+    pieces = _iter_events(path, header, stream_id, chunk_events)
+    yield from rechunk(until_truncation(pieces, allow_truncated, "AEDAT 4.0"), chunk_events)
 
 
 def probe(path: str | os.PathLike) -> dict[str, Any]:
@@ -419,11 +453,18 @@ def probe(path: str | os.PathLike) -> dict[str, Any]:
     }
 
 
-def read(path: str | os.PathLike, *, stream_id: int | None = None) -> Recording:
-    """Decode the EVTS stream (first one unless ``stream_id``) into a :class:`Recording`."""
+def read(
+    path: str | os.PathLike, *, stream_id: int | None = None, allow_truncated: bool = False
+) -> Recording:
+    """Decode the EVTS stream (first one unless ``stream_id``) into a :class:`Recording`.
+
+    ``allow_truncated=True``: a file cut short gives a :class:`TruncatedFileWarning` and the
+    events of the complete packets before the cut instead of a :class:`TruncatedFileError`.
+    """
     facts = probe(path)
     sid = stream_id if stream_id is not None else facts["event_stream_id"]
-    events = concat_events(_iter_events(path, stream_id, 1 << 22))
+    pieces = _iter_events(path, _read_header(path), stream_id, 1 << 22)
+    events = concat_events(until_truncation(pieces, allow_truncated, "AEDAT 4.0"))
     sensor = facts["sensor_size"]
     if sid is not None and sid in facts["streams"]:
         s = facts["streams"][sid]

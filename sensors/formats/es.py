@@ -12,6 +12,11 @@ is_increase (1 = ON), then x (uint16 LE) and y (uint16 LE). The first event's ti
 from 0. Decoding is vectorised: runs of events are found on the stride-5 lattice (one numpy
 search per run of overflow/reset bytes, not per event) and times are a cumulative sum; the
 file is read in 4 MiB blocks with the time and any partial event carried across blocks.
+
+A file that ends inside an event is a :class:`TruncatedFileError`; with
+``allow_truncated=True`` the events before it are returned and a
+:class:`TruncatedFileWarning` names the file and the byte offset of the partial event. A file
+cut inside its header always raises.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from ._chunks import (
     check_chunk_events,
     concat_events,
     rechunk,
+    until_truncation,
 )
 
 __all__ = ["SPEC", "iter_chunks", "probe", "read", "sniff"]
@@ -158,8 +164,7 @@ def _events(b: np.ndarray, segments: list[tuple[int, int, int]], t0: int) -> np.
     return out
 
 
-def _iter_decoded(path: str | os.PathLike) -> Iterator[np.ndarray]:
-    h = _header(path)
+def _iter_decoded(path: str | os.PathLike, h: dict[str, Any]) -> Iterator[np.ndarray]:
     width, height = h["width"], h["height"]
     size = os.stat(path).st_size
     t = 0
@@ -200,11 +205,20 @@ def _iter_decoded(path: str | os.PathLike) -> Iterator[np.ndarray]:
 
 
 def iter_chunks(
-    path: str | os.PathLike, *, chunk_events: int = DEFAULT_CHUNK_EVENTS
+    path: str | os.PathLike,
+    *,
+    chunk_events: int = DEFAULT_CHUNK_EVENTS,
+    allow_truncated: bool = False,
 ) -> Iterator[np.ndarray]:
-    """Decode DVS events in chunks of at most ``chunk_events`` (4 MiB reads)."""
+    """Decode DVS events in chunks of at most ``chunk_events`` (4 MiB reads).
+
+    ``allow_truncated=True``: a partial last event ends the stream with a
+    :class:`TruncatedFileWarning` instead of a :class:`TruncatedFileError`.
+    """
     chunk_events = check_chunk_events(chunk_events)
-    yield from rechunk(_iter_decoded(path), chunk_events)
+    h = _header(path)  # header errors raise whatever allow_truncated says
+    pieces = until_truncation(_iter_decoded(path, h), allow_truncated, "Event Stream")
+    yield from rechunk(pieces, chunk_events)
 
 
 def probe(path: str | os.PathLike) -> dict[str, Any]:
@@ -218,10 +232,15 @@ def probe(path: str | os.PathLike) -> dict[str, Any]:
     }
 
 
-def read(path: str | os.PathLike) -> Recording:
-    """Decode the whole DVS stream into a :class:`Recording`."""
+def read(path: str | os.PathLike, *, allow_truncated: bool = False) -> Recording:
+    """Decode the whole DVS stream into a :class:`Recording`.
+
+    ``allow_truncated=True``: a partial last event gives a :class:`TruncatedFileWarning` and
+    the events before it instead of a :class:`TruncatedFileError`.
+    """
     facts = probe(path)
-    events = concat_events(_iter_decoded(path))
+    pieces = _iter_decoded(path, _header(path))
+    events = concat_events(until_truncation(pieces, allow_truncated, "Event Stream"))
     meta = {"version": facts["version"], "event_type": facts["event_type"]}
     return Recording(events, facts["sensor_size"], SPEC.name, os.fspath(path), meta)
 

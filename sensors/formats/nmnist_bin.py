@@ -9,6 +9,11 @@ to set it yourself.
 
 The writer refuses what the 40-bit record cannot hold (t outside [0, 2^23), x or y outside
 [0, 255]) instead of truncating it.
+
+A file whose size is not a multiple of 5 ends with a partial record: a
+:class:`TruncatedFileError`, or with ``allow_truncated=True`` the events of the whole records
+and a :class:`TruncatedFileWarning` naming the file and the byte offset of the partial record.
+:func:`probe` only looks at the whole records.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from ._chunks import (
     check_chunk_events,
     concat_events,
     rechunk,
+    until_truncation,
 )
 
 __all__ = [
@@ -70,7 +76,9 @@ def _decode(buf: bytes) -> np.ndarray:
     return out
 
 
-def _iter_decoded(path: str | os.PathLike) -> Iterator[np.ndarray]:
+def _iter_decoded(path: str | os.PathLike, *, whole_only: bool = False) -> Iterator[np.ndarray]:
+    """Decoded blocks; a partial last record raises :class:`TruncatedFileError` at the end
+    unless ``whole_only`` (for :func:`probe`, which reports facts about whole records)."""
     size = os.stat(path).st_size
     whole = size - size % RECORD_BYTES
     block = (READ_BLOCK_BYTES // RECORD_BYTES) * RECORD_BYTES
@@ -82,7 +90,7 @@ def _iter_decoded(path: str | os.PathLike) -> Iterator[np.ndarray]:
                 raise TruncatedFileError(path, done, "file changed size while reading")
             done += len(buf)
             yield _decode(buf)
-    if size % RECORD_BYTES:
+    if size % RECORD_BYTES and not whole_only:
         raise TruncatedFileError(
             path,
             whole,
@@ -92,11 +100,19 @@ def _iter_decoded(path: str | os.PathLike) -> Iterator[np.ndarray]:
 
 
 def iter_chunks(
-    path: str | os.PathLike, *, chunk_events: int = DEFAULT_CHUNK_EVENTS
+    path: str | os.PathLike,
+    *,
+    chunk_events: int = DEFAULT_CHUNK_EVENTS,
+    allow_truncated: bool = False,
 ) -> Iterator[np.ndarray]:
-    """Decode in chunks of at most ``chunk_events`` (4 MiB reads)."""
+    """Decode in chunks of at most ``chunk_events`` (4 MiB reads).
+
+    ``allow_truncated=True``: a partial last record ends the stream with a
+    :class:`TruncatedFileWarning` instead of a :class:`TruncatedFileError`.
+    """
     chunk_events = check_chunk_events(chunk_events)
-    yield from rechunk(_iter_decoded(path), chunk_events)
+    pieces = until_truncation(_iter_decoded(path), allow_truncated, "N-MNIST")
+    yield from rechunk(pieces, chunk_events)
 
 
 def _infer_size(max_x: int, max_y: int) -> tuple[int, int]:
@@ -109,7 +125,7 @@ def probe(path: str | os.PathLike) -> dict[str, Any]:
     """Event count and the inferred sensor size (one streaming pass over x/y bytes)."""
     size = os.stat(path).st_size
     mx = my = -1
-    for chunk in _iter_decoded(path):
+    for chunk in _iter_decoded(path, whole_only=True):
         if chunk.shape[0]:
             mx = max(mx, int(chunk["x"].max()))
             my = max(my, int(chunk["y"].max()))
@@ -122,10 +138,17 @@ def probe(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def read(
-    path: str | os.PathLike, *, sensor_size: tuple[int, int] | str | None = "infer"
+    path: str | os.PathLike,
+    *,
+    sensor_size: tuple[int, int] | str | None = "infer",
+    allow_truncated: bool = False,
 ) -> Recording:
-    """Decode the whole file; see the module docstring for ``sensor_size``."""
-    events = concat_events(_iter_decoded(path))
+    """Decode the whole file; see the module docstring for ``sensor_size``.
+
+    ``allow_truncated=True``: a partial last record gives a :class:`TruncatedFileWarning` and
+    the events of the whole records instead of a :class:`TruncatedFileError`.
+    """
+    events = concat_events(until_truncation(_iter_decoded(path), allow_truncated, "N-MNIST"))
     inferred = False
     if isinstance(sensor_size, str):
         if sensor_size != "infer":

@@ -161,12 +161,7 @@ def written_dir(tmp_path_factory) -> Path:
 
 
 # Known decoder defects found by this test (reported; remove an entry once fixed: strict).
-KNOWN_DEFECTS = {
-    "AEDAT2": "aedat2 returns events outside the sensor the header names (a flipped bit in "
-    "PyAedatTools_TranslatingBarX.aedat gives x=394 on its 240x180 sensor) instead of raising",
-    "AEDAT3.1": "aedat3 returns events outside the sensor the header names (a flipped bit "
-    "gives y=913 on a DVS128 file) instead of raising EventFormatError",
-}
+KNOWN_DEFECTS: dict[str, str] = {}
 
 
 def _params() -> list:

@@ -17,7 +17,6 @@ from .connectivity import (
     OneToOne,
     Sparse,
 )
-from .engine import Simulator, simulate
 from .errors import ConfigError, ParameterError, ShapeError, SimulationError, SpikesimError
 from .network import (
     Network,
@@ -30,6 +29,18 @@ from .network import (
 from .neurons import LIF, AdLIF, CubaLIF, Izhikevich, RateUnit
 from .results import Result, rerun
 from .values import LogNormal, Normal, Uniform
+
+_LAZY = {"Simulator": "engine", "simulate": "engine"}
+
+
+def __getattr__(name: str):  # the torch engine loads on first use: the description needs no torch
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'spikesim' has no attribute {name!r}")
 
 __all__ = [
     "Network",

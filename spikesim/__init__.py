@@ -42,6 +42,7 @@ def __getattr__(name: str):  # the torch engine loads on first use: the descript
         return value
     raise AttributeError(f"module 'spikesim' has no attribute {name!r}")
 
+
 __all__ = [
     "Network",
     "Ring",

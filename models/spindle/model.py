@@ -83,7 +83,7 @@ class SpindleConfig:
     units_per_module: int = 8
     tau_tc_s: float = 10e-3
     tau_re_s: float = 10e-3
-    loop_delay_s: float = 7e-3
+    loop_delay_s: float = 4e-3  # conduction delay of the TC -> RE -> TC loop, on TC -> RE
     w_tc_re_mV: float = 40.0
     w_re_tc_mV: float = 40.0
     gain_hz_per_mV: float = 10.0
@@ -244,9 +244,7 @@ def build_spindle_network(cfg: SpindleConfig = SpindleConfig(), *, monitor: bool
     lat = lat / lat.sum(axis=1, keepdims=True) * cfg.lateral_fraction
     mod_w = lat + np.eye(M) * (1 - cfg.lateral_fraction)  # [post module, pre module]
     arc_m = np.abs(off) * cfg.ring_length_m / M
-    mod_d = np.rint((cfg.loop_delay_s / 2 + arc_m / cfg.thalamic_speed_m_s) / cfg.dt_s).astype(
-        np.int64
-    )
+    mod_d = np.rint((cfg.loop_delay_s + arc_m / cfg.thalamic_speed_m_s) / cfg.dt_s).astype(np.int64)
     post_m, pre_m = np.nonzero(mod_w > 0)
     # all-to-all between the K units of connected modules
     pre = (pre_m[:, None, None] * K + np.arange(K)[None, :, None]).repeat(K, axis=2).ravel()
@@ -265,7 +263,7 @@ def build_spindle_network(cfg: SpindleConfig = SpindleConfig(), *, monitor: bool
             pre=pre2.astype(np.int64),
             post=post2.astype(np.int64),
             weight=np.full(pre2.size, cfg.w_re_tc_mV / K),
-            delay_steps=np.full(pre2.size, int(round(cfg.loop_delay_s / 2 / cfg.dt_s)), np.int64),
+            delay_steps=np.full(pre2.size, 0, np.int64),
         ),
         receptor="inh",
     )

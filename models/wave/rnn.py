@@ -238,10 +238,13 @@ class WaveRNN(SequenceModel):
             self.input_weight.reshape(c * n, self.n_inp).t(),
         ).reshape(steps, batch, c, n)
         act = torch.relu if self.activation == "relu" else (lambda v: v)
-        h = act(drive[0] + self.recurrent_bias[:, None])  # h[-1] = 0, conv of zero = bias
+        # unbind, not drive[t]: one backward node for all steps instead of a full-size
+        # zero-filled gradient per step (which made training O(T^2) in memory traffic)
+        drives = drive.unbind(0)
+        h = act(drives[0] + self.recurrent_bias[:, None])  # h[-1] = 0, conv of zero = bias
         states = [h] if keep_all else None
         for t in range(1, steps):
-            h = act(drive[t] + self.circular_conv(h))
+            h = act(drives[t] + self.circular_conv(h))
             if states is not None:
                 states.append(h)
         seq = torch.stack(states).reshape(steps, batch, c * n) if states is not None else None
@@ -350,10 +353,11 @@ class IRNN(SequenceModel):
         ).reshape(steps, batch, self.hidden_size)
         act = torch.relu if self.activation == "relu" else (lambda v: v)
         wt = self.recurrent_weight.t()
-        h = act(drive[0])
+        drives = drive.unbind(0)  # one backward node for all steps (see WaveRNN._run)
+        h = act(drives[0])
         states = [h] if keep_all else None
         for t in range(1, steps):
-            h = act(torch.addmm(drive[t], h, wt))
+            h = act(torch.addmm(drives[t], h, wt))
             if states is not None:
                 states.append(h)
         return h, (torch.stack(states) if states is not None else None)

@@ -149,10 +149,12 @@ def fig_go_cls(epochs: int, alphas: np.ndarray, seeds: list[int], out: Path) -> 
     ax[1].set(
         xlabel="P / N",
         ylabel="generalization error",
-        yscale="log",
+        xscale="log",
         title="overfitting peaks near P/N = 1",
     )
+    ax[1].set_ylim(-0.05, 1.1 * max(max(v["final"]) for v in summary.values()))
     ax[1].set_xticks(alphas, [f"{x:g}" for x in alphas])
+    ax[1].minorticks_off()
     ax[1].legend(fontsize=8)
     ax[2].axhline(0, color="k", lw=0.8)
     ax[2].set(
@@ -161,6 +163,8 @@ def fig_go_cls(epochs: int, alphas: np.ndarray, seeds: list[int], out: Path) -> 
         xscale="log",
         title="replay beats online learning (> 0)\nonly with limited data and a reliable rule",
     )
+    ax[2].set_xticks(alphas, [f"{x:g}" for x in alphas])
+    ax[2].minorticks_off()
     ax[2].legend()
     fig.tight_layout()
     fig.savefig(out / "go_cls.png", dpi=110)

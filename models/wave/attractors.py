@@ -253,8 +253,10 @@ def ring_attractor_network(
     ``cue_start_s`` and ``cue_stop_s``.
 
     ``neuron="lif"``: current-based :class:`~spikesim.LIF` (weights are mV jumps scaled as
-    above). ``neuron="cuba"``: :class:`~spikesim.CubaLIF` with the same time constants and the
-    weights rescaled to its dimensionless units (threshold 1), for export to Lava.
+    above). ``neuron="cuba"``: :class:`~spikesim.CubaLIF` (one synaptic time constant per
+    population: 100 ms for E, 10 ms for I) with weights and currents rescaled to its units
+    (threshold 1 = 20 mV, ``v += u`` per step), for export to Lava; it holds a localised bump
+    too, at higher rates than the LIF version.
     """
     where = "ring attractor"
     n_exc = _check_int(where, "n_exc", n_exc, 8)
@@ -263,37 +265,28 @@ def ring_attractor_network(
         raise ParameterError(where, "neuron", "'lif' or 'cuba'", neuron)
     sigma_rad = _check_pos(where, "sigma_rad", sigma_rad)
     net = Network(dt_s=dt_s, name=name)
+    exc_lif = LIF(
+        tau_mem_s=20e-3,
+        v_rest_mV=-70.0,
+        v_reset_mV=-60.0,
+        v_th_mV=-50.0,
+        t_ref_s=2e-3,
+        tau_syn_exc_s=100e-3,
+        tau_syn_inh_s=10e-3,
+        v_init_mV=Uniform(-70.0, -55.0),
+    )
+    inh_lif = dataclasses.replace(exc_lif, tau_mem_s=10e-3, t_ref_s=1e-3)
     if neuron == "lif":
-        # total weights are per unit of presynaptic population activity; a single spike's jump
-        # (mV) is the total divided by the number of inputs times a scale of 20 mV
-        scale = 20.0
-        exc_model = LIF(
-            tau_mem_s=20e-3,
-            v_rest_mV=-70.0,
-            v_reset_mV=-60.0,
-            v_th_mV=-50.0,
-            t_ref_s=2e-3,
-            tau_syn_exc_s=100e-3,
-            tau_syn_inh_s=10e-3,
-            v_init_mV=Uniform(-70.0, -55.0),
-        )
-        inh_model = LIF(
-            tau_mem_s=10e-3,
-            v_rest_mV=-70.0,
-            v_reset_mV=-60.0,
-            v_th_mV=-50.0,
-            t_ref_s=1e-3,
-            tau_syn_exc_s=100e-3,
-            tau_syn_inh_s=10e-3,
-            v_init_mV=Uniform(-70.0, -55.0),
-        )
-        cue_scale = 1.0
+        exc_model, inh_model = exc_lif, inh_lif
+        to_exc = to_inh = 1.0  # weights and currents in mV
     else:
-        # CubaLIF: v in units of the threshold (1 ~ 20 mV), per-step synaptic increments
-        scale = 1.0
+        # CubaLIF (v in units of the 20 mV threshold gap, v += u every step, one synaptic time
+        # constant per population): a LIF drive of D mV is a per-step CUBA drive of
+        # D / 20 / (tau_mem / dt), so weights and currents are rescaled per target population
         exc_model = CubaLIF(tau_syn_s=100e-3, tau_mem_s=20e-3, v_th=1.0)
         inh_model = CubaLIF(tau_syn_s=10e-3, tau_mem_s=10e-3, v_th=1.0)
-        cue_scale = 1.0 / 20.0
+        to_exc = dt_s / (20.0 * 20e-3)
+        to_inh = dt_s / (20.0 * 10e-3)
     net.add_population("exc", n_exc, exc_model, layout=Ring())
     net.add_population("inh", n_inh, inh_model, layout=Ring())
     # kernel offsets within 2.5 sigma (and no wider than the ring)
@@ -302,23 +295,23 @@ def ring_attractor_network(
     d = 2 * np.pi * np.asarray(offsets) / n_exc
     profile = np.exp(-(d**2) / (2 * sigma_rad**2))
     profile = profile / profile.sum()
+    # total weights are per unit of presynaptic population activity, in units of 20 mV
+    mv = 20.0
     net.add_projection(
-        "ee", "exc", "exc", Circulant(offsets=offsets, weights=scale * w_ee * profile)
+        "ee", "exc", "exc", Circulant(offsets=offsets, weights=to_exc * mv * w_ee * profile)
     )
-    net.add_projection("ei", "exc", "inh", Dense(weight=scale * w_ei / n_exc * 4))
-    net.add_projection("ie", "inh", "exc", Dense(weight=scale * w_ie / n_inh), receptor="inh")
-    net.add_projection("ii", "inh", "inh", Dense(weight=scale * w_ii / n_inh), receptor="inh")
-    for pop, size in (("exc", n_exc), ("inh", n_inh)):
+    net.add_projection("ei", "exc", "inh", Dense(weight=to_inh * mv * w_ei / n_exc * 4))
+    net.add_projection("ie", "inh", "exc", Dense(weight=to_exc * mv * w_ie / n_inh), receptor="inh")
+    net.add_projection("ii", "inh", "inh", Dense(weight=to_inh * mv * w_ii / n_inh), receptor="inh")
+    for pop, size, k in (("exc", n_exc, to_exc), ("inh", n_inh, to_inh)):
         net.add_poisson(f"bg_{pop}", size, rate_hz=background_hz)
-        net.add_projection(
-            f"bg_{pop}_in", f"bg_{pop}", pop, OneToOne(weight=w_background_mV * scale / 20.0)
-        )
+        net.add_projection(f"bg_{pop}_in", f"bg_{pop}", pop, OneToOne(weight=w_background_mV * k))
     ang = 2 * np.pi * np.arange(n_exc) / n_exc
     profile_cue = np.exp((np.cos(ang - cue_angle_rad) - 1) / cue_width_rad**2)
     net.add_current(
         "cue",
         "exc",
-        amplitude_mV=cue_mV * cue_scale * profile_cue,
+        amplitude_mV=cue_mV * to_exc * profile_cue,
         start_s=cue_start_s,
         stop_s=cue_stop_s,
     )

@@ -122,6 +122,16 @@ def test_spiking_ring_attractor_holds_bump():
     assert np.max(np.abs(_wrap(angles[late] - cue))) < 0.2
 
 
+def test_cuba_ring_attractor_holds_a_localised_bump():
+    # the CubaLIF variant (for Lava export): same structure, weights rescaled to CUBA units
+    cue = 2.0
+    net = ring_attractor_network(neuron="cuba", cue_angle_rad=cue)
+    centres, angles, rates = spiking_bump_angles(net, 0.7, window_s=0.1, seed=1)
+    late = centres > 0.35
+    assert rates[late].min() > 1.0
+    assert np.max(np.abs(_wrap(angles[late] - cue))) < 0.2
+
+
 def test_spiking_network_descriptions_and_errors():
     net = ring_attractor_network(neuron="cuba")
     assert isinstance(net, Network)

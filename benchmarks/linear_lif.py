@@ -1,0 +1,524 @@
+"""Linear(N->N) + LIF, forward + backward through time: spikesim against peers and the floor.
+
+The speed anchor of FIELD-NOTES section 7 (Linear(16384->16384) + LIF, batch 16, 500 steps,
+forward + backward, fp32). Every variant runs in this process on the same input spikes
+(Bernoulli p=0.05), the same weight matrix (spikesim's draw, copied into the others) and the
+same loss, ``sum over neurons of (mean spike count per step - target rate)^2``:
+
+* ``spikesim``    the network description (spike tensor -> Dense trainable projection ->
+                  CubaLIF) run by ``Simulator(differentiable=True).forward``;
+* ``plain_loop``  a hand-written PyTorch loop, one ``x[t] @ W.T`` per step, the same CubaLIF
+                  update and SuperSpike surrogate as spikesim (checked with ``--check``);
+* ``plain_gemm``  the same, but the input current for all steps computed by one matmul first
+                  (possible because the layer is feed-forward);
+* ``snntorch``    ``snn.Leaky`` (subtract reset, fast-sigmoid surrogate), per-step Linear;
+* ``norse``       ``nn.Linear`` over the whole sequence, then ``norse.torch.LIF`` (eager;
+                  ``--norse-compile`` adds a ``torch.compile`` run);
+* ``spikingjelly`` ``layer.Linear`` + ``neuron.LIFNode`` in multi-step mode (SpikingJelly picks
+                  its kernels by device: its Torch reference on CPU, fused kernels on CUDA);
+* ``floor``       the matrix products alone: ``X @ W.T`` over all steps and the weight gradient.
+
+The neuron equations differ between libraries (one or two state variables, reset rule,
+surrogate); the layer size, input, loss and weights are the same. spikesim delivers a
+projection's output one step later (delay 0 means "next step"), so its spikes are those of
+the plain loop fed with the input shifted by one step; ``--check`` verifies this.
+
+Usage::
+
+    python benchmarks/linear_lif.py --device cpu --n 2048 --steps 100 --repeat 3
+    python benchmarks/linear_lif.py --device cuda            # N=16384, T=500 by default
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import datetime
+import gc
+import io
+import math
+import os
+import platform
+import pstats
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Callable
+
+import torch
+
+TAU_SYN_S = 5e-3
+TAU_MEM_S = 20e-3
+DT_S = 1e-3
+V_TH = 1.0
+ALPHA = 100.0  # SuperSpike / fast-sigmoid steepness
+P_IN = 0.05
+TARGET_RATE = 0.05  # spikes per step
+
+# ------------------------------------------------------------------------- helpers
+
+
+def loss_fn(z: torch.Tensor) -> torch.Tensor:
+    """z: spikes [T, B, N] -> sum of squared errors of the per-step rate to the target."""
+    return ((z.mean(0) - TARGET_RATE) ** 2).sum()
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class PeakMemory:
+    """Peak memory above the level at entry: CUDA allocator stats, or sampled RSS on CPU.
+
+    On CPU torch's allocations bypass tracemalloc, so the resident set size is sampled every
+    ``interval_s`` by a thread (short peaks between samples can be missed; memory freed to
+    the C allocator but not to the OS is not counted again).
+    """
+
+    def __init__(self, device: torch.device, interval_s: float = 0.002) -> None:
+        self.device, self.interval_s = device, interval_s
+        self.peak = 0
+
+    def __enter__(self) -> PeakMemory:
+        gc.collect()
+        if self.device.type == "cuda":
+            sync(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+            self.base = torch.cuda.memory_allocated(self.device)
+        else:
+            self.base = _rss_bytes()
+            self._stop = threading.Event()
+            self._max = self.base
+            self._thread = threading.Thread(target=self._sample, daemon=True)
+            self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self._max = max(self._max, _rss_bytes())
+            time.sleep(self.interval_s)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.device.type == "cuda":
+            sync(self.device)
+            self.peak = torch.cuda.max_memory_allocated(self.device) - self.base
+        else:
+            self._stop.set()
+            self._thread.join()
+            self.peak = max(self._max, _rss_bytes()) - self.base
+
+
+class SuperSpike(torch.autograd.Function):
+    """Heaviside forward, 1 / (alpha |x| + 1)^2 backward (written here for the plain loop)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        ctx.save_for_backward(x)
+        return (x > 0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, g: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        (x,) = ctx.saved_tensors
+        return g / (ALPHA * x.abs() + 1.0) ** 2
+
+
+def cuba_lif_loop(currents: Callable[[int], torch.Tensor], T: int) -> torch.Tensor:
+    """CubaLIF as spikesim integrates it: u decays and integrates, v integrates u, reset to 0."""
+    du, dv = math.exp(-DT_S / TAU_SYN_S), math.exp(-DT_S / TAU_MEM_S)
+    u = v = None
+    out = []
+    for t in range(T):
+        i_t = currents(t)
+        u = i_t if u is None else u * du + i_t
+        v = u if v is None else v * dv + u
+        z = SuperSpike.apply(v - V_TH)
+        v = v * (1 - z)
+        out.append(z)
+    return torch.stack(out)
+
+
+# ------------------------------------------------------------------------ variants
+# each builder returns (step, params): step() runs forward + loss + backward once
+
+
+def build_spikesim(x: torch.Tensor, n: int, device: torch.device, weight_std: float):
+    import spikesim
+
+    T, B, _ = x.shape
+    net = spikesim.Network(dt_s=DT_S)
+    net.add_spike_tensor("x", n)
+    net.add_population(
+        "y", n, spikesim.CubaLIF(tau_syn_s=TAU_SYN_S, tau_mem_s=TAU_MEM_S, v_th=V_TH)
+    )
+    net.add_projection(
+        "w", "x", "y", spikesim.Dense(weight=spikesim.Normal(0.0, weight_std)), trainable=True
+    )
+    sim = spikesim.Simulator(
+        net, batch_size=B, device=device, differentiable=True, surrogate_alpha=ALPHA
+    )
+    params = list(sim.parameters())
+
+    def forward() -> torch.Tensor:
+        return sim(inputs={"x": x}, record=("y",))["y"]
+
+    def step() -> float:
+        z = forward()
+        loss = loss_fn(z)
+        loss.backward()
+        return float(loss)
+
+    return step, params, sim, forward
+
+
+def build_plain_loop(x: torch.Tensor, w0: torch.Tensor):
+    w = torch.nn.Parameter(w0.clone())
+    T = x.shape[0]
+
+    def forward(inp: torch.Tensor = x) -> torch.Tensor:
+        return cuba_lif_loop(lambda t: inp[t] @ w.t(), T)
+
+    def step() -> float:
+        loss = loss_fn(forward())
+        loss.backward()
+        return float(loss)
+
+    return step, [w], forward
+
+
+def build_plain_gemm(x: torch.Tensor, w0: torch.Tensor):
+    w = torch.nn.Parameter(w0.clone())
+    T, B, N = x.shape
+
+    def step() -> float:
+        cur = (x.reshape(T * B, N) @ w.t()).reshape(T, B, -1)
+        loss = loss_fn(cuba_lif_loop(lambda t: cur[t], T))
+        loss.backward()
+        return float(loss)
+
+    return step, [w]
+
+
+def build_snntorch(x: torch.Tensor, w0: torch.Tensor):
+    import snntorch as snn
+    from snntorch import surrogate
+
+    T, B, N = x.shape
+    fc = torch.nn.Linear(N, w0.shape[0], bias=False, device=w0.device)
+    with torch.no_grad():
+        fc.weight.copy_(w0)
+    lif = snn.Leaky(beta=math.exp(-DT_S / TAU_MEM_S), spike_grad=surrogate.fast_sigmoid(ALPHA))
+
+    def step() -> float:
+        mem = lif.init_leaky()
+        out = []
+        for t in range(T):
+            spk, mem = lif(fc(x[t]), mem)
+            out.append(spk)
+        loss = loss_fn(torch.stack(out))
+        loss.backward()
+        return float(loss)
+
+    return step, list(fc.parameters())
+
+
+def build_norse(x: torch.Tensor, w0: torch.Tensor, compile_: bool = False):
+    from norse.torch import LIF, LIFParameters
+
+    T, B, N = x.shape
+    fc = torch.nn.Linear(N, w0.shape[0], bias=False, device=w0.device)
+    with torch.no_grad():
+        fc.weight.copy_(w0)
+    p = LIFParameters(
+        tau_syn_inv=torch.tensor(1.0 / TAU_SYN_S),
+        tau_mem_inv=torch.tensor(1.0 / TAU_MEM_S),
+        v_th=torch.tensor(V_TH),
+        method="super",
+        alpha=torch.tensor(ALPHA),
+    )
+    lif = LIF(p, dt=DT_S).to(w0.device)
+
+    def forward() -> torch.Tensor:
+        z, _ = lif(fc(x))
+        return z
+
+    fwd = torch.compile(forward) if compile_ else forward
+
+    def step() -> float:
+        loss = loss_fn(fwd())
+        loss.backward()
+        return float(loss)
+
+    return step, list(fc.parameters())
+
+
+def build_spikingjelly(x: torch.Tensor, w0: torch.Tensor):
+    from spikingjelly.activation_based import functional, layer, neuron, surrogate
+
+    T, B, N = x.shape
+    fc = layer.Linear(N, w0.shape[0], bias=False, step_mode="m").to(w0.device)
+    with torch.no_grad():
+        fc.weight.copy_(w0)
+    lif = neuron.LIFNode(
+        tau=TAU_MEM_S / DT_S,
+        decay_input=False,
+        v_threshold=V_TH,
+        surrogate_function=surrogate.Sigmoid(),
+        step_mode="m",
+    )
+
+    def step() -> float:
+        functional.reset_net(lif)
+        loss = loss_fn(lif(fc(x)))
+        loss.backward()
+        return float(loss)
+
+    return step, list(fc.parameters())
+
+
+def build_floor(x: torch.Tensor, w0: torch.Tensor):
+    w = torch.nn.Parameter(w0.clone())
+    T, B, N = x.shape
+    g = torch.randn(T * B, w0.shape[0], device=w0.device, dtype=w0.dtype)
+
+    def step() -> float:
+        y = x.reshape(T * B, N) @ w.t()  # forward product
+        y.backward(g)  # weight gradient g.T @ X (x needs no gradient)
+        return 0.0
+
+    return step, [w]
+
+
+# --------------------------------------------------------------------------- timing
+
+
+class SavedBytes:
+    """Bytes autograd keeps for the backward pass (distinct storages packed by saved-tensor hooks).
+
+    Deterministic and device-independent: the BPTT activation memory of a variant. Storages
+    alive anyway (the input spikes, the weights) are counted too, once.
+    """
+
+    def __init__(self) -> None:
+        self.storages: dict[int, int] = {}
+
+    def pack(self, t: torch.Tensor) -> torch.Tensor:
+        st = t.untyped_storage()
+        self.storages[st.data_ptr()] = st.nbytes()
+        return t
+
+    @property
+    def total(self) -> int:
+        return sum(self.storages.values())
+
+
+def time_variant(step, params, device: torch.device, repeat: int, count_saved: bool = True):
+    """One warm-up (counting saved tensors), then ``repeat`` timed runs.
+
+    Returns (median s, peak bytes, loss, warm-up s, saved-for-backward bytes).
+    """
+    times = []
+    saved = SavedBytes()
+    with PeakMemory(device) as mem:
+        for i in range(repeat + 1):
+            for p in params:
+                p.grad = None
+            sync(device)
+            t0 = time.perf_counter()
+            if i == 0 and count_saved:
+                with torch.autograd.graph.saved_tensors_hooks(saved.pack, lambda t: t):
+                    loss = step()
+            else:
+                loss = step()
+            sync(device)
+            times.append(time.perf_counter() - t0)
+    return statistics.median(times[1:]), mem.peak, loss, times[0], saved.total
+
+
+def check(x: torch.Tensor, sim_forward, sim_params, plain_forward, plain_params) -> str:
+    """spikesim == plain loop on the input shifted by one step (spikes and weight gradient)."""
+    shifted = torch.cat([torch.zeros_like(x[:1]), x[:-1]])
+    grads = []
+    spikes = []
+    for fwd, params, args in (
+        (sim_forward, sim_params, ()),
+        (plain_forward, plain_params, (shifted,)),
+    ):
+        for p in params:
+            p.grad = None
+        z = fwd(*args)
+        loss_fn(z).backward()
+        spikes.append(z.detach())
+        grads.append(params[0].grad.detach().clone())
+    same = bool(torch.equal(spikes[0], spikes[1]))
+    err = float((grads[0] - grads[1]).abs().max() / grads[1].abs().max().clamp_min(1e-30))
+    rate = float(spikes[0].mean())
+    return (
+        f"check: spikes identical={same}, max rel. weight-gradient difference={err:.2e}, "
+        f"output rate={rate:.4f} spikes/step"
+    )
+
+
+def profile_spikesim(forward, top: int) -> str:
+    pr = cProfile.Profile()
+    pr.enable()
+    z = forward()
+    loss_fn(z).backward()
+    pr.disable()
+    s = io.StringIO()
+    pstats.Stats(pr, stream=s).sort_stats("tottime").print_stats(top)
+    return s.getvalue()
+
+
+def run_isolated(name: str, argv: list[str]) -> tuple | None:
+    """Run one variant in a fresh interpreter (its own allocator: a clean RSS peak)."""
+    drop = {"--isolate", "--check", "--norse-compile"}
+    args, skip = [], False
+    for tok in argv:
+        if skip:
+            skip = False
+            continue
+        if tok in drop:
+            continue
+        if tok in ("--only", "--profile"):
+            skip = True
+            continue
+        if tok.startswith(("--only=", "--profile=")):
+            continue
+        args.append(tok)
+    cmd = [sys.executable, os.path.abspath(__file__), *args, "--only", name, "--child"]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    for line in res.stdout.splitlines():
+        if line.startswith("RESULT "):
+            _, _, s, mem, loss, first, saved = line.split()
+            return float(s), int(mem), float(loss), float(first), int(saved)
+        if line.startswith(f"# {name}: FAILED"):
+            print(line)
+            return None
+    print(f"# {name}: FAILED in child (rc {res.returncode}): {res.stderr.strip()[-300:]}")
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--n", type=int, default=None, help="neurons (16384 cuda, 2048 cpu)")
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--steps", type=int, default=None, help="time steps (500 cuda, 100 cpu)")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    ap.add_argument("--weight-std", type=float, default=None, help="default 2/sqrt(N)")
+    ap.add_argument(
+        "--only",
+        default="spikesim,plain_loop,plain_gemm,snntorch,norse,spikingjelly,floor",
+        help="comma-separated variants",
+    )
+    ap.add_argument("--norse-compile", action="store_true", help="also time torch.compile'd Norse")
+    ap.add_argument("--check", action="store_true", help="spikesim == plain loop (shifted)")
+    ap.add_argument("--profile", type=int, default=0, help="cProfile spikesim: show top K")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--isolate", action="store_true", help="each variant in its own process (clean RSS peak)"
+    )
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+
+    torch.set_num_threads(a.threads)
+    warnings.filterwarnings("ignore")
+    device = torch.device(a.device)
+    gpu = device.type == "cuda"
+    n = a.n or (16384 if gpu else 2048)
+    T = a.steps or (500 if gpu else 100)
+    B = a.batch
+    std = a.weight_std or 2.0 / math.sqrt(n)
+    torch.manual_seed(a.seed)
+    x = (torch.rand(T, B, n, device=device) < P_IN).float()
+
+    sim_step, sim_params, sim, sim_forward = build_spikesim(x, n, device, std)
+    w0 = sim.projs["w"].weight.detach().clone()  # the same weights for every variant
+
+    if a.child:
+        a.check = False
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    header = (
+        f"# {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M UTC}  "
+        f"torch {torch.__version__}  python {platform.python_version()}  device {device}"
+        + (f" ({torch.cuda.get_device_name(device)})" if gpu else "")
+        + f"  threads {torch.get_num_threads()}  load {load[0]:.1f}"
+    )
+    if not a.child:
+        print(header)
+        print(f"# N={n} B={B} T={T} weight std={std:.4g} input p={P_IN} fp32")
+    if a.check:
+        _, plain_params, plain_forward = build_plain_loop(x, w0)
+        print("#", check(x, sim_forward, sim_params, plain_forward, plain_params))
+    builders: dict[str, Callable[[], tuple]] = {
+        "spikesim": lambda: (sim_step, sim_params),
+        "plain_loop": lambda: build_plain_loop(x, w0)[:2],
+        "plain_gemm": lambda: build_plain_gemm(x, w0),
+        "snntorch": lambda: build_snntorch(x, w0),
+        "norse": lambda: build_norse(x, w0),
+        "norse_compiled": lambda: build_norse(x, w0, compile_=True),
+        "spikingjelly": lambda: build_spikingjelly(x, w0),
+        "floor": lambda: build_floor(x, w0),
+    }
+    names = [s.strip() for s in a.only.split(",") if s.strip()]
+    if a.norse_compile and "norse_compiled" not in names:
+        names.append("norse_compiled")
+    rows: dict[str, tuple] = {}
+    for name in names:
+        if a.isolate:
+            rows_child = run_isolated(name, argv if argv is not None else sys.argv[1:])
+            if rows_child is None:
+                continue
+            rows[name] = rows_child
+        else:
+            try:
+                step, params = builders[name]()
+                rows[name] = time_variant(
+                    step, params, device, a.repeat, count_saved="compiled" not in name
+                )
+            except Exception as e:  # report and go on: one broken peer must not hide the rest
+                print(f"# {name}: FAILED {type(e).__name__}: {e}".splitlines()[0])
+                continue
+        s, mem, loss, first, saved = rows[name]
+        if a.child:
+            print("RESULT", name, s, mem, loss, first, saved, flush=True)
+            continue
+        print(
+            f"# {name}: {s:.4f} s (first call {first:.2f} s)  peak +{mem / 2**20:.0f} MiB  "
+            f"saved for backward {saved / 2**20:.1f} MiB  loss {loss:.4g}",
+            flush=True,
+        )
+    if a.child:
+        return 0
+
+    base = rows.get("spikesim", (float("nan"),))[0]
+    floor = rows.get("floor", (float("nan"),))[0]
+    mem_label = "peak CUDA alloc" if gpu else "peak RSS delta"
+    print(
+        f"\n| variant | s / fwd+bwd | {mem_label} (MiB) | saved for backward (MiB) "
+        "| x spikesim | x floor |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, (s, mem, _, _, saved) in rows.items():
+        print(
+            f"| {name} | {s:.3f} | {mem / 2**20:.0f} | {saved / 2**20:.1f} "
+            f"| {s / base:.2f} | {s / floor:.2f} |"
+        )
+    if a.profile:
+        print("\n# cProfile of one spikesim forward + backward (sorted by own time)")
+        print(profile_spikesim(sim_forward, a.profile))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -636,6 +636,20 @@ class Simulator(torch.nn.Module):
             for key, due in carry["pending"].items():
                 pending[key] = dict(due)
         times = {n: p.params for n, p in self.pops.items() if isinstance(p.model, SpikeTimesSource)}
+        # projections leaving a spike-tensor source: the whole input is known before the loop,
+        # so one batched product for all steps replaces one small product per step (and one
+        # weight-gradient term per step in BPTT), when the result fits in 2**27 elements
+        precomputed: dict[str, torch.Tensor] = {}
+        if not rate_mode:
+            for pr in self._projections():
+                src = self.pops[pr.pre].model
+                if (
+                    isinstance(src, SpikeTensorSource)
+                    and pr.kind in ("dense", "one_to_one", "conv2d")
+                    and n_steps * B * pr.n_post <= 1 << 27
+                ):
+                    x = inputs[pr.pre][:n_steps].to(device=dev, dtype=dt)
+                    precomputed[pr.name] = pr(x.reshape(n_steps * B, -1)).reshape(n_steps, B, -1)
         bar = None
         if show:
             from tqdm import tqdm
@@ -684,7 +698,10 @@ class Simulator(torch.nn.Module):
                     if rate_mode:
                         pr.scatter_delayed(a, rings[(pr.post, pr.receptor, True)], k, square=True)
                     continue
-                contrib = pr(a, dense_activity=rate_mode, active=active)
+                if pr.name in precomputed:
+                    contrib = precomputed[pr.name][k]
+                else:
+                    contrib = pr(a, dense_activity=rate_mode, active=active)
                 if rate_mode:
                     contrib = (contrib, pr(a, square=True, dense_activity=True))
                 slot = pending[(pr.post, pr.receptor)]

@@ -53,7 +53,7 @@ FLOORS = {
     "delay_network": {"delayed": 1000},
     "extremes": {"wrap_u": 10, "clip_v": 50},
     "ring_attractor": {"ring": 1000, "inh": 500},
-    "models_ring_attractor": {"exc": 200, "inh": 100},
+    "models_ring_attractor": {"exc": 200, "inh": 50},  # the bump-holding ring: ~1371 exc, ~96 inh
 }
 
 

@@ -228,11 +228,12 @@ def main(argv: list[str] | None = None) -> None:
         from spikesim.sweep import sweep
 
         points = [
-            dict(chirality=c, mode="rate", trials=8, duration_s=4.0, rows=12, seed=2)
-            for c in (-1.0, -0.5, 0.0, 0.5, 1.0)
+            dict(chirality=c, mode="rate", trials=8, duration_s=4.0, rows=12, seed=sd)
+            for c in (-1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0)
+            for sd in (2, 3)
         ]
         if args.quick:
-            points = [dict(p, trials=2, duration_s=3.0) for p in points[::2]]
+            points = [dict(p, trials=2, duration_s=3.0) for p in points[::4]]
         res = sweep(
             experiment,
             points,

@@ -129,18 +129,11 @@ def _run_brian2(
         )
     net = network.frozen(seed=seed)
     dt = network.dt_s
+    directory = build_dir or tempfile.mkdtemp(prefix="spikesim_b2_")
     if target == "cpp_standalone":
-        b2.set_device(
-            "cpp_standalone",
-            directory=build_dir or tempfile.mkdtemp(prefix="spikesim_b2_"),
-            build_on_run=False,
-        )
+        b2.set_device("cpp_standalone", directory=directory, build_on_run=False)
         b2.device.reinit()
-        b2.set_device(
-            "cpp_standalone",
-            directory=build_dir or tempfile.mkdtemp(prefix="spikesim_b2_"),
-            build_on_run=False,
-        )
+        b2.set_device("cpp_standalone", directory=directory, build_on_run=False)
     else:
         b2.set_device("runtime")
         b2.prefs.codegen.target = target
@@ -247,7 +240,7 @@ def _run_brian2(
     t0 = time.perf_counter()
     bnet.run(duration_s * b2.second, namespace={})
     if target == "cpp_standalone":
-        b2.device.build(run=True, compile=True)
+        b2.device.build(directory=directory, run=True, compile=True)
     wall = time.perf_counter() - t0
     res = Result(
         network=network.to_dict(),
@@ -261,7 +254,11 @@ def _run_brian2(
             "device": f"brian2-{target}",
             "monitor_indices": {},
         },
-        provenance={"wall_time_s": wall, "brian2": b2.__version__},
+        provenance={
+            "wall_time_s": wall,
+            "sim_time_s": getattr(b2.device, "_last_run_time", None),  # the loop alone
+            "brian2": b2.__version__,
+        },
     )
     for mname, sm in mons.items():
         mon = net.monitors[mname]

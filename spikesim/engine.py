@@ -648,8 +648,9 @@ class Simulator(torch.nn.Module):
                     and pr.kind in ("dense", "one_to_one", "conv2d")
                     and n_steps * B * pr.n_post <= 1 << 27
                 ):
-                    x = inputs[pr.pre][:n_steps].to(device=dev, dtype=dt)
-                    precomputed[pr.name] = pr(x.reshape(n_steps * B, -1)).reshape(n_steps, B, -1)
+                    x_all = inputs[pr.pre][:n_steps].to(device=dev, dtype=dt)
+                    flat = x_all.reshape(n_steps * B, -1)
+                    precomputed[pr.name] = pr(flat).reshape(n_steps, B, -1)
         bar = None
         if show:
             from tqdm import tqdm
@@ -698,6 +699,7 @@ class Simulator(torch.nn.Module):
                     if rate_mode:
                         pr.scatter_delayed(a, rings[(pr.post, pr.receptor, True)], k, square=True)
                     continue
+                contrib: Any
                 if pr.name in precomputed:
                     contrib = precomputed[pr.name][k]
                 else:

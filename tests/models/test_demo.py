@@ -7,9 +7,9 @@ import re
 
 import h5py
 from click.testing import CliRunner
+from spikesim.hardware import lava_env
 
 from spikesim.cli import cli
-from spikesim.hardware import lava_env
 
 
 def test_demo_runs_on_bundled_data(tmp_path):

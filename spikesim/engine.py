@@ -297,6 +297,54 @@ class _Projection(torch.nn.Module):
         buf.view(-1).index_add_(0, idx.reshape(-1), vals.reshape(-1))
 
 
+class _SparseGroup:
+    """The event-driven sparse projections leaving one population, delivered together.
+
+    Their padded rows are concatenated (targets offset into one flat output), so one
+    nonzero, one gather and one index_add serve them all. Each target element receives the
+    same terms in the same order as with one projection at a time, so the sums are identical.
+    """
+
+    def __init__(self, projections: list[_Projection], B: int, *, binary: bool) -> None:
+        self.B = B
+        self.n_pre = projections[0].n_pre
+        self.binary = binary  # activity is 0/1: the weights need no product with it
+        posts, ws, strides = [], [], []
+        self.members: list[tuple[_Projection, int, int]] = []
+        off = 0
+        for pr in projections:
+            n1 = pr.n_post + 1
+            posts.append(pr.rows_post + off)
+            ws.append(pr.rows_w)
+            strides.append(torch.full((pr.rows_post.shape[1],), n1, dtype=torch.int64))
+            self.members.append((pr, off, n1))
+            off += B * n1
+        self.total = off
+        self.rows_post = torch.cat(posts, dim=1)
+        self.rows_w = torch.cat(ws, dim=1)
+        self.stride = torch.cat(strides).to(self.rows_post.device).unsqueeze(0)
+
+    def deliver(self, a: torch.Tensor, out: dict[str, torch.Tensor]) -> None:
+        B = self.B
+        buf = torch.zeros(self.total, dtype=self.rows_w.dtype, device=a.device)
+        flat_a = a.reshape(-1)
+        j = torch.nonzero(flat_a).view(-1)  # row-major: the order of nonzero(a, as_tuple)
+        if j.numel():
+            if B == 1:
+                i = j
+                idx = self.rows_post[i]
+            else:
+                b = torch.div(j, self.n_pre, rounding_mode="floor")
+                i = j - b * self.n_pre
+                idx = self.rows_post[i] + b.unsqueeze(1) * self.stride
+            vals = self.rows_w[i]
+            if not self.binary:
+                vals = vals * flat_a[j].to(vals.dtype).unsqueeze(1)
+            buf.index_add_(0, idx.view(-1), vals.view(-1))
+        for pr, off, n1 in self.members:
+            out[pr.name] = buf[off : off + B * n1].view(B, n1)[:, : pr.n_post]
+
+
 # ------------------------------------------------------------------------- populations
 
 
@@ -656,10 +704,30 @@ class Simulator(torch.nn.Module):
             from tqdm import tqdm
 
             bar = tqdm(total=n_steps, unit="step", desc=self.network.name)
+        projections = self._projections()
+        sources = [
+            (name, p)
+            for name, p in self.pops.items()
+            if isinstance(p.model, (PoissonSource, SpikeTimesSource, SpikeTensorSource))
+        ]
+        # event-driven sparse projections leaving one population: one gather-scatter for all
+        groups = (
+            self._sparse_groups(projections, B, precomputed)
+            if not rate_mode and not self.differentiable
+            else {}
+        )
+        grouped = {pr.name for g in groups.values() for pr, _, _ in g.members}
+        # populations whose arrivals are only the pending deliveries (no ring, no current)
+        ring_posts = {key[0] for key in rings}
+        plain = {
+            p.name: (pending[(p.name, "exc")], pending[(p.name, "inh")])
+            for p in neuron_pops
+            if p.name not in ring_posts and not currents[p.name]
+        }
         activity: dict[str, torch.Tensor] = {}
         for k in range(n_steps):
             # 1) sources
-            for name, p in self.pops.items():
+            for name, p in sources:
                 m = p.model
                 if isinstance(m, PoissonSource):
                     prob = (p.params * self.dt_s).expand(B, p.size)
@@ -682,30 +750,44 @@ class Simulator(torch.nn.Module):
                     activity[name] = z / self.dt_s if rate_mode else z
             # 2) neurons
             for p in neuron_pops:
-                x = self._arrivals(p, k, pending, rings, currents)
+                due_now = plain.get(p.name)
+                if due_now is not None:
+                    x = (due_now[0].pop(k, 0.0), due_now[1].pop(k, 0.0), 0.0)
+                else:
+                    x = self._arrivals(p, k, pending, rings, currents)
                 z, states[p.name] = self._step(p, x, states[p.name], tgen, rate_mode)
                 activity[p.name] = z
             # 3) propagate to future steps
             nonzero: dict[str, Any] = {}  # active (trial, neuron) pairs, shared per pre population
-            for pr in self._projections():
-                a = activity[pr.pre]
-                active = None
-                if pr.kind == "sparse" and not rate_mode and not self.differentiable:
-                    active = nonzero.get(pr.pre)
-                    if active is None:
-                        active = nonzero[pr.pre] = torch.nonzero(a, as_tuple=True)
-                if pr.hetero:
-                    pr.scatter_delayed(a, rings[(pr.post, pr.receptor, False)], k, active=active)
-                    if rate_mode:
-                        pr.scatter_delayed(a, rings[(pr.post, pr.receptor, True)], k, square=True)
-                    continue
+            merged: dict[str, torch.Tensor] = {}
+            for pre, g in groups.items():
+                g.deliver(activity[pre], merged)
+            for pr in projections:
                 contrib: Any
-                if pr.name in precomputed:
-                    contrib = precomputed[pr.name][k]
+                if pr.name in grouped:
+                    contrib = merged[pr.name]
                 else:
-                    contrib = pr(a, dense_activity=rate_mode, active=active)
-                if rate_mode:
-                    contrib = (contrib, pr(a, square=True, dense_activity=True))
+                    a = activity[pr.pre]
+                    active = None
+                    if pr.kind == "sparse" and not rate_mode and not self.differentiable:
+                        active = nonzero.get(pr.pre)
+                        if active is None:
+                            active = nonzero[pr.pre] = torch.nonzero(a, as_tuple=True)
+                    if pr.hetero:
+                        pr.scatter_delayed(
+                            a, rings[(pr.post, pr.receptor, False)], k, active=active
+                        )
+                        if rate_mode:
+                            pr.scatter_delayed(
+                                a, rings[(pr.post, pr.receptor, True)], k, square=True
+                            )
+                        continue
+                    if pr.name in precomputed:
+                        contrib = precomputed[pr.name][k]
+                    else:
+                        contrib = pr(a, dense_activity=rate_mode, active=active)
+                    if rate_mode:
+                        contrib = (contrib, pr(a, square=True, dense_activity=True))
                 slot = pending[(pr.post, pr.receptor)]
                 due = k + 1 + pr.base_delay
                 slot[due] = contrib if due not in slot else _add(slot[due], contrib)
@@ -727,6 +809,20 @@ class Simulator(torch.nn.Module):
             "pending": {
                 key: {k - n_steps: v for k, v in due.items()} for key, due in pending.items() if due
             },
+        }
+
+    def _sparse_groups(
+        self, projections: list[_Projection], B: int, precomputed: dict[str, torch.Tensor]
+    ) -> dict[str, _SparseGroup]:
+        by_pre: dict[str, list[_Projection]] = {}
+        for pr in projections:
+            if pr.kind == "sparse" and not pr.hetero and pr.name not in precomputed:
+                by_pre.setdefault(pr.pre, []).append(pr)
+        return {
+            pre: _SparseGroup(
+                prs, B, binary=not isinstance(self.pops[pre].model, SpikeTensorSource)
+            )
+            for pre, prs in by_pre.items()
         }
 
     def _init_state(self, p: _Pop, B: int) -> Any:
@@ -882,6 +978,17 @@ class Simulator(torch.nn.Module):
         return [pr for pr in self.projs.values() if isinstance(pr, _Projection)]
 
     def _check_finite(self, states: dict[str, Any], k: int) -> None:
+        # one reduction and one synchronisation for all populations; only when it is not
+        # finite are the populations looked at one by one (an overflow of the total alone
+        # passes there, as it did before)
+        sums = [
+            t.sum()
+            for st in states.values()
+            for t in (st.values() if isinstance(st, dict) else st)
+            if isinstance(t, torch.Tensor) and t.is_floating_point()
+        ]
+        if not sums or bool(torch.isfinite(torch.stack(sums).sum())):
+            return
         for name, st in states.items():
             values = list(st.items() if isinstance(st, dict) else zip(st._fields, st, strict=True))
             floats = [t for _, t in values if isinstance(t, torch.Tensor) and t.is_floating_point()]

@@ -105,20 +105,43 @@ def lif_step(
     """
     i_exc = state.i_exc + x.exc
     i_inh = state.i_inh + x.inh
-    a_m = math.exp(-dt_s / p.tau_mem_s)
     a_e = math.exp(-dt_s / p.tau_syn_exc_s)
     a_i = math.exp(-dt_s / p.tau_syn_inh_s)
     drive = p.v_rest_mV + p.i_bias_mV + x.current
+    # without a gradient the same operations run in place on fresh temporaries (same values,
+    # fewer allocations); with one the kernel stays purely functional
+    inplace = spike_fn is None and not torch.is_grad_enabled()
     if p.conductance:
-        g_tot = 1.0 + i_exc + i_inh
-        v_inf = (drive + i_exc * p.e_exc_mV + i_inh * p.e_inh_mV) / g_tot
-        v_new = v_inf + (state.v - v_inf) * torch.exp(-dt_s / p.tau_mem_s * g_tot)
+        if inplace:
+            g_tot = torch.add(i_exc, 1.0).add_(i_inh)
+            v_inf = torch.mul(i_exc, p.e_exc_mV).add_(drive).add_(i_inh * p.e_inh_mV).div_(g_tot)
+            decay = g_tot.mul_(-dt_s / p.tau_mem_s).exp_()
+            v_new = torch.sub(state.v, v_inf).mul_(decay).add_(v_inf)
+        else:
+            g_tot = 1.0 + i_exc + i_inh
+            v_inf = (drive + i_exc * p.e_exc_mV + i_inh * p.e_inh_mV) / g_tot
+            v_new = v_inf + (state.v - v_inf) * torch.exp(-dt_s / p.tau_mem_s * g_tot)
     else:
+        a_m = math.exp(-dt_s / p.tau_mem_s)
         c_e = syn_coefficient(p.tau_syn_exc_s, p.tau_mem_s, dt_s)
         c_i = syn_coefficient(p.tau_syn_inh_s, p.tau_mem_s, dt_s)
         v_new = drive + (state.v - drive) * a_m + i_exc * c_e - i_inh * c_i
     i_exc = i_exc * a_e
     i_inh = i_inh * a_i
+    if inplace:
+        # same values as the branch below: masked_fill == where with a constant, and a 0/1
+        # spike times a 0/1 mask == the spike with the masked entries cleared
+        if p.ref_steps > 0:
+            refractory = state.ref > 0
+            v_new.masked_fill_(refractory, p.v_reset_mV)
+            spk = ((v_new - p.v_th_mV) > 0).masked_fill_(refractory, False)
+            ref = (state.ref - 1).clamp_min_(0).masked_fill_(spk, p.ref_steps - 1)
+        else:
+            spk = (v_new - p.v_th_mV) > 0
+            ref = state.ref
+        z = spk.to(v_new.dtype)
+        v_new.masked_fill_(spk, p.v_reset_mV)
+        return z, LIFState(v_new, i_exc, i_inh, ref)
     if p.ref_steps > 0:
         refractory = state.ref > 0
         v_new = torch.where(refractory, torch.full_like(v_new, p.v_reset_mV), v_new)

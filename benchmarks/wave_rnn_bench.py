@@ -41,6 +41,7 @@ def _caps(items: list[str]) -> dict[str, int]:
 
 def run_task(task: str, a: argparse.Namespace) -> None:
     caps = _caps(a.cap)
+    lrs = {k: float(v) for k, v in (it.split("=") for it in a.lr)}
     for T in a.T:
         for seed in a.seeds:
             for kind in a.models:
@@ -51,12 +52,12 @@ def run_task(task: str, a: argparse.Namespace) -> None:
                     seed=seed,
                     iters=caps.get(kind, 1000),
                     batch=a.batch,
-                    lr=LR[task][kind],
+                    lr=lrs.get(kind, LR[task][kind]),
                     grad_clip=a.grad_clip,
                     eval_every=a.eval_every,
                     eval_batch=a.eval_batch,
                     stop_when_solved=task == "adding",
-                    model_options=MODEL_OPTIONS[task][kind],
+                    model_options=_model_options(task, kind, a),
                     device=a.device,
                     log=lambda s, k=kind, t=T: print(f"[{task} {k} T={t}] {s}", flush=True),
                 )
@@ -64,6 +65,13 @@ def run_task(task: str, a: argparse.Namespace) -> None:
                 with open(a.out, "a") as f:
                     f.write(json.dumps(res) + "\n")
                 print(_row(res), flush=True)
+
+
+def _model_options(task: str, kind: str, a: argparse.Namespace) -> dict:
+    opts = dict(MODEL_OPTIONS[task][kind])
+    if kind == "wrnn" and a.wrnn_channels is not None:
+        opts["channels"] = a.wrnn_channels
+    return opts
 
 
 def run_spiking(a: argparse.Namespace) -> None:
@@ -132,6 +140,8 @@ def main() -> None:
     p.add_argument("--models", nargs="+", default=["wrnn", "irnn"])
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--cap", nargs="+", default=["wrnn=1000", "irnn=1000"])
+    p.add_argument("--lr", nargs="+", default=[], help="model=lr, overrides LR (e.g. wrnn=1e-3)")
+    p.add_argument("--wrnn-channels", type=int, default=None, help="wRNN channels (adding/copy)")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--grad-clip", type=float, default=1.0)
     p.add_argument("--eval-every", type=int, default=20)

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import EventFormatError, TruncatedFileError
-from ..events import EVENT_DTYPE
+from ..events import EVENT_DTYPE, Recording
 
 __all__ = [
     "MAX_HEADER_BYTES",
@@ -247,6 +247,42 @@ def user_sensor(sensor_size: Any, where: str) -> tuple[int, int] | None:
     if w < 1 or hh < 1:
         raise ValueError(f"{where} sensor_size: expected positive sizes, found {(w, hh)}")
     return (w, hh)
+
+
+def open_raw(
+    path: str | os.PathLike, encoding: str, sensor_size: Any, where: str
+) -> tuple[Header, tuple[int, int] | None, str]:
+    """Header of a RAW file, its sensor size and where the size came from (a ``sensor_size``
+    option overrides the header's)."""
+    h = parse_header(path, encoding)
+    sensor, source = resolve_sensor(h)
+    user = user_sensor(sensor_size, where)
+    if user is not None:
+        sensor, source = user, "sensor_size option"
+    return h, sensor, source or "unknown"
+
+
+def recording_from(
+    path: str | os.PathLike,
+    parts: Iterable[np.ndarray],
+    *,
+    name: str,
+    facts: dict[str, Any],
+    sensor_size: Any,
+    where: str,
+    extra_meta: tuple[str, ...] = (),
+) -> Recording:
+    """Join decoded chunks into a :class:`Recording` with the probe's facts as metadata."""
+    sensor = user_sensor(sensor_size, where) or facts["sensor_size"]
+    events = join_events(list(parts))
+    meta = {key: facts[key] for key in extra_meta}
+    meta.update(
+        camera=facts["camera"],
+        header=facts["header"],
+        sensor_size_source=facts["sensor_size_source"] if sensor_size is None else "option",
+        start_time_us=int(events["t"][0]) if len(events) else None,
+    )
+    return Recording(events, sensor, name, os.fspath(path), meta)
 
 
 def block_words(block_bytes: int, word_bytes: int) -> int:

@@ -33,10 +33,10 @@ from ._prophesee import (
     check_events_for_write,
     check_sensor,
     header_text,
-    join_events,
     parse_header_bytes,
     read_header,
     rechunk_events,
+    recording_from,
     resolve_sensor,
     stream_words,
     user_sensor,
@@ -203,19 +203,15 @@ def read(
     block_bytes: int = READ_BLOCK_BYTES,
 ) -> Recording:
     """Decode the whole file into a :class:`Recording` (t in µs as stored)."""
-    facts = probe(path)
-    sensor = user_sensor(sensor_size, "dat") or facts["sensor_size"]
-    events = join_events(
-        list(_iter_decoded(path, sensor_size, strict, allow_truncated, block_bytes))
+    return recording_from(
+        path,
+        _iter_decoded(path, sensor_size, strict, allow_truncated, block_bytes),
+        name=SPEC.name,
+        facts=probe(path),
+        sensor_size=sensor_size,
+        where="dat",
+        extra_meta=("event_type",),
     )
-    meta = {
-        "event_type": facts["event_type"],
-        "camera": facts["camera"],
-        "header": facts["header"],
-        "sensor_size_source": facts["sensor_size_source"] if sensor_size is None else "option",
-        "start_time_us": int(events["t"][0]) if len(events) else None,
-    }
-    return Recording(events, sensor, SPEC.name, os.fspath(path), meta)
 
 
 # ---------------------------------------------------------------- writing

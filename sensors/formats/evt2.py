@@ -33,11 +33,10 @@ from ._prophesee import (
     check_events_for_write,
     check_sensor,
     header_text,
-    join_events,
-    parse_header,
+    open_raw,
     parse_header_bytes,
     rechunk_events,
-    resolve_sensor,
+    recording_from,
     stream_words,
     user_sensor,
 )
@@ -129,12 +128,7 @@ class _Decoder:
 
 
 def _open(path: str | os.PathLike, sensor_size: Any) -> tuple[dict, tuple[int, int] | None, str]:
-    h = parse_header(path, ENCODING)
-    sensor, source = resolve_sensor(h)
-    user = user_sensor(sensor_size, "evt2")
-    if user is not None:
-        sensor, source = user, "sensor_size option"
-    return h, sensor, source or "unknown"
+    return open_raw(path, ENCODING, sensor_size, "evt2")
 
 
 def _iter_decoded(path, sensor_size, strict, allow_truncated, block_bytes) -> Iterator[np.ndarray]:
@@ -196,18 +190,14 @@ def read(
     block_bytes: int = READ_BLOCK_BYTES,
 ) -> Recording:
     """Decode the whole file into a :class:`Recording` (t in µs as stored)."""
-    facts = probe(path)
-    sensor = user_sensor(sensor_size, "evt2") or facts["sensor_size"]
-    events = join_events(
-        list(_iter_decoded(path, sensor_size, strict, allow_truncated, block_bytes))
+    return recording_from(
+        path,
+        _iter_decoded(path, sensor_size, strict, allow_truncated, block_bytes),
+        name=SPEC.name,
+        facts=probe(path),
+        sensor_size=sensor_size,
+        where="evt2",
     )
-    meta = {
-        "camera": facts["camera"],
-        "header": facts["header"],
-        "sensor_size_source": facts["sensor_size_source"] if sensor_size is None else "option",
-        "start_time_us": int(events["t"][0]) if len(events) else None,
-    }
-    return Recording(events, sensor, SPEC.name, os.fspath(path), meta)
 
 
 # ---------------------------------------------------------------- writing

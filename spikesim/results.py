@@ -147,29 +147,33 @@ class Result:
 
     # ------------------------------------------------------------------------ HDF5
     def to_hdf5(self, path: str | os.PathLike) -> None:
-        import h5py
-
-        from .network import Network
-
-        with h5py.File(path, "w") as f:
-            Network.from_dict(self.network).to_hdf5(f)
-            _write_meta(f, self.run, self.provenance)
+        """Write network, settings, provenance and monitor data (the layout a streamed run
+        writes, through the same :class:`ResultWriter`)."""
+        writer = ResultWriter(path, network=self.network, run=self.run)
+        try:
             for name, s in self.spikes.items():
-                g = f.create_group(f"spikes/{name}")
-                g.attrs["population"], g.attrs["size"] = s.population, s.size
-                for k in ("step", "batch", "index"):
-                    g.create_dataset(k, data=getattr(s, k), compression="gzip")
+                writer.append_spikes(
+                    name,
+                    population=s.population,
+                    size=s.size,
+                    step=s.step,
+                    batch=s.batch,
+                    index=s.index,
+                )
             for name, st in self.states.items():
-                g = f.create_group(f"states/{name}")
-                g.attrs["population"] = st.population
-                g.create_dataset("steps", data=st.steps)
-                g.create_dataset("indices", data=st.indices)
-                for var, arr in st.values.items():
-                    g.create_dataset(f"values/{var}", data=arr, compression="gzip")
+                writer.append_states(
+                    name,
+                    population=st.population,
+                    indices=st.indices,
+                    steps=st.steps,
+                    values=st.values,
+                )
             for name, r in self.rates.items():
-                g = f.create_group(f"rates/{name}")
-                g.attrs["population"], g.attrs["bin_s"] = r.population, r.bin_s
-                g.create_dataset("rate_hz", data=r.rate_hz)
+                writer.append_rates(name, population=r.population, bin_s=r.bin_s, rate_hz=r.rate_hz)
+        except BaseException:
+            writer.abort()
+            raise
+        writer.close(run=self.run, provenance=self.provenance, empty={})
 
     @classmethod
     def from_hdf5(cls, path: str | os.PathLike, *, allow_incomplete: bool = False) -> Result:

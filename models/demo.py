@@ -115,16 +115,7 @@ def _stage_dvs(data: Path, out: Path) -> dict[str, Any]:
         f"orientation units 0/45/90/135 deg fired {counts.tolist()} spikes"
     )
     rate_sim = ss.Simulator(net, mode="rate", seed=0)
-    rate_res = rate_sim.run(
-        duration_s,
-        inputs=simulator_inputs(
-            [clean],
-            simulator=rate_sim,
-            source="dvs",
-            duration_s=duration_s,
-            sensor_size=(width, height),
-        ),
-    )
+    rate_res = rate_sim.run(duration_s, inputs=inputs)  # same batch, dt and device
     predicted = float(rate_res.rates["edges_rate"].rate_hz.mean())
     _echo(
         f"      the same description in rate mode predicts the edge layer at {predicted:.1f} Hz "

@@ -213,6 +213,18 @@ def _ring_offsets(m: int) -> np.ndarray:
     return (d + m // 2) % m - m // 2
 
 
+def _local(cfg: SpindleConfig, *, p_max: float, sigma_m: float, weight_mV: float) -> Any:
+    """Local cortical connectivity: Gaussian in distance (``sigma_m``), delays at
+    ``cfg.speed_m_s`` plus a 1 ms synaptic offset."""
+    return DistanceDependent(
+        p_max=p_max,
+        sigma_m=sigma_m,
+        weight=weight_mV,
+        speed_m_s=cfg.speed_m_s,
+        delay_offset_s=1e-3,
+    )
+
+
 def build_spindle_network(cfg: SpindleConfig = SpindleConfig(), *, monitor: bool = True) -> Network:
     """The network description (the same for rate and spiking runs).
 
@@ -290,44 +302,18 @@ def build_spindle_network(cfg: SpindleConfig = SpindleConfig(), *, monitor: bool
     inh = dataclasses.replace(exc, tau_mem_s=10e-3, tau_rate_s=5e-3)
     net.add_population("ex", N, exc, layout=sheet)
     net.add_population("in", N, inh, layout=sheet)
-    v = cfg.speed_m_s
-    net.add_projection(
-        "ex_ex",
-        "ex",
-        "ex",
-        DistanceDependent(
-            p_max=cfg.p_ee,
-            sigma_m=cfg.sigma_ee_m,
-            weight=cfg.w_ee_mV,
-            speed_m_s=v,
-            delay_offset_s=1e-3,
-        ),
-    )
-    net.add_projection(
-        "ex_in",
-        "ex",
-        "in",
-        DistanceDependent(
-            p_max=cfg.p_ei,
-            sigma_m=cfg.sigma_ee_m,
-            weight=cfg.w_ei_mV,
-            speed_m_s=v,
-            delay_offset_s=1e-3,
-        ),
-    )
-    net.add_projection(
-        "in_ex",
-        "in",
-        "ex",
-        DistanceDependent(
-            p_max=cfg.p_ie,
-            sigma_m=cfg.sigma_ie_m,
-            weight=cfg.w_ie_mV,
-            speed_m_s=v,
-            delay_offset_s=1e-3,
-        ),
-        receptor="inh",
-    )
+    for name, pre_pop, post_pop, p, sigma, w, receptor in (
+        ("ex_ex", "ex", "ex", cfg.p_ee, cfg.sigma_ee_m, cfg.w_ee_mV, "exc"),
+        ("ex_in", "ex", "in", cfg.p_ei, cfg.sigma_ee_m, cfg.w_ei_mV, "exc"),
+        ("in_ex", "in", "ex", cfg.p_ie, cfg.sigma_ie_m, cfg.w_ie_mV, "inh"),
+    ):
+        net.add_projection(
+            name,
+            pre_pop,
+            post_pop,
+            _local(cfg, p_max=p, sigma_m=sigma, weight_mV=w),
+            receptor=receptor,
+        )
     if cfg.background_hz > 0:
         # background: n_bg units per site at background_hz / n_bg each (keeps every unit's
         # spike probability per step well below 1 in spiking mode)

@@ -99,18 +99,19 @@ def lava() -> None:
 @click.option("--path", type=click.Path(file_okay=False), default=None, help="Environment folder.")
 @click.option("--force", is_flag=True, help="Rebuild the environment from scratch.")
 def setup_cmd(path: str | None, force: bool) -> None:
-    """Create (or check) the managed Python 3.10 environment holding lava-nc."""
+    """Create, upgrade or check the managed Python 3.10 environment (lava-nc, lava-dl netx)."""
     from . import lava_env
 
     try:
         info = lava_env.setup(path=path, force=force)
     except SpikesimError as exc:
         raise _fail(exc) from exc
-    state = f"created in {info.seconds:.0f} s" if info.created else "already set up"
+    state = f"installed in {info.seconds:.0f} s" if info.created else "already set up"
     click.echo(
         f"Lava environment {state}: {info.path}\n"
         f"  python {info.python} (from {info.base_python or 'unknown'})\n"
-        f"  lava-nc {info.lava_version}, numpy {info.numpy_version}"
+        f"  lava-nc {info.lava_version}, lava-dl {info.lava_dl_version} (netx, no torch), "
+        f"numpy {info.numpy_version}, h5py {info.h5py_version}"
     )
 
 

@@ -6,9 +6,16 @@ environment (default ``<repo root>/.venv-lava``, overridable with the environmen
 ``SPIKESIM_LAVA_ENV`` or the ``path=`` argument) and :mod:`spikesim.hardware.lava_runner`
 runs inside it as a subprocess.
 
+It also holds lava-dl 0.6 (``lava.lib.dl.netx``, to load the netx HDF5 files spikesim
+exports with lava-dl's own loader), installed with ``--no-deps``: lava-dl declares torch,
+torchvision, opencv, matplotlib and others, and any torch for Python 3.10 on PyPI is a
+multi-GB CUDA build. netx itself needs only lava-nc, numpy, scipy and h5py (pinned in
+:data:`LAVA_REQUIREMENTS`); ``netx_runner.py`` imports it without torch (see its doc).
+
 ``setup`` is idempotent: a marker file ``spikesim-lava.json`` inside the environment records
-the package versions; when it matches and the interpreter still imports lava, ``setup``
-returns at once.
+the requirements and versions; when it matches and the interpreter still imports lava and
+netx, ``setup`` returns at once. An environment made by an older spikesim (a marker without
+lava-dl) is upgraded in place by running ``setup`` again.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from pathlib import Path
 from spikesim.errors import ConfigError
 
 __all__ = [
+    "LAVA_NODEPS_REQUIREMENTS",
     "LAVA_REQUIREMENTS",
     "LavaEnvError",
     "LavaEnvInfo",
@@ -37,11 +45,14 @@ __all__ = [
 ]
 
 #: Packages installed into the Lava environment (pip requirement strings).
-LAVA_REQUIREMENTS: tuple[str, ...] = ("lava-nc==0.10.0", "numpy<2")
+LAVA_REQUIREMENTS: tuple[str, ...] = ("lava-nc==0.10.0", "numpy<2", "h5py==3.16.0")
+#: Installed afterwards with ``pip install --no-deps`` (their declared deps pull torch).
+LAVA_NODEPS_REQUIREMENTS: tuple[str, ...] = ("lava-dl==0.6.0",)
 _MARKER = "spikesim-lava.json"
 _MARKER_VERSION = 1
 _ENV_VAR = "SPIKESIM_LAVA_ENV"
 _REPO_ROOT = Path(__file__).resolve().parent.parent
+_NETX_RUNNER = Path(__file__).resolve().parent / "netx_runner.py"
 
 
 class LavaEnvError(ConfigError):
@@ -62,6 +73,8 @@ class LavaEnvInfo:
     numpy_version: str
     created: bool
     seconds: float
+    lava_dl_version: str = ""
+    h5py_version: str = ""
 
 
 def env_path(path: str | os.PathLike[str] | None = None) -> Path:
@@ -148,23 +161,28 @@ def find_python310() -> str:
 
 
 def _probe(python: Path) -> dict[str, str] | None:
-    """Versions of lava and numpy importable by ``python``, or None when it cannot import them."""
+    """Versions of lava-nc, lava-dl, numpy and h5py when ``python`` imports lava and netx
+    (through ``netx_runner.py --probe``), else None."""
     if not python.exists():
         return None
-    code = (
-        "import json, importlib.metadata as m, numpy, lava.magma.core.run_configs; "
-        "print(json.dumps({'lava': m.version('lava-nc'), 'numpy': numpy.__version__}))"
-    )
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     try:
-        out = subprocess.run([str(python), "-c", code], capture_output=True, text=True, timeout=300)
+        out = subprocess.run(
+            [str(python), str(_NETX_RUNNER), "--probe"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     if out.returncode != 0:
         return None
     try:
-        return json.loads(out.stdout.strip().splitlines()[-1])
+        versions = json.loads(out.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
         return None
+    return versions if isinstance(versions, dict) and "lava_dl" in versions else None
 
 
 def _read_marker(root: Path) -> dict | None:
@@ -185,6 +203,7 @@ def is_ready(path: str | os.PathLike[str] | None = None) -> bool:
         marker is not None
         and marker.get("marker_version") == _MARKER_VERSION
         and marker.get("requirements") == list(LAVA_REQUIREMENTS)
+        and marker.get("nodeps_requirements") == list(LAVA_NODEPS_REQUIREMENTS)
         and python_path(root).exists()
     )
 
@@ -209,8 +228,11 @@ def setup(
     force: rebuild from scratch even when the environment is ready.
     quiet: when False, pip's output goes to this process's stderr.
 
-    Idempotent: when the marker file matches :data:`LAVA_REQUIREMENTS` and the interpreter
-    imports lava, it returns in about a second without touching the network.
+    Idempotent: when the marker file matches :data:`LAVA_REQUIREMENTS` and
+    :data:`LAVA_NODEPS_REQUIREMENTS` and the interpreter imports lava and netx, it returns in
+    a few seconds without touching the network. Otherwise it creates the venv if missing and
+    runs ``pip install LAVA_REQUIREMENTS`` then ``pip install --no-deps
+    LAVA_NODEPS_REQUIREMENTS`` in it (an existing environment is upgraded in place).
     Raises :class:`LavaEnvError` when no Python 3.10 is found or pip fails.
     """
     t0 = time.perf_counter()
@@ -220,15 +242,7 @@ def setup(
         versions = _probe(python)
         if versions is not None:
             marker = _read_marker(root) or {}
-            return LavaEnvInfo(
-                root,
-                python,
-                str(marker.get("base_python", "")),
-                versions["lava"],
-                versions["numpy"],
-                False,
-                time.perf_counter() - t0,
-            )
+            return _info(root, python, str(marker.get("base_python", "")), versions, False, t0)
     base = find_python310()
     if force and root.exists():
         shutil.rmtree(root)
@@ -239,29 +253,48 @@ def setup(
     pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check"]
     if quiet:
         pip.append("--quiet")
-    if quiet:
-        _run_checked(pip + list(LAVA_REQUIREMENTS), "pip install")
-    else:
-        proc = subprocess.run(pip + list(LAVA_REQUIREMENTS), stdout=sys.stderr)
-        if proc.returncode != 0:
-            raise LavaEnvError("pip install", f"pip exited {proc.returncode} (output above)")
+    for args in (list(LAVA_REQUIREMENTS), ["--no-deps", *LAVA_NODEPS_REQUIREMENTS]):
+        if quiet:
+            _run_checked(pip + args, "pip install")
+        else:
+            proc = subprocess.run(pip + args, stdout=sys.stderr)
+            if proc.returncode != 0:
+                raise LavaEnvError("pip install", f"pip exited {proc.returncode} (output above)")
     versions = _probe(python)
     if versions is None:
         raise LavaEnvError(
             "lava-nc",
-            f"installed {LAVA_REQUIREMENTS} into {root} but {python} cannot import lava; "
-            "rerun `spikesim lava setup` with force",
+            f"installed {LAVA_REQUIREMENTS + LAVA_NODEPS_REQUIREMENTS} into {root} but {python} "
+            f"cannot import lava and lava.lib.dl.netx ({_NETX_RUNNER.name} --probe failed); "
+            "rerun `spikesim lava setup --force`",
         )
     marker = {
         "marker_version": _MARKER_VERSION,
         "requirements": list(LAVA_REQUIREMENTS),
+        "nodeps_requirements": list(LAVA_NODEPS_REQUIREMENTS),
         "base_python": base,
         "lava": versions["lava"],
+        "lava_dl": versions["lava_dl"],
         "numpy": versions["numpy"],
+        "h5py": versions["h5py"],
     }
     (root / _MARKER).write_text(json.dumps(marker, indent=1))
+    return _info(root, python, base, versions, True, t0)
+
+
+def _info(
+    root: Path, python: Path, base: str, versions: dict[str, str], created: bool, t0: float
+) -> LavaEnvInfo:
     return LavaEnvInfo(
-        root, python, base, versions["lava"], versions["numpy"], True, time.perf_counter() - t0
+        root,
+        python,
+        base,
+        versions["lava"],
+        versions["numpy"],
+        created,
+        time.perf_counter() - t0,
+        lava_dl_version=versions["lava_dl"],
+        h5py_version=versions["h5py"],
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from pathlib import Path
@@ -44,6 +45,20 @@ def test_marker_for_other_requirements_is_not_ready(tmp_path: Path) -> None:
         '{"marker_version": 1, "requirements": ["lava-nc==0.9.0"]}'
     )
     assert not lava_env.is_ready(tmp_path)
+
+
+def test_marker_without_lava_dl_is_upgraded_not_trusted(tmp_path: Path) -> None:
+    # an environment set up before lava-dl joined: same pip requirements, no nodeps entry
+    (tmp_path / "bin").mkdir()
+    _script(tmp_path / "bin" / "python", "exit 0")
+    marker = {"marker_version": 1, "requirements": list(lava_env.LAVA_REQUIREMENTS)}
+    (tmp_path / "spikesim-lava.json").write_text(json.dumps(marker))
+    assert not lava_env.is_ready(tmp_path)
+    marker["nodeps_requirements"] = list(lava_env.LAVA_NODEPS_REQUIREMENTS)
+    (tmp_path / "spikesim-lava.json").write_text(json.dumps(marker))
+    assert lava_env.is_ready(tmp_path)
+    assert lava_env.LAVA_NODEPS_REQUIREMENTS == ("lava-dl==0.6.0",)
+    assert not any(r.startswith(("torch", "lava-dl")) for r in lava_env.LAVA_REQUIREMENTS)
 
 
 def test_failing_pyenv_style_shim_is_skipped(
@@ -91,5 +106,6 @@ def test_setup_is_idempotent_when_ready() -> None:
     info = lava_env.setup()
     assert info.created is False
     assert info.lava_version == "0.10.0"
+    assert info.lava_dl_version == "0.6.0"  # netx imported (without torch) by the probe
     assert np.lib.NumpyVersion(info.numpy_version) < "2.0.0"
     assert info.python == lava_env.python_path()

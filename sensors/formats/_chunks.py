@@ -3,7 +3,8 @@
 ``rechunk`` turns a stream of variable-size event arrays (one per packet or file block) into
 chunks of at most ``chunk_events`` events, never empty; ``concat_events`` joins chunks into
 one array; ``check_chunk_events`` validates the option every ``iter_chunks`` takes;
-``until_truncation`` implements the readers' ``allow_truncated`` option.
+``until_truncation`` implements the readers' ``allow_truncated`` option; ``first_outside``
+finds the first event outside a sensor size (each reader words its own error).
 
 Joining goes through :func:`join_events`, which concatenates the packed 13-byte
 :data:`EVENT_DTYPE` records as raw bytes: ``np.concatenate`` on the unaligned structured
@@ -27,6 +28,7 @@ __all__ = [
     "check_chunk_events",
     "concat_events",
     "file_size",
+    "first_outside",
     "join_events",
     "rechunk",
     "until_truncation",
@@ -115,6 +117,17 @@ def until_truncation(
             ),
             stacklevel=2,
         )
+
+
+def first_outside(events: np.ndarray, sensor: tuple[int, int] | None) -> int | None:
+    """Index of the first event with ``x >= width`` or ``y >= height`` (``None`` when all are
+    inside, when there are none, or when ``sensor`` is ``None``)."""
+    if sensor is None or not events.shape[0]:
+        return None
+    width, height = sensor
+    if int(events["x"].max()) < width and int(events["y"].max()) < height:
+        return None
+    return int(np.flatnonzero((events["x"] >= width) | (events["y"] >= height))[0])
 
 
 def file_size(path: str | os.PathLike) -> int:

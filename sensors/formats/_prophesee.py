@@ -10,39 +10,45 @@ plugin table). ``.dat`` files have the same kind of header and no encoding key.
 
 :func:`stream_words` reads the payload in bounded blocks of whole words, carrying a partial
 word (or a multi-word group a decoder cannot finish yet) to the next block, so every decoder
-runs in constant memory whatever the file size.
+runs in constant memory whatever the file size. :class:`WordReader` holds what a format
+module states (name, word dtype, how to open the file, its decoder) and gives the
+``iter_chunks`` / ``probe`` / ``read`` functions all four readers share.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..errors import EventFormatError, TruncatedFileError
 from ..events import EVENT_DTYPE, Recording
+from ._chunks import DEFAULT_CHUNK_EVENTS, check_chunk_events, first_outside, join_events, rechunk
 
 __all__ = [
     "MAX_HEADER_BYTES",
     "READ_BLOCK_BYTES",
     "PLUGIN_GEOMETRY",
     "Header",
+    "Opened",
     "TruncationWarning",
+    "WordReader",
     "camera_metadata",
     "block_words",
     "check_events_for_write",
     "check_sensor",
     "header_text",
-    "join_events",
     "merge_emitters",
     "parse_header",
     "parse_header_bytes",
-    "rechunk_events",
     "read_header",
     "resolve_sensor",
+    "sensor_of",
+    "sniff_encoding",
     "stream_words",
     "user_sensor",
 ]
@@ -249,17 +255,46 @@ def user_sensor(sensor_size: Any, where: str) -> tuple[int, int] | None:
     return (w, hh)
 
 
-def open_raw(
-    path: str | os.PathLike, encoding: str, sensor_size: Any, where: str
-) -> tuple[Header, tuple[int, int] | None, str]:
-    """Header of a RAW file, its sensor size and where the size came from (a ``sensor_size``
-    option overrides the header's)."""
-    h = parse_header(path, encoding)
-    sensor, source = resolve_sensor(h)
+def sensor_of(h: Header, sensor_size: Any, where: str) -> tuple[tuple[int, int] | None, str]:
+    """Sensor size of a header and where it came from; a ``sensor_size`` option overrides it."""
     user = user_sensor(sensor_size, where)
     if user is not None:
-        sensor, source = user, "sensor_size option"
-    return h, sensor, source or "unknown"
+        return user, "sensor_size option"
+    sensor, source = resolve_sensor(h)
+    return sensor, source or "unknown"
+
+
+class Opened(NamedTuple):
+    """A Prophesee file whose header has been read: what the decoder and probe need."""
+
+    header: Header
+    sensor: tuple[int, int] | None  # (width, height), None when unknown
+    source: str  # where the sensor size came from
+    data_offset: int  # byte offset of the first word / record
+    facts: dict[str, Any]  # format-specific probe facts, also kept in the metadata
+
+
+def open_raw(
+    path: str | os.PathLike,
+    encoding: str,
+    sensor_size: Any,
+    where: str,
+    facts: Callable[[Header], dict[str, Any]] | None = None,
+) -> Opened:
+    """Header of a RAW file announcing ``encoding``, its sensor size and where the size came
+    from (a ``sensor_size`` option overrides the header's); ``facts`` adds format facts."""
+    h = parse_header(path, encoding)
+    sensor, source = sensor_of(h, sensor_size, where)
+    return Opened(h, sensor, source, h["data_offset"], facts(h) if facts else {})
+
+
+def sniff_encoding(head: bytes, encoding: str) -> bool:
+    """True when ``head`` starts with a ``%`` header announcing ``encoding``."""
+    try:
+        h = parse_header_bytes(head, complete=False)
+    except ValueError:
+        return False
+    return h is not None and h["encoding"] == encoding
 
 
 def recording_from(
@@ -285,6 +320,108 @@ def recording_from(
     return Recording(events, sensor, name, os.fspath(path), meta)
 
 
+Decoder = Callable[[np.ndarray, int, bool], tuple[np.ndarray, int]]
+
+
+@dataclasses.dataclass(frozen=True)
+class WordReader:
+    """The reading functions of one Prophesee format, from what differs between them.
+
+    ``open(path, sensor_size)`` reads and checks the header (:func:`open_raw` for RAW files);
+    ``decoder(path, opened, strict)`` makes the block decoder :func:`stream_words` feeds.
+    The bound methods ``iter_chunks``, ``probe`` and ``read`` are the module's functions.
+    """
+
+    name: str  # the FormatSpec name, e.g. "EVT3.0"
+    where: str  # prefix of option errors, e.g. "evt3"
+    what: str  # the word or record in truncation messages, e.g. "EVT 3.0"
+    word: np.dtype  # one word / record as stored
+    open: Callable[[str | os.PathLike, Any], Opened]
+    decoder: Callable[[str | os.PathLike, Opened, bool], Decoder]
+    count_key: str = "n_words"  # probe key of the number of whole words / records
+
+    def _decoded(
+        self,
+        path: str | os.PathLike,
+        sensor_size: Any,
+        strict: bool,
+        allow_truncated: bool,
+        block_bytes: int,
+    ) -> Iterator[np.ndarray]:
+        opened = self.open(path, sensor_size)
+        size = self.word.itemsize
+        yield from stream_words(
+            path,
+            opened.data_offset,
+            size,
+            self.decoder(path, opened, strict),
+            self.word,
+            block_words=block_words(block_bytes, size),
+            allow_truncated=allow_truncated,
+            what=self.what,
+        )
+
+    def iter_chunks(
+        self,
+        path: str | os.PathLike,
+        *,
+        chunk_events: int = DEFAULT_CHUNK_EVENTS,
+        sensor_size: Any = None,
+        strict: bool = True,
+        allow_truncated: bool = False,
+        block_bytes: int = READ_BLOCK_BYTES,
+    ) -> Iterator[np.ndarray]:
+        """Decode CD events in file order, in chunks of at most ``chunk_events``.
+
+        The file is read ``block_bytes`` at a time (default 256 KiB), so memory stays bounded
+        whatever its size.
+        """
+        chunk_events = check_chunk_events(chunk_events)
+        yield from rechunk(
+            self._decoded(path, sensor_size, strict, allow_truncated, block_bytes), chunk_events
+        )
+
+    def probe(self, path: str | os.PathLike) -> dict[str, Any]:
+        """Header facts without decoding: sensor size (and its source), the format's own
+        facts, camera, header fields, data offset and the number of whole words."""
+        return self._facts(path, self.open(path, None))
+
+    def _facts(self, path: str | os.PathLike, opened: Opened) -> dict[str, Any]:
+        size = os.stat(path).st_size
+        return {
+            "format": self.name,
+            "sensor_size": opened.sensor,
+            "sensor_size_source": opened.source,
+            **opened.facts,
+            "camera": camera_metadata(opened.header),
+            "header": dict(opened.header["fields"]),
+            "data_offset": opened.data_offset,
+            self.count_key: (size - opened.data_offset) // self.word.itemsize,
+        }
+
+    def read(
+        self,
+        path: str | os.PathLike,
+        *,
+        sensor_size: Any = None,
+        strict: bool = True,
+        allow_truncated: bool = False,
+        block_bytes: int = READ_BLOCK_BYTES,
+    ) -> Recording:
+        """Decode the whole file into a :class:`Recording` (t in µs as stored)."""
+        parts = self._decoded(path, sensor_size, strict, allow_truncated, block_bytes)
+        opened = self.open(path, None)  # the header's own facts, as probe reports them
+        return recording_from(
+            path,
+            parts,
+            name=self.name,
+            facts=self._facts(path, opened),
+            sensor_size=sensor_size,
+            where=self.where,
+            extra_meta=tuple(opened.facts),
+        )
+
+
 def block_words(block_bytes: int, word_bytes: int) -> int:
     """The ``block_bytes`` option (bytes per read, ≥ 1) as whole words (at least one)."""
     if isinstance(block_bytes, bool) or not isinstance(block_bytes, (int, np.integer)):
@@ -299,26 +436,24 @@ def block_words(block_bytes: int, word_bytes: int) -> int:
 def check_sensor(
     path: str | os.PathLike,
     offsets: np.ndarray,
-    x: np.ndarray,
-    y: np.ndarray,
+    events: np.ndarray,
     sensor: tuple[int, int] | None,
     what: str,
-) -> np.ndarray | None:
-    """Raise for the first event outside ``sensor``; ``None`` when all are inside.
+) -> None:
+    """Raise for the first event outside ``sensor`` (nothing when all are inside).
 
     ``offsets`` are the byte offsets of the words that produced each event.
     """
-    if sensor is None or x.shape[0] == 0:
-        return None
-    bad = (x >= sensor[0]) | (y >= sensor[1])
-    if not bad.any():
-        return None
-    i = int(np.flatnonzero(bad)[0])
+    i = first_outside(events, sensor)
+    if i is None:
+        return
+    assert sensor is not None
     raise EventFormatError(
         path,
         int(offsets[i]),
-        f"{what} at x={int(x[i])}, y={int(y[i])} is outside the {sensor[0]}x{sensor[1]} "
-        "sensor (expected x < width and y < height; pass strict=False to drop such events)",
+        f"{what} at x={int(events['x'][i])}, y={int(events['y'][i])} is outside the "
+        f"{sensor[0]}x{sensor[1]} sensor (expected x < width and y < height; pass "
+        "strict=False to drop such events)",
     )
 
 
@@ -468,43 +603,6 @@ def merge_emitters(
     np.take(y.astype(np.uint16), em_of, out=out["y"], mode="clip")
     np.take(pb.astype(np.int8), em_of, out=out["p"], mode="clip")
     return out, ends
-
-
-def join_events(parts: list[np.ndarray]) -> np.ndarray:
-    """Concatenate :data:`EVENT_DTYPE` arrays by their bytes.
-
-    ``np.concatenate`` copies structured arrays field by field (7x slower here for 13-byte
-    events); a byte view of the same memory gives the identical array.
-    """
-    if not parts:
-        return np.zeros(0, dtype=EVENT_DTYPE)
-    if len(parts) == 1:
-        return np.ascontiguousarray(parts[0])
-    raw = [np.ascontiguousarray(p, dtype=EVENT_DTYPE).view(np.uint8) for p in parts]
-    return np.concatenate(raw).view(EVENT_DTYPE)
-
-
-def rechunk_events(pieces: Iterable[np.ndarray], chunk_events: int) -> Iterator[np.ndarray]:
-    """Re-cut a stream of event arrays into chunks of ``chunk_events`` (the last one shorter,
-    none empty), joining pieces with :func:`join_events`."""
-    pending: list[np.ndarray] = []
-    n_pending = 0
-    for piece in pieces:
-        if piece.shape[0] == 0:
-            continue
-        pending.append(piece)
-        n_pending += piece.shape[0]
-        if n_pending >= chunk_events:
-            joined = join_events(pending)
-            start = 0
-            while joined.shape[0] - start >= chunk_events:
-                yield joined[start : start + chunk_events]
-                start += chunk_events
-            rest = joined[start:]
-            pending = [rest] if rest.shape[0] else []
-            n_pending = rest.shape[0]
-    if n_pending:
-        yield join_events(pending)
 
 
 def header_text(lines: list[str]) -> bytes:

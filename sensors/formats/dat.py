@@ -17,28 +17,22 @@ such records).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from ..errors import EventFormatError, TruncatedFileError, UnsupportedEventTypeError
-from ..events import EVENT_DTYPE, Recording
+from ..events import EVENT_DTYPE
 from . import FormatSpec
-from ._chunks import DEFAULT_CHUNK_EVENTS, check_chunk_events
 from ._prophesee import (
-    READ_BLOCK_BYTES,
-    block_words,
-    camera_metadata,
+    Opened,
+    WordReader,
     check_events_for_write,
     check_sensor,
     header_text,
     parse_header_bytes,
     read_header,
-    rechunk_events,
-    recording_from,
-    resolve_sensor,
-    stream_words,
+    sensor_of,
     user_sensor,
 )
 
@@ -65,7 +59,7 @@ def sniff(head: bytes, path: str = "") -> bool:
     return h["header_complete"] and len(head) >= off + 2 and head[off + 1] == RECORD_BYTES
 
 
-def _open(path, sensor_size) -> dict[str, Any]:
+def _open(path: str | os.PathLike, sensor_size: Any) -> Opened:
     h = read_header(path)
     if h["encoding"] is not None:
         raise EventFormatError(
@@ -88,17 +82,8 @@ def _open(path, sensor_size) -> dict[str, Any]:
             off,
             f".dat event type {etype} is not a CD event type (expected 0 Event2d or 12 EventCD)",
         )
-    sensor, source = resolve_sensor(h)
-    user = user_sensor(sensor_size, "dat")
-    if user is not None:
-        sensor, source = user, "sensor_size option"
-    return {
-        "header": h,
-        "sensor": sensor,
-        "source": source or "unknown",
-        "event_type": EVENT_TYPES[etype],
-        "data_offset": off + 2,
-    }
+    sensor, source = sensor_of(h, sensor_size, "dat")
+    return Opened(h, sensor, source, off + 2, {"event_type": EVENT_TYPES[etype]})
 
 
 class _Decoder:
@@ -132,86 +117,23 @@ class _Decoder:
                     raise EventFormatError(
                         self.path, at, f"polarity {int(pol[i])} in record (expected 0 or 1)"
                     )
-                check_sensor(
-                    self.path,
-                    np.array([at]),
-                    ev["x"][i : i + 1],
-                    ev["y"][i : i + 1],
-                    self.sensor,
-                    "event",
-                )
+                check_sensor(self.path, np.array([at]), ev[i : i + 1], self.sensor, "event")
             ev = ev[~bad]
         return ev, r.shape[0]
 
 
-def _iter_decoded(path, sensor_size, strict, allow_truncated, block_bytes) -> Iterator[np.ndarray]:
-    info = _open(path, sensor_size)
-    yield from stream_words(
-        path,
-        info["data_offset"],
-        RECORD_BYTES,
-        _Decoder(path, info["sensor"], strict),
-        _RECORD,
-        block_words=block_words(block_bytes, RECORD_BYTES),
-        allow_truncated=allow_truncated,
-        what=".dat record",
-    )
-
-
-def iter_chunks(
-    path: str | os.PathLike,
-    *,
-    chunk_events: int = DEFAULT_CHUNK_EVENTS,
-    sensor_size: Any = None,
-    strict: bool = True,
-    allow_truncated: bool = False,
-    block_bytes: int = READ_BLOCK_BYTES,
-) -> Iterator[np.ndarray]:
-    """Decode events in file order, in chunks of at most ``chunk_events``.
-
-    The file is read ``block_bytes`` at a time (default 256 KiB), so memory stays bounded
-    whatever its size.
-    """
-    chunk_events = check_chunk_events(chunk_events)
-    yield from rechunk_events(
-        _iter_decoded(path, sensor_size, strict, allow_truncated, block_bytes), chunk_events
-    )
-
-
-def probe(path: str | os.PathLike) -> dict[str, Any]:
-    """Header facts without decoding: event type, sensor size (None when not recorded)."""
-    info = _open(path, None)
-    size = os.stat(path).st_size
-    return {
-        "format": SPEC.name,
-        "sensor_size": info["sensor"],
-        "sensor_size_source": info["source"],
-        "event_type": info["event_type"],
-        "camera": camera_metadata(info["header"]),
-        "header": dict(info["header"]["fields"]),
-        "data_offset": info["data_offset"],
-        "n_events": (size - info["data_offset"]) // RECORD_BYTES,
-    }
-
-
-def read(
-    path: str | os.PathLike,
-    *,
-    sensor_size: Any = None,
-    strict: bool = True,
-    allow_truncated: bool = False,
-    block_bytes: int = READ_BLOCK_BYTES,
-) -> Recording:
-    """Decode the whole file into a :class:`Recording` (t in µs as stored)."""
-    return recording_from(
-        path,
-        _iter_decoded(path, sensor_size, strict, allow_truncated, block_bytes),
-        name=SPEC.name,
-        facts=probe(path),
-        sensor_size=sensor_size,
-        where="dat",
-        extra_meta=("event_type",),
-    )
+_READER = WordReader(
+    name="DAT",
+    where="dat",
+    what=".dat record",
+    word=_RECORD,
+    open=_open,
+    decoder=lambda path, opened, strict: _Decoder(path, opened.sensor, strict),
+    count_key="n_events",
+)
+iter_chunks = _READER.iter_chunks  # (path, *, chunk_events, sensor_size, strict, ...)
+probe = _READER.probe  # header facts: event type, sensor size (None when not recorded), ...
+read = _READER.read  # the whole file as a Recording (t in µs as stored)
 
 
 # ---------------------------------------------------------------- writing
@@ -292,7 +214,7 @@ def write(path: str | os.PathLike, events: np.ndarray, *, sensor_size: Any = Non
 
 
 SPEC = FormatSpec(
-    name="DAT",
+    name=_READER.name,
     description="Prophesee .dat (Event2d / CD records)",
     sniff=sniff,
     read=read,

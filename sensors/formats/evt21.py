@@ -20,27 +20,21 @@ from this layout and files written by :func:`write` (one event per word, mask bi
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from ..events import EVENT_DTYPE, Recording
+from ..events import EVENT_DTYPE
 from . import FormatSpec
-from ._chunks import DEFAULT_CHUNK_EVENTS, check_chunk_events
 from ._prophesee import (
-    READ_BLOCK_BYTES,
-    block_words,
-    camera_metadata,
+    Opened,
+    WordReader,
     check_events_for_write,
     check_sensor,
     header_text,
     merge_emitters,
     open_raw,
-    parse_header_bytes,
-    rechunk_events,
-    recording_from,
-    stream_words,
+    sniff_encoding,
     user_sensor,
 )
 
@@ -55,11 +49,7 @@ T_LIMIT = 1 << 34
 
 def sniff(head: bytes, path: str = "") -> bool:
     """True for a ``%`` header announcing EVT 2.1 (``% evt 2.1`` or ``% format EVT21``)."""
-    try:
-        h = parse_header_bytes(head, complete=False)
-    except ValueError:
-        return False
-    return h is not None and h["encoding"] == ENCODING
+    return sniff_encoding(head, ENCODING)
 
 
 def is_legacy(h: dict) -> bool:
@@ -129,84 +119,32 @@ class _Decoder:
                 if self.strict:
                     rows = np.searchsorted(ends, np.arange(ev.shape[0]), side="right")
                     offs = offset + (start + cd_pos[rows]) * WORD_BYTES
-                    check_sensor(self.path, offs, ev["x"], ev["y"], self.sensor, "CD event")
+                    check_sensor(self.path, offs, ev, self.sensor, "CD event")
                 ev = ev[~bad]
         return ev, n
 
 
-def _open(path: str | os.PathLike, sensor_size: Any) -> tuple[dict, tuple[int, int] | None, str]:
-    return open_raw(path, ENCODING, sensor_size, "evt21")
+def _facts(h: dict) -> dict[str, Any]:
+    return {"legacy_layout": is_legacy(h)}
 
 
-def _iter_decoded(path, sensor_size, strict, allow_truncated, block_bytes) -> Iterator[np.ndarray]:
-    h, sensor, _ = _open(path, sensor_size)
-    dec = _Decoder(path, sensor, strict, is_legacy(h))
-    yield from stream_words(
-        path,
-        h["data_offset"],
-        WORD_BYTES,
-        dec,
-        np.dtype("<u8"),
-        block_words=block_words(block_bytes, WORD_BYTES),
-        allow_truncated=allow_truncated,
-        what="EVT 2.1",
-    )
+def _open(path: str | os.PathLike, sensor_size: Any) -> Opened:
+    return open_raw(path, ENCODING, sensor_size, "evt21", facts=_facts)
 
 
-def iter_chunks(
-    path: str | os.PathLike,
-    *,
-    chunk_events: int = DEFAULT_CHUNK_EVENTS,
-    sensor_size: Any = None,
-    strict: bool = True,
-    allow_truncated: bool = False,
-    block_bytes: int = READ_BLOCK_BYTES,
-) -> Iterator[np.ndarray]:
-    """Decode CD events in file order, in chunks of at most ``chunk_events``.
-
-    The file is read ``block_bytes`` at a time (default 256 KiB), so memory stays bounded
-    whatever its size.
-    """
-    chunk_events = check_chunk_events(chunk_events)
-    yield from rechunk_events(
-        _iter_decoded(path, sensor_size, strict, allow_truncated, block_bytes), chunk_events
-    )
-
-
-def probe(path: str | os.PathLike) -> dict[str, Any]:
-    """Header facts without decoding: sensor size, layout (legacy or not), camera, header."""
-    h, sensor, source = _open(path, None)
-    size = os.stat(path).st_size
-    return {
-        "format": SPEC.name,
-        "sensor_size": sensor,
-        "sensor_size_source": source,
-        "legacy_layout": is_legacy(h),
-        "camera": camera_metadata(h),
-        "header": dict(h["fields"]),
-        "data_offset": h["data_offset"],
-        "n_words": (size - h["data_offset"]) // WORD_BYTES,
-    }
-
-
-def read(
-    path: str | os.PathLike,
-    *,
-    sensor_size: Any = None,
-    strict: bool = True,
-    allow_truncated: bool = False,
-    block_bytes: int = READ_BLOCK_BYTES,
-) -> Recording:
-    """Decode the whole file into a :class:`Recording` (t in µs as stored)."""
-    return recording_from(
-        path,
-        _iter_decoded(path, sensor_size, strict, allow_truncated, block_bytes),
-        name=SPEC.name,
-        facts=probe(path),
-        sensor_size=sensor_size,
-        where="evt21",
-        extra_meta=("legacy_layout",),
-    )
+_READER = WordReader(
+    name="EVT2.1",
+    where="evt21",
+    what="EVT 2.1",
+    word=np.dtype("<u8"),
+    open=_open,
+    decoder=lambda path, opened, strict: _Decoder(
+        path, opened.sensor, strict, opened.facts["legacy_layout"]
+    ),
+)
+iter_chunks = _READER.iter_chunks  # (path, *, chunk_events, sensor_size, strict, ...)
+probe = _READER.probe  # header facts: sensor size and source, legacy_layout, camera, ...
+read = _READER.read  # the whole file as a Recording (t in µs as stored)
 
 
 # ---------------------------------------------------------------- writing
@@ -315,7 +253,7 @@ def write(
 
 
 SPEC = FormatSpec(
-    name="EVT2.1",
+    name=_READER.name,
     description="Prophesee EVT 2.1 RAW (64-bit words, standard and legacy layouts)",
     sniff=sniff,
     read=read,

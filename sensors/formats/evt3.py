@@ -33,27 +33,21 @@ EVT_ADDR_Y and EVT_ADDR_X words, so any event array with non-decreasing t round-
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from ..errors import EventFormatError
-from ..events import EVENT_DTYPE, Recording
+from ..events import EVENT_DTYPE
 from . import FormatSpec
-from ._chunks import DEFAULT_CHUNK_EVENTS, check_chunk_events
 from ._prophesee import (
-    READ_BLOCK_BYTES,
-    block_words,
-    camera_metadata,
+    Opened,
+    WordReader,
     check_events_for_write,
     header_text,
     merge_emitters,
     open_raw,
-    parse_header_bytes,
-    rechunk_events,
-    recording_from,
-    stream_words,
+    sniff_encoding,
     user_sensor,
 )
 
@@ -69,11 +63,7 @@ _MAX_STEP = 2048  # TIME_HIGH steps the writer may take and still decode (loop w
 
 def sniff(head: bytes, path: str = "") -> bool:
     """True for a ``%`` header announcing EVT 3.0 (``% evt 3.0`` or ``% format EVT3``)."""
-    try:
-        h = parse_header_bytes(head, complete=False)
-    except ValueError:
-        return False
-    return h is not None and h["encoding"] == ENCODING
+    return sniff_encoding(head, ENCODING)
 
 
 def _pick(values: np.ndarray, idx: np.ndarray, default: int) -> np.ndarray:
@@ -333,77 +323,21 @@ class _Decoder:
         return out
 
 
-def _open(path: str | os.PathLike, sensor_size: Any) -> tuple[dict, tuple[int, int] | None, str]:
+def _open(path: str | os.PathLike, sensor_size: Any) -> Opened:
     return open_raw(path, ENCODING, sensor_size, "evt3")
 
 
-def _iter_decoded(path, sensor_size, strict, allow_truncated, block_bytes) -> Iterator[np.ndarray]:
-    h, sensor, _ = _open(path, sensor_size)
-    dec = _Decoder(path, sensor, strict)
-    yield from stream_words(
-        path,
-        h["data_offset"],
-        WORD_BYTES,
-        dec,
-        np.dtype("<u2"),
-        block_words=block_words(block_bytes, WORD_BYTES),
-        allow_truncated=allow_truncated,
-        what="EVT 3.0",
-    )
-
-
-def iter_chunks(
-    path: str | os.PathLike,
-    *,
-    chunk_events: int = DEFAULT_CHUNK_EVENTS,
-    sensor_size: Any = None,
-    strict: bool = True,
-    allow_truncated: bool = False,
-    block_bytes: int = READ_BLOCK_BYTES,
-) -> Iterator[np.ndarray]:
-    """Decode CD events in file order, in chunks of at most ``chunk_events``.
-
-    The file is read ``block_bytes`` at a time (default 256 KiB), so memory stays bounded
-    whatever its size.
-    """
-    chunk_events = check_chunk_events(chunk_events)
-    yield from rechunk_events(
-        _iter_decoded(path, sensor_size, strict, allow_truncated, block_bytes), chunk_events
-    )
-
-
-def probe(path: str | os.PathLike) -> dict[str, Any]:
-    """Header facts without decoding: sensor size (and its source), camera, header fields."""
-    h, sensor, source = _open(path, None)
-    size = os.stat(path).st_size
-    return {
-        "format": SPEC.name,
-        "sensor_size": sensor,
-        "sensor_size_source": source,
-        "camera": camera_metadata(h),
-        "header": dict(h["fields"]),
-        "data_offset": h["data_offset"],
-        "n_words": (size - h["data_offset"]) // WORD_BYTES,
-    }
-
-
-def read(
-    path: str | os.PathLike,
-    *,
-    sensor_size: Any = None,
-    strict: bool = True,
-    allow_truncated: bool = False,
-    block_bytes: int = READ_BLOCK_BYTES,
-) -> Recording:
-    """Decode the whole file into a :class:`Recording` (t in µs as stored, OpenEB rules)."""
-    return recording_from(
-        path,
-        _iter_decoded(path, sensor_size, strict, allow_truncated, block_bytes),
-        name=SPEC.name,
-        facts=probe(path),
-        sensor_size=sensor_size,
-        where="evt3",
-    )
+_READER = WordReader(
+    name="EVT3.0",
+    where="evt3",
+    what="EVT 3.0",
+    word=np.dtype("<u2"),
+    open=_open,
+    decoder=lambda path, opened, strict: _Decoder(path, opened.sensor, strict),
+)
+iter_chunks = _READER.iter_chunks  # (path, *, chunk_events, sensor_size, strict, ...)
+probe = _READER.probe  # header facts: sensor size and source, camera, header, n_words
+read = _READER.read  # the whole file as a Recording (t in µs as stored)
 
 
 # ---------------------------------------------------------------- writing
@@ -536,7 +470,7 @@ def write(path: str | os.PathLike, events: np.ndarray, *, sensor_size: Any = Non
 
 
 SPEC = FormatSpec(
-    name="EVT3.0",
+    name=_READER.name,
     description="Prophesee EVT 3.0 RAW (16-bit words, OpenEB decoding rules)",
     sniff=sniff,
     read=read,

@@ -36,8 +36,7 @@ import numpy as np
 from .errors import EventFormatError
 from .events import EVENT_DTYPE, Recording
 from .formats import FormatSpec, all_formats, get_format
-from .formats._chunks import DEFAULT_CHUNK_EVENTS, check_chunk_events
-from .formats.numpy_files import join_events
+from .formats._chunks import DEFAULT_CHUNK_EVENTS, check_chunk_events, join_events
 
 __all__ = [
     "SNIFF_BYTES",

@@ -3,7 +3,8 @@
 ``rechunk`` turns a stream of variable-size event arrays (one per packet or file block) into
 chunks of at most ``chunk_events`` events, never empty; ``concat_events`` joins chunks into
 one array; ``check_chunk_events`` validates the option every ``iter_chunks`` takes;
-``until_truncation`` implements the readers' ``allow_truncated`` option; ``first_outside``
+``until_truncation`` implements the readers' ``allow_truncated`` option and ``chunked`` /
+``joined`` apply it on the way to ``iter_chunks`` chunks or ``read``'s single array; ``first_outside``
 finds the first event outside a sensor size (each reader words its own error).
 
 Joining goes through :func:`join_events`, which concatenates the packed 13-byte
@@ -26,10 +27,12 @@ __all__ = [
     "DEFAULT_CHUNK_EVENTS",
     "READ_BLOCK_BYTES",
     "check_chunk_events",
+    "chunked",
     "concat_events",
     "file_size",
     "first_outside",
     "join_events",
+    "joined",
     "rechunk",
     "until_truncation",
 ]
@@ -128,6 +131,19 @@ def first_outside(events: np.ndarray, sensor: tuple[int, int] | None) -> int | N
     if int(events["x"].max()) < width and int(events["y"].max()) < height:
         return None
     return int(np.flatnonzero((events["x"] >= width) | (events["y"] >= height))[0])
+
+
+def chunked(
+    pieces: Iterable[np.ndarray], chunk_events: int, *, allow_truncated: bool, what: str
+) -> Iterator[np.ndarray]:
+    """Decoded ``pieces`` as ``iter_chunks`` yields them: :func:`until_truncation`, then
+    :func:`rechunk` to ``chunk_events``."""
+    return rechunk(until_truncation(pieces, allow_truncated, what), chunk_events)
+
+
+def joined(pieces: Iterable[np.ndarray], *, allow_truncated: bool, what: str) -> np.ndarray:
+    """Decoded ``pieces`` as ``read`` returns them: :func:`until_truncation`, then one array."""
+    return concat_events(until_truncation(pieces, allow_truncated, what))
 
 
 def file_size(path: str | os.PathLike) -> int:

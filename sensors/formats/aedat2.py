@@ -44,9 +44,9 @@ from ._chunks import (
     DEFAULT_CHUNK_EVENTS,
     READ_BLOCK_BYTES,
     check_chunk_events,
-    concat_events,
-    rechunk,
-    until_truncation,
+    chunked,
+    first_outside,
+    joined,
 )
 
 __all__ = ["SPEC", "iter_chunks", "probe", "read", "sniff"]
@@ -190,12 +190,10 @@ def _check_inside(
     from_header: bool,
 ) -> None:
     """``EventFormatError`` at the first record whose x/y is outside ``sensor``."""
-    if not ev.shape[0]:
+    i = first_outside(ev, sensor)
+    if i is None:
         return
     width, height = sensor
-    if int(ev["x"].max()) < width and int(ev["y"].max()) < height:
-        return
-    i = int(np.flatnonzero((ev["x"] >= width) | (ev["y"] >= height))[0])
     record = int(np.flatnonzero(keep)[i])
     named = "named by the header" if from_header else "(the default: the header names no chip)"
     raise EventFormatError(
@@ -265,8 +263,12 @@ def iter_chunks(
     chunk_events = check_chunk_events(chunk_events)
     _check_layout(layout)
     info = _header_info(path)  # header errors raise whatever allow_truncated says
-    pieces = until_truncation(_iter_decoded(path, layout, info), allow_truncated, "AEDAT 2.0")
-    yield from rechunk(pieces, chunk_events)
+    yield from chunked(
+        _iter_decoded(path, layout, info),
+        chunk_events,
+        allow_truncated=allow_truncated,
+        what="AEDAT 2.0",
+    )
 
 
 def probe(path: str | os.PathLike) -> dict[str, Any]:
@@ -308,7 +310,7 @@ def read(
     facts = probe(path)
     info = _header_info(path)
     pieces = _iter_decoded(path, layout, info)
-    events = concat_events(until_truncation(pieces, allow_truncated, "AEDAT 2.0"))
+    events = joined(pieces, allow_truncated=allow_truncated, what="AEDAT 2.0")
     meta = {k: facts[k] for k in ("chip", "layout", "sensor_size_from_header", "header")}
     sensor = facts["sensor_size"]
     if layout is not None:

@@ -32,9 +32,9 @@ from . import FormatSpec
 from ._chunks import (
     DEFAULT_CHUNK_EVENTS,
     check_chunk_events,
-    concat_events,
-    rechunk,
-    until_truncation,
+    chunked,
+    first_outside,
+    joined,
 )
 
 __all__ = ["PACKET_HEADER", "POLARITY_EVENT", "SPEC", "iter_chunks", "probe", "read", "sniff"]
@@ -176,7 +176,7 @@ def _iter_packets(
             out["x"] = (d >> 17) & 0x7FFF
             out["y"] = (d >> 2) & 0x7FFF
             out["p"] = (d >> 1) & 1
-            if sensor is not None and out.shape[0]:
+            if sensor is not None:
                 _check_inside(path, out, keep, pos - n_bytes, ev_size, sensor)
             yield out
 
@@ -190,10 +190,10 @@ def _check_inside(
     sensor: tuple[int, int],
 ) -> None:
     """``EventFormatError`` at the first valid event whose x/y is outside ``sensor``."""
-    width, height = sensor
-    if int(out["x"].max()) < width and int(out["y"].max()) < height:
+    i = first_outside(out, sensor)
+    if i is None:
         return
-    i = int(np.flatnonzero((out["x"] >= width) | (out["y"] >= height))[0])
+    width, height = sensor
     k = int(np.flatnonzero(keep)[i])
     raise EventFormatError(
         path,
@@ -218,8 +218,12 @@ def iter_chunks(
     chunk_events = check_chunk_events(chunk_events)
     lines, offset = _parse_header(path)  # header errors raise whatever allow_truncated says
     sensor, _ = _sensor_size(lines)
-    pieces = until_truncation(_iter_packets(path, offset, sensor), allow_truncated, "AEDAT 3.1")
-    yield from rechunk(pieces, chunk_events)
+    yield from chunked(
+        _iter_packets(path, offset, sensor),
+        chunk_events,
+        allow_truncated=allow_truncated,
+        what="AEDAT 3.1",
+    )
 
 
 def probe(path: str | os.PathLike) -> dict[str, Any]:
@@ -244,7 +248,7 @@ def read(path: str | os.PathLike, *, allow_truncated: bool = False) -> Recording
     """
     facts = probe(path)
     pieces = _iter_packets(path, facts["data_offset"], facts["sensor_size"])
-    events = concat_events(until_truncation(pieces, allow_truncated, "AEDAT 3.1"))
+    events = joined(pieces, allow_truncated=allow_truncated, what="AEDAT 3.1")
     meta = {"source": facts["source"], "header": facts["header"]}
     return Recording(events, facts["sensor_size"], SPEC.name, os.fspath(path), meta)
 

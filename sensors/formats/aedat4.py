@@ -42,9 +42,8 @@ from . import FormatSpec
 from ._chunks import (
     DEFAULT_CHUNK_EVENTS,
     check_chunk_events,
-    concat_events,
-    rechunk,
-    until_truncation,
+    chunked,
+    joined,
 )
 
 __all__ = [
@@ -431,7 +430,7 @@ def iter_chunks(
     chunk_events = check_chunk_events(chunk_events)
     header = _read_header(path)  # header errors raise whatever allow_truncated says
     pieces = _iter_events(path, header, stream_id, chunk_events)
-    yield from rechunk(until_truncation(pieces, allow_truncated, "AEDAT 4.0"), chunk_events)
+    yield from chunked(pieces, chunk_events, allow_truncated=allow_truncated, what="AEDAT 4.0")
 
 
 def probe(path: str | os.PathLike) -> dict[str, Any]:
@@ -464,7 +463,7 @@ def read(
     facts = probe(path)
     sid = stream_id if stream_id is not None else facts["event_stream_id"]
     pieces = _iter_events(path, _read_header(path), stream_id, 1 << 22)
-    events = concat_events(until_truncation(pieces, allow_truncated, "AEDAT 4.0"))
+    events = joined(pieces, allow_truncated=allow_truncated, what="AEDAT 4.0")
     sensor = facts["sensor_size"]
     if sid is not None and sid in facts["streams"]:
         s = facts["streams"][sid]

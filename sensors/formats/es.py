@@ -34,9 +34,9 @@ from ._chunks import (
     DEFAULT_CHUNK_EVENTS,
     READ_BLOCK_BYTES,
     check_chunk_events,
-    concat_events,
-    rechunk,
-    until_truncation,
+    chunked,
+    first_outside,
+    joined,
 )
 
 __all__ = ["SPEC", "iter_chunks", "probe", "read", "sniff"]
@@ -183,8 +183,8 @@ def _iter_decoded(path: str | os.PathLike, h: dict[str, Any]) -> Iterator[np.nda
             segments, consumed, overflows = _scan(b, overflows)
             if segments:
                 ev = _events(b, segments, t)
-                if int(ev["x"].max()) >= width or int(ev["y"].max()) >= height:
-                    bad = int(np.flatnonzero((ev["x"] >= width) | (ev["y"] >= height))[0])
+                bad = first_outside(ev, (width, height))
+                if bad is not None:
                     raise EventFormatError(
                         path,
                         offset + segments[0][0],
@@ -217,8 +217,9 @@ def iter_chunks(
     """
     chunk_events = check_chunk_events(chunk_events)
     h = _header(path)  # header errors raise whatever allow_truncated says
-    pieces = until_truncation(_iter_decoded(path, h), allow_truncated, "Event Stream")
-    yield from rechunk(pieces, chunk_events)
+    yield from chunked(
+        _iter_decoded(path, h), chunk_events, allow_truncated=allow_truncated, what="Event Stream"
+    )
 
 
 def probe(path: str | os.PathLike) -> dict[str, Any]:
@@ -240,7 +241,7 @@ def read(path: str | os.PathLike, *, allow_truncated: bool = False) -> Recording
     """
     facts = probe(path)
     pieces = _iter_decoded(path, _header(path))
-    events = concat_events(until_truncation(pieces, allow_truncated, "Event Stream"))
+    events = joined(pieces, allow_truncated=allow_truncated, what="Event Stream")
     meta = {"version": facts["version"], "event_type": facts["event_type"]}
     return Recording(events, facts["sensor_size"], SPEC.name, os.fspath(path), meta)
 

@@ -40,8 +40,8 @@ import numpy as np
 from ..errors import EventFormatError, TruncatedFileError, UnsupportedEventTypeError
 from ..events import Recording
 from . import FormatSpec
-from ._chunks import DEFAULT_CHUNK_EVENTS, check_chunk_events
-from .numpy_files import columns_to_events, join_events
+from ._chunks import DEFAULT_CHUNK_EVENTS, check_chunk_events, join_events
+from .numpy_files import columns_to_events
 
 __all__ = [
     "ECF_FILTER_ID",

@@ -31,9 +31,8 @@ from ._chunks import (
     DEFAULT_CHUNK_EVENTS,
     READ_BLOCK_BYTES,
     check_chunk_events,
-    concat_events,
-    rechunk,
-    until_truncation,
+    chunked,
+    joined,
 )
 
 __all__ = [
@@ -111,8 +110,9 @@ def iter_chunks(
     :class:`TruncatedFileWarning` instead of a :class:`TruncatedFileError`.
     """
     chunk_events = check_chunk_events(chunk_events)
-    pieces = until_truncation(_iter_decoded(path), allow_truncated, "N-MNIST")
-    yield from rechunk(pieces, chunk_events)
+    yield from chunked(
+        _iter_decoded(path), chunk_events, allow_truncated=allow_truncated, what="N-MNIST"
+    )
 
 
 def _infer_size(max_x: int, max_y: int) -> tuple[int, int]:
@@ -148,7 +148,7 @@ def read(
     ``allow_truncated=True``: a partial last record gives a :class:`TruncatedFileWarning` and
     the events of the whole records instead of a :class:`TruncatedFileError`.
     """
-    events = concat_events(until_truncation(_iter_decoded(path), allow_truncated, "N-MNIST"))
+    events = joined(_iter_decoded(path), allow_truncated=allow_truncated, what="N-MNIST")
     inferred = False
     if isinstance(sensor_size, str):
         if sensor_size != "infer":

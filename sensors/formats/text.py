@@ -29,9 +29,10 @@ from ._chunks import (
     DEFAULT_CHUNK_EVENTS,
     READ_BLOCK_BYTES,
     check_chunk_events,
+    join_events,
     rechunk,
 )
-from .numpy_files import columns_to_events, join_events
+from .numpy_files import columns_to_events
 
 __all__ = ["SPEC", "TextWriter", "iter_chunks", "open_writer", "probe", "read", "sniff", "write"]
 

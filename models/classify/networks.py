@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from spikesim import Conv2d, CubaLIF, Dense, Network, Normal, Simulator
+from spikesim.dynamics.surrogate import SavedTensorStats, compact_saved_spikes
 from spikesim.errors import ParameterError, ShapeError
 
 __all__ = [
@@ -145,6 +146,11 @@ class SpikingClassifier(torch.nn.Module):
     "carry": ...}`` (rates of the output only with ``track_rates=False``). Logits are the output spike counts (``readout="count"``) or the output
     rates times ``rate_scale`` (``readout="rate"``) over all steps seen so far, so feeding a
     long input in pieces with the returned carry (truncated BPTT) ends with the same logits.
+
+    With ``compact_saved=True`` (default) the spikes that BPTT keeps for the backward pass
+    are stored as bool instead of float32 (:func:`~spikesim.dynamics.surrogate.compact_saved_spikes`;
+    gradients unchanged); ``saved_stats`` holds the byte counts of the last forward with
+    gradient.
     """
 
     def __init__(
@@ -158,6 +164,7 @@ class SpikingClassifier(torch.nn.Module):
         device: str | torch.device = "cpu",
         surrogate_alpha: float = 10.0,
         track_rates: bool = True,
+        compact_saved: bool = True,
     ) -> None:
         super().__init__()
         if readout not in ("count", "rate"):
@@ -173,6 +180,8 @@ class SpikingClassifier(torch.nn.Module):
         self.network = network
         self.readout = readout
         self.rate_scale = float(rate_scale)
+        self.compact_saved = bool(compact_saved)
+        self.saved_stats = SavedTensorStats()
         self.input_shape = network.populations[INPUT].dims
         self.n_classes = network.populations[OUTPUT].size
         self.sim = Simulator(
@@ -211,9 +220,16 @@ class SpikingClassifier(torch.nn.Module):
         if b < B:
             xt = torch.cat([xt, xt.new_zeros(T, B - b, xt.shape[2])], dim=1)
         sim_carry = None if carry is None else carry["sim"]
-        rec, new_carry = self.sim(
-            {INPUT: xt}, n_steps=T, record=self.record, carry=sim_carry, return_carry=True
-        )
+        if torch.is_grad_enabled():
+            self.saved_stats = SavedTensorStats()
+            with compact_saved_spikes(enabled=self.compact_saved, stats=self.saved_stats):
+                rec, new_carry = self.sim(
+                    {INPUT: xt}, n_steps=T, record=self.record, carry=sim_carry, return_carry=True
+                )
+        else:
+            rec, new_carry = self.sim(
+                {INPUT: xt}, n_steps=T, record=self.record, carry=sim_carry, return_carry=True
+            )
         counts = rec[OUTPUT][:, :b].sum(0)
         steps = T
         if carry is not None:
@@ -239,6 +255,7 @@ def build_classifier(
     readout: str = "count",
     surrogate_alpha: float = 10.0,
     track_rates: bool = True,
+    compact_saved: bool = True,
     **options: Any,
 ) -> SpikingClassifier:
     """``kind`` ``"dense"`` or ``"conv"``; ``options`` go to the network builder."""
@@ -258,4 +275,5 @@ def build_classifier(
         device=device,
         surrogate_alpha=surrogate_alpha,
         track_rates=track_rates,
+        compact_saved=compact_saved,
     )

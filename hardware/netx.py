@@ -1,35 +1,206 @@
-"""lava-dl ``netx`` HDF5 export (and import) of a feed-forward Loihi network.
+"""lava-dl ``netx`` HDF5 export (and import) of a layered Loihi network, and runs of the written
+file with lava-dl's own loader in Lava.
 
 netx (``lava.lib.dl.netx.hdf5.Network``) builds a sequential stack of blocks from
-``layer/<i>/`` groups. For a Dense block it reads ``type`` (``"dense"``), ``shape`` (the
-neuron count), ``weight`` ``(out, in)`` (the *effective* signed 8-bit integer weight: netx
-re-derives sign mode, weight bits and exponent from it with ``optimize_weight_bits``), the
-optional ``bias`` (bias mantissa; netx fixes ``bias_exp = 6``) and ``neuron/`` with ``type``
-``"CUBA"``, ``iDecay`` (Lava ``du + 1``), ``vDecay`` (``dv``), ``vThMant`` (``vth``),
-``refDelay`` and ``gradedSpike``. As in lava-dl's own exports of Dense stacks, there is no
-input layer: the input spikes enter the first block's ``inp`` port.
+``layer/<i>/`` groups. For a ``dense`` block it reads ``shape`` (the neuron count), ``weight``
+``(out, in)``, optional ``bias`` (bias mantissa; netx fixes ``bias_exp = 6``), optional
+``delay`` ``(out, in)`` (the block then uses Lava's ``DelayDense``) and ``neuron/`` with
+``type`` ``"CUBA"``, ``iDecay`` (Lava ``du + 1``), ``vDecay`` (``dv``), ``vThMant`` (``vth``),
+``refDelay`` and ``gradedSpike``. A ``dense_rec`` block adds ``weight_rec`` ``(out, out)``, a
+recurrent Dense from the layer onto itself. As in lava-dl's own exports of Dense stacks, there
+is no input layer: the input spikes enter the first block's ``inp`` port.
 
-So a network is exportable when it is a chain ``SpikeInput -> Dense/Sparse -> population ->
-Dense/Sparse -> population ...`` whose weights are whole 8-bit integers after the weight
-exponent (``w << weight_exp`` within -256..254) and whose biases are multiples of 64
-(``bias_exp`` 6). Anything else raises :class:`~spikesim.errors.ParameterError` naming the
-connection or population.
+The ``weight`` is the *effective* integer weight (``w << weight_exp`` here): netx re-derives
+the Lava synapse from it with its ``optimize_weight_bits`` (scale up by ``2**s``, then
+``weight_exp = -s`` and a number of weight bits; for ``dense_rec`` one ``s`` for both
+matrices), and Lava then picks each synapse's sign mode from its weights, clips and truncates.
+:func:`netx_synapse` derives what Lava ends up with; :func:`write_netx` writes a layer only
+when that equals the weights spikesim simulates (``w'' == eff << s``, so the shifted sums are
+identical), else it raises. Weight matrices netx maps lossily are: an all-zero matrix (netx
+divides by the largest weight), a matrix netx calls mixed (it has zeros and negative weights,
+or, in ``dense_rec``, the two matrices differ in sign) whose most negative weight is a power
+of two (scaled to -256, which Lava's inhibitory mode clips to -255), and matrices outside
+-256..254.
+
+So a network is exportable when it is a chain ``SpikeInput -> Dense/Sparse/DelayDense ->
+population -> ...`` (each population optionally with one Dense/Sparse connection onto itself),
+whose effective weights are whole 8-bit integers (``w << weight_exp`` within -256..254) and
+whose biases are multiples of 64 (``bias_exp`` 6). ``quantize(net, weight_exp=0, bias_exp=6)``
+produces such networks from a float spikesim network. lava-dl 0.6 gives a ``dense_rec`` layer
+with delays the forward delay matrix for its recurrent synapse and drops its weight exponent,
+so delays are refused in layers with recurrence. Anything else raises
+:class:`~spikesim.errors.ParameterError` naming the connection or population.
+
+:func:`run_netx_in_lava` runs written files in the managed Lava environment with lava-dl's
+``hdf5.Network`` (``netx_runner.py``; lava-dl is installed there without torch, see
+:mod:`spikesim.hardware.lava_env`).
 """
 
 from __future__ import annotations
 
+import math
 import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from spikesim.errors import ConfigError, ParameterError
+from spikesim.errors import ConfigError, ParameterError, ShapeError, SimulationError
 
-from .loihi.network import DelayDense, Dense, LifPopulation, LoihiNetwork, SignMode, SpikeInput
+from .loihi.network import (
+    DELAY_RANGE,
+    DelayDense,
+    Dense,
+    LifPopulation,
+    LoihiNetwork,
+    SignMode,
+    SpikeInput,
+)
 
-__all__ = ["read_netx", "write_netx"]
+__all__ = [
+    "NETX_RUNNER",
+    "NetxLavaResult",
+    "NetxSynapse",
+    "netx_synapse",
+    "read_netx",
+    "run_netx_in_lava",
+    "write_netx",
+]
+
+#: The script executed inside the Lava environment.
+NETX_RUNNER = Path(__file__).resolve().parent / "netx_runner.py"
 
 
-def _chain(net: LoihiNetwork) -> list:
+@dataclass(frozen=True)
+class NetxSynapse:
+    """What Lava runs for a netx weight matrix: ``weights`` after Lava's clip and truncation
+    (``None`` when Lava's truncation would shift by a negative count), the ``weight_exp``
+    applied to the summed activation, netx's ``num_weight_bits`` and Lava's sign mode."""
+
+    weights: np.ndarray | None
+    weight_exp: int
+    num_weight_bits: int
+    sign_mode: SignMode
+
+
+def _netx_scale(weights: np.ndarray, where: str) -> tuple[int, int]:
+    """``(s, num_weight_bits)`` of lava-dl 0.6's ``optimize_weight_bits`` for ``weights``."""
+    w = np.asarray(weights, dtype=np.int64)
+    w_max, w_min = int(w.max(initial=0)), int(w.min(initial=0))
+    if w_max == 0 and w_min == 0:
+        raise ParameterError(
+            where,
+            "weights",
+            "at least one non-zero weight (lava-dl's netx scales by the largest weight)",
+            "all zero",
+        )
+    if w_max < 0:  # netx: inhibitory only when every weight is negative
+        scale, signed = -256 / w_min, 0
+    elif w_min >= 0:
+        scale, signed = 255 / w_max, 0
+    else:
+        pos = 127 / w_max if w_max > 0 else math.inf
+        scale, signed = min(pos, -128 / w_min), 1
+    s = int(np.floor(np.log2(scale))) + signed
+    n = 8  # the largest power of two (<= 2**8) dividing every weight
+    while n > 0 and np.any(w % (1 << n)):
+        n -= 1
+    return s, 8 - s - (n - signed)
+
+
+def _lava_sign(w: np.ndarray) -> SignMode:
+    if w.min(initial=0) >= 0:
+        return SignMode.EXCITATORY
+    if w.max(initial=0) <= 0:
+        return SignMode.INHIBITORY
+    return SignMode.MIXED
+
+
+def _lava_quantize(w: np.ndarray, num_weight_bits: int) -> tuple[np.ndarray | None, SignMode]:
+    """Lava 0.10 Dense/DelayDense: sign mode from the weights, clip to 8 bits, truncate."""
+    mode = _lava_sign(w)
+    mixed = int(mode is SignMode.MIXED)
+    k = 8 - num_weight_bits + mixed
+    if k < 0:
+        return None, mode
+    x = -w if mode is SignMode.INHIBITORY else w
+    x = (np.clip(x, -256 * mixed, 255) >> k) << k
+    return (-x if mode is SignMode.INHIBITORY else x), mode
+
+
+def netx_synapse(
+    weights: Any, *, shared_with: Any = None, where: str = "netx layer"
+) -> NetxSynapse:
+    """The Lava synapse netx builds from an effective weight matrix (see the module doc).
+
+    ``shared_with``: the other matrix of a ``dense_rec`` layer (netx scales both together).
+    """
+    w = np.asarray(weights, dtype=np.int64)
+    if w.size and (w.max() > 254 or w.min() < -256):
+        raise ParameterError(
+            where, "weights", "within -256..254 (netx's 8-bit weights)",
+            (int(w.min()), int(w.max())),
+        )  # fmt: skip
+    both = w if shared_with is None else np.hstack([w, np.asarray(shared_with, dtype=np.int64)])
+    s, nwb = _netx_scale(both, where)
+    lava_w, mode = _lava_quantize(w << s if s >= 0 else w >> -s, nwb)
+    return NetxSynapse(lava_w, -s, nwb, mode)
+
+
+def _effective(conn: Any) -> np.ndarray:
+    """The integer weights whose unshifted sum spikesim adds: ``quantized << weight_exp``."""
+    where = f"connection {conn.name!r}"
+    wq = conn.quantized_weights()
+    e = conn.weight_exp
+    eff = wq << e if e >= 0 else wq >> -e
+    if e < 0 and np.any((eff << -e) != wq):
+        raise ParameterError(
+            where,
+            "weight_exp",
+            "a value that leaves whole integer weights (netx stores w << weight_exp)",
+            e,
+            hint="quantize(net, weight_exp=0, bias_exp=6) makes netx-ready networks",
+        )
+    if eff.size and (eff.max() > 254 or eff.min() < -256):
+        raise ParameterError(
+            where, "weights << weight_exp", "within -256..254 (netx's 8-bit weights)",
+            (int(eff.min()), int(eff.max())),
+            hint="quantize(net, weight_exp=0, bias_exp=6) makes netx-ready networks",
+        )  # fmt: skip
+    return eff
+
+
+def _check_exact(conn: Any, eff: np.ndarray, other: np.ndarray | None) -> None:
+    where = f"connection {conn.name!r}"
+    syn = netx_synapse(eff, shared_with=other, where=where)
+    s = -syn.weight_exp  # >= 0 for weights within -256..254
+    if syn.weights is None:
+        raise ParameterError(
+            where,
+            "weights",
+            "weights lava-dl's netx maps onto Lava without loss",
+            f"min {int(eff.min())}, max {int(eff.max())}",
+            hint=f"netx gives them {syn.num_weight_bits} weight bits, and Lava's "
+            f"{syn.sign_mode.value} synapse would truncate by a negative bit count",
+        )
+    bad = np.argwhere(syn.weights != eff << s)
+    if bad.size:
+        r, c = (int(x) for x in bad[0])
+        raise ParameterError(
+            where,
+            "weights",
+            "weights lava-dl's netx maps onto Lava without loss",
+            f"weight {int(eff[r, c])} at [{r}, {c}]",
+            hint=f"netx scales the matrix by 2**{s} ({syn.num_weight_bits} weight bits) and "
+            f"Lava's {syn.sign_mode.value} synapse turns it into {int(syn.weights[r, c])}/2**{s}",
+        )
+
+
+def _chain(net: LoihiNetwork) -> list[tuple[Any, Any | None]]:
+    """``[(forward connection, recurrent connection or None), ...]`` along the input's chain."""
     if len(net.inputs) != 1:
         raise ParameterError(
             "netx export",
@@ -37,32 +208,43 @@ def _chain(net: LoihiNetwork) -> list:
             "exactly one SpikeInput (netx describes a sequential stack)",
             [i.name for i in net.inputs],
         )
-    order, current = [], net.inputs[0].name
-    used = set()
+    order: list[tuple[Any, Any | None]] = []
+    current = net.inputs[0].name
+    used: set[str] = set()
     while True:
-        outgoing = [c for c in net.connections if c.source == current]
+        outgoing = [c for c in net.connections if c.source == current and c.target != current]
         if not outgoing:
             break
         if len(outgoing) > 1:
             raise ParameterError(
                 f"population {current!r}",
                 "outgoing connections",
-                "one (netx describes a sequential stack)",
+                "one to the next layer (netx describes a sequential stack)",
                 [c.name for c in outgoing],
             )
         conn = outgoing[0]
-        if conn.target in used or conn.target == current:
+        if conn.target in used:
             raise ParameterError(
                 f"connection {conn.name!r}",
                 "target",
-                "a new layer (no recurrence in netx)",
+                "a new layer (netx recurrence is a layer onto itself only)",
                 conn.target,
             )
-        order.append(conn)
+        rec = [c for c in net.connections if c.source == c.target == conn.target]
+        into = [c for c in net.connections if c.target == conn.target and c is not conn]
+        if len(rec) > 1 or len(into) > len(rec):
+            raise ParameterError(
+                f"population {conn.target!r}",
+                "incoming connections",
+                "one from the previous layer and at most one from itself (netx dense_rec)",
+                [c.name for c in (conn, *into)],
+            )
+        order.append((conn, rec[0] if rec else None))
         used.add(conn.target)
         current = conn.target
+    placed = {id(c) for pair in order for c in pair if c is not None}
     for c in net.connections:
-        if c not in order:
+        if id(c) not in placed:
             raise ParameterError(
                 f"connection {c.name!r}", "placement", "part of the input's chain", c.source
             )
@@ -73,31 +255,32 @@ def _chain(net: LoihiNetwork) -> list:
 
 
 def write_netx(net: LoihiNetwork, path: str | os.PathLike[str]) -> None:
-    """Write ``net`` (a feed-forward chain, see the module doc) as a netx HDF5 file."""
+    """Write ``net`` (a chain, see the module doc) as a netx HDF5 file; nothing is written
+    when a layer cannot be represented exactly."""
     import h5py
 
     layers = []
-    for conn in _chain(net):
-        where = f"connection {conn.name!r}"
-        if isinstance(conn, DelayDense):
+    for conn, rec in _chain(net):
+        if isinstance(rec, DelayDense):
             raise ParameterError(
-                where, "kind", "Dense or Sparse (netx holds no per-synapse delays)", "DelayDense"
+                f"connection {rec.name!r}",
+                "kind",
+                "Dense or Sparse (lava-dl 0.6 mishandles delays in dense_rec layers)",
+                "DelayDense",
             )
-        wq = conn.quantized_weights()
-        e = conn.weight_exp
-        eff = wq << e if e >= 0 else wq >> -e
-        if e < 0 and np.any((eff << -e) != wq):
+        if rec is not None and isinstance(conn, DelayDense):
             raise ParameterError(
-                where,
-                "weight_exp",
-                "a value that leaves whole integer weights (netx stores w << weight_exp)",
-                e,
+                f"connection {conn.name!r}",
+                "kind",
+                "Dense or Sparse in a layer with recurrence (lava-dl 0.6 gives a dense_rec "
+                "layer's delays to its recurrent synapse too and drops its weight exponent)",
+                "DelayDense",
             )
-        if eff.size and (eff.max() > 254 or eff.min() < -256):
-            raise ParameterError(
-                where, "weights << weight_exp", "within -256..254 (netx's 8-bit weights)",
-                (int(eff.min()), int(eff.max())),
-            )  # fmt: skip
+        eff = _effective(conn)
+        eff_rec = _effective(rec) if rec is not None else None
+        _check_exact(conn, eff, eff_rec)
+        if rec is not None:
+            _check_exact(rec, eff_rec, eff)  # type: ignore[arg-type]
         pop = net.population(conn.target)
         bias = pop.bias()
         if np.any(bias % 64):
@@ -106,22 +289,29 @@ def write_netx(net: LoihiNetwork, path: str | os.PathLike[str]) -> None:
                 "bias",
                 "multiples of 64 (netx fixes bias_exp = 6)",
                 int(bias[np.flatnonzero(bias % 64)[0]]),
+                hint="quantize(net, weight_exp=0, bias_exp=6) makes netx-ready networks",
             )
         if np.any(np.abs(bias // 64) > 4095):
             raise ParameterError(
                 f"population {pop.name!r}", "bias", "|bias| <= 4095 << 6", int(np.abs(bias).max())
             )
-        layers.append((pop, eff, bias // 64))
+        delays = conn.delays if isinstance(conn, DelayDense) else None
+        layers.append((pop, eff, eff_rec, delays, bias // 64))
     with h5py.File(os.fspath(path), "w") as f:
         f.attrs["exporter"] = "spikesim"
         sim = f.create_group("simulation")
         sim.create_dataset("Ts", data=1)
         sim.create_dataset("tSample", data=1)
-        for i, (pop, w, b) in enumerate(layers):
+        for i, (pop, w, w_rec, delays, b) in enumerate(layers):
             g = f.create_group(f"layer/{i}")
-            g.create_dataset("type", data=np.array([b"dense"]))
+            kind = b"dense" if w_rec is None else b"dense_rec"
+            g.create_dataset("type", data=np.array([kind]))
             g.create_dataset("shape", data=np.array([pop.n], dtype=np.int64))
             g.create_dataset("weight", data=w.astype(np.int64))
+            if w_rec is not None:
+                g.create_dataset("weight_rec", data=w_rec.astype(np.int64))
+            if delays is not None:
+                g.create_dataset("delay", data=np.asarray(delays, dtype=np.int64))
             if np.any(b):
                 g.create_dataset("bias", data=b.astype(np.int64))
             g.attrs["name"] = pop.name
@@ -134,50 +324,199 @@ def write_netx(net: LoihiNetwork, path: str | os.PathLike[str]) -> None:
             n.create_dataset("gradedSpike", data=False)
 
 
+def _str(ds: Any) -> str:
+    v = ds[()]
+    return (v[0] if np.ndim(v) else v).decode("ascii")
+
+
+def _connection(
+    p: str, key: str, name: str, source: str, target: str, w: np.ndarray, other: Any, delays: Any
+) -> list[Any]:
+    """spikesim connection(s) that compute what Lava runs for netx weights ``w``."""
+    try:
+        syn = netx_synapse(w, shared_with=other, where=f"{p}: {key}")
+    except ParameterError as err:
+        raise ConfigError(p, key, str(err)) from None
+    extra = {} if delays is None else {"delays": delays}
+    cls = Dense if delays is None else DelayDense
+    if syn.weights is not None and 1 <= syn.num_weight_bits <= 8:
+        return [
+            cls(name, source, target, syn.sign_mode, syn.num_weight_bits, syn.weight_exp,
+                weights=syn.weights, **extra)
+        ]  # fmt: skip
+    if syn.weights is not None and syn.weight_exp == 0 and syn.sign_mode is SignMode.MIXED:
+        # 9 weight bits (odd mixed weights, no shift): the positive and negative parts add
+        pos, neg = np.clip(syn.weights, 0, None), np.clip(syn.weights, None, 0)
+        if neg.min(initial=0) >= -255:
+            return [
+                cls(f"{name}_pos", source, target, "excitatory", weights=pos, **extra),
+                cls(f"{name}_neg", source, target, "inhibitory", weights=neg, **extra),
+            ]
+    raise ConfigError(
+        p,
+        key,
+        f"weights netx maps to {syn.num_weight_bits} weight bits with Lava sign mode "
+        f"{syn.sign_mode.value}, which spikesim's Loihi synapses cannot reproduce",
+    )
+
+
 def read_netx(path: str | os.PathLike[str], *, input_name: str = "inp") -> LoihiNetwork:
-    """A LoihiNetwork from a netx HDF5 file of Dense CUBA layers, with netx's reading rules
-    (``du = iDecay - 1``, ``bias_exp = 6``, the weights' sign mode from their signs)."""
+    """A LoihiNetwork from a netx HDF5 file of ``dense``/``dense_rec`` CUBA layers, read with
+    netx's rules (``du = iDecay - 1``, ``bias_exp = 6``, :func:`netx_synapse` for weights)."""
     import h5py
 
     p = os.fspath(path)
     pops, conns = [], []
-    with h5py.File(p, "r") as f:
+    try:
+        f = h5py.File(p, "r")
+    except OSError as err:
+        raise ConfigError(p, "-", f"not a readable HDF5 file: {err}") from None
+    with f:
         if "layer" not in f:
             raise ConfigError(p, "layer", "missing: not a netx network file")
         prev, n_prev = input_name, None
         for i in range(len(f["layer"])):
             g = f[f"layer/{i}"]
-            kind = g["type"][()]
-            kind = (kind[0] if np.ndim(kind) else kind).decode("ascii")
-            if kind != "dense":
-                raise ConfigError(p, f"layer/{i}/type", f"only dense layers are read, got {kind!r}")
-            nt = g["neuron/type"][()]
-            nt = (nt[0] if np.ndim(nt) else nt).decode("ascii")
+            kind = _str(g["type"])
+            if kind not in ("dense", "dense_rec"):
+                raise ConfigError(
+                    p, f"layer/{i}/type", f"only dense and dense_rec layers are read, got {kind!r}"
+                )
+            nt = _str(g["neuron/type"])
             if nt not in ("CUBA", "LOIHI"):
                 raise ConfigError(p, f"layer/{i}/neuron/type", f"CUBA expected, got {nt!r}")
             w = g["weight"][()].astype(np.int64)
-            if n_prev is None:
-                n_prev = w.shape[1]
+            n = int(np.prod(g["shape"][()]))
+            if w.ndim == 1:
+                w = w.reshape(n, -1)
+            if w.shape[0] != n or (n_prev is not None and w.shape[1] != n_prev):
+                raise ConfigError(
+                    p, f"layer/{i}/weight", f"shape ({n}, {n_prev or 'n_in'}), got {w.shape}"
+                )
+            if i == 0:
+                n_in = w.shape[1]
+            w_rec = g["weight_rec"][()].astype(np.int64) if kind == "dense_rec" else None
+            if w_rec is not None and w_rec.shape != (n, n):
+                raise ConfigError(
+                    p, f"layer/{i}/weight_rec", f"shape ({n}, {n}), got {w_rec.shape}"
+                )
+            delays = g["delay"][()].astype(np.int64) if "delay" in g else None
+            if delays is not None:
+                if w_rec is not None:
+                    raise ConfigError(
+                        p, f"layer/{i}/delay", "no delays in dense_rec layers (lava-dl 0.6)"
+                    )
+                if delays.shape != w.shape:
+                    raise ConfigError(p, f"layer/{i}/delay", f"shape {w.shape}, got {delays.shape}")
+                if delays.min() < DELAY_RANGE[0] or delays.max() > DELAY_RANGE[1]:
+                    raise ConfigError(p, f"layer/{i}/delay", f"values in {DELAY_RANGE}")
             name = str(g.attrs.get("name", f"layer{i}"))
             bias = g["bias"][()].astype(np.int64) if "bias" in g else 0
             pops.append(
                 LifPopulation(
-                    name, int(np.prod(g["shape"][()])), du=int(g["neuron/iDecay"][()]) - 1,
+                    name, n, du=int(g["neuron/iDecay"][()]) - 1,
                     dv=int(g["neuron/vDecay"][()]), vth=int(g["neuron/vThMant"][()]),
                     bias_mant=bias, bias_exp=6,
                 )
             )  # fmt: skip
-            mode = (
-                SignMode.MIXED
-                if (w > 0).any() and (w < 0).any()
-                else SignMode.INHIBITORY
-                if (w < 0).any()
-                else SignMode.EXCITATORY
+            conns += _connection(
+                p, f"layer/{i}/weight", f"{prev}_{name}", prev, name, w, w_rec, delays
             )
-            conns.append(Dense(f"{prev}_{name}", prev, name, mode, weights=w))
-            prev = name
+            if w_rec is not None:
+                conns += _connection(
+                    p, f"layer/{i}/weight_rec", f"{name}_{name}", name, name, w_rec, w, None
+                )
+            prev, n_prev = name, n
     if n_prev is None:
         raise ConfigError(p, "layer", "no layers")
     return LoihiNetwork(
-        populations=tuple(pops), inputs=(SpikeInput(input_name, n_prev),), connections=tuple(conns)
+        populations=tuple(pops), inputs=(SpikeInput(input_name, n_in),), connections=tuple(conns)
     )
+
+
+# ------------------------------------------------------------------------------ Lava run
+
+
+@dataclass(frozen=True, eq=False)
+class NetxLavaResult:
+    """Spikes (bool ``[n_steps, batch, n]``) and optional ``v`` (int32) per netx layer name,
+    as lava-dl's ``hdf5.Network`` ran them in Lava's fixed_pt simulation."""
+
+    spikes: dict[str, np.ndarray]
+    v: dict[str, np.ndarray] | None
+    lava_version: str
+    lava_dl_version: str
+    seconds_run: float
+
+
+def run_netx_in_lava(
+    files: list[tuple[str | os.PathLike[str], Any]],
+    *,
+    record_v: bool = False,
+    env: str | os.PathLike[str] | None = None,
+    timeout_s: float = 1800.0,
+) -> list[NetxLavaResult]:
+    """Load each netx file with ``lava.lib.dl.netx.hdf5.Network`` and run it in Lava.
+
+    ``files``: ``(netx file, input spikes [n_steps, batch, n_in] 0/1)`` pairs, all run in one
+    subprocess of the managed Lava environment (``spikesim lava setup``). Raises
+    :class:`~spikesim.hardware.lava_env.LavaEnvError` without that environment and
+    :class:`~spikesim.errors.SimulationError` when Lava fails (its output is included).
+    """
+    from . import lava_env
+
+    python = lava_env.require_ready(env)
+    jobs: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="spikesim-netx-") as tmp:
+        for k, (path, spikes) in enumerate(files):
+            if not Path(path).is_file():
+                raise ConfigError(os.fspath(path), "-", "netx file not found")
+            x = spikes.detach().cpu().numpy() if hasattr(spikes, "detach") else np.asarray(spikes)
+            if x.ndim != 3:
+                raise ShapeError(
+                    f"inputs of {os.fspath(path)!r}", "spikes", "[n_steps, batch, n_in]", x.shape
+                )
+            if x.dtype != np.bool_ and not np.isin(x, (0, 1)).all():
+                raise ParameterError(
+                    f"inputs of {os.fspath(path)!r}", "spikes", "0/1 values", "other values"
+                )
+            inp, out = Path(tmp) / f"in{k}.npz", Path(tmp) / f"out{k}.npz"
+            np.savez(inp, spikes=x.astype(np.uint8), record_v=np.array(int(record_v)))
+            jobs += [str(Path(path).resolve()), str(inp), str(out)]
+        proc_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+        try:
+            proc = subprocess.run(
+                [str(python), str(NETX_RUNNER), *jobs],
+                capture_output=True,
+                text=True,
+                timeout=timeout_s,
+                env=proc_env,
+                cwd=tmp,
+            )
+        except subprocess.TimeoutExpired:
+            raise SimulationError(
+                "lava netx", 0, f"the Lava run did not finish within {timeout_s} s"
+            ) from None
+        if proc.returncode != 0:
+            tail = (proc.stdout + proc.stderr)[-4000:]
+            raise SimulationError("lava netx", 0, f"netx runner exited {proc.returncode}:\n{tail}")
+        results = []
+        for k in range(len(files)):
+            with np.load(Path(tmp) / f"out{k}.npz", allow_pickle=False) as d:
+                names = [str(x) for x in d["layer_names"]]
+                spikes_out = {n: d[f"spikes{i}"].astype(bool) for i, n in enumerate(names)}
+                v = (
+                    {n: d[f"v{i}"].astype(np.int32) for i, n in enumerate(names)}
+                    if record_v
+                    else None
+                )
+                results.append(
+                    NetxLavaResult(
+                        spikes_out,
+                        v,
+                        str(d["lava_version"]),
+                        str(d["lava_dl_version"]),
+                        float(d["seconds_run"]),
+                    )
+                )
+    return results

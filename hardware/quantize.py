@@ -422,28 +422,38 @@ def _freeze(net: Network, seed: int) -> Network:
 
 
 def _choose_weight_exp(
-    x_max: float, *, mixed: bool, num_weight_bits: int, where: str, vth: int
+    x_max: float,
+    *,
+    mixed: bool,
+    num_weight_bits: int,
+    where: str,
+    vth: int,
+    exps: tuple[int, ...] | None = None,
 ) -> int:
     k = 8 - num_weight_bits + int(mixed)
     top = (255 >> k) << k
-    for e in range(WEIGHT_EXP_RANGE[0], WEIGHT_EXP_RANGE[1] + 1):
+    exps = tuple(range(WEIGHT_EXP_RANGE[0], WEIGHT_EXP_RANGE[1] + 1)) if exps is None else exps
+    for e in exps:
         if round(x_max / 2.0**e / 2**k) * 2**k <= top:
             return e
     raise ParameterError(
         where,
         "weight",
-        f"at most {top} x 2**{WEIGHT_EXP_RANGE[1]} in threshold units of 1/(64 vth) "
-        f"(8-bit weights, weight_exp <= {WEIGHT_EXP_RANGE[1]})",
+        f"at most {top} x 2**{max(exps)} in threshold units of 1/(64 vth) "
+        f"(8-bit weights, weight_exp <= {max(exps)})",
         x_max,
         hint=f"with vth = {vth} the largest weight is too large; pass a smaller vth",
     )
 
 
-def _quantize_bias(b: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray]:
+def _quantize_bias(
+    b: np.ndarray, where: str, *, exps: tuple[int, ...] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     mant = np.zeros(b.shape, dtype=np.int64)
     exp = np.zeros(b.shape, dtype=np.int64)
+    exps = tuple(range(_BIAS_EXP_MAX + 1)) if exps is None else exps
     for i, x in enumerate(b):
-        for e in range(_BIAS_EXP_MAX + 1):
+        for e in exps:
             m = round(x / 2.0**e)
             if -_BIAS_MANT_MAX - 1 <= m <= _BIAS_MANT_MAX:
                 mant[i], exp[i] = m, e
@@ -452,8 +462,8 @@ def _quantize_bias(b: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray]:
             raise ParameterError(
                 where,
                 "bias",
-                f"within the 13-bit mantissa x 2**{_BIAS_EXP_MAX} register "
-                f"(|bias| <= {_BIAS_MANT_MAX << _BIAS_EXP_MAX} state units)",
+                f"within the 13-bit mantissa x 2**{max(exps)} register "
+                f"(|bias| <= {_BIAS_MANT_MAX << max(exps)} state units)",
                 float(x),
                 hint=f"neuron {i}; a smaller vth lowers the bias in state units",
             )
@@ -469,6 +479,8 @@ def quantize(
     seed: int | None = None,
     vth: int | dict[str, int] | None = None,
     num_weight_bits: int = 8,
+    weight_exp: int | None = None,
+    bias_exp: int | None = None,
 ) -> QuantizedNetwork:
     """Quantise ``net`` (CubaLIF populations) into a :class:`LoihiNetwork` and report the error.
 
@@ -482,6 +494,13 @@ def quantize(
     vth: the integer threshold mantissa, one for all or per population name (default: the
       largest safe value, see the module documentation).
     num_weight_bits: weight precision of every connection (1..8).
+    weight_exp: one fixed weight exponent for every connection (default: the smallest that
+      fits, per connection); the automatic ``vth`` then keeps the largest weight within 8 bits
+      at that exponent. lava-dl's netx format stores ``w << weight_exp`` as 8-bit integers, so
+      ``weight_exp=0, bias_exp=6`` gives a network :func:`~spikesim.hardware.netx.write_netx`
+      can write.
+    bias_exp: one fixed bias exponent (0..7) for every neuron (default: the smallest that fits,
+      per neuron); netx fixes it to 6.
     """
     if not isinstance(net, Network):
         raise ParameterError("quantize", "net", "a spikesim Network", type(net).__name__)
@@ -499,6 +518,25 @@ def quantize(
     dt = net.dt_s
     if isinstance(num_weight_bits, bool) or num_weight_bits not in range(1, 9):
         raise ParameterError("quantize", "num_weight_bits", "an integer 1..8", num_weight_bits)
+    lo_e, hi_e = WEIGHT_EXP_RANGE
+    if weight_exp is not None and (
+        not isinstance(weight_exp, (int, np.integer))
+        or isinstance(weight_exp, bool)
+        or not lo_e <= weight_exp <= hi_e
+    ):
+        raise ParameterError(
+            "quantize", "weight_exp", f"None or an integer {lo_e}..{hi_e}", weight_exp
+        )
+    if bias_exp is not None and (
+        not isinstance(bias_exp, (int, np.integer))
+        or isinstance(bias_exp, bool)
+        or not 0 <= bias_exp <= _BIAS_EXP_MAX
+    ):
+        raise ParameterError(
+            "quantize", "bias_exp", f"None or an integer 0..{_BIAS_EXP_MAX}", bias_exp
+        )
+    w_exp_cap = WEIGHT_EXP_RANGE[1] if weight_exp is None else weight_exp
+    b_exp_cap = _BIAS_EXP_MAX if bias_exp is None else bias_exp
 
     models: dict[str, CubaLIF] = {}
     gains: dict[str, float] = {}
@@ -585,8 +623,8 @@ def quantize(
         for bound, limit in (
             (u_bound, _U_LIMIT),
             (v_pos, _U_LIMIT),
-            (w_max, 250 * 2.0 ** WEIGHT_EXP_RANGE[1]),
-            (b_max, (_BIAS_MANT_MAX << _BIAS_EXP_MAX) / 64),
+            (w_max, 250 * 2.0**w_exp_cap),
+            (b_max, (_BIAS_MANT_MAX << b_exp_cap) / 64),
         ):
             if bound > 0:
                 caps.append(int(limit * m.v_th / bound / (64 if limit == _U_LIMIT else 1)))
@@ -610,7 +648,7 @@ def quantize(
         where = f"population {name!r}"
         s = scales[name]
         target = bias_float[name] * s
-        mant, exp = _quantize_bias(target, where)
+        mant, exp = _quantize_bias(target, where, exps=None if bias_exp is None else (bias_exp,))
         du = decay_from_tau(m.tau_syn_s, dt, which="u")
         dv = decay_from_tau(m.tau_mem_s, dt, which="v")
         pops.append(
@@ -667,6 +705,7 @@ def quantize(
             num_weight_bits=num_weight_bits,
             where=where,
             vth=vths[q.post],
+            exps=None if weight_exp is None else (weight_exp,),
         )
         k = 8 - num_weight_bits + int(mixed)
         w_int = (np.round(x / 2.0**e / 2**k) * 2**k).astype(np.int64)

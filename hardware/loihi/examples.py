@@ -30,6 +30,11 @@ __all__ = [
     "recurrent_ei",
     "ring_attractor",
     "models_ring_attractor",
+    "netx_cases",
+    "netx_delays",
+    "netx_feedforward",
+    "netx_quantized",
+    "netx_recurrent",
     "ring_attractor_network",
     "trained_classifier",
     "trained_network",
@@ -327,6 +332,118 @@ def trained_classifier(model, x, *, name: str = "classifier") -> Case:
     spikes = np.ascontiguousarray(arr.reshape(arr.shape[0], arr.shape[1], -1).transpose(1, 0, 2))
     (inp,) = q.loihi.inputs
     return Case(name, q.loihi, spikes.shape[0], {inp.name: spikes.astype(np.uint8)})
+
+
+def netx_feedforward(*, seed: int = 11, n_steps: int = 300, batch: int = 1) -> Case:
+    """A netx-exportable chain: Input(24) -> Dense (excitatory, 6 bits, weight_exp -2) ->
+    LIF(40, biases multiples of 64) -> Sparse (mixed, weight_exp 1) -> LIF(12)."""
+    rng = np.random.default_rng(seed)
+    w1 = rng.integers(1, 64, (40, 24)) * 4 * (rng.random((40, 24)) < 0.4)
+    mask = rng.random((12, 40)) < 0.5
+    rows, cols = np.nonzero(mask)
+    vals = rng.integers(-60, 61, rows.size) * 2
+    net = LoihiNetwork(
+        populations=(
+            LifPopulation("hidden", 40, du=900, dv=400, vth=1200,
+                          bias_mant=rng.integers(-3, 6, 40), bias_exp=6),
+            LifPopulation("out", 12, du=3000, dv=200, vth=250, bias_mant=64, bias_exp=0),
+        ),
+        inputs=(SpikeInput("x", 24),),
+        connections=(
+            Dense("x_hidden", "x", "hidden", "excitatory", num_weight_bits=6, weight_exp=-2,
+                  weights=w1),
+            Sparse("hidden_out", "hidden", "out", "mixed", weight_exp=1, n_target=12,
+                   n_source=40, rows=rows, cols=cols, values=vals),
+        ),
+    )  # fmt: skip
+    return Case(
+        "netx_feedforward", net, n_steps, {"x": _bernoulli(rng, 0.15, (n_steps, batch, 24))}
+    )
+
+
+def netx_recurrent(*, seed: int = 12, n_steps: int = 300, n: int = 60, n_inh: int = 12) -> Case:
+    """A netx ``dense_rec`` layer: Input(30) -> Dense -> LIF(60) with a recurrent E/I Dense onto
+    itself (the last 12 neurons inhibit, the others excite) -> Dense (mixed) -> LIF(10)."""
+    rng = np.random.default_rng(seed)
+    w_in = rng.integers(1, 121, (n, 30)) * (rng.random((n, 30)) < 0.3)
+    w_rec = rng.integers(1, 101, (n, n)) * (rng.random((n, n)) < 0.15)
+    w_rec[:, n - n_inh :] *= -1
+    np.fill_diagonal(w_rec, 0)
+    w_out = rng.integers(-100, 101, (10, n)) * (rng.random((10, n)) < 0.5)
+    net = LoihiNetwork(
+        populations=(
+            LifPopulation("ei", n, du=700, dv=350, vth=3000, bias_mant=rng.integers(0, 3, n), bias_exp=6),
+            LifPopulation("readout", 10, du=2000, dv=300, vth=600),
+        ),
+        inputs=(SpikeInput("drive", 30),),
+        connections=(
+            Dense("drive_ei", "drive", "ei", "excitatory", weight_exp=-1, weights=w_in * 2),
+            Dense("ei_ei", "ei", "ei", "mixed", weights=w_rec // 2 * 2),
+            Dense("ei_readout", "ei", "readout", "mixed", weights=w_out * 2),
+        ),
+    )  # fmt: skip
+    return Case("netx_recurrent", net, n_steps, {"drive": _bernoulli(rng, 0.1, (n_steps, 1, 30))})
+
+
+def netx_delays(*, seed: int = 13, n_steps: int = 300, max_delay: int = 20) -> Case:
+    """Input(20) -> DelayDense (delays 0..max_delay, weight_exp -1) -> LIF(40) -> Dense -> LIF(10),
+    a netx ``dense`` layer with a ``delay`` matrix (Lava's DelayDense inside lava-dl's block)."""
+    rng = np.random.default_rng(seed)
+    w1 = rng.integers(1, 128, (40, 20)) * 2 * (rng.random((40, 20)) < 0.4)
+    d1 = rng.integers(0, max_delay + 1, (40, 20))
+    w2 = rng.integers(-120, 121, (10, 40)) * 2
+    net = LoihiNetwork(
+        populations=(
+            LifPopulation("delayed", 40, du=800, dv=300, vth=2000, bias_mant=rng.integers(-1, 2, 40), bias_exp=6),
+            LifPopulation("out", 10, du=1500, dv=250, vth=1200),
+        ),
+        inputs=(SpikeInput("pulses", 20),),
+        connections=(
+            DelayDense("pulses_delayed", "pulses", "delayed", "excitatory", weight_exp=-1,
+                       weights=w1, delays=d1),
+            Dense("delayed_out", "delayed", "out", "mixed", weights=w2),
+        ),
+    )  # fmt: skip
+    return Case("netx_delays", net, n_steps, {"pulses": _bernoulli(rng, 0.1, (n_steps, 1, 20))})
+
+
+def netx_quantized_network(*, seed: int = 14):
+    """A float spikesim network for the netx path: spike_tensor(32) -> CubaLIF(48, bias) ->
+    CubaLIF(10), Dense float weights (the second of both signs)."""
+    from spikesim.connectivity import Dense as FloatDense
+    from spikesim.network import Network
+    from spikesim.neurons import CubaLIF
+
+    rng = np.random.default_rng(seed)
+    net = Network(dt_s=1e-3, name="netx_quantized")
+    net.add_spike_tensor("events", 32)
+    net.add_population(
+        "hidden",
+        48,
+        CubaLIF(tau_syn_s=5e-3, tau_mem_s=20e-3, v_th=1.0, bias=rng.uniform(0, 0.01, 48)),
+    )
+    net.add_population("classes", 10, CubaLIF(tau_syn_s=8e-3, tau_mem_s=30e-3, v_th=1.0))
+    w1 = rng.uniform(0, 0.08, (48, 32)) * (rng.random((48, 32)) < 0.4)
+    w2 = rng.normal(0.0, 0.03, (10, 48))
+    net.add_projection("events_hidden", "events", "hidden", FloatDense(weight=w1))
+    net.add_projection("hidden_classes", "hidden", "classes", FloatDense(weight=w2))
+    return net
+
+
+def netx_quantized(*, seed: int = 14, n_steps: int = 300) -> Case:
+    """:func:`netx_quantized_network` quantised for netx (``weight_exp=0, bias_exp=6``)."""
+    from ..quantize import quantize
+
+    q = quantize(netx_quantized_network(seed=seed), weight_exp=0, bias_exp=6)
+    rng = np.random.default_rng(seed + 1)
+    return Case(
+        "netx_quantized", q.loihi, n_steps, {"events": _bernoulli(rng, 0.1, (n_steps, 1, 32))}
+    )
+
+
+def netx_cases() -> list[Case]:
+    """Networks that :func:`spikesim.hardware.netx.write_netx` exports and lava-dl loads."""
+    return [netx_feedforward(), netx_recurrent(), netx_delays(), netx_quantized()]
 
 
 def all_cases() -> list[Case]:

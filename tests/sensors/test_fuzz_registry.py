@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from event_file_checks import AEDAT31_DVS128_HEADER, aedat31_packet, aedat31_polarity
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from spikesim.sensors import io
@@ -71,18 +72,13 @@ def _aedat31_from_spec(folder: Path) -> Path:
     + i32 timestamp, valid bit 0, polarity bit 1, y bits 2-16, x bits 17-31), with a
     non-polarity packet (type 2) in between that the reader must skip."""
     rng = np.random.default_rng(31)
-    out = bytearray(b"#!AER-DAT3.1\r\n#Format: RAW\r\n#Source 1: DVS128\r\n#!END-HEADER\r\n")
+    out = bytearray(AEDAT31_DVS128_HEADER)
     t = 0
     for packet in range(6):
         kind, n = (2, 5) if packet == 3 else (1, 200)
-        out += np.array([kind, 1], "<i2").tobytes()
-        out += np.array([8, 4, 0, n, n, n], "<i4").tobytes()
         x, y, p = rng.integers(0, 128, n), rng.integers(0, 128, n), rng.integers(0, 2, n)
-        data = (x.astype(np.uint32) << 17) | (y.astype(np.uint32) << 2) | (p << 1) | 1
         t = t + np.cumsum(rng.integers(0, 50, n))
-        rec = np.zeros(n, dtype=[("d", "<u4"), ("t", "<i4")])
-        rec["d"], rec["t"] = data, t
-        out += rec.tobytes()
+        out += aedat31_packet(kind, aedat31_polarity(x, y, p, 1, t), ev_size=8, number=n, valid=n)
         t = int(t[-1])
     path = folder / "spec_built.aedat"
     path.write_bytes(bytes(out))

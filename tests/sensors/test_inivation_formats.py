@@ -8,14 +8,23 @@ file formats"), including packets that must be skipped and the timestamp overflo
 
 from __future__ import annotations
 
-import json
 import struct
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from event_file_checks import (
+    AEDAT31_DVS128_HEADER,
+    FUZZ,
+    aedat31_packet,
+    aedat31_polarity,
+    byte_edits,
+    decode_or_format_error,
+    mutate,
+    reference_summary,
+    summary,
+)
+from hypothesis import given
 from hypothesis import strategies as st
 from spikesim.sensors.errors import EventFormatError, TruncatedFileError, UnsupportedEventTypeError
 from spikesim.sensors.events import EVENT_DTYPE, make_events
@@ -28,39 +37,12 @@ AEDAT2_FILES = [
 ]
 
 
-def summary(rec) -> dict:
-    e = rec.events
-    return {
-        "n_events": len(e),
-        "width": rec.sensor_size[0] if rec.sensor_size else None,
-        "height": rec.sensor_size[1] if rec.sensor_size else None,
-        "t_first": int(e["t"][0]),
-        "t_last": int(e["t"][-1]),
-        "n_on": int((e["p"] == 1).sum()),
-        "n_off": int((e["p"] == 0).sum()),
-        "x_min": int(e["x"].min()),
-        "x_max": int(e["x"].max()),
-        "y_min": int(e["y"].min()),
-        "y_max": int(e["y"].max()),
-        "t_monotonic": bool(np.all(np.diff(e["t"]) >= 0)),
-    }
-
-
-@pytest.fixture(scope="module")
-def reference(dvs_dir: Path) -> dict:
-    return json.loads((dvs_dir / "reference.json").read_text())["files"]
-
-
-def _expected(reference: dict, name: str) -> dict:
-    return {k: v for k, v in reference[name].items() if k not in ("format", "agrees")}
-
-
 # ------------------------------------------------------------------------------- AEDAT 2.0
 @pytest.mark.parametrize("name", AEDAT2_FILES)
 def test_aedat2_matches_reference(dvs_dir: Path, reference: dict, name: str) -> None:
     rec = aedat2.read(dvs_dir / name)
     assert rec.format == "AEDAT2"
-    assert summary(rec) == _expected(reference, name)
+    assert summary(rec) == reference_summary(reference, name)
     assert rec.events.dtype == EVENT_DTYPE
 
 
@@ -148,24 +130,6 @@ def test_aedat_version_line_picks_the_module(dvs_dir: Path) -> None:
 
 
 # ------------------------------------------------------------------------------- AEDAT 3.1
-def _packet(
-    ev_type: int, events: bytes, *, ev_size: int, number: int, valid: int, overflow: int = 0
-) -> bytes:
-    head = struct.pack("<hhiiiiii", ev_type, 1, ev_size, 4, overflow, number, number, valid)
-    assert len(head) == 28
-    return head + events
-
-
-def _polarity_bytes(x, y, p, valid, ts) -> bytes:
-    d = (np.asarray(x, np.uint32) << 17) | (np.asarray(y, np.uint32) << 2)
-    d |= np.asarray(p, np.uint32) << 1
-    d |= np.asarray(valid, np.uint32)
-    rec = np.zeros(len(d), dtype=[("d", "<u4"), ("ts", "<i4")])
-    rec["d"] = d
-    rec["ts"] = ts
-    return rec.tobytes()
-
-
 def _aedat3_fixture() -> tuple[bytes, np.ndarray]:
     """Header, a polarity packet, a special-event packet, an IMU6 packet (36-byte events) and a
     polarity packet after a timestamp overflow with one invalid event."""
@@ -173,18 +137,18 @@ def _aedat3_fixture() -> tuple[bytes, np.ndarray]:
         b"#!AER-DAT3.1\r\n#Format: RAW\r\n#Source 1: DVS128\r\n"
         b"#Start-Time: 2017-01-01 10:00:00 (TZ+0000)\r\n#!END-HEADER\r\n"
     )
-    p1 = _packet(
+    p1 = aedat31_packet(
         1,
-        _polarity_bytes([1, 127, 64], [2, 0, 127], [1, 0, 1], [1, 1, 1], [100, 200, 2**31 - 1]),
+        aedat31_polarity([1, 127, 64], [2, 0, 127], [1, 0, 1], [1, 1, 1], [100, 200, 2**31 - 1]),
         ev_size=8,
         number=3,
         valid=3,
     )
-    special = _packet(0, struct.pack("<Ii", (5 << 1) | 1, 250), ev_size=8, number=1, valid=1)
-    imu = _packet(3, bytes(range(36)) * 2, ev_size=36, number=2, valid=2)
-    p2 = _packet(
+    special = aedat31_packet(0, struct.pack("<Ii", (5 << 1) | 1, 250), ev_size=8, number=1, valid=1)
+    imu = aedat31_packet(3, bytes(range(36)) * 2, ev_size=36, number=2, valid=2)
+    p2 = aedat31_packet(
         1,
-        _polarity_bytes([3, 4, 5], [6, 7, 8], [0, 1, 0], [1, 0, 1], [5, 6, 7]),
+        aedat31_polarity([3, 4, 5], [6, 7, 8], [0, 1, 0], [1, 0, 1], [5, 6, 7]),
         ev_size=8,
         number=3,
         valid=2,
@@ -235,7 +199,7 @@ def test_aedat4_matches_reference(dvs_dir: Path, reference: dict) -> None:
     name = "aedat4/tonic_sample.aedat4"
     rec = aedat4.read(dvs_dir / name)
     assert rec.format == "AEDAT4"
-    assert summary(rec) == _expected(reference, name)
+    assert summary(rec) == reference_summary(reference, name)
     assert rec.metadata["compression"] == "lz4"
     assert rec.metadata["source"] == "DVXplorer_DXB00010"
     types = {sid: s["type"] for sid, s in rec.metadata["streams"].items()}
@@ -357,38 +321,6 @@ def test_aedat4_refuses_unknown_compression_and_missing_event_stream(tmp_path: P
 
 
 # ------------------------------------------------------------------------------- fuzzing
-_FUZZ = settings(
-    max_examples=150,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-
-
-def _mutations():
-    return st.lists(
-        st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), min_size=1, max_size=8
-    )
-
-
-def _decode_or_format_error(reader, data: bytes, suffix: str) -> None:
-    with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / f"fuzz{suffix}"
-        path.write_bytes(data)
-        try:
-            rec = reader(path)
-        except EventFormatError:
-            return
-        assert rec.events.dtype == EVENT_DTYPE
-
-
-def _mutate(data: bytes, edits, cut: float) -> bytes:
-    buf = bytearray(data)
-    for where, value in edits:
-        buf[int(where * len(buf))] = value
-    return bytes(buf[: max(1, int(cut * len(buf)))])
-
-
 @pytest.fixture(scope="module")
 def aedat4_sample(dvs_dir: Path) -> bytes:
     return (dvs_dir / "aedat4/tonic_sample.aedat4").read_bytes()
@@ -399,26 +331,26 @@ def aedat2_sample(dvs_dir: Path) -> bytes:
     return (dvs_dir / "aedat2/PyAedatTools_TranslatingBarX.aedat").read_bytes()
 
 
-@_FUZZ
-@given(edits=_mutations(), cut=st.floats(0.0, 1.0), head=st.booleans())
+@FUZZ
+@given(edits=byte_edits(), cut=st.floats(0.0, 1.0), head=st.booleans())
 def test_fuzz_aedat4_mutations(aedat4_sample: bytes, edits, cut: float, head: bool) -> None:
     data = aedat4_sample
     if head:  # concentrate edits on the IOHeader and first packets, where structure lives
         edits = [(w * 4096 / len(data), v) for w, v in edits]
-    _decode_or_format_error(aedat4.read, _mutate(data, edits, cut), ".aedat4")
+    decode_or_format_error(aedat4.read, mutate(data, edits, cut), ".aedat4")
 
 
-@_FUZZ
-@given(edits=_mutations(), cut=st.floats(0.0, 1.0))
+@FUZZ
+@given(edits=byte_edits(), cut=st.floats(0.0, 1.0))
 def test_fuzz_aedat2_mutations(aedat2_sample: bytes, edits, cut: float) -> None:
-    _decode_or_format_error(aedat2.read, _mutate(aedat2_sample, edits, cut), ".aedat")
+    decode_or_format_error(aedat2.read, mutate(aedat2_sample, edits, cut), ".aedat")
 
 
-@_FUZZ
-@given(edits=_mutations(), cut=st.floats(0.0, 1.0))
+@FUZZ
+@given(edits=byte_edits(), cut=st.floats(0.0, 1.0))
 def test_fuzz_aedat3_mutations(edits, cut: float) -> None:
     data, _ = _aedat3_fixture()
-    _decode_or_format_error(aedat3.read, _mutate(data, edits, cut), ".aedat")
+    decode_or_format_error(aedat3.read, mutate(data, edits, cut), ".aedat")
 
 
 # ----------------------------------------------------------------- coordinates outside sensor
@@ -448,10 +380,10 @@ def test_aedat2_refuses_events_outside_the_sensor(dvs_dir: Path, tmp_path: Path)
 def test_aedat3_refuses_events_outside_the_sensor(tmp_path: Path) -> None:
     """DVS128 source: y=913 is refused with the event's byte offset; an invalid event (valid
     bit 0) with the same coordinates is dropped, not checked."""
-    header = b"#!AER-DAT3.1\r\n#Format: RAW\r\n#Source 1: DVS128\r\n#!END-HEADER\r\n"
-    p1 = _packet(1, _polarity_bytes([1, 2], [3, 4], [1, 0], [1, 1], [10, 20]), **_n(2))
-    p2 = _packet(
-        1, _polarity_bytes([5, 6, 7], [913, 913, 9], [1, 1, 0], [0, 1, 1], [30, 40, 50]), **_n(3)
+    header = AEDAT31_DVS128_HEADER
+    p1 = aedat31_packet(1, aedat31_polarity([1, 2], [3, 4], [1, 0], [1, 1], [10, 20]), **_n(2))
+    p2 = aedat31_packet(
+        1, aedat31_polarity([5, 6, 7], [913, 913, 9], [1, 1, 0], [0, 1, 1], [30, 40, 50]), **_n(3)
     )
     path = tmp_path / "outside.aedat"
     path.write_bytes(header + p1 + p2)

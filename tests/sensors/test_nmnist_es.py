@@ -9,51 +9,30 @@ against byte streams encoded in this module from the specification
 
 from __future__ import annotations
 
-import json
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from event_file_checks import (
+    FUZZ,
+    byte_edits,
+    decode_or_format_error,
+    mutate,
+    reference_summary,
+    summary,
+)
+from hypothesis import given
 from hypothesis import strategies as st
 from spikesim.sensors.errors import EventFormatError, TruncatedFileError, UnsupportedEventTypeError
-from spikesim.sensors.events import EVENT_DTYPE, make_events
+from spikesim.sensors.events import make_events
 from spikesim.sensors.formats import es, nmnist_bin
-
-
-def summary(rec) -> dict:
-    e = rec.events
-    return {
-        "n_events": len(e),
-        "width": rec.sensor_size[0],
-        "height": rec.sensor_size[1],
-        "t_first": int(e["t"][0]),
-        "t_last": int(e["t"][-1]),
-        "n_on": int((e["p"] == 1).sum()),
-        "n_off": int((e["p"] == 0).sum()),
-        "x_min": int(e["x"].min()),
-        "x_max": int(e["x"].max()),
-        "y_min": int(e["y"].min()),
-        "y_max": int(e["y"].max()),
-        "t_monotonic": bool(np.all(np.diff(e["t"]) >= 0)),
-    }
-
-
-@pytest.fixture(scope="module")
-def reference(dvs_dir: Path) -> dict:
-    return json.loads((dvs_dir / "reference.json").read_text())["files"]
-
-
-def _expected(reference: dict, name: str) -> dict:
-    return {k: v for k, v in reference[name].items() if k not in ("format", "agrees")}
 
 
 # ------------------------------------------------------------------------------- N-MNIST
 def test_nmnist_matches_reference(dvs_dir: Path, reference: dict) -> None:
     name = "nmnist_bin/tonic_sample_nmnist.bin"
     rec = nmnist_bin.read(dvs_dir / name)
-    assert summary(rec) == _expected(reference, name)
+    assert summary(rec) == reference_summary(reference, name)
     assert rec.metadata["sensor_size_inferred"] is True
     first = rec.events[0]
     assert (int(first["t"]), int(first["x"]), int(first["y"]), int(first["p"])) == (654, 7, 15, 1)
@@ -108,7 +87,7 @@ def test_es_dvs_matches_reference(dvs_dir: Path, reference: dict) -> None:
     rec = es.read(dvs_dir / name)
     assert rec.format == "EventStream"
     assert rec.metadata["version"] == "2.0.0"
-    assert summary(rec) == _expected(reference, name)
+    assert summary(rec) == reference_summary(reference, name)
     chunks = list(es.iter_chunks(dvs_dir / name, chunk_events=100_000))
     np.testing.assert_array_equal(np.concatenate(chunks), rec.events)
 
@@ -121,7 +100,7 @@ def test_es_loris_sample_is_the_ncars_dat_with_y_flipped(dvs_dir: Path, referenc
     decoder return y as stored, [179, 238], and so do we. Everything else matches."""
     rec = es.read(dvs_dir / "es/loris_test.es")
     got = summary(rec)
-    exp = _expected(reference, "es/loris_test.es")
+    exp = reference_summary(reference, "es/loris_test.es")
     h = exp["height"]
     assert (got["y_min"], got["y_max"]) == (h - 1 - exp["y_max"], h - 1 - exp["y_min"])
     del got["y_min"], got["y_max"], exp["y_min"], exp["y_max"]
@@ -206,37 +185,6 @@ def test_es_refuses_truncation_out_of_range_and_versions(tmp_path: Path) -> None
 
 
 # ------------------------------------------------------------------------------- fuzzing
-_FUZZ = settings(
-    max_examples=150,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-
-
-def _check(reader, data: bytes, suffix: str) -> None:
-    with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / f"fuzz{suffix}"
-        path.write_bytes(data)
-        try:
-            rec = reader(path)
-        except EventFormatError:
-            return
-        assert rec.events.dtype == EVENT_DTYPE
-
-
-def _mutate(data: bytes, edits, cut: float) -> bytes:
-    buf = bytearray(data)
-    for where, value in edits:
-        buf[int(where * len(buf))] = value
-    return bytes(buf[: max(1, int(cut * len(buf)))])
-
-
-_edits = st.lists(
-    st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), min_size=1, max_size=8
-)
-
-
 @pytest.fixture(scope="module")
 def es_sample(dvs_dir: Path) -> bytes:
     return (dvs_dir / "es/loris_test.es").read_bytes()
@@ -247,13 +195,13 @@ def nmnist_sample(dvs_dir: Path) -> bytes:
     return (dvs_dir / "nmnist_bin/tonic_sample_nmnist.bin").read_bytes()
 
 
-@_FUZZ
-@given(edits=_edits, cut=st.floats(0.0, 1.0))
+@FUZZ
+@given(edits=byte_edits(), cut=st.floats(0.0, 1.0))
 def test_fuzz_es_mutations(es_sample: bytes, edits, cut: float) -> None:
-    _check(es.read, _mutate(es_sample, edits, cut), ".es")
+    decode_or_format_error(es.read, mutate(es_sample, edits, cut), ".es")
 
 
-@_FUZZ
-@given(edits=_edits, cut=st.floats(0.0, 1.0))
+@FUZZ
+@given(edits=byte_edits(), cut=st.floats(0.0, 1.0))
 def test_fuzz_nmnist_mutations(nmnist_sample: bytes, edits, cut: float) -> None:
-    _check(nmnist_bin.read, _mutate(nmnist_sample, edits, cut), ".bin")
+    decode_or_format_error(nmnist_bin.read, mutate(nmnist_sample, edits, cut), ".bin")

@@ -13,12 +13,12 @@ built here from OpenEB's ``Evt21Raw`` / ``Evt21LegacyRaw`` layouts and with the 
 
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+from event_file_checks import reference_summary, summary
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -35,33 +35,6 @@ PROPHESEE_FILES = {
     "dat/tonic_sample_ncars.dat": (dat, "DAT"),
     "dat/loris_NCARS_obj_004397_td.dat": (dat, "DAT"),
 }
-
-
-def summary(rec) -> dict:
-    e = rec.events
-    return {
-        "n_events": len(e),
-        "width": rec.sensor_size[0] if rec.sensor_size else None,
-        "height": rec.sensor_size[1] if rec.sensor_size else None,
-        "t_first": int(e["t"][0]),
-        "t_last": int(e["t"][-1]),
-        "n_on": int((e["p"] == 1).sum()),
-        "n_off": int((e["p"] == 0).sum()),
-        "x_min": int(e["x"].min()),
-        "x_max": int(e["x"].max()),
-        "y_min": int(e["y"].min()),
-        "y_max": int(e["y"].max()),
-        "t_monotonic": bool(np.all(np.diff(e["t"]) >= 0)),
-    }
-
-
-@pytest.fixture(scope="module")
-def reference(dvs_dir: Path) -> dict:
-    return json.loads((dvs_dir / "reference.json").read_text())["files"]
-
-
-def _expected(reference: dict, name: str) -> dict:
-    return {k: v for k, v in reference[name].items() if k not in ("format", "agrees")}
 
 
 # ---------------------------------------------------------------- OpenEB EVT 3.0 transliteration
@@ -166,7 +139,7 @@ def test_real_files_match_reference(dvs_dir: Path, reference: dict, name: str) -
     rec = module.read(dvs_dir / name)
     assert rec.format == fmt
     assert rec.events.dtype == EVENT_DTYPE
-    assert summary(rec) == _expected(reference, name)
+    assert summary(rec) == reference_summary(reference, name)
     head = (dvs_dir / name).read_bytes()[:4096]
     assert [s.name for s in all_formats() if s.sniff(head, str(dvs_dir / name))] == [fmt]
 

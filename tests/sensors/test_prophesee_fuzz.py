@@ -16,55 +16,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from event_file_checks import FUZZ, byte_edits, decode_or_format_error, mutate
+from hypothesis import given
 from hypothesis import strategies as st
-from spikesim.sensors.errors import EventFormatError
-from spikesim.sensors.events import EVENT_DTYPE
 from spikesim.sensors.formats import dat, evt2, evt3, evt21
-
-_FUZZ = settings(
-    max_examples=150,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-
-
-def _edits():
-    return st.lists(
-        st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), min_size=1, max_size=8
-    )
-
-
-def _mutate(data: bytes, edits, cut: float, head: bool) -> bytes:
-    buf = bytearray(data)
-    span = min(len(buf), 512) if head else len(buf)
-    for where, value in edits:
-        buf[int(where * span)] = value
-    return bytes(buf[: max(1, int(cut * len(buf)))])
 
 
 def _check(module, data: bytes, lenient: bool) -> None:
-    with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / "fuzz.bin"
-        path.write_bytes(data)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # TruncationWarning in lenient mode
-                if lenient:
-                    rec = module.read(path, strict=False, allow_truncated=True)
-                else:
-                    rec = module.read(path)
-        except EventFormatError as exc:
-            assert exc.path == str(path) and exc.reason
-            return
-    ev = rec.events
-    assert ev.dtype == EVENT_DTYPE
-    if len(ev):
-        assert set(np.unique(ev["p"]).tolist()) <= {0, 1}
-        if rec.sensor_size is not None:
-            assert int(ev["x"].max()) < rec.sensor_size[0]
-            assert int(ev["y"].max()) < rec.sensor_size[1]
+    options = {"strict": False, "allow_truncated": True} if lenient else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # TruncationWarning in lenient mode
+        decode_or_format_error(module.read, data, ".bin", **options)
 
 
 @pytest.fixture(scope="module")
@@ -87,12 +49,14 @@ MODULES = {"evt2": evt2, "evt3": evt3, "dat": dat, "evt21": evt21}
 
 
 @pytest.mark.parametrize("name", sorted(MODULES))
-@_FUZZ
-@given(edits=_edits(), cut=st.floats(0.0, 1.0), head=st.booleans(), lenient=st.booleans())
+@FUZZ
+@given(edits=byte_edits(), cut=st.floats(0.0, 1.0), head=st.booleans(), lenient=st.booleans())
 def test_fuzz_prophesee_mutations(
     samples, name: str, edits, cut: float, head: bool, lenient: bool
 ) -> None:
-    _check(MODULES[name], _mutate(samples[name], edits, cut, head), lenient)
+    _check(
+        MODULES[name], mutate(samples[name], edits, cut, head_bytes=512 if head else None), lenient
+    )
 
 
 @pytest.mark.parametrize("name", sorted(MODULES))

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from event_file_checks import AEDAT31_DVS128_HEADER, aedat31_packet, aedat31_polarity
 from spikesim.sensors import io
 from spikesim.sensors.errors import TruncatedFileError, TruncatedFileWarning
 from spikesim.sensors.formats import aedat2, aedat3, aedat4, es, nmnist_bin
@@ -111,16 +112,13 @@ def test_aedat4_cut_packet_and_missing_table(dvs_dir: Path, tmp_path: Path) -> N
 def _aedat31(n_packets: int = 5, n: int = 100) -> tuple[bytes, list[int]]:
     """DVS128 AEDAT 3.1 file of polarity packets; also the byte offset of each packet."""
     rng = np.random.default_rng(5)
-    out = bytearray(b"#!AER-DAT3.1\r\n#Format: RAW\r\n#Source 1: DVS128\r\n#!END-HEADER\r\n")
+    out = bytearray(AEDAT31_DVS128_HEADER)
     starts = []
     for i in range(n_packets):
         starts.append(len(out))
-        out += struct.pack("<hhiiiiii", 1, 1, 8, 4, 0, n, n, n)
         x, y, p = rng.integers(0, 128, n), rng.integers(0, 128, n), rng.integers(0, 2, n)
-        rec = np.zeros(n, dtype=[("d", "<u4"), ("t", "<i4")])
-        rec["d"] = (x.astype(np.uint32) << 17) | (y.astype(np.uint32) << 2) | (p << 1) | 1
-        rec["t"] = np.arange(n) + i * n
-        out += rec.tobytes()
+        events = aedat31_polarity(x, y, p, 1, np.arange(n) + i * n)
+        out += aedat31_packet(1, events, ev_size=8, number=n, valid=n)
     return bytes(out), starts
 
 

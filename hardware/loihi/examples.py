@@ -9,6 +9,7 @@ same network and inputs.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -320,12 +321,14 @@ def trained_network(model):
     return Network.from_dict(d, source="trained classifier")
 
 
-def trained_classifier(model, x, *, name: str = "classifier") -> Case:
+def trained_classifier(model, x, *, name: str = "classifier", **quantize_options: Any) -> Case:
     """A Case of a trained classifier quantised for Loihi, fed the event tensors ``x``
-    ``[batch, n_steps, *input_shape]`` (the layout of ``spikesim.models.classify``)."""
+    ``[batch, n_steps, *input_shape]`` (the layout of ``spikesim.models.classify``).
+    ``quantize_options`` go to :func:`~spikesim.hardware.quantize.quantize` (e.g.
+    ``weight_exp=0, bias_exp=6`` for a netx export)."""
     from ..quantize import quantize
 
-    q = quantize(trained_network(model))
+    q = quantize(trained_network(model), **quantize_options)
     arr = np.asarray(x.cpu().numpy() if hasattr(x, "cpu") else x)
     if arr.max(initial=0) > 1:
         raise ParameterError(name, "x", "binary spikes (0/1)", int(arr.max()))

@@ -12,6 +12,7 @@ import torch
 from spikesim.hardware import lava_env
 from spikesim.hardware.loihi import simulate_fixed_point
 from spikesim.hardware.loihi.examples import trained_classifier, trained_network
+from spikesim.hardware.netx import run_netx_in_lava, write_netx
 from spikesim.hardware.verify import verify_against_lava
 
 from spikesim import Simulator
@@ -46,6 +47,12 @@ def test_quantised_classifier_keeps_its_accuracy(trained) -> None:
     case = trained_classifier(report.model, x)
     fixed = simulate_fixed_point(case.net, n_steps=case.n_steps, inputs=case.inputs)
     acc_fixed = float((fixed.spikes["output"].sum(0).argmax(1).numpy() == y).mean())
+    acc_float = _float_accuracy(report, case, y)
+    assert acc_float > 0.25  # trained: chance is 0.1
+    assert abs(acc_fixed - acc_float) <= 0.05, (acc_fixed, acc_float)
+
+
+def _float_accuracy(report, case, y) -> float:
     net = trained_network(report.model)
     sim = Simulator(net, batch_size=len(y), dtype="float64")
     with torch.no_grad():
@@ -54,9 +61,7 @@ def test_quantised_classifier_keeps_its_accuracy(trained) -> None:
             n_steps=case.n_steps,
             record=("output",),
         )
-    acc_float = float((out["output"].sum(0).argmax(1).numpy() == y).mean())
-    assert acc_float > 0.25  # trained: chance is 0.1
-    assert abs(acc_fixed - acc_float) <= 0.05, (acc_fixed, acc_float)
+    return float((out["output"].sum(0).argmax(1).numpy() == y).mean())
 
 
 def test_lava_runs_the_trained_classifier_spike_for_spike(trained) -> None:
@@ -70,3 +75,31 @@ def test_lava_runs_the_trained_classifier_spike_for_spike(trained) -> None:
     (rep,) = verify_against_lava([case])
     assert rep.spikes_equal and rep.v_equal, rep.first_mismatch
     assert rep.spike_counts["hidden0"] > 50 and rep.spike_counts["output"] > 5
+
+
+def test_lava_dl_netx_runs_the_trained_classifier_spike_for_spike(trained, tmp_path: Path) -> None:
+    """The trained classifier quantised for netx (weight_exp 0, bias_exp 6), written as netx
+    HDF5, loaded by lava-dl's hdf5.Network and run in Lava: identical spikes and v; the netx
+    quantisation keeps the accuracy of the float network within 5 points."""
+    if not lava_env.is_ready():
+        msg = "the Lava environment is not set up: run `spikesim lava setup`"
+        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    report, x, y = trained
+    full = trained_classifier(report.model, x, weight_exp=0, bias_exp=6)
+    fixed = simulate_fixed_point(full.net, n_steps=full.n_steps, inputs=full.inputs)
+    acc_netx = float((fixed.spikes["output"].sum(0).argmax(1).numpy() == y).mean())
+    acc_float = _float_accuracy(report, full, y)
+    assert acc_netx > 0.25 and abs(acc_netx - acc_float) <= 0.05, (acc_netx, acc_float)
+    case = trained_classifier(report.model, x[:3], weight_exp=0, bias_exp=6)
+    write_netx(case.net, tmp_path / "classifier.net")
+    ((inp,),) = [case.inputs.values()]
+    (lava,) = run_netx_in_lava([(tmp_path / "classifier.net", inp)], record_v=True)
+    ours = simulate_fixed_point(
+        case.net, n_steps=case.n_steps, inputs=case.inputs, record_state=True
+    )
+    for p in case.net.populations:
+        np.testing.assert_array_equal(ours.spikes[p.name].numpy(), lava.spikes[p.name])
+        np.testing.assert_array_equal(ours.v[p.name].numpy(), lava.v[p.name])  # type: ignore[index]
+    assert lava.spikes["hidden0"].sum() > 50 and lava.spikes["output"].sum() > 5

@@ -11,12 +11,15 @@ from .spiking import (
     IzhikevichParams,
     IzhikevichState,
     LIFParams,
+    LIFScratch,
     LIFState,
     SynapticInput,
     adlif_step,
     cuba_lif_step,
     izhikevich_step,
+    lif_scratch,
     lif_step,
+    lif_step_,
 )
 from .surrogate import heaviside, superspike
 
@@ -25,6 +28,9 @@ __all__ = [
     "LIFParams",
     "LIFState",
     "lif_step",
+    "LIFScratch",
+    "lif_scratch",
+    "lif_step_",
     "AdLIFParams",
     "AdLIFState",
     "adlif_step",

@@ -28,6 +28,9 @@ __all__ = [
     "LIFParams",
     "LIFState",
     "lif_step",
+    "LIFScratch",
+    "lif_scratch",
+    "lif_step_",
     "AdLIFParams",
     "AdLIFState",
     "adlif_step",
@@ -158,6 +161,129 @@ def lif_step(
         ref = state.ref
     v_new = _reset(v_new, z, p.v_reset_mV, spike_fn is not None)
     return z, LIFState(v_new, i_exc, i_inh, ref)
+
+
+class LIFScratch(NamedTuple):
+    """Preallocated temporaries and constants of :func:`lif_step_` (tensors [batch, n]).
+
+    The constants are 0-dim tensors of the state's dtype holding exactly the float the
+    scalar form would use (an operation with them gives the same bits, at less cost per call).
+    """
+
+    g: torch.Tensor  # total conductance, then the decay factor
+    num: torch.Tensor  # v_inf
+    tmp: torch.Tensor
+    refractory: torch.Tensor  # bool
+    spk: torch.Tensor  # bool
+    syn: torch.Tensor | None  # [2, batch, n] block whose rows are state.i_exc and state.i_inh
+    decay: torch.Tensor  # [2, 1, 1]: exp(-dt / tau_syn_exc), exp(-dt / tau_syn_inh)
+    const: dict[str, torch.Tensor]
+
+
+def lif_scratch(
+    like: torch.Tensor, p: LIFParams, *, dt_s: float, syn: torch.Tensor | None = None
+) -> LIFScratch:
+    """Temporaries and constants for :func:`lif_step_`, shaped and typed like ``like``.
+
+    ``syn``: the [2, batch, n] tensor whose two rows are the state's ``i_exc`` and ``i_inh``
+    (then both decay in one operation), or None.
+    """
+    f = [torch.empty_like(like) for _ in range(3)]
+    b = [torch.empty_like(like, dtype=torch.bool) for _ in range(2)]
+
+    def c(x: float) -> torch.Tensor:
+        return torch.tensor(x, dtype=like.dtype, device=like.device)
+
+    decay = torch.tensor(
+        [math.exp(-dt_s / p.tau_syn_exc_s), math.exp(-dt_s / p.tau_syn_inh_s)],
+        dtype=like.dtype,
+        device=like.device,
+    ).view(2, 1, 1)
+    const = {
+        "one": c(1.0),
+        "e_exc": c(p.e_exc_mV),
+        "e_inh": c(p.e_inh_mV),
+        "leak": c(-dt_s / p.tau_mem_s),
+        "a_m": c(math.exp(-dt_s / p.tau_mem_s)),
+        "c_e": c(syn_coefficient(p.tau_syn_exc_s, p.tau_mem_s, dt_s)),
+        "c_i": c(syn_coefficient(p.tau_syn_inh_s, p.tau_mem_s, dt_s)),
+        "v_th": c(p.v_th_mV),
+    }
+    if isinstance(p.i_bias_mV, float):
+        const["drive"] = c(p.v_rest_mV + p.i_bias_mV + 0.0)
+    return LIFScratch(f[0], f[1], f[2], b[0], b[1], syn, decay, const)
+
+
+def lif_step_(
+    x: SynapticInput,
+    state: LIFState,
+    p: LIFParams,
+    *,
+    dt_s: float,
+    step: int,
+    z_out: torch.Tensor,
+    scratch: LIFScratch,
+    x_syn: torch.Tensor | None = None,
+) -> None:
+    """:func:`lif_step` without a gradient, updating ``state`` and ``z_out`` in place.
+
+    The same floating-point operations in the same order as ``lif_step`` (so the same bits),
+    written into preallocated tensors: no allocation per step and about 18 tensor operations
+    instead of 30. ``x.exc``/``x.inh`` are the arriving increments (None: nothing arrives),
+    ``x.current`` the external drive in mV; ``x_syn`` [2, batch, n] may carry both increments
+    at once (with ``scratch.syn``). ``z_out`` receives the spikes (0/1).
+
+    Unlike ``lif_step``, ``state.ref`` holds the step of each neuron's last spike (integers;
+    a large negative number before the first): a neuron is refractory at step ``step`` while
+    ``step - last < ref_steps``, which is the countdown of ``lif_step`` in one comparison.
+    Skipped operations are exact identities: ``x * 0 + y == y`` for a reversal potential of
+    0 mV, and the threshold test of a refractory neuron (clamped at ``v_reset_mV`` below
+    ``v_th_mV``) is false already.
+    """
+    v, i_exc, i_inh, last = state
+    g, num, tmp, refractory, spk, syn, decay, c = scratch
+    if x_syn is not None and syn is not None:
+        syn.add_(x_syn)
+    else:
+        if x.exc is not None:
+            i_exc.add_(x.exc)
+        if x.inh is not None:
+            i_inh.add_(x.inh)
+    if "drive" in c and isinstance(x.current, float) and x.current == 0.0:
+        drive: Scalar = c["drive"]
+    else:
+        drive = p.v_rest_mV + p.i_bias_mV + x.current
+    if p.conductance:
+        torch.add(i_exc, c["one"], out=g).add_(i_inh)
+        if p.e_exc_mV == 0.0:  # i_exc * 0 + drive == drive (finite conductances)
+            torch.mul(i_inh, c["e_inh"], out=num).add_(drive)
+        else:
+            torch.mul(i_exc, c["e_exc"], out=num).add_(drive)
+            num.add_(torch.mul(i_inh, c["e_inh"], out=tmp))
+        num.div_(g)
+        g.mul_(c["leak"]).exp_()
+        v.sub_(num).mul_(g).add_(num)
+    else:
+        v.sub_(drive).mul_(c["a_m"]).add_(drive)
+        v.add_(torch.mul(i_exc, c["c_e"], out=tmp))
+        v.sub_(torch.mul(i_inh, c["c_i"], out=tmp))
+    if syn is not None:
+        syn.mul_(decay)
+    else:
+        i_exc.mul_(decay[0, 0, 0])
+        i_inh.mul_(decay[1, 0, 0])
+    # v > th is (v - th) > 0 for floats (a difference rounds to 0 only for equal numbers)
+    if p.ref_steps > 0:
+        torch.gt(last, step - p.ref_steps, out=refractory)
+        v.masked_fill_(refractory, p.v_reset_mV)
+        torch.gt(v, c["v_th"], out=spk)
+        if not p.v_reset_mV < p.v_th_mV:
+            spk.masked_fill_(refractory, False)
+        last.masked_fill_(spk, step)
+    else:
+        torch.gt(v, c["v_th"], out=spk)
+    z_out.copy_(spk)
+    v.masked_fill_(spk, p.v_reset_mV)
 
 
 # ------------------------------------------------------------------------------- AdLIF

@@ -19,9 +19,12 @@ first event), so it decodes to an empty array with the sensor size from the head
 Timestamps are the stored int32 values (no wrap-around correction).
 
 Polarity events with x or y outside the sensor size are an :class:`EventFormatError` naming
-the byte offset of the record (checked per 4 MiB block, vectorised). The sensor size is the
-one the header names, else jAER's default for the layout (240x180 DAVIS, 128x128 DVS128) —
-the same size the :class:`Recording` reports.
+the file and the byte offset of the record (checked per 4 MiB block, vectorised). The sensor
+size is the ``sensor_size=(width, height)`` option when given (for files whose header names no
+chip, or names the wrong one), else the one the header names, else jAER's default for the
+layout (240x180 DAVIS, 128x128 DVS128) — the same size the :class:`Recording` reports, with
+``metadata["sensor_size_source"]`` saying which (``"sensor_size option"``, ``"header"``,
+``"layout default"``; ``None`` when the size is unknown).
 
 A file that ends in the middle of a record is a :class:`TruncatedFileError`; with
 ``allow_truncated=True`` the events of the whole records before it are returned and a
@@ -37,6 +40,9 @@ from typing import Any
 
 import numpy as np
 
+from spikesim.errors import ParameterError
+
+from .._checks import check_sensor_size
 from ..errors import EventFormatError, TruncatedFileError
 from ..events import EVENT_DTYPE, Recording
 from . import FormatSpec
@@ -172,13 +178,31 @@ def _decode(records: np.ndarray, layout: str) -> tuple[np.ndarray, np.ndarray]:
     return out, keep
 
 
-def _sensor_for(info: dict[str, Any], layout: str | None) -> tuple[int, int] | None:
-    """The header's sensor size, else jAER's default for ``layout`` (None: layout unknown)."""
+def _sensor_for(
+    info: dict[str, Any], layout: str | None, override: tuple[int, int] | None = None
+) -> tuple[int, int] | None:
+    """The ``sensor_size`` option, else the header's sensor size, else jAER's default for
+    ``layout`` (None: layout unknown)."""
+    if override is not None:
+        return override
     if info["size"] is not None:
         return info["size"]
     if layout is None:
         return None
     return _DEFAULT_DAVIS_SIZE if layout == "davis" else (128, 128)
+
+
+def _size_source(info: dict[str, Any], override: tuple[int, int] | None) -> str:
+    if override is not None:
+        return "sensor_size option"
+    return "header" if info["size"] is not None else "layout default"
+
+
+_NAMED_BY = {
+    "sensor_size option": "given by the sensor_size option",
+    "header": "named by the header",
+    "layout default": "(the default: the header names no chip)",
+}
 
 
 def _check_inside(
@@ -187,7 +211,7 @@ def _check_inside(
     keep: np.ndarray,
     block_offset: int,
     sensor: tuple[int, int],
-    from_header: bool,
+    source: str,
 ) -> None:
     """``EventFormatError`` at the first record whose x/y is outside ``sensor``."""
     i = first_outside(ev, sensor)
@@ -195,13 +219,23 @@ def _check_inside(
         return
     width, height = sensor
     record = int(np.flatnonzero(keep)[i])
-    named = "named by the header" if from_header else "(the default: the header names no chip)"
     raise EventFormatError(
         path,
         block_offset + record * _RECORD.itemsize,
         f"polarity event at x={int(ev['x'][i])}, y={int(ev['y'][i])} is outside the "
-        f"{width}x{height} sensor {named} (expected x < width and y < height)",
+        f"{width}x{height} sensor {_NAMED_BY[source]} (expected x < width and y < height)",
     )
+
+
+def _user_sensor(sensor_size: Any, where: str) -> tuple[int, int] | None:
+    """The ``sensor_size`` option as (width, height) of positive ints, or ``None``."""
+    if sensor_size is None:
+        return None
+    if isinstance(sensor_size, (tuple, list)) and len(sensor_size) != 2:
+        raise ParameterError(
+            where, "sensor_size", "(width, height) with positive integers", sensor_size
+        )
+    return check_sensor_size(where, sensor_size)
 
 
 def _check_layout(layout: str | None) -> None:
@@ -210,7 +244,10 @@ def _check_layout(layout: str | None) -> None:
 
 
 def _iter_decoded(
-    path: str | os.PathLike, layout: str | None, info: dict[str, Any]
+    path: str | os.PathLike,
+    layout: str | None,
+    info: dict[str, Any],
+    override: tuple[int, int] | None = None,
 ) -> Iterator[np.ndarray]:
     chosen = layout or info["layout"]
     size = os.stat(path).st_size
@@ -221,7 +258,8 @@ def _iter_decoded(
     else:
         tail, bad = 0, None
     block = (READ_BLOCK_BYTES // _RECORD.itemsize) * _RECORD.itemsize
-    sensor = _sensor_for(info, chosen)
+    sensor = _sensor_for(info, chosen, override)
+    source = _size_source(info, override)
     with open(path, "rb") as f:
         f.seek(info["data_offset"])
         pos = info["data_offset"]
@@ -234,10 +272,10 @@ def _iter_decoded(
             records = np.frombuffer(buf, dtype=_RECORD)
             if chosen is None:
                 chosen = _infer_layout(records["a"])
-                sensor = _sensor_for(info, chosen)
+                sensor = _sensor_for(info, chosen, override)
             ev, keep = _decode(records, chosen)
             if sensor is not None:
-                _check_inside(path, ev, keep, pos, sensor, info["size"] is not None)
+                _check_inside(path, ev, keep, pos, sensor, source)
             pos += len(buf)
             yield ev
     if bad is not None:
@@ -253,18 +291,21 @@ def iter_chunks(
     *,
     chunk_events: int = DEFAULT_CHUNK_EVENTS,
     layout: str | None = None,
+    sensor_size: tuple[int, int] | None = None,
     allow_truncated: bool = False,
 ) -> Iterator[np.ndarray]:
     """Decode polarity events in chunks of at most ``chunk_events`` (4 MiB reads).
 
-    ``allow_truncated=True``: a partial last record ends the stream with a
-    :class:`TruncatedFileWarning` instead of a :class:`TruncatedFileError`.
+    ``sensor_size=(width, height)`` replaces the header's (or the layout's default) sensor
+    size in the bounds check. ``allow_truncated=True``: a partial last record ends the stream
+    with a :class:`TruncatedFileWarning` instead of a :class:`TruncatedFileError`.
     """
     chunk_events = check_chunk_events(chunk_events)
     _check_layout(layout)
+    override = _user_sensor(sensor_size, "aedat2.iter_chunks")
     info = _header_info(path)  # header errors raise whatever allow_truncated says
     yield from chunked(
-        _iter_decoded(path, layout, info),
+        _iter_decoded(path, layout, info, override),
         chunk_events,
         allow_truncated=allow_truncated,
         what="AEDAT 2.0",
@@ -299,23 +340,34 @@ def probe(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def read(
-    path: str | os.PathLike, *, layout: str | None = None, allow_truncated: bool = False
+    path: str | os.PathLike,
+    *,
+    layout: str | None = None,
+    sensor_size: tuple[int, int] | None = None,
+    allow_truncated: bool = False,
 ) -> Recording:
     """Decode the whole file into a :class:`Recording` (skipped APS/IMU/special words).
 
+    ``sensor_size=(width, height)`` (positive ints) sets the recording's sensor size instead
+    of the header's or the layout's default; an event outside it is an
+    :class:`EventFormatError` naming the file and the record's byte offset.
     ``allow_truncated=True``: a partial last record gives a :class:`TruncatedFileWarning` and
     the events before it instead of a :class:`TruncatedFileError`.
     """
     _check_layout(layout)
+    override = _user_sensor(sensor_size, "aedat2.read")
     facts = probe(path)
     info = _header_info(path)
-    pieces = _iter_decoded(path, layout, info)
+    pieces = _iter_decoded(path, layout, info, override)
     events = joined(pieces, allow_truncated=allow_truncated, what="AEDAT 2.0")
     meta = {k: facts[k] for k in ("chip", "layout", "sensor_size_from_header", "header")}
     sensor = facts["sensor_size"]
     if layout is not None:
         meta["layout"] = layout
         sensor = _sensor_for(info, layout)
+    if override is not None:
+        sensor = override
+    meta["sensor_size_source"] = None if sensor is None else _size_source(info, override)
     return Recording(events, sensor, SPEC.name, os.fspath(path), meta)
 
 

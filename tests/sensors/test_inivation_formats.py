@@ -30,6 +30,8 @@ from spikesim.sensors.errors import EventFormatError, TruncatedFileError, Unsupp
 from spikesim.sensors.events import EVENT_DTYPE, make_events
 from spikesim.sensors.formats import aedat2, aedat3, aedat4, get_format
 
+from spikesim.errors import ParameterError
+
 AEDAT2_FILES = [
     "aedat2/PyAedatTools_IMU_rotDisk.aedat",
     "aedat2/PyAedatTools_IMU_translBoxes.aedat",
@@ -127,6 +129,92 @@ def test_aedat_version_line_picks_the_module(dvs_dir: Path) -> None:
     specs = [get_format(n) for n in ("AEDAT4", "AEDAT3.1", "AEDAT2")]
     for head, name in heads.items():
         assert [s.name for s in specs if s.sniff(head, "x.aedat")] == [name]
+
+
+def _davis_file(path: Path, header: list[str], xs, ys, ps, ts) -> Path:
+    """DAVIS-layout polarity records (y bits 22-30, x bits 12-21, p bit 11)."""
+    addr = [(y << 22) | (x << 12) | (p << 11) for x, y, p in zip(xs, ys, ps, strict=True)]
+    path.write_bytes(_aedat2_bytes(header, addr, ts))
+    return path
+
+
+def test_aedat2_sensor_size_option_for_files_without_a_chip_line(tmp_path: Path) -> None:
+    """No AEChip line: the DAVIS240 default (240x180) refuses x=345, y=259; the option gives
+    the real size (a DAVIS346), which the Recording, its metadata and io.open report, and the
+    events decode exactly, whole and in chunks."""
+    xs, ys, ps, ts = [0, 345, 100, 239], [0, 259, 200, 5], [1, 0, 1, 0], [3, 4, 9, 12]
+    path = _davis_file(tmp_path / "nochip.aedat", ["# created by a test"], xs, ys, ps, ts)
+    with pytest.raises(EventFormatError, match=r"x=345, y=259 .*240x180 sensor \(the default"):
+        aedat2.read(path)
+    rec = aedat2.read(path, sensor_size=(346, 260))
+    assert rec.sensor_size == (346, 260)
+    assert rec.metadata["sensor_size_source"] == "sensor_size option"
+    assert rec.metadata["layout"] == "davis" and rec.metadata["chip"] is None
+    np.testing.assert_array_equal(rec.events, make_events(ts, xs, ys, ps))
+    chunks = list(aedat2.iter_chunks(path, chunk_events=3, sensor_size=(346, 260)))
+    assert [len(c) for c in chunks] == [3, 1]
+    np.testing.assert_array_equal(np.concatenate(chunks), rec.events)
+    from spikesim.sensors import io
+
+    reader = io.open(path, sensor_size=(346, 260))
+    assert reader.sensor_size == (346, 260)
+    np.testing.assert_array_equal(reader.read().events, rec.events)
+    # Without the option, a file that fits the default keeps it (and says so).
+    small = _davis_file(tmp_path / "small.aedat", [], [1, 2], [3, 4], [0, 1], [5, 6])
+    assert aedat2.read(small).sensor_size == (240, 180)
+    assert aedat2.read(small).metadata["sensor_size_source"] == "layout default"
+
+
+def test_aedat2_sensor_size_option_overrides_the_header_and_is_checked(tmp_path: Path) -> None:
+    """The option wins over the header's chip (as for the Prophesee readers); an event outside
+    the given size is an EventFormatError naming the file and the record's byte offset."""
+    head = ["# AEChip: eu.seebetter.ini.chips.davis.DAVIS240C"]
+    xs, ys, ps, ts = [1, 50, 63], [2, 40, 47], [0, 1, 1], [1, 2, 3]
+    path = _davis_file(tmp_path / "davis240.aedat", head, xs, ys, ps, ts)
+    assert aedat2.read(path).metadata["sensor_size_source"] == "header"
+    rec = aedat2.read(path, sensor_size=[64, 48])
+    assert rec.sensor_size == (64, 48) and len(rec) == 3
+    offset = aedat2.probe(path)["data_offset"] + 1 * 8  # the second record, x=50
+    for call in (
+        lambda: aedat2.read(path, sensor_size=(32, 48)),
+        lambda: list(aedat2.iter_chunks(path, sensor_size=(32, 48))),
+    ):
+        with pytest.raises(EventFormatError) as info:
+            call()
+        assert info.value.path == str(path) and info.value.offset == offset
+        assert "x=50, y=40 is outside the 32x48 sensor given by the sensor_size option" in str(
+            info.value
+        )
+    # DVS128 layout inferred from the addresses (no chip line): the option applies too.
+    addr = [(y << 8) | (x << 1) | p for x, y, p in zip([5, 60], [7, 30], [1, 0], strict=True)]
+    dvs = tmp_path / "dvs128.aedat"
+    dvs.write_bytes(_aedat2_bytes([], addr, [1, 2]))
+    rec = aedat2.read(dvs, sensor_size=(64, 32))
+    assert rec.metadata["layout"] == "dvs128" and rec.sensor_size == (64, 32)
+    np.testing.assert_array_equal(rec.events["x"], [5, 60])
+    with pytest.raises(EventFormatError, match=r"x=60, y=30 .*60x30 sensor given by"):
+        aedat2.read(dvs, sensor_size=(60, 30))
+
+
+@pytest.mark.parametrize(
+    "bad", [(0, 180), (240, -1), (240.0, 180), (True, 180), "240x180", (240, 180, 2), 240, None]
+)
+def test_aedat2_sensor_size_option_refuses_bad_values(tmp_path: Path, bad) -> None:
+    """Positive int (width, height) only: anything else is a ParameterError naming the
+    parameter and the value, raised before any event is decoded (None means: no option)."""
+    path = _davis_file(tmp_path / "ok.aedat", [], [1], [2], [1], [5])
+    if bad is None:
+        assert aedat2.read(path, sensor_size=bad).sensor_size == (240, 180)
+        return
+    for where, call in (
+        ("aedat2.read", lambda: aedat2.read(path, sensor_size=bad)),
+        ("aedat2.iter_chunks", lambda: list(aedat2.iter_chunks(path, sensor_size=bad))),
+    ):
+        with pytest.raises(ParameterError) as info:
+            call()
+        assert info.value.field == "sensor_size"
+        assert str(info.value).startswith(f"{where}: sensor_size must be (width, height)")
+        assert repr(bad) in str(info.value)
 
 
 # ------------------------------------------------------------------------------- AEDAT 3.1

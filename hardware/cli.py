@@ -54,7 +54,13 @@ def load_config_or_result(path: str | os.PathLike[str]) -> tuple[Any, dict[str, 
 
 
 def _prepare(
-    path: str, steps: int | None, seed: int | None, inputs_file: str | None, *, trains: bool = True
+    path: str,
+    steps: int | None,
+    seed: int | None,
+    inputs_file: str | None,
+    *,
+    trains: bool = True,
+    netx: bool = False,
 ):
     from .quantize import input_trains, quantize
     from .resources import check_resources
@@ -66,7 +72,9 @@ def _prepare(
         n_steps = 1
     if n_steps is None:
         raise ConfigError(path, "run.duration_s", "missing: give it in [run] or with --steps")
-    q = quantize(net, seed=seed)
+    from .netx import NETX_QUANTIZE
+
+    q = quantize(net, seed=seed, **(NETX_QUANTIZE if netx else {}))
     report = check_resources(q.loihi)
     given: dict[str, Any] = {}
     if inputs_file is not None:
@@ -166,24 +174,38 @@ def run_cmd(
 @click.option("--steps", type=int, default=None, help="Time steps (default: from the file).")
 @click.option("--seed", type=int, default=None, help="Seed for random parts and poisson.")
 @click.option("--inputs", "inputs_file", type=click.Path(exists=True, dir_okay=False), default=None)
+@click.option(
+    "--netx",
+    is_flag=True,
+    help="Go through a netx HDF5 export loaded by lava-dl's hdf5.Network (quantised with "
+    "weight_exp 0, bias_exp 6, weights within 7 bits).",
+)
 def verify_cmd(
-    config_or_result: str | None, steps: int | None, seed: int | None, inputs_file: str | None
+    config_or_result: str | None,
+    steps: int | None,
+    seed: int | None,
+    inputs_file: str | None,
+    netx: bool,
 ) -> None:
     """Run spikesim's fixed-point mode and Lava and compare spikes and v at every step.
 
     Without CONFIG_OR_RESULT the reference cases run (NIR paper, bias, feed-forward,
-    recurrent E/I, delays, extremes, ring attractors). Exit status 1 on any disagreement.
+    recurrent E/I, delays, extremes, ring attractors; with --netx the netx cases:
+    feed-forward, dense_rec, delays, a quantised float network). Exit status 1 on any
+    disagreement.
     """
-    from .loihi.examples import Case, all_cases
-    from .verify import verify_against_lava
+    from .loihi.examples import Case, all_cases, netx_cases
+    from .verify import verify_against_lava, verify_netx_in_lava
 
     try:
         if config_or_result is None:
-            cases = all_cases()
+            cases = netx_cases() if netx else all_cases()
         else:
-            q, _, trains, n_steps, _ = _prepare(config_or_result, steps, seed, inputs_file)
+            q, _, trains, n_steps, _ = _prepare(
+                config_or_result, steps, seed, inputs_file, netx=netx
+            )
             cases = [Case("network", q.loihi, n_steps, trains)]
-        reports = verify_against_lava(cases)
+        reports = verify_netx_in_lava(cases) if netx else verify_against_lava(cases)
     except SpikesimError as exc:
         raise _fail(exc) from exc
     ok = True
@@ -216,7 +238,8 @@ def export(
     out: str,
 ) -> None:
     """Export a network: TARGET lava (Lava exchange file with its inputs, run by
-    lava_runner.py), nir (NIR HDF5 of the float network) or netx (lava-dl netx HDF5)."""
+    lava_runner.py), nir (NIR HDF5 of the float network) or netx (lava-dl netx HDF5 of a
+    layered network, quantised with weight_exp 0, bias_exp 6 and weights within 7 bits, see NETX_QUANTIZE)."""
     import time
 
     t0 = time.perf_counter()
@@ -232,7 +255,12 @@ def export(
             click.echo(f"NIR graph written to {out} ({time.perf_counter() - t0:.2f} s)")
             return
         q, report, trains, n_steps, batch = _prepare(
-            config_or_result, steps, seed, inputs_file, trains=target == "lava"
+            config_or_result,
+            steps,
+            seed,
+            inputs_file,
+            trains=target == "lava",
+            netx=target == "netx",
         )
         click.echo(q.report.format())
         click.echo(report.format())
@@ -250,6 +278,10 @@ def export(
             from .netx import write_netx
 
             write_netx(q.loihi, out)
+            click.echo(
+                f"load it with lava.lib.dl.netx.hdf5.Network(net_config={out!r}) "
+                "(or check it: `spikesim lava verify --netx`)"
+            )
     except SpikesimError as exc:
         raise _fail(exc) from exc
     click.echo(f"{target} export written to {out} ({time.perf_counter() - t0:.2f} s)")

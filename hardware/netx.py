@@ -25,7 +25,7 @@ of two (scaled to -256, which Lava's inhibitory mode clips to -255), and matrice
 So a network is exportable when it is a chain ``SpikeInput -> Dense/Sparse/DelayDense ->
 population -> ...`` (each population optionally with one Dense/Sparse connection onto itself),
 whose effective weights are whole 8-bit integers (``w << weight_exp`` within -256..254) and
-whose biases are multiples of 64 (``bias_exp`` 6). ``quantize(net, weight_exp=0, bias_exp=6)``
+whose biases are multiples of 64 (``bias_exp`` 6). ``quantize(net, **NETX_QUANTIZE)``
 produces such networks from a float spikesim network. lava-dl 0.6 gives a ``dense_rec`` layer
 with delays the forward delay matrix for its recurrent synapse and drops its weight exponent,
 so delays are refused in layers with recurrence. Anything else raises
@@ -61,6 +61,7 @@ from .loihi.network import (
 )
 
 __all__ = [
+    "NETX_QUANTIZE",
     "NETX_RUNNER",
     "NetxLavaResult",
     "NetxSynapse",
@@ -69,6 +70,11 @@ __all__ = [
     "run_netx_in_lava",
     "write_netx",
 ]
+
+#: :func:`~spikesim.hardware.quantize.quantize` options for netx: it stores ``w << weight_exp``
+#: as 8-bit integers and fixes ``bias_exp = 6``; weights within 7 bits keep mixed-sign
+#: (``dense_rec``) layers exact.
+NETX_QUANTIZE: dict[str, int] = {"weight_exp": 0, "bias_exp": 6, "weight_max": 120}
 
 #: The script executed inside the Lava environment.
 NETX_RUNNER = Path(__file__).resolve().parent / "netx_runner.py"
@@ -162,13 +168,13 @@ def _effective(conn: Any) -> np.ndarray:
             "weight_exp",
             "a value that leaves whole integer weights (netx stores w << weight_exp)",
             e,
-            hint="quantize(net, weight_exp=0, bias_exp=6) makes netx-ready networks",
+            hint="quantize(net, **netx.NETX_QUANTIZE) makes netx-ready networks",
         )
     if eff.size and (eff.max() > 254 or eff.min() < -256):
         raise ParameterError(
             where, "weights << weight_exp", "within -256..254 (netx's 8-bit weights)",
             (int(eff.min()), int(eff.max())),
-            hint="quantize(net, weight_exp=0, bias_exp=6) makes netx-ready networks",
+            hint="quantize(net, **netx.NETX_QUANTIZE) makes netx-ready networks",
         )  # fmt: skip
     return eff
 
@@ -289,7 +295,7 @@ def write_netx(net: LoihiNetwork, path: str | os.PathLike[str]) -> None:
                 "bias",
                 "multiples of 64 (netx fixes bias_exp = 6)",
                 int(bias[np.flatnonzero(bias % 64)[0]]),
-                hint="quantize(net, weight_exp=0, bias_exp=6) makes netx-ready networks",
+                hint="quantize(net, **netx.NETX_QUANTIZE) makes netx-ready networks",
             )
         if np.any(np.abs(bias // 64) > 4095):
             raise ParameterError(

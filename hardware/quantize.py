@@ -481,6 +481,7 @@ def quantize(
     num_weight_bits: int = 8,
     weight_exp: int | None = None,
     bias_exp: int | None = None,
+    weight_max: int = 250,
 ) -> QuantizedNetwork:
     """Quantise ``net`` (CubaLIF populations) into a :class:`LoihiNetwork` and report the error.
 
@@ -497,10 +498,15 @@ def quantize(
     weight_exp: one fixed weight exponent for every connection (default: the smallest that
       fits, per connection); the automatic ``vth`` then keeps the largest weight within 8 bits
       at that exponent. lava-dl's netx format stores ``w << weight_exp`` as 8-bit integers, so
-      ``weight_exp=0, bias_exp=6`` gives a network :func:`~spikesim.hardware.netx.write_netx`
-      can write.
+      ``weight_exp=0, bias_exp=6`` (with ``weight_max=120``:
+      :data:`spikesim.hardware.netx.NETX_QUANTIZE`) gives a network
+      :func:`~spikesim.hardware.netx.write_netx` can write.
     bias_exp: one fixed bias exponent (0..7) for every neuron (default: the smallest that fits,
       per neuron); netx fixes it to 6.
+    weight_max: the largest integer weight (at the connection's exponent) the automatic
+      ``vth`` allows (1..255). netx layers whose weights have both signs (a ``dense_rec`` layer
+      with excitatory input and inhibitory recurrence) map onto Lava exactly only when every
+      weight is within -128..127, so the netx set-up uses ``weight_max=120``.
     """
     if not isinstance(net, Network):
         raise ParameterError("quantize", "net", "a spikesim Network", type(net).__name__)
@@ -535,6 +541,12 @@ def quantize(
         raise ParameterError(
             "quantize", "bias_exp", f"None or an integer 0..{_BIAS_EXP_MAX}", bias_exp
         )
+    if (
+        isinstance(weight_max, bool)
+        or not isinstance(weight_max, (int, np.integer))
+        or not (1 <= weight_max <= 255)
+    ):
+        raise ParameterError("quantize", "weight_max", "an integer 1..255", weight_max)
     w_exp_cap = WEIGHT_EXP_RANGE[1] if weight_exp is None else weight_exp
     b_exp_cap = _BIAS_EXP_MAX if bias_exp is None else bias_exp
 
@@ -623,7 +635,7 @@ def quantize(
         for bound, limit in (
             (u_bound, _U_LIMIT),
             (v_pos, _U_LIMIT),
-            (w_max, 250 * 2.0**w_exp_cap),
+            (w_max, weight_max * 2.0**w_exp_cap),
             (b_max, (_BIAS_MANT_MAX << b_exp_cap) / 64),
         ):
             if bound > 0:

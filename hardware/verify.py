@@ -1,5 +1,8 @@
 """Check spikesim's fixed-point simulator against Lava, spike for spike and voltage for voltage.
 
+:func:`verify_netx_in_lava` instead writes each case as a netx HDF5 file and has lava-dl's
+own loader (``lava.lib.dl.netx.hdf5.Network``) build and run it in Lava.
+
 :func:`verify_against_lava` merges several cases (see :mod:`spikesim.hardware.loihi.examples`)
 into one network of disconnected parts, so Lava is imported once, runs each part, and every
 population's spikes and ``v`` are compared with :func:`simulate_fixed_point` at every step.
@@ -17,7 +20,7 @@ from .loihi.examples import Case, all_cases
 from .loihi.fixed_point import simulate_fixed_point
 from .loihi.network import LoihiNetwork
 
-__all__ = ["CaseReport", "case_steps", "merge_cases", "verify_against_lava"]
+__all__ = ["CaseReport", "case_steps", "merge_cases", "verify_against_lava", "verify_netx_in_lava"]
 
 _SEP = "__"
 
@@ -82,23 +85,51 @@ def verify_against_lava(
         env=env,
         steps_per_population=case_steps(cases),
     )
-    reports = []
-    for c in cases:
-        ours = simulate_fixed_point(
-            c.net, n_steps=c.n_steps, inputs=c.inputs or None, record_state=True
-        )
-        counts, s_eq, v_eq, mismatch = {}, True, True, None
-        for p in c.net.populations:
-            key = c.name + _SEP + p.name
-            s_ours = ours.spikes[p.name].numpy()
-            v_ours = ours.v[p.name].numpy()  # type: ignore[index]
-            s_lava = lava.spikes[key][: c.n_steps]
-            v_lava = lava.v[key][: c.n_steps]  # type: ignore[index]
-            counts[p.name] = int(s_ours.sum())
-            m = _first_mismatch(s_ours, s_lava, p.name, "spikes")
-            s_eq &= m is None
-            mv = _first_mismatch(v_ours, v_lava, p.name, "v")
-            v_eq &= mv is None
-            mismatch = mismatch or m or mv
-        reports.append(CaseReport(c.name, c.n_steps, counts, s_eq, v_eq, mismatch))
-    return reports
+    return [_compare(c, lava.spikes, lava.v, c.name + _SEP) for c in cases]
+
+
+def _compare(
+    c: Case, spikes: dict[str, np.ndarray], v: dict[str, np.ndarray] | None, prefix: str
+) -> CaseReport:
+    ours = simulate_fixed_point(
+        c.net, n_steps=c.n_steps, inputs=c.inputs or None, record_state=True
+    )
+    counts, s_eq, v_eq, mismatch = {}, True, True, None
+    for p in c.net.populations:
+        key = prefix + p.name
+        s_ours = ours.spikes[p.name].numpy()
+        v_ours = ours.v[p.name].numpy()  # type: ignore[index]
+        s_lava = spikes[key][: c.n_steps]
+        v_lava = v[key][: c.n_steps]  # type: ignore[index]
+        counts[p.name] = int(s_ours.sum())
+        m = _first_mismatch(s_ours, s_lava, p.name, "spikes")
+        s_eq &= m is None
+        mv = _first_mismatch(v_ours, v_lava, p.name, "v")
+        v_eq &= mv is None
+        mismatch = mismatch or m or mv
+    return CaseReport(c.name, c.n_steps, counts, s_eq, v_eq, mismatch)
+
+
+def verify_netx_in_lava(
+    cases: list[Case] | None = None, *, env: str | os.PathLike[str] | None = None
+) -> list[CaseReport]:
+    """Write every case as netx HDF5 (:func:`~spikesim.hardware.netx.write_netx`), load and
+    run it with lava-dl's ``hdf5.Network`` in Lava (one subprocess) and compare spikes and
+    ``v`` with :func:`simulate_fixed_point`. Default cases: ``netx_cases()``. Each case needs
+    exactly one input; a network netx cannot hold raises ParameterError before Lava starts."""
+    import tempfile
+    from pathlib import Path
+
+    from .loihi.examples import netx_cases
+    from .netx import run_netx_in_lava, write_netx
+
+    cases = netx_cases() if cases is None else list(cases)
+    with tempfile.TemporaryDirectory(prefix="spikesim-verify-netx-") as tmp:
+        files = []
+        for k, c in enumerate(cases):
+            path = Path(tmp) / f"case{k}.net"
+            write_netx(c.net, path)
+            (spikes,) = c.inputs.values()
+            files.append((path, spikes))
+        results = run_netx_in_lava(files, record_v=True, env=env)
+    return [_compare(c, r.spikes, r.v, "") for c, r in zip(cases, results, strict=True)]

@@ -325,7 +325,7 @@ def trained_classifier(model, x, *, name: str = "classifier", **quantize_options
     """A Case of a trained classifier quantised for Loihi, fed the event tensors ``x``
     ``[batch, n_steps, *input_shape]`` (the layout of ``spikesim.models.classify``).
     ``quantize_options`` go to :func:`~spikesim.hardware.quantize.quantize` (e.g.
-    ``weight_exp=0, bias_exp=6`` for a netx export)."""
+    :data:`spikesim.hardware.netx.NETX_QUANTIZE` for a netx export)."""
     from ..quantize import quantize
 
     q = quantize(trained_network(model), **quantize_options)
@@ -434,10 +434,12 @@ def netx_quantized_network(*, seed: int = 14):
 
 
 def netx_quantized(*, seed: int = 14, n_steps: int = 300) -> Case:
-    """:func:`netx_quantized_network` quantised for netx (``weight_exp=0, bias_exp=6``)."""
+    """:func:`netx_quantized_network` quantised for netx (:data:`~spikesim.hardware.netx.
+    NETX_QUANTIZE`: ``weight_exp=0, bias_exp=6, weight_max=120``)."""
+    from ..netx import NETX_QUANTIZE
     from ..quantize import quantize
 
-    q = quantize(netx_quantized_network(seed=seed), weight_exp=0, bias_exp=6)
+    q = quantize(netx_quantized_network(seed=seed), **NETX_QUANTIZE)
     rng = np.random.default_rng(seed + 1)
     return Case(
         "netx_quantized", q.loihi, n_steps, {"events": _bernoulli(rng, 0.1, (n_steps, 1, 32))}

@@ -12,7 +12,7 @@ import torch
 from spikesim.hardware import lava_env
 from spikesim.hardware.loihi import simulate_fixed_point
 from spikesim.hardware.loihi.examples import trained_classifier, trained_network
-from spikesim.hardware.netx import run_netx_in_lava, write_netx
+from spikesim.hardware.netx import NETX_QUANTIZE, run_netx_in_lava, write_netx
 from spikesim.hardware.verify import verify_against_lava
 
 from spikesim import Simulator
@@ -78,7 +78,7 @@ def test_lava_runs_the_trained_classifier_spike_for_spike(trained) -> None:
 
 
 def test_lava_dl_netx_runs_the_trained_classifier_spike_for_spike(trained, tmp_path: Path) -> None:
-    """The trained classifier quantised for netx (weight_exp 0, bias_exp 6), written as netx
+    """The trained classifier quantised for netx (NETX_QUANTIZE), written as netx
     HDF5, loaded by lava-dl's hdf5.Network and run in Lava: identical spikes and v; the netx
     quantisation keeps the accuracy of the float network within 5 points."""
     if not lava_env.is_ready():
@@ -87,12 +87,12 @@ def test_lava_dl_netx_runs_the_trained_classifier_spike_for_spike(trained, tmp_p
             pytest.fail(msg)
         pytest.skip(msg)
     report, x, y = trained
-    full = trained_classifier(report.model, x, weight_exp=0, bias_exp=6)
+    full = trained_classifier(report.model, x, **NETX_QUANTIZE)
     fixed = simulate_fixed_point(full.net, n_steps=full.n_steps, inputs=full.inputs)
     acc_netx = float((fixed.spikes["output"].sum(0).argmax(1).numpy() == y).mean())
     acc_float = _float_accuracy(report, full, y)
     assert acc_netx > 0.25 and abs(acc_netx - acc_float) <= 0.05, (acc_netx, acc_float)
-    case = trained_classifier(report.model, x[:3], weight_exp=0, bias_exp=6)
+    case = trained_classifier(report.model, x[:3], **NETX_QUANTIZE)
     write_netx(case.net, tmp_path / "classifier.net")
     ((inp,),) = [case.inputs.values()]
     (lava,) = run_netx_in_lava([(tmp_path / "classifier.net", inp)], record_v=True)

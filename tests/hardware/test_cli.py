@@ -12,6 +12,7 @@ import tomli_w
 from click.testing import CliRunner
 from spikesim.hardware import lava_env
 from spikesim.hardware.cli import export, lava, load_config_or_result
+from spikesim.hardware.netx import read_netx
 
 from spikesim import Network
 from spikesim.connectivity import Dense, FixedFanIn
@@ -72,11 +73,49 @@ def test_export_nir_netx_and_lava_files(tmp_path: Path) -> None:
         assert str(d["format"]) == "spikesim-loihi-exchange"
         assert d["input0_spikes"].shape == (200, 1, 30)
         assert list(d["conn_kinds"]) == ["sparse", "dense", "delay_dense"]
-    # netx holds a sequential stack only: the recurrent E/I loop is refused by name
+    # netx holds a sequential stack only: the E/I loop back into exc is refused by name
     out = runner.invoke(export, ["netx", str(cfg), "-o", str(tmp_path / "net.net")])
     assert out.exit_code != 0
-    assert "connection 'inh_exc': target must be a new layer (no recurrence in netx)" in out.output
+    assert "population 'exc': incoming connections must be one from the previous" in out.output
     assert not (tmp_path / "net.net").exists()
+
+
+def _layered_config(tmp_path: Path) -> Path:
+    net = Network(dt_s=1e-3, name="layered")
+    net.add_poisson("noise", 30, rate_hz=100.0)
+    net.add_population("hidden", 40, CubaLIF(tau_syn_s=4e-3, tau_mem_s=15e-3, bias=0.01))
+    net.add_population("out", 8, CubaLIF(tau_syn_s=6e-3, tau_mem_s=10e-3))
+    net.add_projection("noise_hidden", "noise", "hidden", FixedFanIn(k=6, weight=Uniform(0.2, 0.5)))
+    net.add_projection("hidden_hidden", "hidden", "hidden", Dense(weight=0.02), receptor="inh")
+    net.add_projection("hidden_out", "hidden", "out", Dense(weight=0.15))
+    doc = net.to_dict()
+    doc["run"] = {"duration_s": 0.15, "seed": 3}
+    path = tmp_path / "layered.toml"
+    path.write_text(tomli_w.dumps(doc))
+    return path
+
+
+def test_export_netx_of_a_layered_network(tmp_path: Path) -> None:
+    out = CliRunner().invoke(
+        export, ["netx", str(_layered_config(tmp_path)), "-o", str(tmp_path / "l.net")]
+    )
+    assert out.exit_code == 0, out.output
+    assert "lava.lib.dl.netx.hdf5.Network" in out.output
+    back = read_netx(tmp_path / "l.net", input_name="noise")
+    assert [p.name for p in back.populations] == ["hidden", "out"]
+    assert {c.name for c in back.connections} == {"noise_hidden", "hidden_hidden", "hidden_out"}
+
+
+@pytest.mark.lava
+def test_verify_netx_runs_lava_dl(tmp_path: Path) -> None:
+    _lava_ready()
+    out = CliRunner().invoke(lava, ["verify", "--netx", str(_layered_config(tmp_path))])
+    assert out.exit_code == 0, out.output
+    assert out.output.startswith("AGREE  network: 150 steps")
+    counts = dict(
+        part.rsplit(" ", 1) for part in out.output.splitlines()[0].split("spikes ")[1].split(", ")
+    )
+    assert int(counts["hidden"]) > 100 and int(counts["out"]) > 10, counts
 
 
 def test_errors_are_reported_without_a_traceback(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from spikesim.hardware.loihi import (
 )
 from spikesim.hardware.loihi.examples import netx_delays, netx_quantized_network, netx_recurrent
 from spikesim.hardware.loihi.network import SignMode
-from spikesim.hardware.netx import netx_synapse, read_netx, write_netx
+from spikesim.hardware.netx import NETX_QUANTIZE, netx_synapse, read_netx, write_netx
 from spikesim.hardware.quantize import quantize
 
 from spikesim.errors import ParameterError
@@ -175,10 +175,13 @@ def test_layers_with_recurrence_and_delays(tmp_path: Path) -> None:
 def test_quantize_for_netx_fixes_the_exponents(tmp_path: Path) -> None:
     net = netx_quantized_network()
     # the default quantisation picks exponents per connection, which netx cannot hold
-    with pytest.raises(ParameterError, match=r"'events_hidden'.*weight_exp=0, bias_exp=6\)"):
+    with pytest.raises(
+        ParameterError, match=r"'events_hidden'.*quantize\(net, \*\*netx.NETX_QUANTIZE"
+    ):
         write_netx(quantize(net).loihi, tmp_path / "q.net")
-    q = quantize(net, weight_exp=0, bias_exp=6)
+    q = quantize(net, **NETX_QUANTIZE)
     assert {c.weight_exp for c in q.loihi.connections} == {0}
+    assert 100 <= max(int(np.abs(c.weights).max()) for c in q.loihi.connections) <= 120
     assert all((p.bias_exp == 6).all() for p in q.loihi.populations)
     assert max(c.max_abs_error / c.max_abs_weight for c in q.report.connections) < 0.01
     write_netx(q.loihi, tmp_path / "q.net")
@@ -186,6 +189,8 @@ def test_quantize_for_netx_fixes_the_exponents(tmp_path: Path) -> None:
         quantize(net, weight_exp=0.5)
     with pytest.raises(ParameterError, match=r"quantize: bias_exp must be None or an integer 0..7"):
         quantize(net, bias_exp=9)
+    with pytest.raises(ParameterError, match=r"quantize: weight_max must be an integer 1..255"):
+        quantize(net, weight_max=300)
 
 
 def _biased() -> LoihiNetwork:

@@ -1,6 +1,7 @@
 """spikesim's Loihi fixed-point mode against Lava's fixed_pt CPU simulation, same networks.
 
     .venv/bin/python benchmarks/hardware_lava.py [--threads 1] [--device cpu] [--skip-lava]
+    .venv/bin/python benchmarks/hardware_lava.py --netx [--threads 1]
 
 Networks: the issue's LIF(1000) -> Dense -> LIF(1000) feed-forward (input 1000 -> Dense ->
 LIF 1000 -> Dense -> LIF 1000, 5 % connectivity, 1000 steps) and the quantised ring attractor
@@ -9,6 +10,11 @@ subprocess, without the Lava import and the file exchange) and its total wall ti
 fixed-point time at batch 1 and batched (batch 16 and 64: independent input trains), reported
 as steps/s and sample-steps/s; the spikes of batch element 0 are checked against Lava's.
 Export time: quantisation plus writing the Lava exchange file, NIR and resource report.
+
+``--netx``: each netx case (``netx_cases()``) and the feed-forward benchmark network written
+as netx HDF5 (time of ``write_netx``), loaded by lava-dl's own ``hdf5.Network`` and run in
+Lava (one subprocess; ``seconds_run`` covers build and run of every batch element), spikes
+and ``v`` compared with spikesim's fixed-point mode at every step.
 """
 
 from __future__ import annotations
@@ -27,10 +33,12 @@ from spikesim.hardware.lava_run import run_in_lava
 from spikesim.hardware.loihi import simulate_fixed_point
 from spikesim.hardware.loihi.examples import (
     feedforward_benchmark,
+    netx_cases,
     ring_attractor,
     ring_attractor_network,
 )
 from spikesim.hardware.loihi.exchange import write_network
+from spikesim.hardware.netx import run_netx_in_lava, write_netx
 from spikesim.hardware.nir_io import write_nir
 from spikesim.hardware.quantize import quantize
 from spikesim.hardware.resources import resource_report
@@ -58,15 +66,61 @@ def _child_cpu() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
+def netx_part(device: str) -> None:
+    """Agreement and timings of the netx path (see the module doc)."""
+    cases = [*netx_cases(), feedforward_benchmark()]
+    with tempfile.TemporaryDirectory() as tmp:
+        files, t_write = [], {}
+        for case in cases:
+            path = Path(tmp) / f"{case.name}.net"
+            t0 = time.perf_counter()
+            write_netx(case.net, path)
+            t_write[case.name] = time.perf_counter() - t0
+            (spikes,) = case.inputs.values()
+            files.append((path, spikes))
+        t0 = time.perf_counter()
+        results = run_netx_in_lava(files, record_v=True)
+        t_total = time.perf_counter() - t0
+    print(f"# lava-dl {results[0].lava_dl_version}, lava-nc {results[0].lava_version}; one "
+          f"subprocess for all {len(cases)} files: {t_total:.1f} s wall; load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")  # fmt: skip
+    print("| network | netx layers | neurons | steps | spikes (per layer) | spikes equal | v equal "
+          "| write_netx s | lava-dl build+run s | spikesim b=1 s |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for case, res in zip(cases, results, strict=True):
+        ours = simulate_fixed_point(
+            case.net, n_steps=case.n_steps, inputs=case.inputs, record_state=True
+        )
+        s_eq = all(
+            np.array_equal(ours.spikes[p.name].numpy(), res.spikes[p.name])
+            for p in case.net.populations
+        )
+        v_eq = all(
+            np.array_equal(ours.v[p.name].numpy(), res.v[p.name])  # type: ignore[index]
+            for p in case.net.populations
+        )
+        counts = ", ".join(
+            f"{p.name} {int(ours.spikes[p.name].sum())}" for p in case.net.populations
+        )
+        n = sum(p.n for p in case.net.populations)
+        t1 = _time_fixed(case, 1, device)[0]
+        print(f"| {case.name} | {len(res.spikes)} | {n} | {case.n_steps} | {counts} | {s_eq} | {v_eq} "
+              f"| {t_write[case.name]:.3f} | {res.seconds_run:.2f} | {t1:.3f} |")  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--skip-lava", action="store_true")
+    ap.add_argument("--netx", action="store_true", help="the lava-dl netx part only")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.processor() or platform.machine()}, "
           f"torch {torch.__version__}, {args.threads} thread(s), device {args.device}")  # fmt: skip
+    if args.netx:
+        netx_part(args.device)
+        return
     cases = [feedforward_benchmark(), ring_attractor()]
     rows = []
     for case in cases:

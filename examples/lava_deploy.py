@@ -3,9 +3,10 @@
 float network (a CubaLIF ring attractor) -> quantise to Loihi integers (error report) ->
 resource report against Loihi 2 limits -> export (NIR, Lava exchange file) -> run in Lava's
 bit-accurate fixed-point simulation -> verify against spikesim's fixed-point mode, spike for
-spike, and against the float run.
+spike, and against the float run. Then the lava-dl path: a layered float network quantised
+for netx, written as netx HDF5 and loaded by lava-dl's own ``hdf5.Network`` in Lava.
 
-Needs the managed Lava environment once: ``spikesim lava setup``.
+Needs the managed Lava environment once: ``spikesim lava setup`` (lava-nc and lava-dl).
 
     python examples/lava_deploy.py --out-dir /tmp/lava_deploy
 """
@@ -20,8 +21,9 @@ import numpy as np
 import torch
 from spikesim.hardware.lava_run import run_in_lava
 from spikesim.hardware.loihi import simulate_fixed_point
-from spikesim.hardware.loihi.examples import ring_attractor_network
+from spikesim.hardware.loihi.examples import netx_quantized_network, ring_attractor_network
 from spikesim.hardware.loihi.exchange import write_network
+from spikesim.hardware.netx import NETX_QUANTIZE, run_netx_in_lava, write_netx
 from spikesim.hardware.nir_io import read_nir, write_nir
 from spikesim.hardware.quantize import quantize
 from spikesim.hardware.resources import check_resources
@@ -91,6 +93,28 @@ def main() -> None:
     )
     late = np.flatnonzero(l_ring[n_steps // 2 :].sum(axis=0))
     print(f"bump held by neurons {late.min()}..{late.max()} in the second half of the run")
+
+    # 7. lava-dl netx: a layered network (events -> hidden -> classes) quantised for netx
+    #    (weight_exp 0, bias_exp 6), written as netx HDF5, built by lava-dl's hdf5.Network
+    layered = netx_quantized_network()
+    qn = quantize(layered, **NETX_QUANTIZE)
+    write_netx(qn.loihi, args.out_dir / "layered.net")
+    events = (rng.random((n_steps, 1, 32)) < 0.1).astype(np.uint8)
+    (dl,) = run_netx_in_lava([(args.out_dir / "layered.net", events)], record_v=True)
+    ours = simulate_fixed_point(
+        qn.loihi, n_steps=n_steps, inputs={"events": events}, record_state=True
+    )
+    for name in ("hidden", "classes"):
+        same = np.array_equal(ours.spikes[name].numpy(), dl.spikes[name]) and np.array_equal(
+            ours.v[name].numpy(), dl.v[name]
+        )
+        print(
+            f"netx {name}: spikesim {int(ours.spikes[name].sum())} spikes, lava-dl "
+            f"{dl.lava_dl_version} {int(dl.spikes[name].sum())}: "
+            + ("identical spikes and v at every step" if same else "DIFFERENT")
+        )
+        if not same:
+            raise SystemExit(1)
 
 
 if __name__ == "__main__":

@@ -19,12 +19,12 @@ when that equals the weights spikesim simulates (``w'' == eff << s``, so the shi
 identical), else it raises. Weight matrices netx maps lossily are: an all-zero matrix (netx
 divides by the largest weight), a matrix netx calls mixed (it has zeros and negative weights,
 or, in ``dense_rec``, the two matrices differ in sign) whose most negative weight is a power
-of two (scaled to -256, which Lava's inhibitory mode clips to -255), and matrices outside
--256..254.
+of two (scaled to -256, which Lava's inhibitory mode clips to -255), a weight of 255 in a
+matrix with negative weights (netx clips it to 254), and matrices outside -256..255.
 
 So a network is exportable when it is a chain ``SpikeInput -> Dense/Sparse/DelayDense ->
 population -> ...`` (each population optionally with one Dense/Sparse connection onto itself),
-whose effective weights are whole 8-bit integers (``w << weight_exp`` within -256..254) and
+whose effective weights are whole 8-bit integers (``w << weight_exp`` within -256..255) and
 whose biases are multiples of 64 (``bias_exp`` 6). ``quantize(net, **NETX_QUANTIZE)``
 produces such networks from a float spikesim network. lava-dl 0.6 gives a ``dense_rec`` layer
 with delays the forward delay matrix for its recurrent synapse and drops its weight exponent,
@@ -145,12 +145,14 @@ def netx_synapse(
     ``shared_with``: the other matrix of a ``dense_rec`` layer (netx scales both together).
     """
     w = np.asarray(weights, dtype=np.int64)
-    if w.size and (w.max() > 254 or w.min() < -256):
-        raise ParameterError(
-            where, "weights", "within -256..254 (netx's 8-bit weights)",
-            (int(w.min()), int(w.max())),
-        )  # fmt: skip
     both = w if shared_with is None else np.hstack([w, np.asarray(shared_with, dtype=np.int64)])
+    if both.size and (both.max() > 255 or both.min() < -256):
+        raise ParameterError(
+            where, "weights", "within -256..255 (netx's 8-bit weights)",
+            (int(both.min()), int(both.max())),
+        )  # fmt: skip
+    if both.max(initial=0) > 254 and both.min(initial=0) < 0:  # netx clips mixed matrices
+        w, both = np.clip(w, -256, 254), np.clip(both, -256, 254)
     s, nwb = _netx_scale(both, where)
     lava_w, mode = _lava_quantize(w << s if s >= 0 else w >> -s, nwb)
     return NetxSynapse(lava_w, -s, nwb, mode)
@@ -170,9 +172,9 @@ def _effective(conn: Any) -> np.ndarray:
             e,
             hint="quantize(net, **netx.NETX_QUANTIZE) makes netx-ready networks",
         )
-    if eff.size and (eff.max() > 254 or eff.min() < -256):
+    if eff.size and (eff.max() > 255 or eff.min() < -256):
         raise ParameterError(
-            where, "weights << weight_exp", "within -256..254 (netx's 8-bit weights)",
+            where, "weights << weight_exp", "within -256..255 (netx's 8-bit weights)",
             (int(eff.min()), int(eff.max())),
             hint="quantize(net, **netx.NETX_QUANTIZE) makes netx-ready networks",
         )  # fmt: skip

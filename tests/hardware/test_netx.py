@@ -145,8 +145,12 @@ def test_netx_synapse_scaling_rules() -> None:
     # dense_rec: one scale for both matrices
     a = netx_synapse(np.array([[100, 50]]), shared_with=np.array([[-20, 0]]))
     assert a.weight_exp == -1 and a.sign_mode is SignMode.EXCITATORY
-    with pytest.raises(ParameterError, match=r"within -256..254"):
+    with pytest.raises(ParameterError, match=r"within -256..255"):
         netx_synapse(np.array([[300]]))
+    # 255 is exact alone; next to negative weights netx clips it to 254
+    np.testing.assert_array_equal(netx_synapse(np.array([[255, 1]])).weights, [[255, 1]])
+    clipped = netx_synapse(np.array([[255, -2]]))
+    np.testing.assert_array_equal(clipped.weights, [[254, -2]])
 
 
 def test_layers_with_recurrence_and_delays(tmp_path: Path) -> None:

@@ -92,7 +92,7 @@ class _Projection(torch.nn.Module):
     rows_delay: torch.Tensor
     syn_pre: torch.Tensor
     syn_post: torch.Tensor
-    syn_delay: torch.Tensor
+    n_syn: int
 
     def __init__(
         self,
@@ -103,6 +103,7 @@ class _Projection(torch.nn.Module):
         device: torch.device,
         dtype: torch.dtype,
         differentiable: bool,
+        keep_coo: bool = True,
     ) -> None:
         super().__init__()
         pr = network.projections[name]
@@ -150,41 +151,53 @@ class _Projection(torch.nn.Module):
                 post_layout=post.layout,
             )
             self.kind = "sparse"
+            n_syn = len(table)
+            idx_np = np.int32 if max(self.n_pre, self.n_post) < 2**31 - 1 else np.int64
+            w_np = np.float32 if dtype == torch.float32 else np.float64
             order = np.lexsort((table.post, table.pre))  # pre-major (CSR over pre)
-            pre_i = table.pre[order]
+            pre_i = table.pre[order].astype(idx_np)
+            post_i = table.post[order].astype(idx_np)
+            # float64 draws rounded once to the run's dtype (as torch.as_tensor would)
+            w_i = table.weight[order].astype(w_np)
+            d_raw = table.delay_steps
+            uniform = not n_syn or d_raw.min() == d_raw.max()
+            delays = (
+                np.full(1, int(d_raw[0]) if n_syn else 0) if uniform else d_raw[order]
+            ) + pr.delay_steps
+            del table, order, d_raw  # the COO copies are not kept (memory per synapse)
             counts = np.bincount(pre_i, minlength=self.n_pre)
             indptr = np.concatenate([[0], np.cumsum(counts)])
-            delays = table.delay_steps[order] + pr.delay_steps
-            self.hetero = bool(delays.size and delays.min() != delays.max())
-            if delays.size and not self.hetero:
+            self.hetero = not uniform
+            if n_syn and not self.hetero:
                 self.base_delay = int(
                     delays[0]
-                )  # one delay for every synapse (rule's and projection's)
-            self.max_delay = int(delays.max()) if delays.size else pr.delay_steps
+                )  # one delay for every synapse (rule's + projection's)
+            self.max_delay = int(delays.max()) if n_syn else pr.delay_steps
             # padded rows per pre neuron (ELL): one gather + one scatter per step, whatever
             # the number of spikes; memory = n_pre x max fan-out (pad index = n_post)
-            fan = int(counts.max()) if counts.size else 0
-            col = np.arange(pre_i.size) - indptr[pre_i]
-            rows_post = np.full((self.n_pre, max(fan, 1)), self.n_post, dtype=np.int64)
-            rows_w = np.zeros((self.n_pre, max(fan, 1)))
-            rows_d = np.zeros((self.n_pre, max(fan, 1)), dtype=np.int64)
-            rows_post[pre_i, col] = table.post[order]
-            rows_w[pre_i, col] = table.weight[order]
-            rows_d[pre_i, col] = delays
-            self.register_buffer(
-                "syn_pre", torch.as_tensor(pre_i, dtype=torch.int64, device=device)
-            )
-            self.register_buffer(
-                "syn_post", torch.as_tensor(table.post[order], dtype=torch.int64, device=device)
-            )
-            self.register_buffer(
-                "syn_delay", torch.as_tensor(delays, dtype=torch.int64, device=device)
-            )
+            fan = max(int(counts.max()) if counts.size else 0, 1)
+            col = np.arange(n_syn, dtype=np.int64)
+            col -= indptr[pre_i]
+            rows_post = np.full((self.n_pre, fan), self.n_post, dtype=idx_np)
+            rows_post[pre_i, col] = post_i
+            rows_w = np.zeros((self.n_pre, fan), dtype=w_np)
+            rows_w[pre_i, col] = w_i
+            if self.hetero:  # per-synapse delays only where they differ
+                rows_d = np.zeros((self.n_pre, fan), dtype=np.int64)
+                rows_d[pre_i, col] = delays
+                self.register_buffer("rows_delay", torch.as_tensor(rows_d, device=device))
+            del col
+            self.n_syn = n_syn
+            # the synapse list (COO, for rates and gradients) only where a run needs it; an
+            # event-driven spiking run reads the padded rows alone
+            if keep_coo or pr.trainable:
+                self.register_buffer("syn_pre", torch.as_tensor(pre_i, device=device))
+                self.register_buffer("syn_post", torch.as_tensor(post_i, device=device))
+            del pre_i, post_i
             self.register_buffer("rows_post", torch.as_tensor(rows_post, device=device))
-            self.register_buffer("rows_delay", torch.as_tensor(rows_d, device=device))
             self._set(
                 "weight",
-                make(torch.as_tensor(table.weight[order], dtype=dtype, device=device)),
+                make(torch.as_tensor(w_i, dtype=dtype, device=device)),
                 pr.trainable,
             )
             self.register_buffer("rows_w", torch.as_tensor(rows_w, dtype=dtype, device=device))
@@ -210,7 +223,7 @@ class _Projection(torch.nn.Module):
         if self.kind == "one_to_one":
             return self.n_pre
         if self.kind == "sparse":
-            return int(self.syn_pre.numel())
+            return self.n_syn
         if self.kind == "conv2d":
             c_out, c_in, kh, kw = self.weight.shape
             return int(self.n_post * c_in * kh * kw)
@@ -251,9 +264,21 @@ class _Projection(torch.nn.Module):
         # sparse: gather-scatter over all synapses for rates and for differentiable runs
         # (differentiable in weights and activity); event-driven for spikes
         if self.differentiable or dense_activity:
+            syn_pre, syn_post = self.coo()
             out = torch.zeros(B, self.n_post, dtype=w.dtype, device=a.device)
-            return out.index_add(1, self.syn_post, a[:, self.syn_pre] * w)
+            return out.index_add(1, syn_post, a[:, syn_pre] * w)
         return self._event_driven(a, w, active)
+
+    def coo(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(pre, post) index of every synapse of a sparse projection, in ``weight``'s order.
+
+        Kept when the simulator needs them (rate mode, gradients, trainable weights); else
+        read from the padded rows (pre-major, the same order).
+        """
+        if "syn_pre" in self._buffers:
+            return self.syn_pre, self.syn_post
+        valid = self.rows_post < self.n_post
+        return torch.nonzero(valid)[:, 0].to(self.rows_post.dtype), self.rows_post[valid]
 
     def _event_driven(self, a: torch.Tensor, w: torch.Tensor, active: Any = None) -> torch.Tensor:
         """Gather the padded rows of the active pre neurons and scatter-add into the targets.
@@ -314,7 +339,7 @@ class _SparseGroup:
         off = 0
         for pr in projections:
             n1 = pr.n_post + 1
-            posts.append(pr.rows_post + off)
+            posts.append(pr.rows_post.to(torch.int64) + off)
             ws.append(pr.rows_w)
             strides.append(torch.full((pr.rows_post.shape[1],), n1, dtype=torch.int64))
             self.members.append((pr, off, n1))
@@ -346,6 +371,9 @@ class _SparseGroup:
 
 
 # ------------------------------------------------------------------- fused fast loop
+
+
+_SPLIT_ENTRIES = 1 << 24  # padded synapse entries above which a unit keeps per-projection rows
 
 
 class _Group:
@@ -412,7 +440,8 @@ class _FastLoop:
     @staticmethod
     def eligible(sim: Simulator, carry: Any, rec: Any) -> bool:
         return (
-            sim.mode == "spiking"
+            sim.fast_loop
+            and sim.mode == "spiking"
             and not sim.differentiable
             and carry is None
             and isinstance(rec, _Recorder)
@@ -537,8 +566,22 @@ class _FastLoop:
                 )
         idx_dtype = torch.int32 if B * T < 2**31 - 1 else torch.int64
         self.tables: list[tuple[torch.Tensor, int, bool, torch.Tensor, torch.Tensor]] = []
+        # large units keep each projection's own rows (no second copy of every synapse):
+        # one gather and index_add per projection, into its region at an offset
+        self.split: list[tuple[str, torch.Tensor, int, int, bool, Any, Any, int]] = []
         for uname, prs in by_unit.items():
             a_off, n_u, binary = unit_span[uname]
+            unit_a = self.mask.get(uname, self.A[:, a_off : a_off + n_u])
+            if sum(pr.rows_post.numel() for pr in prs) > _SPLIT_ENTRIES:
+                for pr in prs:
+                    g = self.groups[group_of[pr.post]]
+                    base = regions[key_of[pr.name]] + g.offsets[pr.post]
+                    u0 = unit_of[pr.pre][1]
+                    a_pre = unit_a[:, u0 : u0 + pr.n_pre]
+                    self.split.append(
+                        (pr.pre, a_pre, pr.n_pre, pr.n_post, binary, pr.rows_post, pr.rows_w, base)
+                    )
+                continue
             width: dict[str, int] = {}
             for pr in prs:
                 width[pr.pre] = width.get(pr.pre, 0) + int(pr.rows_post.shape[1])
@@ -552,13 +595,12 @@ class _FastLoop:
                 u0 = unit_of[pr.pre][1]
                 c0 = col.get(pr.pre, 0)
                 c1 = c0 + int(pr.rows_post.shape[1])
-                rp = pr.rows_post
+                rp = pr.rows_post.to(idx_dtype)
                 target = torch.where(rp == pr.n_post, ro + g.n, ro + o + rp)
-                rows[u0 : u0 + pr.n_pre, c0:c1] = target.to(idx_dtype)
+                rows[u0 : u0 + pr.n_pre, c0:c1] = target
                 w[u0 : u0 + pr.n_pre, c0:c1] = pr.rows_w
                 col[pr.pre] = c1
-            a = self.mask.get(uname, self.A[:, a_off : a_off + n_u])
-            self.tables.append((a, n_u, binary, rows, w))
+            self.tables.append((unit_a, n_u, binary, rows, w))
         self.stride = torch.arange(B, dtype=idx_dtype, device=dev).mul_(T)
 
     def run(self, n_steps: int, inputs, rec, chunk_steps: int, bar: Any, nan_every: int, tgen):
@@ -642,6 +684,28 @@ class _FastLoop:
                 if not binary:
                     vals = vals * flat_a[j].to(vals.dtype).unsqueeze(1)
                 self.flat.index_add_(0, idx.view(-1), vals.view(-1))
+            active: dict[str, torch.Tensor] = {}
+            for name, a, n_pre, n_post, binary, rows, w, base in self.split:
+                flat_a = a.reshape(-1)
+                j = active.get(name)
+                if j is None:
+                    j = active[name] = torch.nonzero(flat_a).view(-1)
+                if not j.numel():
+                    continue
+                if B == 1:  # padding (index n_post, weight 0) lands at base + n_post
+                    out = self.flat[base : base + n_post + 1]
+                    idx = rows.index_select(0, j)
+                    vals = w.index_select(0, j)
+                else:
+                    b = torch.div(j, n_pre, rounding_mode="floor")
+                    i = j - b * n_pre
+                    idx = rows.index_select(0, i).to(torch.int64)
+                    idx += (b * self.T + base).unsqueeze(1)
+                    vals = w.index_select(0, i)
+                    out = self.flat
+                if not binary:
+                    vals = vals * flat_a[j].to(vals.dtype).unsqueeze(1)
+                out.index_add_(0, idx.view(-1), vals.view(-1))
             for pr, region, pre in self.others:
                 region.add_(pre[k] if pre is not None else pr(self.activity[pr.pre]))
             for ring, d, region in self.to_ring:
@@ -737,6 +801,7 @@ class Simulator(torch.nn.Module):
                 device=self.device,
                 dtype=self.dtype,
                 differentiable=self.differentiable,
+                keep_coo=self.differentiable or self.mode == "rate",
             )
         self._incoming: dict[str, list[_Projection]] = {n: [] for n in network.populations}
         for pr in self._projections():
@@ -744,6 +809,9 @@ class Simulator(torch.nn.Module):
         self._spike_fn = (
             (lambda x: dyn.superspike(x, self.surrogate_alpha)) if self.differentiable else None
         )
+        # spiking runs without gradient use the fused loop (same results, fewer operations
+        # per step); False selects the general loop, which steps one population at a time
+        self.fast_loop = True
 
     # ---------------------------------------------------------------------- building
     def _build_pop(self, p: Population, gen: np.random.Generator) -> _Pop:

@@ -22,6 +22,8 @@ from spikesim import Conv2d, CubaLIF, Dense, Network, Normal, Simulator
 from spikesim.dynamics.surrogate import SavedTensorStats, compact_saved_spikes
 from spikesim.errors import ParameterError, ShapeError
 
+from .layerwise import feedforward_chain, run_layerwise
+
 __all__ = [
     "dense_classifier_network",
     "conv_classifier_network",
@@ -151,6 +153,12 @@ class SpikingClassifier(torch.nn.Module):
     are stored as bool instead of float32 (:func:`~spikesim.dynamics.surrogate.compact_saved_spikes`;
     gradients unchanged); ``saved_stats`` holds the byte counts of the last forward with
     gradient.
+
+    With ``layerwise=True`` (default) a feed-forward description (all built here are) runs
+    layer by layer, each projection batched over all time steps
+    (:mod:`~spikesim.models.classify.layerwise`): same spikes and carry as the simulator's
+    step-by-step loop, gradients equal to float rounding, about twice as fast on CPU.
+    Other descriptions, or ``layerwise=False``, run on the simulator.
     """
 
     def __init__(
@@ -165,6 +173,7 @@ class SpikingClassifier(torch.nn.Module):
         surrogate_alpha: float = 10.0,
         track_rates: bool = True,
         compact_saved: bool = True,
+        layerwise: bool = True,
     ) -> None:
         super().__init__()
         if readout not in ("count", "rate"):
@@ -192,6 +201,7 @@ class SpikingClassifier(torch.nn.Module):
             device=device,
             surrogate_alpha=surrogate_alpha,
         )
+        self.chain = feedforward_chain(network, self.sim) if layerwise else None
         # recording every population (for the spike-rate metrics) costs ~10 % of a training
         # step; track_rates=False records the output only
         self.record = (
@@ -203,6 +213,13 @@ class SpikingClassifier(torch.nn.Module):
     @property
     def batch_size(self) -> int:
         return self.sim.batch_size
+
+    def _run(self, xt: torch.Tensor, carry: Any) -> tuple[dict[str, torch.Tensor], Any]:
+        if self.chain is not None:
+            return run_layerwise(self.sim, self.chain, INPUT, xt, record=self.record, carry=carry)
+        return self.sim(
+            {INPUT: xt}, n_steps=xt.shape[0], record=self.record, carry=carry, return_carry=True
+        )
 
     def forward(self, x: torch.Tensor, carry: dict[str, Any] | None = None) -> dict[str, Any]:
         B = self.sim.batch_size
@@ -223,13 +240,9 @@ class SpikingClassifier(torch.nn.Module):
         if torch.is_grad_enabled():
             self.saved_stats = SavedTensorStats()
             with compact_saved_spikes(enabled=self.compact_saved, stats=self.saved_stats):
-                rec, new_carry = self.sim(
-                    {INPUT: xt}, n_steps=T, record=self.record, carry=sim_carry, return_carry=True
-                )
+                rec, new_carry = self._run(xt, sim_carry)
         else:
-            rec, new_carry = self.sim(
-                {INPUT: xt}, n_steps=T, record=self.record, carry=sim_carry, return_carry=True
-            )
+            rec, new_carry = self._run(xt, sim_carry)
         counts = rec[OUTPUT][:, :b].sum(0)
         steps = T
         if carry is not None:
@@ -256,6 +269,7 @@ def build_classifier(
     surrogate_alpha: float = 10.0,
     track_rates: bool = True,
     compact_saved: bool = True,
+    layerwise: bool = True,
     **options: Any,
 ) -> SpikingClassifier:
     """``kind`` ``"dense"`` or ``"conv"``; ``options`` go to the network builder."""
@@ -276,4 +290,5 @@ def build_classifier(
         surrogate_alpha=surrogate_alpha,
         track_rates=track_rates,
         compact_saved=compact_saved,
+        layerwise=layerwise,
     )

@@ -19,7 +19,13 @@ from typing import Any
 
 import torch
 
-__all__ = ["superspike", "heaviside", "SavedTensorStats", "compact_saved_spikes"]
+__all__ = [
+    "superspike",
+    "heaviside",
+    "SavedTensorStats",
+    "compact_saved_spikes",
+    "register_spike_function",
+]
 
 
 def _step(x: torch.Tensor) -> torch.Tensor:
@@ -96,8 +102,17 @@ def _is_parameter(t: torch.Tensor) -> bool:
     return node is None or type(_origin(node)).__name__ == "AccumulateGrad"
 
 
+_SPIKE_NODES: set[type] = {_SuperSpike._backward_cls}  # type: ignore[attr-defined]
+
+
+def register_spike_function(fn: type[torch.autograd.Function]) -> None:
+    """Declare that the FIRST output of the custom autograd function ``fn`` holds only 0 and 1
+    (spikes), so :func:`compact_saved_spikes` stores it, where saved, as bool without a check."""
+    _SPIKE_NODES.add(fn._backward_cls)  # type: ignore[attr-defined]
+
+
 def _is_spike_node(node: Any) -> bool:
-    return node is not None and type(node) is _SuperSpike._backward_cls
+    return node is not None and type(node) in _SPIKE_NODES
 
 
 def _binary_kind(t: torch.Tensor) -> str:

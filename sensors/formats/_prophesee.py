@@ -21,7 +21,7 @@ import dataclasses
 import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Self
 
 import numpy as np
 
@@ -33,6 +33,7 @@ __all__ = [
     "MAX_HEADER_BYTES",
     "READ_BLOCK_BYTES",
     "PLUGIN_GEOMETRY",
+    "FileWriter",
     "Header",
     "Opened",
     "TruncationWarning",
@@ -45,12 +46,14 @@ __all__ = [
     "merge_emitters",
     "parse_header",
     "parse_header_bytes",
+    "raw_header",
     "read_header",
     "resolve_sensor",
     "sensor_of",
     "sniff_encoding",
     "stream_words",
     "user_sensor",
+    "write_sensor",
 ]
 
 READ_BLOCK_BYTES = 1 << 18  # 256 KiB per read: faster than 4 MiB (temporaries stay in cache)
@@ -523,6 +526,59 @@ def stream_words(
             TruncationWarning,
             stacklevel=3,
         )
+
+
+def write_sensor(
+    sensor_size: Any, where: str, *, bits: int, required: bool = True
+) -> tuple[int, int] | None:
+    """A writer's ``sensor_size`` as (width, height), each at most ``2**bits`` (the width of the
+    x / y fields); ``None`` only when not ``required``."""
+    s = user_sensor(sensor_size, where)
+    if s is None:
+        if required:
+            raise ValueError(f"{where} sensor_size: expected (width, height), found None")
+        return None
+    limit = 1 << bits
+    if s[0] > limit or s[1] > limit:
+        raise ValueError(
+            f"{where} sensor_size: expected at most {limit}x{limit} ({bits}-bit x, y), found {s}"
+        )
+    return s
+
+
+def raw_header(version: str, encoding: str, sensor: tuple[int, int], options: str = "") -> bytes:
+    """The header our RAW writers put before the words: ``% evt``, ``% format`` (with
+    ``options`` appended, e.g. ``";endianness=legacy"``), ``% geometry``, integrator, ``% end``."""
+    w, h = sensor
+    lines = [
+        f"evt {version}",
+        f"format {encoding};height={h};width={w}{options}",
+        f"geometry {w}x{h}",
+        "integrator_name spikesim",
+        "end",
+    ]
+    return header_text(lines)
+
+
+class FileWriter:
+    """A file opened for writing with its header written; subclasses add ``append``.
+
+    ``close`` closes it; as a context manager it closes on exit.
+    """
+
+    def __init__(self, path: str | os.PathLike, header: bytes) -> None:
+        self.path = os.fspath(path)
+        self._f = open(self.path, "wb")
+        self._f.write(header)
+
+    def close(self) -> None:
+        self._f.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def check_events_for_write(events: np.ndarray, where: str) -> np.ndarray:

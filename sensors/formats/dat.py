@@ -25,6 +25,7 @@ from ..errors import EventFormatError, TruncatedFileError, UnsupportedEventTypeE
 from ..events import EVENT_DTYPE
 from . import FormatSpec
 from ._prophesee import (
+    FileWriter,
     Opened,
     WordReader,
     check_events_for_write,
@@ -33,7 +34,7 @@ from ._prophesee import (
     parse_header_bytes,
     read_header,
     sensor_of,
-    user_sensor,
+    write_sensor,
 )
 
 __all__ = ["SPEC", "DatWriter", "iter_chunks", "open_writer", "probe", "read", "sniff", "write"]
@@ -166,15 +167,10 @@ def _encode(events: np.ndarray, sensor: tuple[int, int] | None) -> bytes:
 
 
 def _write_sensor(sensor_size: Any) -> tuple[int, int] | None:
-    s = user_sensor(sensor_size, "dat write")
-    if s is not None and (s[0] > 1 << 14 or s[1] > 1 << 14):
-        raise ValueError(
-            f"dat write sensor_size: expected at most 16384x16384 (14-bit x, y), found {s}"
-        )
-    return s
+    return write_sensor(sensor_size, "dat write", bits=14, required=False)
 
 
-class DatWriter:
+class DatWriter(FileWriter):
     """Streaming ``.dat`` writer (Event2d records); ``sensor_size`` may be ``None``."""
 
     def __init__(self, path: str | os.PathLike, *, sensor_size: Any = None) -> None:
@@ -182,20 +178,10 @@ class DatWriter:
         lines = ["Data file containing Event2d events.", "Version 2"]
         if self.sensor is not None:
             lines += [f"Height {self.sensor[1]}", f"Width {self.sensor[0]}"]
-        self._f = open(os.fspath(path), "wb")
-        self._f.write(header_text(lines) + bytes([0, RECORD_BYTES]))
+        super().__init__(path, header_text(lines) + bytes([0, RECORD_BYTES]))
 
     def append(self, events: np.ndarray) -> None:
         self._f.write(_encode(events, self.sensor))
-
-    def close(self) -> None:
-        self._f.close()
-
-    def __enter__(self) -> DatWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def open_writer(path: str | os.PathLike, *, sensor_size: Any = None, **options: Any) -> DatWriter:

@@ -25,14 +25,15 @@ import numpy as np
 from ..events import EVENT_DTYPE
 from . import FormatSpec
 from ._prophesee import (
+    FileWriter,
     Opened,
     WordReader,
     check_events_for_write,
     check_sensor,
-    header_text,
     open_raw,
+    raw_header,
     sniff_encoding,
-    user_sensor,
+    write_sensor,
 )
 
 __all__ = ["SPEC", "Evt2Writer", "iter_chunks", "open_writer", "probe", "read", "sniff", "write"]
@@ -136,14 +137,7 @@ read = _READER.read  # the whole file as a Recording (t in µs as stored)
 
 # ---------------------------------------------------------------- writing
 def _write_sensor(sensor_size: Any) -> tuple[int, int]:
-    s = user_sensor(sensor_size, "evt2 write")
-    if s is None:
-        raise ValueError("evt2 write sensor_size: expected (width, height), found None")
-    if s[0] > 2048 or s[1] > 2048:
-        raise ValueError(
-            f"evt2 write sensor_size: expected at most 2048x2048 (11-bit x, y), found {s}"
-        )
-    return s
+    return write_sensor(sensor_size, "evt2 write", bits=11)
 
 
 def _encode(
@@ -187,37 +181,18 @@ def _encode(
     return out.tobytes(), int(th[-1]), int(t[-1])
 
 
-class Evt2Writer:
+class Evt2Writer(FileWriter):
     """Streaming EVT 2.0 writer: ``append`` chunks in time order, ``close`` (context manager)."""
 
     def __init__(self, path: str | os.PathLike, *, sensor_size: Any) -> None:
         self.sensor = _write_sensor(sensor_size)
-        self.path = os.fspath(path)
-        w, h = self.sensor
-        lines = [
-            "evt 2.0",
-            f"format EVT2;height={h};width={w}",
-            f"geometry {w}x{h}",
-            "integrator_name spikesim",
-            "end",
-        ]
-        self._f = open(self.path, "wb")
-        self._f.write(header_text(lines))
+        super().__init__(path, raw_header("2.0", "EVT2", self.sensor))
         self._th = -1
         self._t = -1
 
     def append(self, events: np.ndarray) -> None:
         words, self._th, self._t = _encode(events, self.sensor, self._th, self._t)
         self._f.write(words)
-
-    def close(self) -> None:
-        self._f.close()
-
-    def __enter__(self) -> Evt2Writer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def open_writer(path: str | os.PathLike, *, sensor_size: Any = None, **options: Any) -> Evt2Writer:

@@ -27,15 +27,16 @@ import numpy as np
 from ..events import EVENT_DTYPE
 from . import FormatSpec
 from ._prophesee import (
+    FileWriter,
     Opened,
     WordReader,
     check_events_for_write,
     check_sensor,
-    header_text,
     merge_emitters,
     open_raw,
+    raw_header,
     sniff_encoding,
-    user_sensor,
+    write_sensor,
 )
 
 __all__ = ["SPEC", "Evt21Writer", "iter_chunks", "open_writer", "probe", "read", "sniff", "write"]
@@ -195,42 +196,23 @@ def _encode(events, sensor, prev_th: int, prev_t: int, legacy: bool):
 
 
 def _write_sensor(sensor_size: Any) -> tuple[int, int]:
-    s = user_sensor(sensor_size, "evt21 write")
-    if s is None:
-        raise ValueError("evt21 write sensor_size: expected (width, height), found None")
-    if s[0] > 2048 or s[1] > 2048:
-        raise ValueError(
-            f"evt21 write sensor_size: expected at most 2048x2048 (11-bit x, y), found {s}"
-        )
-    return s
+    return write_sensor(sensor_size, "evt21 write", bits=11)
 
 
-class Evt21Writer:
+class Evt21Writer(FileWriter):
     """Streaming EVT 2.1 writer (one event per word); ``legacy=True`` swaps the halves."""
 
     def __init__(self, path: str | os.PathLike, *, sensor_size: Any, legacy: bool = False):
         self.sensor = _write_sensor(sensor_size)
         self.legacy = bool(legacy)
-        w, h = self.sensor
-        fmt = f"format EVT21;height={h};width={w}" + (";endianness=legacy" if legacy else "")
-        lines = ["evt 2.1", fmt, f"geometry {w}x{h}", "integrator_name spikesim", "end"]
-        self._f = open(os.fspath(path), "wb")
-        self._f.write(header_text(lines))
+        options = ";endianness=legacy" if legacy else ""
+        super().__init__(path, raw_header("2.1", "EVT21", self.sensor, options))
         self._th = -1
         self._t = -1
 
     def append(self, events: np.ndarray) -> None:
         words, self._th, self._t = _encode(events, self.sensor, self._th, self._t, self.legacy)
         self._f.write(words)
-
-    def close(self) -> None:
-        self._f.close()
-
-    def __enter__(self) -> Evt21Writer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def open_writer(

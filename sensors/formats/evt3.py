@@ -41,14 +41,15 @@ from ..errors import EventFormatError
 from ..events import EVENT_DTYPE
 from . import FormatSpec
 from ._prophesee import (
+    FileWriter,
     Opened,
     WordReader,
     check_events_for_write,
-    header_text,
     merge_emitters,
     open_raw,
+    raw_header,
     sniff_encoding,
-    user_sensor,
+    write_sensor,
 )
 
 __all__ = ["SPEC", "Evt3Writer", "iter_chunks", "open_writer", "probe", "read", "sniff", "write"]
@@ -342,14 +343,7 @@ read = _READER.read  # the whole file as a Recording (t in µs as stored)
 
 # ---------------------------------------------------------------- writing
 def _write_sensor(sensor_size: Any) -> tuple[int, int]:
-    s = user_sensor(sensor_size, "evt3 write")
-    if s is None:
-        raise ValueError("evt3 write sensor_size: expected (width, height), found None")
-    if s[0] > 2048 or s[1] > 2048:
-        raise ValueError(
-            f"evt3 write sensor_size: expected at most 2048x2048 (11-bit x, y), found {s}"
-        )
-    return s
+    return write_sensor(sensor_size, "evt3 write", bits=11)
 
 
 _MAX_LEAD_WORDS = 1 << 22  # TIME_HIGH words allowed for one gap (each covers 8.4 s)
@@ -422,36 +416,17 @@ def _encode(
     return out.tobytes(), (int(hi[-1]), int(t[-1]), int(y[-1]))
 
 
-class Evt3Writer:
+class Evt3Writer(FileWriter):
     """Streaming EVT 3.0 writer: ``append`` chunks in time order, ``close`` (context manager)."""
 
     def __init__(self, path: str | os.PathLike, *, sensor_size: Any) -> None:
         self.sensor = _write_sensor(sensor_size)
-        self.path = os.fspath(path)
-        w, h = self.sensor
-        lines = [
-            "evt 3.0",
-            f"format EVT3;height={h};width={w}",
-            f"geometry {w}x{h}",
-            "integrator_name spikesim",
-            "end",
-        ]
-        self._f = open(self.path, "wb")
-        self._f.write(header_text(lines))
+        super().__init__(path, raw_header("3.0", "EVT3", self.sensor))
         self._state = (-1, -1, -1)
 
     def append(self, events: np.ndarray) -> None:
         words, self._state = _encode(events, self.sensor, self._state)
         self._f.write(words)
-
-    def close(self) -> None:
-        self._f.close()
-
-    def __enter__(self) -> Evt3Writer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def open_writer(path: str | os.PathLike, *, sensor_size: Any = None, **options: Any) -> Evt3Writer:

@@ -208,6 +208,8 @@ def lif_scratch(
         "c_e": c(syn_coefficient(p.tau_syn_exc_s, p.tau_mem_s, dt_s)),
         "c_i": c(syn_coefficient(p.tau_syn_inh_s, p.tau_mem_s, dt_s)),
         "v_th": c(p.v_th_mV),
+        "v_reset": c(p.v_reset_mV),
+        "since": torch.zeros((), dtype=torch.int32, device=like.device),  # step - ref_steps
     }
     if isinstance(p.i_bias_mV, float):
         const["drive"] = c(p.v_rest_mV + p.i_bias_mV + 0.0)
@@ -273,9 +275,12 @@ def lif_step_(
         i_exc.mul_(decay[0, 0, 0])
         i_inh.mul_(decay[1, 0, 0])
     # v > th is (v - th) > 0 for floats (a difference rounds to 0 only for equal numbers)
+    # torch.where(mask, constant, v, out=v) is v.masked_fill_(mask, constant), and cheaper
     if p.ref_steps > 0:
-        torch.gt(last, step - p.ref_steps, out=refractory)
-        v.masked_fill_(refractory, p.v_reset_mV)
+        since = c["since"]
+        since.fill_(step - p.ref_steps)
+        torch.gt(last, since, out=refractory)
+        torch.where(refractory, c["v_reset"], v, out=v)
         torch.gt(v, c["v_th"], out=spk)
         if not p.v_reset_mV < p.v_th_mV:
             spk.masked_fill_(refractory, False)
@@ -283,7 +288,7 @@ def lif_step_(
     else:
         torch.gt(v, c["v_th"], out=spk)
     z_out.copy_(spk)
-    v.masked_fill_(spk, p.v_reset_mV)
+    torch.where(spk, c["v_reset"], v, out=v)
 
 
 # ------------------------------------------------------------------------------- AdLIF

@@ -3,6 +3,7 @@
 ``rechunk`` turns a stream of variable-size event arrays (one per packet or file block) into
 chunks of at most ``chunk_events`` events, never empty; ``concat_events`` joins chunks into
 one array; ``check_chunk_events`` validates the option every ``iter_chunks`` takes;
+``FileWriter`` is the base of the writers that stream to one file opened with its header.
 ``until_truncation`` implements the readers' ``allow_truncated`` option and ``chunked`` /
 ``joined`` apply it on the way to ``iter_chunks`` chunks or ``read``'s single array; ``first_outside``
 finds the first event outside a sensor size (each reader words its own error).
@@ -17,6 +18,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Iterable, Iterator
+from typing import Self
 
 import numpy as np
 
@@ -25,6 +27,7 @@ from ..events import EVENT_DTYPE
 
 __all__ = [
     "DEFAULT_CHUNK_EVENTS",
+    "FileWriter",
     "READ_BLOCK_BYTES",
     "check_chunk_events",
     "chunked",
@@ -154,3 +157,24 @@ def file_size(path: str | os.PathLike) -> int:
         raise
     except OSError as exc:  # pragma: no cover - unusual filesystem errors
         raise EventFormatError(path, None, f"cannot stat file: {exc}") from exc
+
+
+class FileWriter:
+    """A file opened for writing with its header written; subclasses add ``append``.
+
+    ``close`` closes it; as a context manager it closes on exit.
+    """
+
+    def __init__(self, path: str | os.PathLike, header: bytes) -> None:
+        self.path = os.fspath(path)
+        self._f = open(self.path, "wb")
+        self._f.write(header)
+
+    def close(self) -> None:
+        self._f.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -21,7 +21,7 @@ import dataclasses
 import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, NamedTuple, Self
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -33,7 +33,6 @@ __all__ = [
     "MAX_HEADER_BYTES",
     "READ_BLOCK_BYTES",
     "PLUGIN_GEOMETRY",
-    "FileWriter",
     "Header",
     "Opened",
     "TruncationWarning",
@@ -558,27 +557,6 @@ def raw_header(version: str, encoding: str, sensor: tuple[int, int], options: st
         "end",
     ]
     return header_text(lines)
-
-
-class FileWriter:
-    """A file opened for writing with its header written; subclasses add ``append``.
-
-    ``close`` closes it; as a context manager it closes on exit.
-    """
-
-    def __init__(self, path: str | os.PathLike, header: bytes) -> None:
-        self.path = os.fspath(path)
-        self._f = open(self.path, "wb")
-        self._f.write(header)
-
-    def close(self) -> None:
-        self._f.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def check_events_for_write(events: np.ndarray, where: str) -> np.ndarray:

@@ -24,8 +24,8 @@ import numpy as np
 from ..errors import EventFormatError, TruncatedFileError, UnsupportedEventTypeError
 from ..events import EVENT_DTYPE
 from . import FormatSpec
+from ._chunks import FileWriter
 from ._prophesee import (
-    FileWriter,
     Opened,
     WordReader,
     check_events_for_write,

@@ -30,6 +30,7 @@ from . import FormatSpec
 from ._chunks import (
     DEFAULT_CHUNK_EVENTS,
     READ_BLOCK_BYTES,
+    FileWriter,
     check_chunk_events,
     chunked,
     joined,
@@ -198,29 +199,23 @@ def _encode(events: np.ndarray) -> bytes:
     return u.tobytes()
 
 
-class NmnistWriter:
+def _check_write_size(sensor_size: Any) -> None:
+    if sensor_size is not None and (int(sensor_size[0]) > 256 or int(sensor_size[1]) > 256):
+        raise ValueError(
+            f"nmnist_bin write sensor_size: expected at most 256x256 (one byte per coordinate), "
+            f"found {tuple(sensor_size)}"
+        )
+
+
+class NmnistWriter(FileWriter):
     """Streaming ``.bin`` writer: ``append`` chunks, ``close`` (or use as a context manager)."""
 
     def __init__(self, path: str | os.PathLike, *, sensor_size: Any = None) -> None:
-        self.path = os.fspath(path)
-        if sensor_size is not None and (int(sensor_size[0]) > 256 or int(sensor_size[1]) > 256):
-            raise ValueError(
-                f"nmnist_bin write sensor_size: expected at most 256x256 (one byte per "
-                f"coordinate), found {tuple(sensor_size)}"
-            )
-        self._f = open(self.path, "wb")
+        _check_write_size(sensor_size)
+        super().__init__(path, b"")  # no header: 40-bit records from the first byte
 
     def append(self, events: np.ndarray) -> None:
         self._f.write(_encode(events))
-
-    def close(self) -> None:
-        self._f.close()
-
-    def __enter__(self) -> NmnistWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def open_writer(
@@ -235,11 +230,7 @@ def open_writer(
 def write(path: str | os.PathLike, events: np.ndarray, *, sensor_size: Any = None) -> None:
     """Write events as 40-bit N-MNIST records (validated before anything is written)."""
     data = _encode(events)
-    if sensor_size is not None and (int(sensor_size[0]) > 256 or int(sensor_size[1]) > 256):
-        raise ValueError(
-            f"nmnist_bin write sensor_size: expected at most 256x256 (one byte per coordinate), "
-            f"found {tuple(sensor_size)}"
-        )
+    _check_write_size(sensor_size)
     with open(path, "wb") as f:
         f.write(data)
 

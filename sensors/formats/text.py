@@ -28,6 +28,7 @@ from . import FormatSpec
 from ._chunks import (
     DEFAULT_CHUNK_EVENTS,
     READ_BLOCK_BYTES,
+    FileWriter,
     check_chunk_events,
     join_events,
     rechunk,
@@ -323,7 +324,7 @@ def _format(events: np.ndarray, t_unit: str) -> bytes:
     return b"\n".join(line.tolist()) + b"\n"
 
 
-class TextWriter:
+class TextWriter(FileWriter):
     """Streaming ``t x y p`` writer (first line ``width height`` when the size is known)."""
 
     def __init__(
@@ -337,9 +338,10 @@ class TextWriter:
         self.t_unit = _check_unit(t_unit)
         self.sensor_size = sensor_size
         self.block_events = check_chunk_events(block_events)
-        self._f = open(path, "wb")
+        size_line = b""
         if sensor_size is not None:
-            self._f.write(f"{int(sensor_size[0])} {int(sensor_size[1])}\n".encode())
+            size_line = f"{int(sensor_size[0])} {int(sensor_size[1])}\n".encode()
+        super().__init__(path, size_line)
 
     def append(self, events: np.ndarray) -> None:
         """Append a chunk (coordinates checked against the sensor size)."""
@@ -353,15 +355,6 @@ class TextWriter:
                 )
         for s in range(0, events.shape[0], self.block_events):
             self._f.write(_format(events[s : s + self.block_events], self.t_unit))
-
-    def close(self) -> None:
-        self._f.close()
-
-    def __enter__(self) -> TextWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def open_writer(

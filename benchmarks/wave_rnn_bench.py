@@ -10,6 +10,7 @@ by default; ``--device cuda`` runs on a GPU.
     python benchmarks/wave_rnn_bench.py copy --T 0 10 30 --models wrnn irnn --seeds 0 \
         --cap wrnn=300 irnn=300 --out /tmp/wave_copy.jsonl
     python benchmarks/wave_rnn_bench.py spiking --out /tmp/wave_spiking.jsonl
+    python benchmarks/wave_rnn_bench.py throughput --T 100 200 400 784 --channels 27 --batch 64
     python benchmarks/wave_rnn_bench.py table --out /tmp/wave_adding.jsonl
 """
 
@@ -21,6 +22,7 @@ import time
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from spikesim.models.wave.train import train
 
 # model sizes and learning rates used here (CPU budget; see wave_rnn.md)
@@ -77,45 +79,97 @@ def _model_options(task: str, kind: str, a: argparse.Namespace) -> dict:
 def run_spiking(a: argparse.Namespace) -> None:
     from spikesim.models.wave.spiking_ring import decoding_comparison
 
-    res = decoding_comparison(n=a.ring_n, copies=a.copies, trials=a.trials, seed=a.seeds[0])
+    res = decoding_comparison(n=a.ring_n or 32, copies=a.copies, trials=a.trials, seed=a.seeds[0])
     res["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     with open(a.out, "a") as f:
         f.write(json.dumps(res) + "\n")
     print(json.dumps(res, indent=1))
 
 
+def _keep_freed_memory() -> bool:
+    """Ask glibc to serve large allocations from the heap and not return them to the OS.
+
+    A training step allocates the (T, B, c, n) state buffers afresh; above glibc's mmap
+    threshold (at most 32 MB) each allocation is a fresh mmap whose pages fault in on first
+    touch. ``mallopt`` keeps them in the heap instead (what ``MALLOC_MMAP_THRESHOLD_`` does).
+    Returns False where glibc is not available.
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return False
+    libc = ctypes.CDLL(name)
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    ok = libc.mallopt(m_mmap_threshold, 2**30) == 1
+    return ok and libc.mallopt(m_trim_threshold, 2**31 - 1) == 1
+
+
 def run_throughput(a: argparse.Namespace) -> None:
-    """Training throughput (sequences per CPU-second and per wall-second) of the wRNN's
-    circular-convolution implementations against the official-style nn.Conv1d loop."""
+    """Training throughput (sequences per CPU-second, forward + backward) of the wRNN against
+    the official-style nn.Conv1d loop, one table row per sequence length T.
+
+    The implementations are timed interleaved (one iteration of each in turn, ``--reps`` rounds
+    after a warm-up round) so that a change of machine load affects all alike; the table gives
+    the median and the best round."""
+    import statistics
+
     from spikesim.models.wave import build_model
     from spikesim.models.wave.tasks import adding_batch
 
-    g = torch.Generator().manual_seed(0)
-    x, y = adding_batch(a.T[0], a.batch, generator=g, device=a.device)
-    variants = [("wrnn_reference", {})] + [
-        ("wrnn", {"conv_impl": impl}) for impl in ("pad_conv", "nn_conv", "roll", "unfold", "fft")
+    if a.keep_freed_memory:
+        print(f"mallopt (keep freed memory in the heap): {_keep_freed_memory()}")
+    impls = [("reference", "wrnn_reference", {})] + [
+        (impl, "wrnn", {"conv_impl": impl}) for impl in a.impls
     ]
-    rows = []
-    for kind, extra in variants:
-        m = build_model(kind, 2, 1, n=100, channels=a.channels, generator=g, **extra).to(a.device)
-        for rep in range(a.reps + 1):  # the first repetition is a warm-up
-            if rep == 1:
-                c0, w0 = time.process_time(), time.perf_counter()
-            m.zero_grad()
-            loss = torch.nn.functional.mse_loss(m(x), y)
-            loss.backward()
-        if a.device.startswith("cuda"):
-            torch.cuda.synchronize()
-        cpu_s, wall_s = time.process_time() - c0, time.perf_counter() - w0
-        name = kind + (f" ({extra['conv_impl']})" if extra else " (nn.Conv1d circular)")
-        rows.append((name, a.reps * a.batch / cpu_s, a.reps * a.batch / wall_s))
-    ref = rows[0][1]
     print(
-        f"| implementation | seq/CPU-s | seq/wall-s | vs reference (CPU) |  T={a.T[0]}, "
-        f"n=100, c={a.channels}, batch {a.batch}"
+        f"n = {a.ring_n}, c = {a.channels}, batch {a.batch}, {a.reps} rounds, "
+        f"{torch.get_num_threads()} thread(s), device {a.device}"
     )
-    for name, c, w in rows:
-        print(f"| {name} | {c:.1f} | {w:.1f} | {c / ref:.2f} |")
+    names = [name for name, _, _ in impls] + ["3 convs/step alone (floor)"]
+    head = " | ".join(f"{name} seq/CPU-s (median, best)" for name in names)
+    ratios = " | ".join(f"{name} / reference" for name in names[1:])
+    print(f"| T | {head} | {ratios} |")
+    print("|---" * (1 + 2 * len(names) - 1) + "|")
+    for T in a.T:
+        g = torch.Generator().manual_seed(0)
+        x, y = adding_batch(T, a.batch, generator=g, device=a.device)
+        models = [
+            build_model(kind, 2, 1, n=a.ring_n, channels=a.channels, generator=g, **extra).to(
+                a.device
+            )
+            for _, kind, extra in impls
+        ]
+        floor_in = torch.randn(a.batch, a.channels, a.ring_n + 2, generator=g).to(a.device)
+        floor_w = torch.randn(a.channels, a.channels, 3, generator=g).to(a.device)
+        floor_g = torch.randn(a.batch, a.channels, a.ring_n, generator=g).to(a.device)
+
+        def floor(steps: int, h: torch.Tensor, w: torch.Tensor, gr: torch.Tensor) -> None:
+            # the three convolutions of one step's forward + backward, T times, nothing else
+            for _ in range(steps):
+                F.conv1d(h, w)
+                F.conv1d(h, w)
+                torch.nn.grad.conv1d_weight(h, w.shape, gr)
+
+        times: list[list[float]] = [[] for _ in range(len(impls) + 1)]
+        for rnd in range(a.reps + 1):  # round 0 is a warm-up
+            for i, m in enumerate([*models, None]):
+                c0 = time.process_time()
+                if m is None:
+                    floor(T, floor_in, floor_w, floor_g)
+                else:
+                    m.zero_grad()
+                    F.mse_loss(m(x), y).backward()
+                if a.device.startswith("cuda"):
+                    torch.cuda.synchronize()
+                if rnd:
+                    times[i].append(time.process_time() - c0)
+        med = [a.batch / statistics.median(t) for t in times]
+        best = [a.batch / min(t) for t in times]
+        cells = " | ".join(f"{m:.0f}, {b:.0f}" for m, b in zip(med, best, strict=True))
+        rat = " | ".join(f"{m / med[0]:.2f}" for m in med[1:])
+        print(f"| {T} | {cells} | {rat} |", flush=True)
 
 
 def _row(r: dict) -> str:
@@ -146,11 +200,22 @@ def main() -> None:
     p.add_argument("--grad-clip", type=float, default=1.0)
     p.add_argument("--eval-every", type=int, default=20)
     p.add_argument("--eval-batch", type=int, default=256)
-    p.add_argument("--ring-n", type=int, default=32)
+    p.add_argument("--ring-n", type=int, default=None, help="ring size (spiking: 32, else 100)")
     p.add_argument("--copies", type=int, default=16)
     p.add_argument("--trials", type=int, default=4000)
     p.add_argument("--channels", type=int, default=27, help="throughput: wRNN channels")
-    p.add_argument("--reps", type=int, default=3, help="throughput: timed iterations")
+    p.add_argument("--reps", type=int, default=3, help="throughput: timed rounds")
+    p.add_argument(
+        "--impls",
+        nargs="+",
+        default=["fused", "pad_conv"],
+        help="throughput: WaveRNN conv_impl values to time against the reference",
+    )
+    p.add_argument(
+        "--keep-freed-memory",
+        action="store_true",
+        help="throughput: mallopt so large buffers are not mmap'd afresh every iteration",
+    )
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", default="/tmp/wave_rnn_bench.jsonl")
@@ -166,6 +231,7 @@ def main() -> None:
         run_spiking(a)
         return
     if a.part == "throughput":
+        a.ring_n = a.ring_n or 100
         run_throughput(a)
         return
     run_task(a.part, a)

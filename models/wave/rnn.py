@@ -35,6 +35,8 @@ from torch import nn
 
 from spikesim.errors import ParameterError, ShapeError
 
+from .fused import wave_recurrence
+
 __all__ = [
     "SequenceModel",
     "WaveRNN",
@@ -46,7 +48,7 @@ __all__ = [
     "CONV_IMPLS",
 ]
 
-CONV_IMPLS = ("pad_conv", "roll", "unfold", "fft", "nn_conv")
+CONV_IMPLS = ("fused", "pad_conv", "roll", "unfold", "fft", "nn_conv")
 
 
 def _check_int(where: str, field: str, value: object, minimum: int) -> int:
@@ -125,8 +127,9 @@ class WaveRNN(SequenceModel):
     input_init: ``"site"`` (V zero except ring position 0 of each channel = 1) or ``"normal"``
         (N(0, 0.001^2)).
     bias_init: ``"zeros"`` or ``"official"`` (PyTorch default uniform on the convolution bias).
-    conv_impl: how the circular convolution is computed: ``"pad_conv"`` (manual circular pad +
-        ``conv1d``), ``"roll"`` (three rolled copies, one matmul), ``"unfold"`` (circular pad +
+    conv_impl: how the recurrence is computed: ``"fused"`` (default: the whole sequence in one
+        autograd node with a hand-written backward, :mod:`.fused`), ``"pad_conv"`` (manual
+        circular pad + ``conv1d``), ``"roll"`` (three rolled copies, one matmul), ``"unfold"`` (circular pad +
         unfold + matmul), ``"fft"``, or ``"nn_conv"`` (``F.pad(mode="circular")`` + ``conv1d``,
         what ``nn.Conv1d(padding_mode="circular")`` does).
     generator: torch.Generator used for every random initialisation (default: global RNG).
@@ -144,7 +147,7 @@ class WaveRNN(SequenceModel):
         init: str = "wave",
         input_init: str = "site",
         bias_init: str = "zeros",
-        conv_impl: str = "pad_conv",
+        conv_impl: str = "fused",
         activation: str = "relu",
         generator: torch.Generator | None = None,
         device: torch.device | str | None = None,
@@ -203,7 +206,7 @@ class WaveRNN(SequenceModel):
         """``u * h`` for ``h`` of shape ``(batch, c, n)`` (bias included)."""
         w, b, half = self.recurrent_weight, self.recurrent_bias, self.kernel_size // 2
         impl = self.conv_impl
-        if impl == "pad_conv":
+        if impl in ("pad_conv", "fused"):
             hp = torch.cat([h[..., -half:], h, h[..., :half]], dim=-1) if half else h
             return F.conv1d(hp, w, b)
         if impl == "nn_conv":
@@ -231,6 +234,20 @@ class WaveRNN(SequenceModel):
     def _run(self, x: torch.Tensor, keep_all: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
         steps, batch, _ = x.shape
         c, n = self.channels, self.n
+        if self.conv_impl == "fused":
+            args = (
+                x,
+                self.input_weight,
+                self.input_bias,
+                self.recurrent_weight,
+                self.recurrent_bias,
+            )
+            relu = self.activation == "relu"
+            if not keep_all:
+                last = wave_recurrence(*args, relu=relu, keep_all=False)
+                return last.reshape(batch, c * n), None
+            seq = wave_recurrence(*args, relu=relu).reshape(steps, batch, c * n)
+            return seq[-1], seq
         # V x + b for every step in one matmul: (T, B, c*n)
         drive = torch.addmm(
             self.input_bias.reshape(-1),

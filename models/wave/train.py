@@ -133,7 +133,10 @@ def train(
             out = model(x, readout="all")
             ce = nn.functional.cross_entropy(out.reshape(-1, n_out), y.reshape(-1))
             acc = (out[-10:].argmax(-1) == y[-10:]).float().mean()
-            return {"ce": float(ce), "recall_accuracy": float(acc)}
+            # squared error of the softmax output against the one-hot target, all steps
+            onehot = nn.functional.one_hot(y, n_out).to(out.dtype)
+            mse = (out.softmax(-1) - onehot).square().mean()
+            return {"ce": float(ce), "mse": float(mse), "recall_accuracy": float(acc)}
 
     else:
         if mnist_dir is None:

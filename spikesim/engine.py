@@ -566,13 +566,14 @@ class _FastLoop:
                 )
         idx_dtype = torch.int32 if B * T < 2**31 - 1 else torch.int64
         self.tables: list[tuple[torch.Tensor, int, bool, torch.Tensor, torch.Tensor]] = []
-        # large units keep each projection's own rows (no second copy of every synapse):
-        # one gather and index_add per projection, into its region at an offset
+        # a unit with one projection, or a large one, keeps each projection's own rows (no
+        # second copy of every synapse): one gather and index_add per projection, into its
+        # region at an offset
         self.split: list[tuple[str, torch.Tensor, int, int, bool, Any, Any, int]] = []
         for uname, prs in by_unit.items():
             a_off, n_u, binary = unit_span[uname]
             unit_a = self.mask.get(uname, self.A[:, a_off : a_off + n_u])
-            if sum(pr.rows_post.numel() for pr in prs) > _SPLIT_ENTRIES:
+            if len(prs) == 1 or sum(pr.rows_post.numel() for pr in prs) > _SPLIT_ENTRIES:
                 for pr in prs:
                     g = self.groups[group_of[pr.post]]
                     base = regions[key_of[pr.name]] + g.offsets[pr.post]

@@ -3,8 +3,10 @@
     .venv/bin/python benchmarks/coba_brian2.py [--targets numpy cython cpp_standalone] [--threads 1]
 
 Prints one markdown table row per engine: wall time of the run (Brian2: ``Network.run``; for
-cpp_standalone also the simulation loop alone, without code generation and compilation),
-mean rates and CV of both populations, and the ratio to spikesim. The network is frozen with
+cpp_standalone also the simulation loop alone, without code generation and compilation), the
+CPU time of this process during the run (for engines that run in it: spikesim, Brian2
+numpy/cython; on a shared machine it moves less with the load than wall time does), mean
+rates and CV of both populations, and the ratio to spikesim. The network is frozen with
 one seed so both simulators run the same synapses and initial values.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import platform
 import time
 
@@ -34,22 +37,23 @@ def main() -> None:
     net = vogels_abbott_coba()
     rows = []
 
+    load = os.getloadavg()[0]
     best = None
     for _ in range(args.repeat):
         sim = ss.Simulator(net, seed=args.seed)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         res = sim.run(args.duration_s)
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         if best is None or wall < best[0]:
-            best = (wall, res)
+            best = (wall, cpu, res)
     assert best is not None
-    ours_wall, ours = best
-    rows.append((f"spikesim (torch CPU, {args.threads} thread)", ours_wall, None, ours))
+    ours_wall, ours_cpu, ours = best
+    rows.append((f"spikesim (torch CPU, {args.threads} thread)", ours_wall, None, ours_cpu, ours))
     for target in args.targets:
         try:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             ref = run_brian2(net, duration_s=args.duration_s, seed=args.seed, target=target)
-            total = time.perf_counter() - t0
+            total, cpu = time.perf_counter() - t0, time.process_time() - c0
         except Exception as exc:  # a target that does not build here is reported, not fatal
             print(f"brian2 {target}: failed: {exc}")
             continue
@@ -58,23 +62,30 @@ def main() -> None:
                 f"Brian2 2.9.0 {target}",
                 ref.provenance.get("wall_time_s", total),
                 ref.provenance.get("sim_time_s"),
+                None if target == "cpp_standalone" else cpu,  # a separate process
                 ref,
             )
         )
 
+    now = datetime.datetime.now(datetime.UTC)
     print(
-        f"\n{datetime.date.today()}, {platform.machine()} {platform.processor() or ''}, torch {torch.__version__}"
+        f"\n{now:%Y-%m-%d %H:%M} UTC, {platform.machine()} {platform.processor() or ''}, "
+        f"torch {torch.__version__}, load average {load:.1f} (start) / {os.getloadavg()[0]:.1f} (end)"
     )
     print(
-        "| engine | run wall (s) | loop only (s) | exc rate (Hz) | inh rate (Hz) | exc CV | Brian2 time / spikesim time |"
+        "| engine | run wall (s) | loop only (s) | CPU (s) | exc rate (Hz) | inh rate (Hz) | exc CV "
+        "| wall / spikesim wall | loop / spikesim wall |"
     )
-    print("|---|---|---|---|---|---|---|")
-    for name, wall, loop, r in rows:
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, wall, loop, cpu, r in rows:
         ratio = "—" if r is ours else f"{wall / ours_wall:.2f}"
+        loop_ratio = "—" if r is ours or loop is None else f"{loop / ours_wall:.2f}"
         loop_s = f"{loop:.2f}" if loop is not None else "—"
+        cpu_s = f"{cpu:.2f}" if cpu is not None else "—"
         print(
-            f"| {name} | {wall:.2f} | {loop_s} | {r.mean_rate_hz('exc_spikes'):.2f} | "
-            f"{r.mean_rate_hz('inh_spikes'):.2f} | {r.cv_isi('exc_spikes'):.3f} | {ratio} |"
+            f"| {name} | {wall:.2f} | {loop_s} | {cpu_s} | {r.mean_rate_hz('exc_spikes'):.2f} | "
+            f"{r.mean_rate_hz('inh_spikes'):.2f} | {r.cv_isi('exc_spikes'):.3f} | {ratio} | "
+            f"{loop_ratio} |"
         )
 
 

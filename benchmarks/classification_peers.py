@@ -238,7 +238,12 @@ def child(
         mem = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024
         mem_kind = "peak RSS growth"
     versions = {"torch": torch.__version__}
-    mod = {"snntorch": "snntorch", "norse": "norse", "spikingjelly": "spikingjelly"}.get(name)
+    mod = {
+        "spikesim": "spikesim",
+        "snntorch": "snntorch",
+        "norse": "norse",
+        "spikingjelly": "spikingjelly",
+    }.get(name)
     if mod:
         import importlib.metadata as md
 
@@ -254,6 +259,43 @@ def child(
     }
 
 
+def same_process(
+    names: list[str], batch: int, T: int, batches: int, repeats: int, threads: int
+) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+    gen = torch.Generator().manual_seed(0)
+    x = (torch.rand(T, batch, 2, 34, 34, generator=gen) < 0.05).to(torch.uint8)
+    y = torch.randint(0, 10, (batch,), generator=gen)
+    steps = {}
+    for name in names:
+        torch.manual_seed(0)
+        fn, params = build(name, batch, "cpu")
+        opt = torch.optim.Adam(params.parameters(), lr=1e-3)
+
+        def one(fn=fn, opt=opt):
+            opt.zero_grad(set_to_none=True)
+            torch.nn.functional.cross_entropy(fn(x), y).backward()
+            opt.step()
+
+        one()
+        one()
+        steps[name] = one
+    best = dict.fromkeys(steps, float("inf"))
+    for _ in range(repeats):  # alternate: load drift hits every framework alike
+        for name, one in steps.items():
+            c0 = time.process_time()
+            for _ in range(batches):
+                one()
+            best[name] = min(best[name], (time.process_time() - c0) / batches)
+    ref = best.get("spikesim")
+    print(f"same process, CPU ms per training step (batch {batch}, T={T}, best of {repeats})")
+    for name, t in best.items():
+        ratio = f", spikesim speed-up {t / ref:.2f}" if ref else ""
+        print(f"  {name}: {t * 1e3:.1f} ms{ratio}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -266,8 +308,17 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds; best per framework")
     ap.add_argument("--frameworks", default=",".join(FRAMEWORKS))
+    ap.add_argument(
+        "--same-process",
+        action="store_true",
+        help="build every framework in this process and time their steps alternately "
+        "(CPU ms per step, best of --repeats x --batches; a check of the subprocess figures)",
+    )
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.same_process:
+        same_process(a.frameworks.split(","), a.batch, a.steps, a.batches, a.repeats, a.threads)
+        return
     if a.child:
         res = child(a.child, a.batch, a.steps, a.batches, a.repeats, a.device, a.threads)
         print("RESULT " + json.dumps(res))

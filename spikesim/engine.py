@@ -722,6 +722,8 @@ class _FastLoop:
 
     def _check_finite(self, k: int) -> None:
         # one sum per fused group (its whole state is one tensor) and one host read
+        if not self.groups:
+            return
         fused = [g.S.sum() for g in self.groups if g.S is not None]
         if len(fused) == len(self.groups):
             total = fused[0] if len(fused) == 1 else torch.stack(fused).sum()

@@ -7,6 +7,12 @@ projections propagate event-driven (work and memory grow with synapses and spike
 long runs are processed in chunks whose monitor data can be streamed to an HDF5 file. With
 ``differentiable=True`` spikes use a surrogate gradient so the network trains by BPTT.
 
+Spiking runs without gradient (``Simulator.run`` by default) use a fused loop
+(:class:`_FastLoop`): LIF populations with equal parameters share one state tensor and one
+in-place kernel call, and all projections deliver through one arrival buffer, with results
+bit-identical to the general loop (``Simulator.fast_loop = False``), which rate mode,
+training, carried state and per-synapse delays use.
+
 The same seed gives bit-identical results on CPU.
 """
 
@@ -767,6 +773,9 @@ class Simulator(torch.nn.Module):
     device, dtype: where and in which precision (``"float32"`` default, ``"float64"``).
     seed: draws connectivity and initial values (numpy) and runtime noise (torch).
     differentiable: spikes with a surrogate gradient (BPTT); ``surrogate_alpha`` its steepness.
+
+    Attribute ``fast_loop`` (default True): spiking runs without gradient use the fused loop;
+    False selects the general loop (same results, more operations per step).
     """
 
     def __init__(

@@ -149,3 +149,29 @@ def test_in_place_lif_kernel_equals_the_functional_kernel(conductance):
             n_spikes += int(z.sum())
     assert n_spikes > 50
     assert math.isfinite(float(S.sum()))
+
+
+def test_structured_projections_into_fused_populations_and_a_sources_only_network():
+    net = ss.Network(dt_s=1e-4)
+    net.add_poisson("p", 16, rate_hz=400.0)
+    shared = ss.LIF(t_ref_s=1e-3)
+    net.add_population("a", 16, shared)
+    net.add_population("b", 16, shared)
+    net.add_projection("p_a", "p", "a", ss.OneToOne(weight=20.0))
+    net.add_projection("p_b", "p", "b", ss.Dense(weight=3.0))
+    circ = ss.Circulant(offsets=(-1, 1), weights=[6.0, 6.0])
+    net.add_projection("a_b", "a", "b", circ, delay_steps=2)
+    net.add_projection("b_a", "b", "a", ss.Dense(weight=0.5), receptor="inh")
+    net.add_projection("a_a", "a", "a", ss.Sparse(p=0.3, weight=1.0))
+    net.monitor_spikes("a")
+    net.monitor_spikes("b", indices=[1, 3, 5, 7])
+    net.monitor_state("b", "v", indices=[0, 2])
+    fast, general = _run(net, fast=True, batch_size=2), _run(net, fast=False, batch_size=2)
+    assert fast.spikes["a_spikes"].count() > 10 and fast.spikes["b_spikes"].count() > 3
+    _assert_identical(fast, general)
+    only = ss.Network(dt_s=1e-4)
+    only.add_poisson("p", 10, rate_hz=200.0)
+    only.monitor_spikes("p")
+    fast, general = _run(only, fast=True), _run(only, fast=False)
+    assert fast.spikes["p_spikes"].count() > 20
+    _assert_identical(fast, general)

@@ -81,17 +81,18 @@ class SpindleConfig:
     # thalamus
     n_modules: int = 16
     units_per_module: int = 8
+    fan_in: int = 32  # thalamic inputs per unit from each connected pool (all when >= K)
     tau_tc_s: float = 10e-3
     tau_re_s: float = 10e-3
     loop_delay_s: float = 4e-3  # conduction delay of the TC -> RE -> TC loop, on TC -> RE
     w_tc_re_mV: float = 40.0
     w_re_tc_mV: float = 40.0
     gain_hz_per_mV: float = 10.0
-    lateral_fraction: float = 0.12
-    lateral_sigma_modules: float = 1.0
+    lateral_fraction: float = 0.2
+    lateral_sigma_modules: float = 8.0
     chirality: float = 0.0
     ring_length_m: float = 0.2
-    thalamic_speed_m_s: float = 2.0
+    thalamic_speed_m_s: float = 2.8
     # episodes
     drive_mV: float = 6.0
     drive_jitter_mV: float = 1.0
@@ -147,6 +148,7 @@ class SpindleConfig:
                     "tc_delay_s",
                     "loop_delay_s",
                     "background_hz",
+                    "fan_in",
                 )
             ):
                 raise ParameterError(_WHERE, f.name, "> 0", v)
@@ -225,6 +227,34 @@ def _local(cfg: SpindleConfig, *, p_max: float, sigma_m: float, weight_mV: float
     )
 
 
+def _fan(cfg: SpindleConfig) -> int:
+    """Inputs per unit from one connected pool: ``fan_in``, at most the pool size."""
+    return min(cfg.units_per_module, cfg.fan_in) if cfg.fan_in > 0 else cfg.units_per_module
+
+
+def _pool_links(
+    pre_pool: np.ndarray, post_pool: np.ndarray, cfg: SpindleConfig, *, post_size: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unit-level synapses for pool-to-pool links ``pre_pool[i] -> post_pool[i]``.
+
+    Pools are ``units_per_module`` (K) consecutive units (post pools of ``post_size`` units,
+    default K). Post unit u of a pool hears F = :func:`_fan` units of the pre pool, evenly
+    spread: (u + j K // F) mod K for j < F with u the post unit's index (all K units when F = K), so every pre unit has
+    the same number of targets. Returns (pre, post, link) with ``link`` the index of the
+    pool link each synapse belongs to.
+    """
+    K, F = cfg.units_per_module, _fan(cfg)
+    P = K if post_size is None else post_size
+    pre_pool, post_pool = np.asarray(pre_pool), np.asarray(post_pool)
+    unit = post_pool[:, None, None] * P + np.arange(P)[None, :, None]  # [n, P, 1] post unit
+    src = (unit + (np.arange(F)[None, None, :] * K) // F) % K  # [n, P, F]
+    n = len(pre_pool)
+    pre = (pre_pool[:, None, None] * K + src).ravel().astype(np.int64)
+    post = np.broadcast_to(unit, (n, P, F))
+    link = np.broadcast_to(np.arange(n)[:, None, None], (n, P, F))
+    return pre, post.ravel().astype(np.int64), link.ravel()
+
+
 def build_spindle_network(cfg: SpindleConfig = SpindleConfig(), *, monitor: bool = True) -> Network:
     """The network description (the same for rate and spiking runs).
 
@@ -244,7 +274,6 @@ def build_spindle_network(cfg: SpindleConfig = SpindleConfig(), *, monitor: bool
     re_model = dataclasses.replace(tc_model, tau_s=cfg.tau_re_s)
     net.add_population("tc", M * K, tc_model)
     net.add_population("re", M * K, re_model)
-    module = np.repeat(np.arange(M), K)
     # TC -> RE: own module (1 - lateral) and neighbours along the ring (lateral), delays
     # from the arc length / thalamic speed; chirality tilts the lateral kernel
     off = _ring_offsets(M)  # off[k, j]: module j relative to k
@@ -252,39 +281,42 @@ def build_spindle_network(cfg: SpindleConfig = SpindleConfig(), *, monitor: bool
     lat = lat * (np.abs(off) <= 3 * cfg.lateral_sigma_modules)  # truncated at 3 sigma
     # chirality > 0: a module hears more from the modules behind it (lower ring angle), so
     # activity is passed on towards increasing angle: counter-clockwise on the cortex
-    lat = lat * (1 - cfg.chirality * np.sign(off))
+    # (the antipode, off = -M/2 on an even ring, is neither behind nor ahead)
+    lat = lat * (1 - cfg.chirality * np.sign(off) * (2 * np.abs(off) != M))
     lat = lat / lat.sum(axis=1, keepdims=True) * cfg.lateral_fraction
     mod_w = lat + np.eye(M) * (1 - cfg.lateral_fraction)  # [post module, pre module]
     arc_m = np.abs(off) * cfg.ring_length_m / M
     mod_d = np.rint((cfg.loop_delay_s + arc_m / cfg.thalamic_speed_m_s) / cfg.dt_s).astype(np.int64)
     post_m, pre_m = np.nonzero(mod_w > 0)
-    # all-to-all between the K units of connected modules
-    pre = (pre_m[:, None, None] * K + np.arange(K)[None, :, None]).repeat(K, axis=2).ravel()
-    post = (post_m[:, None, None] * K + np.arange(K)[None, None, :]).repeat(K, axis=1).ravel()
-    w = np.repeat(mod_w[post_m, pre_m], K * K) * cfg.w_tc_re_mV / K
-    d = np.repeat(mod_d[post_m, pre_m], K * K)
-    net.add_projection("tc_re", "tc", "re", Explicit(pre=pre, post=post, weight=w, delay_steps=d))
+    pre, post, link = _pool_links(pre_m, post_m, cfg)
+    F = _fan(cfg)
+    w = mod_w[post_m, pre_m][link] * cfg.w_tc_re_mV / F
+    net.add_projection(
+        "tc_re",
+        "tc",
+        "re",
+        Explicit(pre=pre, post=post, weight=w, delay_steps=mod_d[post_m, pre_m][link]),
+    )
     # RE -> TC: inhibition within the module
-    same = module[:, None] == module[None, :]
-    post2, pre2 = np.nonzero(same)
+    own = np.arange(M)
+    pre2, post2, _ = _pool_links(own, own, cfg)
     net.add_projection(
         "re_tc",
         "re",
         "tc",
         Explicit(
-            pre=pre2.astype(np.int64),
-            post=post2.astype(np.int64),
-            weight=np.full(pre2.size, cfg.w_re_tc_mV / K),
+            pre=pre2,
+            post=post2,
+            weight=np.full(pre2.size, cfg.w_re_tc_mV / F),
             delay_steps=np.full(pre2.size, 0, np.int64),
         ),
         receptor="inh",
     )
     # episodes: the gate (a spike_tensor source, one pool of K units per module) drives TC
     net.add_spike_tensor("gate", M * K)
-    gpre = (module[:, None] * K + np.arange(K)[None, :]).ravel()
-    gpost = np.repeat(np.arange(M * K), K)
+    gpre, gpost, _ = _pool_links(own, own, cfg)
     net.add_projection(
-        "gate_tc", "gate", "tc", Explicit(pre=gpre, post=gpost, weight=cfg.gate_weight_mV / K)
+        "gate_tc", "gate", "tc", Explicit(pre=gpre, post=gpost, weight=cfg.gate_weight_mV / F)
     )
     # cortex
     N = cfg.rows * cfg.cols
@@ -337,9 +369,8 @@ def build_spindle_network(cfg: SpindleConfig = SpindleConfig(), *, monitor: bool
     wmod = np.exp(-(dang**2) / (2 * cfg.tc_sigma_rad**2))
     wmod = wmod / wmod.sum(axis=0, keepdims=True)
     keep_m, keep_s = np.nonzero(wmod > 0.02)
-    pre = (keep_m[:, None] * K + np.arange(K)[None, :]).ravel()
-    post = np.repeat(keep_s, K)
-    wt = np.repeat(wmod[keep_m, keep_s], K) * cfg.tc_weight_mV / K
+    pre, post, link = _pool_links(keep_m, keep_s, cfg, post_size=1)
+    wt = wmod[keep_m, keep_s][link] * cfg.tc_weight_mV / F
     dl = np.full(pre.size, int(round(cfg.tc_delay_s / cfg.dt_s)), np.int64)
     net.add_projection("tc_ex", "tc", "ex", Explicit(pre=pre, post=post, weight=wt, delay_steps=dl))
     net.add_projection("tc_in", "tc", "in", Explicit(pre=pre, post=post, weight=wt, delay_steps=dl))

@@ -188,17 +188,21 @@ class _Projection(torch.nn.Module):
             rows_post[pre_i, col] = post_i
             rows_w = np.zeros((self.n_pre, fan), dtype=w_np)
             rows_w[pre_i, col] = w_i
-            if self.hetero:  # per-synapse delays only where they differ
+            keep = keep_coo or pr.trainable
+            if self.hetero or keep:  # per-synapse delays where they differ (or kept, below)
                 rows_d = np.zeros((self.n_pre, fan), dtype=np.int64)
                 rows_d[pre_i, col] = delays
                 self.register_buffer("rows_delay", torch.as_tensor(rows_d, device=device))
             del col
             self.n_syn = n_syn
             # the synapse list (COO, for rates and gradients) only where a run needs it; an
-            # event-driven spiking run reads the padded rows alone
-            if keep_coo or pr.trainable:
+            # event-driven spiking run reads the padded rows alone. Where it is kept, the
+            # buffers are those of earlier versions (a saved state_dict loads strictly).
+            if keep:
                 self.register_buffer("syn_pre", torch.as_tensor(pre_i, device=device))
                 self.register_buffer("syn_post", torch.as_tensor(post_i, device=device))
+                syn_d = np.broadcast_to(delays, (n_syn,)).astype(np.int64)
+                self.register_buffer("syn_delay", torch.as_tensor(syn_d, device=device))
             del pre_i, post_i
             self.register_buffer("rows_post", torch.as_tensor(rows_post, device=device))
             self._set(

@@ -5,19 +5,25 @@ One :class:`~spikesim.network.Network` description, run in rate or spiking mode:
 - **Thalamus**: a ring of ``n_modules`` spindle generators. Each module is a relay (TC,
   excitatory) and a reticular (RE, inhibitory) pool of rate units (``RateUnit``; in spiking
   mode they fire Poisson spikes at their rate) in a delayed TC -> RE -> TC loop whose
-  negative feedback oscillates at 11-15 Hz when the module is depolarised. Neighbouring
-  modules are coupled by TC -> RE collaterals along the ring with conduction delays (the
-  reticular shell is a closed sheet around the thalamus); ``chirality`` in [-1, 1] tilts
-  that coupling towards one sense of the ring (+1: all towards increasing ring angle,
-  counter-clockwise on the cortex).
+  negative feedback oscillates at 11-15 Hz when the module is depolarised. Modules are
+  coupled by TC -> RE collaterals all round the ring (Gaussian in ring distance,
+  ``lateral_sigma_modules`` = half the ring by default) with conduction delays along it
+  (the reticular shell is a closed sheet around the thalamus). At the default
+  ``thalamic_speed_m_s`` the delay to the antipodal module is about half a spindle period,
+  so near modules pull each other into phase and far ones push each other out of phase:
+  the coupling kernel, weighted by cos(2 pi f delay), peaks at ring wavenumber 1, so the
+  in-phase state is unstable and the twisted (winding +-1) states are stable (the
+  delayed-ring travelling-wave result). ``chirality`` in [-1, 1] tilts that coupling
+  towards one sense of the ring (+1: all towards increasing ring angle, counter-clockwise
+  on the cortex) and so picks the sense of the twist.
 - **Episodes**: spindles are gated by a depolarising input to the TC pools (the ``gate``
   population, a spike_tensor source fed by :func:`gate_input`: expected spike counts in
   rate mode, Poisson spikes in spiking mode) whose rate waxes and wanes as a raised cosine
   for 0.5-3 s, recurring every 5-15 s (times drawn from the seed per trial; the reduced
   stand-in for the slow processes that start and end spindles). Each module switches on at
   a random delay within ``onset_jitter_s`` (about one cycle) and gets its own drive offset,
-  so the modules start out of phase and the ring settles into an in-phase or a rotating
-  (twisted) state; ``drive_gradient`` adds a gradient of drive along the x axis (a
+  so the modules start out of phase and the ring settles into a twisted (rotating) or,
+  less often, an in-phase state; ``drive_gradient`` adds a gradient of drive along the x axis (a
   non-chiral asymmetry, for control experiments).
 - **Cortex**: an excitatory and an inhibitory sheet of LIF neurons on a ``rows x cols`` grid
   (``Sheet`` layout) with Gaussian local E/I connectivity and distance-dependent conduction

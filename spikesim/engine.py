@@ -537,14 +537,19 @@ class _FastLoop:
         self.buf = torch.zeros(B, T, dtype=dt, device=dev)
         self.flat = self.buf.view(-1)
         self.to_ring: list[tuple[torch.Tensor, int, torch.Tensor]] = []  # (ring, delay, region)
+        # undelayed layers are summed into layer 0 (in layer order: the projections' order)
+        self.merge: list[tuple[torch.Tensor, torch.Tensor]] = []
         for gi, g in enumerate(self.groups):
             keys = {r: sorted(k for k in regions if k[0] == gi and k[3] == r) for r in g.arrive}
             for r, ks in keys.items():
                 if not ks:
                     continue
-                if len(ks) == 1 and ks[0][1] == 0:
+                if all(k[1] == 0 for k in ks):
                     o = regions[ks[0]]
                     g.arrive[r] = self.buf[:, o : o + g.n]
+                    for k in ks[1:]:
+                        ok = regions[k]
+                        self.merge.append((g.arrive[r], self.buf[:, ok : ok + g.n]))
                     continue
                 ring = torch.zeros(max(k[1] for k in ks) + 1, B, g.n, dtype=dt, device=dev)
                 g.rings.append(ring)
@@ -555,7 +560,7 @@ class _FastLoop:
             if (
                 g.fused
                 and not g.rings
-                and all(len(ks) == 1 for ks in keys.values())
+                and all(ks for ks in keys.values())
                 and regions[keys["inh"][0]] == regions[keys["exc"][0]] + g.n + 1
             ):
                 o = regions[keys["exc"][0]]
@@ -719,6 +724,8 @@ class _FastLoop:
                 out.index_add_(0, idx.view(-1), vals.view(-1))
             for pr, region, pre in self.others:
                 region.add_(pre[k] if pre is not None else pr(self.activity[pr.pre]))
+            for dst, src in self.merge:
+                dst.add_(src)
             for ring, d, region in self.to_ring:
                 ring[(k + 1 + d) % ring.shape[0]].add_(region)
             # 4) record, check

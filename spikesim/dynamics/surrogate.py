@@ -87,11 +87,12 @@ _SAME_VALUES = frozenset(
 _MAYBE_BINARY = frozenset({"RsubBackward1", "RsubBackward0"})
 
 
-def _origin(node: Any) -> Any:
-    """Follow value-preserving nodes back to the node that made the values."""
+def _origin(node: Any, output_nr: int = 0) -> tuple[Any, int]:
+    """Follow value-preserving nodes back to the node that made the values, and which of its
+    outputs they are."""
     while node is not None and type(node).__name__ in _SAME_VALUES:
-        node = node.next_functions[0][0] if node.next_functions else None
-    return node
+        node, output_nr = node.next_functions[0] if node.next_functions else (None, 0)
+    return node, output_nr
 
 
 def _is_parameter(t: torch.Tensor) -> bool:
@@ -99,7 +100,7 @@ def _is_parameter(t: torch.Tensor) -> bool:
     if not t.requires_grad:
         return False
     node = t.grad_fn
-    return node is None or type(_origin(node)).__name__ == "AccumulateGrad"
+    return node is None or type(_origin(node)[0]).__name__ == "AccumulateGrad"
 
 
 _SPIKE_NODES: set[type] = {_SuperSpike._backward_cls}  # type: ignore[attr-defined]
@@ -111,8 +112,10 @@ def register_spike_function(fn: type[torch.autograd.Function]) -> None:
     _SPIKE_NODES.add(fn._backward_cls)  # type: ignore[attr-defined]
 
 
-def _is_spike_node(node: Any) -> bool:
-    return node is not None and type(node) in _SPIKE_NODES
+def _is_spike_node(node: Any, output_nr: int) -> bool:
+    """The first output of a registered spike function (other outputs, e.g. states, are not
+    spikes)."""
+    return node is not None and output_nr == 0 and type(node) in _SPIKE_NODES
 
 
 def _binary_kind(t: torch.Tensor) -> str:
@@ -131,11 +134,11 @@ def _binary_kind(t: torch.Tensor) -> str:
     node = t.grad_fn
     if node is None:
         return "" if t.requires_grad else "check"
-    node = _origin(node)
-    if _is_spike_node(node):
+    node, nr = _origin(node, t.output_nr)
+    if _is_spike_node(node, nr):
         return "spikes"
     if node is not None and type(node).__name__ in _MAYBE_BINARY:
-        if _is_spike_node(_origin(node.next_functions[0][0])):
+        if _is_spike_node(*_origin(*node.next_functions[0])):
             return "two_values"
     return ""
 

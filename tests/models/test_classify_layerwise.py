@@ -126,3 +126,28 @@ def test_layerwise_training_step_saves_less_than_step_by_step() -> None:
     # T=16, batch 4): the membrane once (4 bytes) + spikes as bool instead of 16 bytes per
     # neuron and step
     assert stats[False].stored_bytes / stats[True].stored_bytes >= 2.4, stats
+
+
+def test_only_the_spike_output_of_the_fused_layer_is_stored_as_bool() -> None:
+    from spikesim.models.classify.layerwise import cuba_lif_sequence
+
+    from spikesim.dynamics import CubaLIFParams, CubaLIFState
+    from spikesim.dynamics.surrogate import compact_saved_spikes
+
+    p = CubaLIFParams(tau_syn_s=3e-3, tau_mem_s=8e-3, v_th=1.0, bias=0.0)
+    gen = torch.Generator().manual_seed(4)
+    drive = (torch.rand(12, 3, 7, generator=gen) * 0.25).requires_grad_()
+    w = torch.randn(7, generator=gen).requires_grad_()
+    grads = []
+    for enabled in (False, True):
+        start = CubaLIFState(torch.zeros(3, 7), torch.zeros(3, 7))
+        with compact_saved_spikes(enabled=enabled) as st:
+            z, end = cuba_lif_sequence(drive, start, p, dt_s=1e-3, alpha=5.0)
+            # the final membrane and current (outputs 2 and 3, not spikes) are saved by the
+            # products with w; the spikes by the product with the membrane
+            loss = (end.v * w).sum() + (end.u * w).sum() + (z[-1] * end.v).sum()
+        grads.append(torch.autograd.grad(loss, (drive, w)))
+        assert z.sum() > 0 and end.v.abs().sum() > 0
+    assert st.n_compacted == 1  # z[-1] only
+    for a, b in zip(*grads, strict=True):
+        assert torch.equal(a, b)

@@ -546,10 +546,11 @@ class _FastLoop:
                     continue
                 if all(k[1] == 0 for k in ks):
                     o = regions[ks[0]]
-                    g.arrive[r] = self.buf[:, o : o + g.n]
+                    first = self.buf[:, o : o + g.n]
+                    g.arrive[r] = first
                     for k in ks[1:]:
                         ok = regions[k]
-                        self.merge.append((g.arrive[r], self.buf[:, ok : ok + g.n]))
+                        self.merge.append((first, self.buf[:, ok : ok + g.n]))
                     continue
                 ring = torch.zeros(max(k[1] for k in ks) + 1, B, g.n, dtype=dt, device=dev)
                 g.rings.append(ring)
@@ -703,9 +704,10 @@ class _FastLoop:
             active: dict[str, torch.Tensor] = {}
             for name, a, n_pre, n_post, binary, rows, w, base in self.split:
                 flat_a = a.reshape(-1)
-                j = active.get(name)
-                if j is None:
-                    j = active[name] = torch.nonzero(flat_a).view(-1)
+                found = active.get(name)
+                if found is None:
+                    found = active[name] = torch.nonzero(flat_a).view(-1)
+                j = found
                 if not j.numel():
                     continue
                 if B == 1:  # padding (index n_post, weight 0) lands at base + n_post

@@ -50,8 +50,8 @@ def main(argv: list[str] | None = None) -> None:
         default=1.0,
         help="thalamic coupling tilt in [-1, 1] (+: counter-clockwise; 0: no preferred sense)",
     )
-    # seed 2: its episode turns counter-clockwise; with chirality 1 about 80 % of episodes
-    # do (benchmarks/spindle_waves.md), seed 0's stays in phase (planar waves)
+    # with chirality 1 every episode of the benchmark's rate-mode runs (seed 2) turned
+    # counter-clockwise (benchmarks/spindle_waves.md); at chirality 0 the sense is random
     p.add_argument("--seed", type=int, default=2)
     p.add_argument("--cycles", type=int, default=12, help="phase maps to draw")
     args = p.parse_args(argv)

@@ -220,6 +220,27 @@ class _Projection(torch.nn.Module):
                 )
         self.differentiable = differentiable
 
+    def sync_rows(self) -> None:
+        """Copy a trainable sparse ``weight`` into the padded rows ``rows_w`` if it changed.
+
+        Event-driven delivery (runs without gradient, fused loop included) reads ``rows_w``;
+        an optimizer step or an in-place edit changes the parameter only. The check is the
+        parameter's identity and version counter (one comparison per run); the copy is the
+        parameter's values in its own dtype (bit-identical to a projection built with them).
+        """
+        if self.kind != "sparse" or not isinstance(self.weight, torch.nn.Parameter):
+            return
+        w = self.weight
+        key = (id(w), w._version, w.dtype, w.device)
+        if self.__dict__.get("_rows_key") == key:
+            return
+        with torch.no_grad():
+            valid = self.rows_post < self.n_post  # row-major: the order of ``weight``
+            if self.rows_w.dtype != w.dtype or self.rows_w.device != w.device:
+                self.rows_w = self.rows_w.to(device=w.device, dtype=w.dtype)
+            self.rows_w[valid] = w.detach()
+        self.__dict__["_rows_key"] = (id(w), w._version, w.dtype, w.device)
+
     def _set(self, name: str, t: torch.Tensor, trainable: bool) -> None:
         if trainable:
             self.register_parameter(name, t)  # type: ignore[arg-type]
@@ -1096,6 +1117,8 @@ class Simulator(torch.nn.Module):
             states.update(carry["states"])
             for key, due in carry["pending"].items():
                 pending[key] = dict(due)
+        for pr in self._projections():  # trainable sparse weights into the padded rows
+            pr.sync_rows()
         times = {n: p.params for n, p in self.pops.items() if isinstance(p.model, SpikeTimesSource)}
         # projections leaving a spike-tensor source: the whole input is known before the loop,
         # so one batched product for all steps replaces one small product per step (and one

@@ -15,7 +15,10 @@ Parts:
    gradient of thalamic drive and the cortical conduction speed) vs the fraction of
    counter-clockwise rotations, run with :func:`spikesim.sweep.sweep` (local; ``--address``
    for a Ray cluster) into one HDF5 file.
-3. ``throughput``: analysis throughput (electrode-cycles per second) and simulation wall
+3. ``thalamus``: the thalamic ring alone (rate mode; spiking for the default): winding
+   statistics for the previous short-range coupling, the delayed all-round default and
+   slower / faster ring conduction (what makes the twisted state common).
+4. ``throughput``: analysis throughput (electrode-cycles per second) and simulation wall
    time per simulated second (extrapolated to a 1-hour sleep session).
 
 Episodes: in these runs spindles follow each other after 0.5-1 s instead of 5-15 s (the
@@ -150,6 +153,52 @@ def experiment(
     return out
 
 
+def thalamus_only(*, mode: str = "rate", trials: int = 16, seed: int = 0, **model) -> dict:
+    """Winding statistics of the thalamic ring alone (a 2 x 2-site cortex, no background).
+
+    ``trials`` episodes of 2-2.2 s; per episode the winding (median over its middle, as
+    :func:`thalamic_winding`), the twist order parameters Z_q = |mean over modules of
+    exp(i(phase_k - q 2 pi k / M))| (time-averaged), each module's phase coherence over
+    360 ms (5 cycles) and the neighbouring modules' phase locking. ``model`` overrides
+    :class:`SpindleConfig` fields (e.g. ``lateral_sigma_modules``, ``thalamic_speed_m_s``).
+    """
+    from scipy import signal
+
+    torch.set_num_threads(1)
+    cfg = SpindleConfig(
+        duration_s=2.6,
+        first_episode_s=0.3,
+        min_episode_s=2.0,
+        max_episode_s=2.2,
+        rows=2,
+        cols=2,
+        spacing_m=0.08,
+        background_hz=0.0,
+        **model,
+    )
+    res, eps = run_spindles(cfg, mode=mode, batch_size=trials, seed=seed)
+    w = np.array([x for b in range(trials) for x in thalamic_winding(res, cfg, eps[b], batch=b)])
+    M, K = cfg.n_modules, cfg.units_per_module
+    tc = res.states["tc_rate"].values["r"]
+    y = tc.reshape(tc.shape[0], trials, M, K).mean(-1)
+    sos = signal.butter(2, (9.0, 18.0), btype="bandpass", fs=1 / cfg.dt_s, output="sos")
+    y = signal.sosfiltfilt(sos, y, axis=0)
+    ph = np.angle(signal.hilbert(y, axis=0))[int(0.6 / cfg.dt_s) : int(2.2 / cfg.dt_s)]
+    ang = 2 * np.pi * np.arange(M) / M
+    z = {q: np.abs(np.exp(1j * (ph - q * ang)).mean(-1)).mean(0) for q in (-2, -1, 0, 1, 2)}
+    best = np.argmax(np.stack([z[q] for q in (-2, -1, 0, 1, 2)]), axis=0) - 2
+    lag = int(0.36 / cfg.dt_s)
+    return {
+        "episodes": int(w.size),
+        "winding_counts": {int(q): int(np.sum(w == q)) for q in np.unique(w)},
+        "winding_pm1_fraction": float(np.mean(np.abs(w) == 1)),
+        "closest_q_counts": {int(q): int(np.sum(best == q)) for q in np.unique(best)},
+        "z_mean": {q: float(v.mean()) for q, v in z.items()},
+        "coherence_360ms": float(np.abs(np.exp(1j * (ph[lag:] - ph[:-lag])).mean(0)).mean()),
+        "neighbour_locking": float(np.abs(np.exp(1j * (np.roll(ph, -1, -1) - ph)).mean(0)).mean()),
+    }
+
+
 def analysis_throughput(seed: int = 0) -> float:
     """Electrode-cycles per second of analyze_waves on a 60 s synthetic 8 x 8 recording."""
     pos = electrode_grid()
@@ -249,6 +298,21 @@ def main(argv: list[str] | None = None) -> None:
         for r in rows_out:
             print(json.dumps(r), flush=True)
         report["sweep_rate"] = rows_out
+    if "thalamus" in parts:
+        # the ring alone: previous short-range coupling vs the delayed all-round default,
+        # and the speed dependence (rate mode); spiking mode for the same default
+        points = [
+            dict(lateral_sigma_modules=1.0, lateral_fraction=0.12, thalamic_speed_m_s=2.0),
+            dict(),
+            dict(thalamic_speed_m_s=1.5),
+            dict(thalamic_speed_m_s=4.0),
+            dict(mode="spiking"),
+        ]
+        report["thalamus"] = []
+        for pt in points:
+            r = {**pt, **thalamus_only(trials=4 if args.quick else 16, **pt)}
+            report["thalamus"].append(r)
+            print(json.dumps(r), flush=True)
     if "throughput" in parts:
         report["analysis_electrode_cycles_per_s"] = analysis_throughput()
         print("analysis electrode-cycles/s", report["analysis_electrode_cycles_per_s"], flush=True)

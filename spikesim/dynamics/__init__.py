@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..neurons import LIF, AdLIF, CubaLIF, Izhikevich, NeuronModel, RateUnit
+from .fused import cuba_lif_sequence, lif_sequence
 from .spiking import (
     AdLIFParams,
     AdLIFState,
@@ -37,6 +38,8 @@ __all__ = [
     "CubaLIFParams",
     "CubaLIFState",
     "cuba_lif_step",
+    "lif_sequence",
+    "cuba_lif_sequence",
     "IzhikevichParams",
     "IzhikevichState",
     "izhikevich_step",

@@ -11,6 +11,10 @@ same loss, ``sum over neurons of (mean spike count per step - target rate)^2``:
                   update and SuperSpike surrogate as spikesim (checked with ``--check``);
 * ``plain_gemm``  the same, but the input current for all steps computed by one matmul first
                   (possible because the layer is feed-forward);
+* ``fused``       one matmul for all steps, then ``spikesim.dynamics.cuba_lif_sequence``: the
+                  CubaLIF over all T steps as one autograd node with a hand-written surrogate
+                  backward (saves the membrane once plus bool spikes); same spikes and weight
+                  gradient as ``plain_gemm`` (``--check``);
 * ``snntorch``    ``snn.Leaky`` (subtract reset, fast-sigmoid surrogate), per-step Linear;
 * ``norse``       ``nn.Linear`` over the whole sequence, then ``norse.torch.LIF`` (eager;
                   ``--norse-compile`` adds a ``torch.compile`` run);
@@ -284,6 +288,27 @@ def build_spikingjelly(x: torch.Tensor, w0: torch.Tensor):
     return step, list(fc.parameters())
 
 
+def build_fused(x: torch.Tensor, w0: torch.Tensor):
+    from spikesim import dynamics as dyn
+
+    w = torch.nn.Parameter(w0.clone())
+    T, B, N = x.shape
+    p = dyn.CubaLIFParams(TAU_SYN_S, TAU_MEM_S, V_TH, 0.0)
+    zero = torch.zeros(B, w0.shape[0], device=w0.device, dtype=w0.dtype)
+
+    def forward() -> torch.Tensor:
+        cur = (x.reshape(T * B, N) @ w.t()).reshape(T, B, -1)
+        z, _ = dyn.cuba_lif_sequence(cur, dyn.CubaLIFState(zero, zero), p, dt_s=DT_S, alpha=ALPHA)
+        return z
+
+    def step() -> float:
+        loss = loss_fn(forward())
+        loss.backward()
+        return float(loss)
+
+    return step, [w], forward
+
+
 def build_floor(x: torch.Tensor, w0: torch.Tensor):
     w = torch.nn.Parameter(w0.clone())
     T, B, N = x.shape
@@ -323,9 +348,10 @@ class SavedBytes:
 def time_variant(step, params, device: torch.device, repeat: int, count_saved: bool = True):
     """One warm-up (counting saved tensors), then ``repeat`` timed runs.
 
-    Returns (median s, peak bytes, loss, warm-up s, saved-for-backward bytes).
+    Returns (median s, peak bytes, loss, warm-up s, saved-for-backward bytes, median CPU s).
     """
     times = []
+    cpu = []
     saved = SavedBytes()
     with PeakMemory(device) as mem:
         for i in range(repeat + 1):
@@ -333,6 +359,7 @@ def time_variant(step, params, device: torch.device, repeat: int, count_saved: b
                 p.grad = None
             sync(device)
             t0 = time.perf_counter()
+            c0 = time.process_time()
             if i == 0 and count_saved:
                 with torch.autograd.graph.saved_tensors_hooks(saved.pack, lambda t: t):
                     loss = step()
@@ -340,7 +367,15 @@ def time_variant(step, params, device: torch.device, repeat: int, count_saved: b
                 loss = step()
             sync(device)
             times.append(time.perf_counter() - t0)
-    return statistics.median(times[1:]), mem.peak, loss, times[0], saved.total
+            cpu.append(time.process_time() - c0)
+    return (
+        statistics.median(times[1:]),
+        mem.peak,
+        loss,
+        times[0],
+        saved.total,
+        statistics.median(cpu[1:]),
+    )
 
 
 def check(x: torch.Tensor, sim_forward, sim_params, plain_forward, plain_params) -> str:
@@ -365,6 +400,23 @@ def check(x: torch.Tensor, sim_forward, sim_params, plain_forward, plain_params)
         f"check: spikes identical={same}, max rel. weight-gradient difference={err:.2e}, "
         f"output rate={rate:.4f} spikes/step"
     )
+
+
+def check_fused(x: torch.Tensor, w0: torch.Tensor) -> str:
+    """The fused sequence kernel == plain_gemm (same input): spikes and weight gradient."""
+    _, fused_params, fused_forward = build_fused(x, w0)
+    w = torch.nn.Parameter(w0.clone())
+    T, B, N = x.shape
+    cur = (x.reshape(T * B, N) @ w.t()).reshape(T, B, -1)
+    z_plain = cuba_lif_loop(lambda t: cur[t], T)
+    loss_fn(z_plain).backward()
+    z_fused = fused_forward()
+    loss_fn(z_fused).backward()
+    g0, g1 = fused_params[0].grad, w.grad
+    assert g0 is not None and g1 is not None
+    same = bool(torch.equal(z_fused.detach(), z_plain.detach()))
+    err = float((g0 - g1).abs().max() / g1.abs().max().clamp_min(1e-30))
+    return f"check fused: spikes identical to plain_gemm={same}, max rel. weight-gradient difference={err:.2e}"
 
 
 def profile_spikesim(forward, top: int) -> str:
@@ -398,8 +450,8 @@ def run_isolated(name: str, argv: list[str]) -> tuple | None:
     res = subprocess.run(cmd, capture_output=True, text=True)
     for line in res.stdout.splitlines():
         if line.startswith("RESULT "):
-            _, _, s, mem, loss, first, saved = line.split()
-            return float(s), int(mem), float(loss), float(first), int(saved)
+            _, _, s, mem, loss, first, saved, cpu = line.split()
+            return float(s), int(mem), float(loss), float(first), int(saved), float(cpu)
         if line.startswith(f"# {name}: FAILED"):
             print(line)
             return None
@@ -418,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--weight-std", type=float, default=None, help="default 2/sqrt(N)")
     ap.add_argument(
         "--only",
-        default="spikesim,plain_loop,plain_gemm,snntorch,norse,spikingjelly,floor",
+        default="spikesim,fused,plain_loop,plain_gemm,snntorch,norse,spikingjelly,floor",
         help="comma-separated variants",
     )
     ap.add_argument("--norse-compile", action="store_true", help="also time torch.compile'd Norse")
@@ -460,10 +512,12 @@ def main(argv: list[str] | None = None) -> int:
     if a.check:
         _, plain_params, plain_forward = build_plain_loop(x, w0)
         print("#", check(x, sim_forward, sim_params, plain_forward, plain_params))
+        print("#", check_fused(x, w0))
     builders: dict[str, Callable[[], tuple]] = {
         "spikesim": lambda: (sim_step, sim_params),
         "plain_loop": lambda: build_plain_loop(x, w0)[:2],
         "plain_gemm": lambda: build_plain_gemm(x, w0),
+        "fused": lambda: build_fused(x, w0)[:2],
         "snntorch": lambda: build_snntorch(x, w0),
         "norse": lambda: build_norse(x, w0),
         "norse_compiled": lambda: build_norse(x, w0, compile_=True),
@@ -489,12 +543,12 @@ def main(argv: list[str] | None = None) -> int:
             except Exception as e:  # report and go on: one broken peer must not hide the rest
                 print(f"# {name}: FAILED {type(e).__name__}: {e}".splitlines()[0])
                 continue
-        s, mem, loss, first, saved = rows[name]
+        s, mem, loss, first, saved, cpu = rows[name]
         if a.child:
-            print("RESULT", name, s, mem, loss, first, saved, flush=True)
+            print("RESULT", name, s, mem, loss, first, saved, cpu, flush=True)
             continue
         print(
-            f"# {name}: {s:.4f} s (first call {first:.2f} s)  peak +{mem / 2**20:.0f} MiB  "
+            f"# {name}: {s:.4f} s (CPU {cpu:.4f} s; first call {first:.2f} s)  peak +{mem / 2**20:.0f} MiB  "
             f"saved for backward {saved / 2**20:.1f} MiB  loss {loss:.4g}",
             flush=True,
         )
@@ -503,16 +557,17 @@ def main(argv: list[str] | None = None) -> int:
 
     base = rows.get("spikesim", (float("nan"),))[0]
     floor = rows.get("floor", (float("nan"),))[0]
+    floor_cpu = rows.get("floor", (float("nan"),) * 6)[5]
     mem_label = "peak CUDA alloc" if gpu else "peak RSS delta"
     print(
-        f"\n| variant | s / fwd+bwd | {mem_label} (MiB) | saved for backward (MiB) "
-        "| x spikesim | x floor |"
+        f"\n| variant | wall s / fwd+bwd | CPU s | {mem_label} (MiB) | saved for backward (MiB) "
+        "| x spikesim | x floor (wall) | x floor (CPU) |"
     )
-    print("|---|---:|---:|---:|---:|---:|")
-    for name, (s, mem, _, _, saved) in rows.items():
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, (s, mem, _, _, saved, cpu) in rows.items():
         print(
-            f"| {name} | {s:.3f} | {mem / 2**20:.0f} | {saved / 2**20:.1f} "
-            f"| {s / base:.2f} | {s / floor:.2f} |"
+            f"| {name} | {s:.3f} | {cpu:.3f} | {mem / 2**20:.0f} | {saved / 2**20:.1f} "
+            f"| {s / base:.2f} | {s / floor:.2f} | {cpu / floor_cpu:.2f} |"
         )
     if a.profile:
         print("\n# cProfile of one spikesim forward + backward (sorted by own time)")

@@ -6,7 +6,9 @@ forward + backward, fp32). Every variant runs in this process on the same input 
 same loss, ``sum over neurons of (mean spike count per step - target rate)^2``:
 
 * ``spikesim``    the network description (spike tensor -> Dense trainable projection ->
-                  CubaLIF) run by ``Simulator(differentiable=True).forward``;
+                  CubaLIF) run by ``Simulator(differentiable=True).forward`` with
+                  ``fused_layers = True`` (the layer by ``cuba_lif_sequence``);
+* ``spikesim_steps`` the same with ``fused_layers = False`` (the step-by-step graph);
 * ``plain_loop``  a hand-written PyTorch loop, one ``x[t] @ W.T`` per step, the same CubaLIF
                   update and SuperSpike surrogate as spikesim (checked with ``--check``);
 * ``plain_gemm``  the same, but the input current for all steps computed by one matmul first
@@ -154,7 +156,9 @@ def cuba_lif_loop(currents: Callable[[int], torch.Tensor], T: int) -> torch.Tens
 # each builder returns (step, params): step() runs forward + loss + backward once
 
 
-def build_spikesim(x: torch.Tensor, n: int, device: torch.device, weight_std: float):
+def build_spikesim(
+    x: torch.Tensor, n: int, device: torch.device, weight_std: float, fused: bool = True
+):
     import spikesim
 
     T, B, _ = x.shape
@@ -169,6 +173,7 @@ def build_spikesim(x: torch.Tensor, n: int, device: torch.device, weight_std: fl
     sim = spikesim.Simulator(
         net, batch_size=B, device=device, differentiable=True, surrogate_alpha=ALPHA
     )
+    sim.fused_layers = fused  # y is fed by the spike tensor only: one fused autograd node
     params = list(sim.parameters())
 
     def forward() -> torch.Tensor:
@@ -470,7 +475,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--weight-std", type=float, default=None, help="default 2/sqrt(N)")
     ap.add_argument(
         "--only",
-        default="spikesim,fused,plain_loop,plain_gemm,snntorch,norse,spikingjelly,floor",
+        default="spikesim,spikesim_steps,fused,plain_loop,plain_gemm,snntorch,norse,spikingjelly,floor",
         help="comma-separated variants",
     )
     ap.add_argument("--norse-compile", action="store_true", help="also time torch.compile'd Norse")
@@ -515,6 +520,7 @@ def main(argv: list[str] | None = None) -> int:
         print("#", check_fused(x, w0))
     builders: dict[str, Callable[[], tuple]] = {
         "spikesim": lambda: (sim_step, sim_params),
+        "spikesim_steps": lambda: build_spikesim(x, n, device, std, fused=False)[:2],
         "plain_loop": lambda: build_plain_loop(x, w0)[:2],
         "plain_gemm": lambda: build_plain_gemm(x, w0),
         "fused": lambda: build_fused(x, w0)[:2],

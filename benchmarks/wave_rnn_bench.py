@@ -1,4 +1,4 @@
-"""Wave-RNN reproduction runs (adding and copy tasks) and the spiking wave ring's decoding.
+"""Wave-RNN reproduction runs (adding, copy, (p)sMNIST), training throughput, spiking ring decoding.
 
 Each run is one call of :func:`spikesim.models.wave.train.train` with an explicit seed; the
 results (JSON lines, one per run) are appended to ``--out`` and summarised as a markdown table
@@ -9,6 +9,9 @@ by default; ``--device cuda`` runs on a GPU.
         --cap wrnn=1000 irnn=1000 --out /tmp/wave_adding.jsonl
     python benchmarks/wave_rnn_bench.py copy --T 0 10 30 --models wrnn irnn --seeds 0 \
         --cap wrnn=300 irnn=300 --out /tmp/wave_copy.jsonl
+    python benchmarks/wave_rnn_bench.py smnist --models wrnn irnn --batch 64 --cap wrnn=300 \
+        irnn=300 --eval-every 100 --eval-batch 500 --lr wrnn=1e-3 irnn=1e-4 \
+        --mnist-dir ../shared/data/mnist --out /tmp/wave_mnist.jsonl
     python benchmarks/wave_rnn_bench.py spiking --out /tmp/wave_spiking.jsonl
     python benchmarks/wave_rnn_bench.py throughput --T 100 200 400 784 --channels 27 --batch 64
     python benchmarks/wave_rnn_bench.py table --out /tmp/wave_adding.jsonl

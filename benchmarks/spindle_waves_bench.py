@@ -39,7 +39,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from spikesim.models.spindle import SpindleConfig, electrode_positions, lfp, run_spindles
+from spikesim.models.spindle import (
+    LIF_THALAMUS,
+    SpindleConfig,
+    electrode_positions,
+    lfp,
+    ring_winding,
+    run_spindles,
+)
 
 from spikesim.analysis.waves import KINDS, analyze_waves, electrode_grid
 
@@ -53,24 +60,7 @@ BENCH = SpindleConfig(
 
 def thalamic_winding(result, cfg: SpindleConfig, episodes, *, batch: int) -> list[int]:
     """Winding number of the thalamic ring's phase (median over each episode's middle)."""
-    from scipy import signal
-
-    M, K = cfg.n_modules, cfg.units_per_module
-    tc = result.states["tc_rate"].values["r"][:, batch, :]
-    tcm = tc.reshape(tc.shape[0], M, K).mean(-1)
-    fs = 1.0 / cfg.dt_s
-    tcm = signal.sosfiltfilt(
-        signal.butter(2, (9.0, 18.0), btype="bandpass", fs=fs, output="sos"), tcm, axis=0
-    )
-    out = []
-    for e in episodes:
-        a, b = int((e.start_s + 0.3) * fs), int((e.start_s + e.duration_s - 0.3) * fs)
-        if b - a < 50:
-            continue
-        ph = np.angle(signal.hilbert(tcm[a:b], axis=0))
-        w = np.angle(np.exp(1j * (np.roll(ph, -1, axis=1) - ph))).sum(axis=1) / (2 * np.pi)
-        out.append(int(np.round(np.median(w))))
-    return out
+    return ring_winding(result, cfg, episodes, batch=batch)
 
 
 def scaled_connectivity(base: SpindleConfig, spacing_m: float) -> dict:
@@ -95,8 +85,12 @@ def experiment(
     seed: int = 0,
     duration_s: float = BENCH.duration_s,
     rows: int = BENCH.rows,
+    **model,
 ) -> dict:
-    """One model run of ``trials`` independent trials; wave statistics of all their cycles."""
+    """One model run of ``trials`` independent trials; wave statistics of all their cycles.
+
+    ``model`` overrides further :class:`SpindleConfig` fields (e.g. ``**LIF_THALAMUS``).
+    """
     torch.set_num_threads(1)
     spacing = 0.08 / rows  # the sheet spans 80 mm (the electrode grid 70 mm)
     cfg = dataclasses.replace(
@@ -109,6 +103,7 @@ def experiment(
         rows=rows,
         cols=rows,
         spacing_m=spacing,
+        **model,
     )
     t0 = time.perf_counter()
     res, eps = run_spindles(cfg, mode=mode, batch_size=trials, seed=seed)
@@ -307,12 +302,33 @@ def main(argv: list[str] | None = None) -> None:
             dict(thalamic_speed_m_s=1.5),
             dict(thalamic_speed_m_s=4.0),
             dict(mode="spiking"),
+            # spiking mode with deterministic LIF thalamic cells (LIF_THALAMUS), its seeds,
+            # and its controls: fast conduction (10 m/s) and the rate ring's weaker coupling
+            dict(mode="spiking", **LIF_THALAMUS),
+            dict(mode="spiking", seed=1, **LIF_THALAMUS),
+            dict(mode="spiking", seed=2, **LIF_THALAMUS),
+            dict(mode="spiking", **{**LIF_THALAMUS, "thalamic_speed_m_s": 10.0}),
+            dict(mode="spiking", **{**LIF_THALAMUS, "lateral_fraction": 0.2}),
         ]
         report["thalamus"] = []
         for pt in points:
             r = {**pt, **thalamus_only(trials=4 if args.quick else 16, **pt)}
             report["thalamus"].append(r)
             print(json.dumps(r), flush=True)
+    if "lif" in parts:
+        # reduced spiking reproduction, Poisson rate-unit thalamus vs LIF thalamus
+        # (20 x 20 sites at 4.2 mm, 6 trials x 5 s, seed 0)
+        for name, extra in (("poisson", {}), ("lif", LIF_THALAMUS)):
+            r = experiment(
+                mode="spiking",
+                trials=2 if args.quick else 6,
+                duration_s=dur,
+                rows=12 if args.quick else 20,
+                seed=0,
+                **extra,
+            )
+            report[f"spiking_thalamus_{name}"] = r
+            print(name, json.dumps(r), flush=True)
     if "throughput" in parts:
         report["analysis_electrode_cycles_per_s"] = analysis_throughput()
         print("analysis electrode-cycles/s", report["analysis_electrode_cycles_per_s"], flush=True)

@@ -1,6 +1,7 @@
 """Sleep spindles as traveling waves: a thalamocortical model on a cortical sheet."""
 
 from .model import (
+    LIF_THALAMUS,
     Episode,
     SpindleConfig,
     build_spindle_network,
@@ -10,10 +11,12 @@ from .model import (
     gate_input,
     gate_rates_hz,
     lfp,
+    ring_winding,
     run_spindles,
 )
 
 __all__ = [
+    "LIF_THALAMUS",
     "Episode",
     "SpindleConfig",
     "build_spindle_network",
@@ -23,5 +26,6 @@ __all__ = [
     "gate_input",
     "gate_rates_hz",
     "lfp",
+    "ring_winding",
     "run_spindles",
 ]

@@ -51,6 +51,7 @@ from spikesim.errors import ParameterError
 
 __all__ = [
     "SpindleConfig",
+    "LIF_THALAMUS",
     "Episode",
     "build_spindle_network",
     "episodes_of",
@@ -58,11 +59,19 @@ __all__ = [
     "gate_input",
     "run_spindles",
     "lfp",
+    "ring_winding",
     "cortex_positions",
     "electrode_positions",
 ]
 
 _WHERE = "spindle model"
+
+#: Overrides that give the thalamus deterministic LIF relay/reticular cells (for spiking
+#: runs): a smooth gate current instead of Poisson gate spikes, and a stronger ring coupling
+#: (40 % of the loop weight; the LIF modules lock to one another through pulses, not rates).
+#: With them the spiking ring twists in most episodes, as the rate-unit ring does in rate
+#: mode (benchmarks/spindle_waves.md).
+LIF_THALAMUS: dict[str, Any] = {"thalamus_neuron": "lif", "lateral_fraction": 0.4}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,6 +103,14 @@ class SpindleConfig:
     w_tc_re_mV: float = 40.0
     w_re_tc_mV: float = 40.0
     gain_hz_per_mV: float = 10.0
+    # thalamic neuron model: "rate" (RateUnit; Poisson spikes in spiking mode) or "lif"
+    # (deterministic LIF relay/reticular cells, the same network in both modes)
+    thalamus_neuron: str = "rate"
+    lif_threshold_mV: float = 0.5  # LIF thalamus: v_th - v_rest of the TC cells
+    lif_re_threshold_mV: float = 6.0  # LIF thalamus: v_th - v_rest of the RE cells
+    lif_tau_mem_s: float = 10e-3
+    lif_tau_inh_s: float = 10e-3  # LIF thalamus: RE -> TC inhibitory synaptic time constant
+    lif_t_ref_s: float = 2e-3
     lateral_fraction: float = 0.2
     lateral_sigma_modules: float = 8.0
     chirality: float = 0.0
@@ -135,8 +152,12 @@ class SpindleConfig:
     lfp_sigma_m: float = 5e-3
 
     def validate(self) -> None:
+        if self.thalamus_neuron not in ("rate", "lif"):
+            raise ParameterError(_WHERE, "thalamus_neuron", "'rate' or 'lif'", self.thalamus_neuron)
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
+            if f.name == "thalamus_neuron":
+                continue
             if f.name in ("chirality", "drive_gradient"):
                 if not -1.0 <= v <= 1.0:
                     raise ParameterError(_WHERE, f.name, "in [-1, 1]", v)
@@ -278,6 +299,20 @@ def build_spindle_network(cfg: SpindleConfig = SpindleConfig(), *, monitor: bool
         tau_syn_inh_s=10e-3,
     )
     re_model = dataclasses.replace(tc_model, tau_s=cfg.tau_re_s)
+    if cfg.thalamus_neuron == "lif":
+        tc_model = LIF(
+            tau_mem_s=cfg.lif_tau_mem_s,
+            v_rest_mV=-65.0,
+            v_reset_mV=-65.0,
+            v_th_mV=-65.0 + cfg.lif_threshold_mV,
+            t_ref_s=cfg.lif_t_ref_s,
+            tau_syn_exc_s=5e-3,
+            tau_syn_inh_s=cfg.lif_tau_inh_s,
+            tau_rate_s=cfg.tau_tc_s,
+        )
+        re_model = dataclasses.replace(
+            tc_model, v_th_mV=-65.0 + cfg.lif_re_threshold_mV, tau_rate_s=cfg.tau_re_s
+        )
     net.add_population("tc", M * K, tc_model)
     net.add_population("re", M * K, re_model)
     # TC -> RE: own module (1 - lateral) and neighbours along the ring (lateral), delays
@@ -436,7 +471,7 @@ def gate_input(
             np.repeat(gate_rates_hz(cfg, eps, seed=seed, trial=b) * cfg.dt_s, K, axis=1),
             dtype=torch.float32,
         )
-        if mode == "spiking":
+        if mode == "spiking" and cfg.thalamus_neuron == "rate":
             p = (torch.rand(p.shape, generator=gen) < p).to(torch.float32)
         out[:, b, :] = p
     return out, eps_all
@@ -479,3 +514,33 @@ def lfp(
     wgt = np.exp(-d2 / (2 * cfg.lfp_sigma_m**2))
     wgt /= wgt.sum(axis=1, keepdims=True)
     return wgt @ r.T, 1.0 / dt
+
+
+def ring_winding(
+    result: Any, cfg: SpindleConfig, episodes: list[Episode], *, batch: int = 0
+) -> list[int]:
+    """Winding number of the thalamic ring's phase in each episode (0: in phase, +-1: twisted).
+
+    The TC pools' mean rate (``tc_rate`` monitor: rates in rate mode, spikes / dt in spiking
+    mode) is band-passed at 9-18 Hz (zero phase); the winding at each step is the sum round
+    the ring of the wrapped phase differences of neighbouring modules over 2 pi, and an
+    episode's winding is its median over the episode less 0.3 s at either end (episodes
+    shorter than that plus 50 steps are skipped).
+    """
+    from scipy import signal
+
+    M, K = cfg.n_modules, cfg.units_per_module
+    tc = result.states["tc_rate"].values["r"][:, batch, :]
+    tcm = tc.reshape(tc.shape[0], M, K).mean(-1)
+    fs = 1.0 / cfg.dt_s
+    sos = signal.butter(2, (9.0, 18.0), btype="bandpass", fs=fs, output="sos")
+    tcm = signal.sosfiltfilt(sos, tcm, axis=0)
+    out = []
+    for e in episodes:
+        a, b = int((e.start_s + 0.3) * fs), int((e.start_s + e.duration_s - 0.3) * fs)
+        if b - a < 50:
+            continue
+        ph = np.angle(signal.hilbert(tcm[a:b], axis=0))
+        w = np.angle(np.exp(1j * (np.roll(ph, -1, axis=1) - ph))).sum(axis=1) / (2 * np.pi)
+        out.append(int(np.round(np.median(w))))
+    return out

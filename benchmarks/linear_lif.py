@@ -22,6 +22,8 @@ same loss, ``sum over neurons of (mean spike count per step - target rate)^2``:
                   ``--norse-compile`` adds a ``torch.compile`` run);
 * ``spikingjelly`` ``layer.Linear`` + ``neuron.LIFNode`` in multi-step mode (SpikingJelly picks
                   its kernels by device: its Torch reference on CPU, fused kernels on CUDA);
+* ``fused_bf16``  ``fused`` with the product in bf16 (spikes exact, weights rounded to bf16);
+                  ``--check`` reports spike agreement and weight-gradient difference to ``fused``;
 * ``floor``       the matrix products alone: ``X @ W.T`` over all steps and the weight gradient.
 
 The neuron equations differ between libraries (one or two state variables, reset rule,
@@ -293,16 +295,20 @@ def build_spikingjelly(x: torch.Tensor, w0: torch.Tensor):
     return step, list(fc.parameters())
 
 
-def build_fused(x: torch.Tensor, w0: torch.Tensor):
+def build_fused(x: torch.Tensor, w0: torch.Tensor, bf16: bool = False):
     from spikesim import dynamics as dyn
 
     w = torch.nn.Parameter(w0.clone())
     T, B, N = x.shape
     p = dyn.CubaLIFParams(TAU_SYN_S, TAU_MEM_S, V_TH, 0.0)
     zero = torch.zeros(B, w0.shape[0], device=w0.device, dtype=w0.dtype)
+    xb = x.reshape(T * B, N).to(torch.bfloat16)  # spikes 0/1: exact in bf16
 
     def forward() -> torch.Tensor:
-        cur = (x.reshape(T * B, N) @ w.t()).reshape(T, B, -1)
+        if bf16:  # weights rounded to bf16 (differentiable cast), product in bf16
+            cur = (xb @ w.to(torch.bfloat16).t()).float().reshape(T, B, -1)
+        else:
+            cur = (x.reshape(T * B, N) @ w.t()).reshape(T, B, -1)
         z, _ = dyn.cuba_lif_sequence(cur, dyn.CubaLIFState(zero, zero), p, dt_s=DT_S, alpha=ALPHA)
         return z
 
@@ -421,7 +427,19 @@ def check_fused(x: torch.Tensor, w0: torch.Tensor) -> str:
     assert g0 is not None and g1 is not None
     same = bool(torch.equal(z_fused.detach(), z_plain.detach()))
     err = float((g0 - g1).abs().max() / g1.abs().max().clamp_min(1e-30))
-    return f"check fused: spikes identical to plain_gemm={same}, max rel. weight-gradient difference={err:.2e}"
+    _, bf_params, bf_forward = build_fused(x, w0, bf16=True)
+    z_bf = bf_forward()
+    loss_fn(z_bf).backward()
+    g2 = bf_params[0].grad
+    assert g2 is not None
+    agree = float((z_bf.detach() == z_fused.detach()).float().mean())
+    err_bf = float((g2 - g0).abs().max() / g0.abs().max().clamp_min(1e-30))
+    cos = float(torch.nn.functional.cosine_similarity(g2.reshape(1, -1), g0.reshape(1, -1)))
+    return (
+        f"check fused: spikes identical to plain_gemm={same}, max rel. weight-gradient "
+        f"difference={err:.2e}; fused_bf16 vs fused: spike agreement {agree:.6f}, "
+        f"max rel. weight-gradient difference {err_bf:.2e}, gradient cosine {cos:.6f}"
+    )
 
 
 def profile_spikesim(forward, top: int) -> str:
@@ -475,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--weight-std", type=float, default=None, help="default 2/sqrt(N)")
     ap.add_argument(
         "--only",
-        default="spikesim,spikesim_steps,fused,plain_loop,plain_gemm,snntorch,norse,spikingjelly,floor",
+        default="spikesim,spikesim_steps,fused,fused_bf16,plain_loop,plain_gemm,snntorch,norse,spikingjelly,floor",
         help="comma-separated variants",
     )
     ap.add_argument("--norse-compile", action="store_true", help="also time torch.compile'd Norse")
@@ -524,6 +542,7 @@ def main(argv: list[str] | None = None) -> int:
         "plain_loop": lambda: build_plain_loop(x, w0)[:2],
         "plain_gemm": lambda: build_plain_gemm(x, w0),
         "fused": lambda: build_fused(x, w0)[:2],
+        "fused_bf16": lambda: build_fused(x, w0, bf16=True)[:2],
         "snntorch": lambda: build_snntorch(x, w0),
         "norse": lambda: build_norse(x, w0),
         "norse_compiled": lambda: build_norse(x, w0, compile_=True),

@@ -22,13 +22,12 @@ simulator.
 
 from __future__ import annotations
 
-import math
 from typing import Any, NamedTuple
 
 import torch
 
 from spikesim import dynamics as dyn
-from spikesim.dynamics import surrogate
+from spikesim.dynamics import cuba_lif_sequence
 from spikesim.engine import Simulator
 from spikesim.errors import SimulationError
 from spikesim.network import Network, SpikeTensorSource
@@ -120,7 +119,7 @@ def run_layerwise(
         first = old_pending.get((layer.population, layer.receptor), {}).get(0, 0.0)
         state = carry["states"][layer.population] if carry is not None else pop.init(B)  # type: ignore[misc]
         if isinstance(pop.model, CubaLIF):
-            # the whole layer in one autograd node (see cuba_lif_sequence)
+            # the whole layer in one autograd node (the core's dynamics.cuba_lif_sequence)
             first_t = torch.zeros_like(cur_all[0]) if isinstance(first, float) else first
             drive = torch.cat([first_t.unsqueeze(0), cur_all[: T - 1]])
             if layer.receptor == "inh":
@@ -163,73 +162,6 @@ def _project(pr: Any, a: torch.Tensor) -> torch.Tensor:
     img = a.reshape(n, c, h, w).contiguous(memory_format=torch.channels_last)
     out = torch.nn.functional.conv2d(img, pr.weight, stride=pr.stride, padding=pr.padding)
     return out.contiguous().reshape(n, -1)
-
-
-class _CubaLIFSequence(torch.autograd.Function):
-    """T steps of :func:`spikesim.dynamics.cuba_lif_step` with the SuperSpike surrogate, as one
-    node: the forward pass runs in place without a graph, the backward pass runs the
-    recursion's adjoint. Saved per neuron and step: the membrane before the threshold test
-    (float) and the spike (bool) — 5 bytes instead of the 16 of the step-by-step graph."""
-
-    @staticmethod
-    def forward(ctx, drive, u0, v0, du, dv, v_th, bias, alpha):  # type: ignore[override]
-        T = drive.shape[0]
-        u = u0.detach().clone()
-        v = v0.detach().clone()
-        pre = torch.empty(drive.shape, dtype=u.dtype, device=u.device)  # membrane before reset
-        z = torch.empty_like(pre)
-        for k in range(T):
-            u.mul_(du).add_(drive[k])  # u = u du + x        (cuba_lif_step's order of ops)
-            p = pre[k]
-            torch.add(v.mul_(dv), u, out=p)  # v = v dv + u
-            if bias is not None:
-                p.add_(bias)
-            torch.gt(p, v_th, out=z[k])  # z = (v - v_th > 0): the same test in floats
-            v = torch.mul(p, 1.0 - z[k])  # reset to 0: v (1 - z)
-        ctx.save_for_backward(pre, z.to(torch.bool))
-        ctx.coef = (du, dv, v_th, alpha)
-        return z, u, v
-
-    @staticmethod
-    def backward(ctx, g_z, g_u, g_v):  # type: ignore[override]
-        pre, spikes = ctx.saved_tensors
-        du, dv, v_th, alpha = ctx.coef
-        T = pre.shape[0]
-        bits = spikes.view(torch.uint8)  # uint8 -> float is the fast conversion on CPU
-        gu = torch.zeros_like(pre[0]) if g_u is None else g_u.clone()
-        gv = torch.zeros_like(pre[0]) if g_v is None else g_v.clone()
-        g_drive = torch.empty_like(pre)
-        for k in range(T - 1, -1, -1):
-            p = pre[k]
-            keep = 1.0 - bits[k].to(p.dtype)  # 1 - z
-            gz = torch.mul(gv, p).neg_()  # the reset v = p (1 - z) depends on z through -p
-            if g_z is not None:
-                gz.add_(g_z[k])
-            # d spike / d p: the SuperSpike derivative 1 / (alpha |p - v_th| + 1)^2
-            d = torch.sub(p, v_th).abs_().mul_(alpha).add_(1.0)
-            gp = gz.div_(d.mul_(d)).addcmul_(gv, keep)
-            gu.add_(gp)  # p = v dv + u: u_k feeds p_k with weight 1
-            g_drive[k] = gu
-            gv = gp.mul_(dv)  # v_{k-1} feeds p_k with weight dv
-            gu.mul_(du)  # u_{k-1} feeds u_k with weight du
-        return g_drive, gu, gv, None, None, None, None, None
-
-
-surrogate.register_spike_function(_CubaLIFSequence)
-
-
-def cuba_lif_sequence(
-    drive: torch.Tensor, state: Any, p: Any, *, dt_s: float, alpha: float
-) -> tuple[torch.Tensor, Any]:
-    """Iterate the CubaLIF kernel over ``drive`` [T, B, n] (the synaptic increments arriving
-    at each step) from ``state``; returns (spikes [T, B, n], final state). Same spikes and
-    states as T calls of :func:`spikesim.dynamics.cuba_lif_step`; gradients (SuperSpike
-    surrogate of steepness ``alpha``, through the reset as well) equal to float rounding."""
-    du = math.exp(-dt_s / p.tau_syn_s)
-    dv = math.exp(-dt_s / p.tau_mem_s)
-    bias = None if isinstance(p.bias, (int, float)) and p.bias == 0 else p.bias
-    z, u, v = _CubaLIFSequence.apply(drive, state.u, state.v, du, dv, p.v_th, bias, alpha)
-    return z, dyn.CubaLIFState(u, v)
 
 
 def _check_finite(states: dict[str, Any], step: int) -> None:

@@ -16,6 +16,13 @@ One :class:`~spikesim.network.Network` description, run in rate or spiking mode:
   delayed-ring travelling-wave result). ``chirality`` in [-1, 1] tilts that coupling
   towards one sense of the ring (+1: all towards increasing ring angle, counter-clockwise
   on the cortex) and so picks the sense of the twist.
+  ``thalamus_neuron="lif"`` (use the :data:`LIF_THALAMUS` overrides) makes TC and RE
+  deterministic LIF cells instead (TC: threshold ``lif_threshold_mV`` above rest, RE:
+  ``lif_re_threshold_mV``, so RE fires on its own module's TC volley and the ring input
+  only shifts its timing; RE -> TC inhibition decays with ``lif_tau_inh_s``) and the gate a
+  smooth current: each module is then a relaxation oscillator paced by the loop, whose
+  phase survives many cycles, so in spiking mode the ring twists as the rate ring does
+  (the rate-unit pools' Poisson spikes decorrelate a module within a few cycles).
 - **Episodes**: spindles are gated by a depolarising input to the TC pools (the ``gate``
   population, a spike_tensor source fed by :func:`gate_input`: expected spike counts in
   rate mode, Poisson spikes in spiking mode) whose rate waxes and wanes as a raised cosine
@@ -455,7 +462,9 @@ def gate_input(
     """The gate tensor [steps, batch, modules * units] for a run, and each trial's episodes.
 
     Rate mode gets the expected spikes per step (rate x dt); spiking mode Bernoulli spikes
-    with that probability (drawn from ``seed``). Trials differ in their episodes and jitter.
+    with that probability (drawn from ``seed``), except with ``thalamus_neuron="lif"``,
+    where the expected counts drive the LIF cells as a smooth current in both modes. Trials
+    differ in their episodes and jitter.
     """
     if mode not in ("rate", "spiking"):
         raise ParameterError(_WHERE, "mode", "'rate' or 'spiking'", mode)

@@ -810,10 +810,11 @@ class Simulator(torch.nn.Module):
 
     Attribute ``fast_loop`` (default True): spiking runs without gradient use the fused loop;
     False selects the general loop (same results, more operations per step).
-    Attribute ``fused_layers`` (default False; opt in): in a differentiable ``forward`` (no carry in),
+    Attribute ``fused_layers`` (default True): in a differentiable ``forward`` (no carry in),
     a CubaLIF or current-based LIF population fed only by projections from spike-tensor
     inputs runs over all steps as one autograd node (:mod:`spikesim.dynamics.fused`): the
-    same spikes, less memory and time for BPTT; False steps it with the others.
+    same spikes, gradients equal to float rounding, less memory and time for BPTT; False
+    steps it with the others (the step-by-step graph).
     """
 
     def __init__(
@@ -862,10 +863,10 @@ class Simulator(torch.nn.Module):
         # spiking runs without gradient use the fused loop (same results, fewer operations
         # per step); False selects the general loop, which steps one population at a time
         self.fast_loop = True
-        # True: differentiable runs step a population fed only by spike-tensor inputs over all
-        # steps at once (one autograd node); False (default) steps it with the others (same
-        # spikes; the step-by-step graph that callers measuring it expect)
-        self.fused_layers = False
+        # True (default): differentiable runs step a population fed only by spike-tensor inputs
+        # over all steps at once (one autograd node); False steps it with the others (same
+        # spikes; the step-by-step graph)
+        self.fused_layers = True
 
     # ---------------------------------------------------------------------- building
     def _build_pop(self, p: Population, gen: np.random.Generator) -> _Pop:

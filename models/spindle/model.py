@@ -74,11 +74,17 @@ __all__ = [
 _WHERE = "spindle model"
 
 #: Overrides that give the thalamus deterministic LIF relay/reticular cells (for spiking
-#: runs): a smooth gate current instead of Poisson gate spikes, and a stronger ring coupling
-#: (40 % of the loop weight; the LIF modules lock to one another through pulses, not rates).
-#: With them the spiking ring twists in most episodes, as the rate-unit ring does in rate
-#: mode (benchmarks/spindle_waves.md).
-LIF_THALAMUS: dict[str, Any] = {"thalamus_neuron": "lif", "lateral_fraction": 0.4}
+#: runs): a smooth gate current instead of Poisson gate spikes, a stronger ring coupling
+#: (40 % of the loop weight; the LIF modules lock to one another through pulses, not rates)
+#: and 2.5 m/s along the ring, so that the antipodal delay (44 ms) is the same fraction of
+#: the LIF loop's period (14 Hz) as 2.8 m/s is of the rate loop's (14.5 Hz). With them the
+#: spiking ring twists in most episodes, as the rate-unit ring does in rate mode
+#: (benchmarks/spindle_waves.md).
+LIF_THALAMUS: dict[str, Any] = {
+    "thalamus_neuron": "lif",
+    "lateral_fraction": 0.4,
+    "thalamic_speed_m_s": 2.5,
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,7 +122,7 @@ class SpindleConfig:
     lif_threshold_mV: float = 0.5  # LIF thalamus: v_th - v_rest of the TC cells
     lif_re_threshold_mV: float = 6.0  # LIF thalamus: v_th - v_rest of the RE cells
     lif_tau_mem_s: float = 10e-3
-    lif_tau_inh_s: float = 10e-3  # LIF thalamus: RE -> TC inhibitory synaptic time constant
+    lif_tau_inh_s: float = 12e-3  # LIF thalamus: RE -> TC inhibitory synaptic time constant
     lif_t_ref_s: float = 2e-3
     lateral_fraction: float = 0.2
     lateral_sigma_modules: float = 8.0

@@ -113,3 +113,9 @@ def test_bad_config_errors():
     with pytest.raises(ParameterError) as e:
         build_spindle_network(dataclasses.replace(SMALL, chirality=1.5))
     assert e.value.field == "chirality"
+    with pytest.raises(ParameterError) as e:
+        build_spindle_network(dataclasses.replace(SMALL, thalamus_neuron="izhikevich"))
+    assert e.value.field == "thalamus_neuron" and "'lif'" in str(e.value)
+    with pytest.raises(ParameterError) as e:
+        build_spindle_network(dataclasses.replace(SMALL, lif_re_threshold_mV=-1.0))
+    assert e.value.field == "lif_re_threshold_mV"

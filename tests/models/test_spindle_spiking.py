@@ -56,8 +56,8 @@ def test_lif_thalamus_twists_and_poisson_does_not():
     lif = _windings(dataclasses.replace(THALAMUS, **LIF_THALAMUS), seed=1)
     poisson = _windings(THALAMUS, seed=1)
     assert lif.size == poisson.size == TRIALS
-    # measured (seeds 0, 1, 2): LIF 16, 15, 14 of 16 episodes at winding +-1; the Poisson
-    # rate-unit thalamus 0 of 16 (seed 0). Bounds: >= 12 and <= 4 of 16
+    # measured (seeds 0, 1, 2): LIF 16, 14, 14 of 16 episodes at winding +-1; the Poisson
+    # rate-unit thalamus 0 of 16 (seed 0), 1 of 16 (seed 1). Bounds: >= 12 and <= 4 of 16
     assert np.sum(np.abs(lif) == 1) >= 12
     assert np.sum(np.abs(poisson) == 1) <= 4
     # both senses occur: nothing in the description picks one at chirality 0
@@ -99,10 +99,11 @@ def test_lif_thalamus_rotating_waves_on_the_sheet():
     rot = np.mean([c.kind == "rotating" for c in lif])
     rot_poisson = np.mean([c.kind == "rotating" for c in poisson])
     freq = np.median([c.frequency_hz for c in lif])
-    assert len(lif) >= 120  # measured 145 (6 episodes)
-    # measured 63 % rotating (LIF thalamus, 92 of 145) vs 11 % (Poisson rate-unit thalamus, 14 of 129); rate mode
-    # of the benchmark 59 %, paper 50.8 %. Bounds: >= 40 % and a gap of >= 25 points
+    assert len(lif) >= 110  # measured 131 (6 episodes)
+    # measured 55 % rotating (LIF thalamus, 72 of 131) vs 11 % (Poisson rate-unit
+    # thalamus, 14 of 129); rate mode of the benchmark 59 %, paper 50.8 %. Bounds: >= 40 %
+    # and a gap of >= 25 points
     assert rot >= 0.40
     assert rot - rot_poisson >= 0.25
-    # measured 15.25 Hz (the LIF loop runs slightly faster than the rate loop's 14.5 Hz)
-    assert 13.0 <= freq <= 16.0
+    # measured 14.0 Hz (paper: 11-15 Hz)
+    assert 13.0 <= freq <= 15.0

@@ -867,6 +867,11 @@ class Simulator(torch.nn.Module):
         # over all steps at once (one autograd node); False steps it with the others (same
         # spikes; the step-by-step graph)
         self.fused_layers = True
+        # True: the fast loop runs compiled (numba, CPU; :mod:`spikesim.compiled`) when the
+        # network is supported: the same spikes as the torch fast loop. Otherwise (or False)
+        # the torch loop runs; ``compiled_reason`` then says why (None: it ran compiled)
+        self.compiled_loop = False
+        self.compiled_reason: str | None = None
 
     # ---------------------------------------------------------------------- building
     def _build_pop(self, p: Population, gen: np.random.Generator) -> _Pop:
@@ -1157,9 +1162,17 @@ class Simulator(torch.nn.Module):
 
             bar = tqdm(total=n_steps, unit="step", desc=self.network.name)
         if _FastLoop.eligible(self, carry, rec):
-            _FastLoop(self, B, precomputed).run(
-                n_steps, inputs, rec, chunk_steps, bar, nan_every, tgen
-            )
+            loop = _FastLoop(self, B, precomputed)
+            self.compiled_reason = "compiled_loop is False"
+            if self.compiled_loop:
+                from .compiled import CompiledLoop, unsupported_reason
+
+                rec.use_block(loop.A, loop.where)
+                self.compiled_reason = unsupported_reason(loop, rec)
+            if self.compiled_reason is None:
+                CompiledLoop(loop).run(n_steps, rec, chunk_steps, bar, tgen)
+            else:
+                loop.run(n_steps, inputs, rec, chunk_steps, bar, nan_every, tgen)
             rec.flush()
             if bar is not None:
                 bar.close()
@@ -1632,6 +1645,11 @@ class _Recorder:
             self.block_buf.append(self.block.clone())  # compared with 0 in bulk
             if len(self.block_buf) * self.block.numel() >= 1 << 22:
                 self._compact()
+        self._record_mons(k, activity, states)
+
+    def _record_mons(
+        self, k: int, activity: dict[str, torch.Tensor], states: dict[str, Any]
+    ) -> None:
         for m in self.mons:
             a = activity[m.target]
             if isinstance(m, SpikeMonitor):
@@ -1667,6 +1685,18 @@ class _Recorder:
                     self.rate_acc[m.name].append(
                         (self.rate_cur.pop(m.name) / steps_per_bin).to("cpu", torch.float64).numpy()
                     )
+
+    def record_block(self, k0: int, hist: torch.Tensor, where: dict[str, tuple[int, int]]) -> None:
+        """Record steps ``k0 ..`` at once from ``hist`` [steps, B, N_total] (the block)."""
+        if self.block is not None:
+            self._compact()
+            if not self.block_bool:
+                self.block_start = k0
+            self.block_bool.append(hist > 0)
+        if any(not (isinstance(m, SpikeMonitor) and m.name in self.block_of) for m in self.mons):
+            for kk in range(hist.shape[0]):
+                activity = {name: hist[kk, :, o : o + n] for name, (o, n) in where.items()}
+                self._record_mons(k0 + kk, activity, {})
 
     def _compact(self) -> None:
         if self.block_buf:

@@ -134,7 +134,9 @@ if numba is not None:
                 pr = prob[s]
                 for b in range(B):
                     for i in range(n):
-                        A[b, a0 + i] = 1.0 if r[kk, b, i] < pr[b, i] else 0.0
+                        on = r[kk, b, i] < pr[b, i]
+                        hist[kk, b, a0 + i] = on
+                        A[b, a0 + i] = 1.0 if on else 0.0
             # 2) fused LIF groups, the same operations as lif_step_
             for gi in range(G.shape[0]):
                 a0 = G[gi, 0]
@@ -155,21 +157,26 @@ if numba is not None:
                 one, e_exc, e_inh, leak = c[0], c[1], c[2], c[3]
                 a_m, c_e, c_i, v_th, v_reset, drive = c[4], c[5], c[6], c[7], c[8], c[9]
                 dec_e, dec_i = c[10], c[11]
+                re = rings[ex] if ek == 2 else rings[0]
+                ri = rings[ix] if ik == 2 else rings[0]
+                se = k % re.shape[0]
+                si = k % ri.shape[0]
+                since = k - ref_steps
+                # per element the operations of lif_step_ in its order; the passes are
+                # fused (each element's sequence is unchanged), torch's exp_ between them
                 for b in range(B):
                     for i in range(n):
+                        ie = st[1, b, i]
+                        ii = st[2, b, i]
                         if ek == 1:
-                            st[1, b, i] += buf[b, ex + i]
+                            ie += buf[b, ex + i]
                         elif ek == 2:
-                            st[1, b, i] += rings[ex][k % rings[ex].shape[0], b, i]
+                            ie += re[se, b, i]
                         if ik == 1:
-                            st[2, b, i] += buf[b, ix + i]
+                            ii += buf[b, ix + i]
                         elif ik == 2:
-                            st[2, b, i] += rings[ix][k % rings[ix].shape[0], b, i]
-                if cond == 1:
-                    for b in range(B):
-                        for i in range(n):
-                            ie = st[1, b, i]
-                            ii = st[2, b, i]
+                            ii += ri[si, b, i]
+                        if cond == 1:
                             gg = ie + one
                             gg = gg + ii
                             if e_exc_zero == 1:
@@ -177,26 +184,23 @@ if numba is not None:
                             else:
                                 nm = ie * e_exc + drive
                                 nm = nm + ii * e_inh
-                            nm = nm / gg
-                            num[b * n + i] = nm
+                            num[b * n + i] = nm / gg
                             g[b * n + i] = gg * leak
-                    _exp_inplace(g)
-                    for b in range(B):
-                        for i in range(n):
-                            nm = num[b * n + i]
-                            st[0, b, i] = (st[0, b, i] - nm) * g[b * n + i] + nm
-                else:
-                    for b in range(B):
-                        for i in range(n):
+                        else:
                             v = (st[0, b, i] - drive) * a_m + drive
-                            v = v + st[1, b, i] * c_e
-                            st[0, b, i] = v - st[2, b, i] * c_i
-                since = k - ref_steps
+                            v = v + ie * c_e
+                            st[0, b, i] = v - ii * c_i
+                        st[1, b, i] = ie * dec_e
+                        st[2, b, i] = ii * dec_i
+                if cond == 1:
+                    _exp_inplace(g)
                 for b in range(B):
                     for i in range(n):
-                        st[1, b, i] *= dec_e
-                        st[2, b, i] *= dec_i
-                        v = st[0, b, i]
+                        if cond == 1:
+                            nm = num[b * n + i]
+                            v = (st[0, b, i] - nm) * g[b * n + i] + nm
+                        else:
+                            v = st[0, b, i]
                         refr = False
                         if ref_steps > 0:
                             refr = ls[b, i] > since
@@ -208,6 +212,7 @@ if numba is not None:
                                 spk = False
                             if spk:
                                 ls[b, i] = k
+                        hist[kk, b, a0 + i] = spk
                         if spk:
                             A[b, a0 + i] = 1.0
                             v = v_reset
@@ -247,8 +252,33 @@ if numba is not None:
                 for b in range(B):
                     for i in range(n):
                         ring[slot, b, i] += buf[b, o + i]
-            hist[kk] = A
         return T
+
+
+if numba is not None:
+
+    @numba.njit(cache=True)
+    def _events(hist: Any, m: int) -> Any:
+        # the nonzero entries of hist[:m] (bool [steps, B, N]) in (step, trial, column) order
+        count = 0
+        for kk in range(m):
+            for b in range(hist.shape[1]):
+                for i in range(hist.shape[2]):
+                    if hist[kk, b, i]:
+                        count += 1
+        steps = np.empty(count, dtype=np.int64)
+        trial = np.empty(count, dtype=np.int64)
+        cols = np.empty(count, dtype=np.int64)
+        j = 0
+        for kk in range(m):
+            for b in range(hist.shape[1]):
+                for i in range(hist.shape[2]):
+                    if hist[kk, b, i]:
+                        steps[j] = kk
+                        trial[j] = b
+                        cols[j] = i
+                        j += 1
+        return steps, trial, cols
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
@@ -411,12 +441,12 @@ class CompiledLoop:
         for g in loop.groups:
             loop.states.update(g.views)
         K = max(1, min(self.chunk, n_steps))
-        hist_t = torch.empty(K, *loop.A.shape, dtype=dt)
+        hist_t = torch.empty(K, *loop.A.shape, dtype=torch.bool)
         hist = _np(hist_t)
         rand_t = [torch.empty(K, B, n, dtype=dt) for _, n in self.src]
         rand = [_np(r) for r in rand_t]
         if not len(rand):
-            rand.append(np.zeros((1, 1, 1), dtype=hist.dtype))
+            rand.append(np.zeros((1, 1, 1), dtype=self.P.dtype))
         k = 0
         while k < n_steps:
             # stop at the recorder's flush points and at the end
@@ -447,7 +477,7 @@ class CompiledLoop:
                 self.merges,
                 self.to_ring,
             )
-            rec.record_block(k, hist_t[:m], loop.where)
+            rec.record_block(k, hist_t[:m], _events(hist, m), loop.where)
             k = stop
             loop._check_finite(k - 1)
             if k % chunk_steps == 0:

@@ -1686,16 +1686,31 @@ class _Recorder:
                         (self.rate_cur.pop(m.name) / steps_per_bin).to("cpu", torch.float64).numpy()
                     )
 
-    def record_block(self, k0: int, hist: torch.Tensor, where: dict[str, tuple[int, int]]) -> None:
-        """Record steps ``k0 ..`` at once from ``hist`` [steps, B, N_total] (the block)."""
-        if self.block is not None:
-            self._compact()
-            if not self.block_bool:
-                self.block_start = k0
-            self.block_bool.append(hist > 0)
+    def record_block(
+        self,
+        k0: int,
+        hist: torch.Tensor,
+        events: tuple[np.ndarray, np.ndarray, np.ndarray],
+        where: dict[str, tuple[int, int]],
+    ) -> None:
+        """Record steps ``k0 ..`` at once: ``hist`` [steps, B, N_total] is the block (bool),
+        ``events`` its nonzero entries (step from 0, trial, column), ordered by step, trial,
+        column: the same spikes in the same order as recording step by step."""
+        steps, batch, cols = events
+        for name, (o, n) in self.block_of.items():
+            idx = self.index[name]
+            if idx is None:
+                sel = (cols >= o) & (cols < o + n)
+                self.spk[name].append(np.stack([steps[sel] + k0, batch[sel], cols[sel] - o]))
+            else:
+                t, b, i = torch.nonzero(hist[:, :, o : o + n][:, :, idx], as_tuple=True)
+                self.spk[name].append(np.stack([(t + k0).numpy(), b.numpy(), idx[i].cpu().numpy()]))
         if any(not (isinstance(m, SpikeMonitor) and m.name in self.block_of) for m in self.mons):
             for kk in range(hist.shape[0]):
-                activity = {name: hist[kk, :, o : o + n] for name, (o, n) in where.items()}
+                activity = {
+                    name: hist[kk, :, o : o + n].to(self.sim.dtype)
+                    for name, (o, n) in where.items()
+                }
                 self._record_mons(k0 + kk, activity, {})
 
     def _compact(self) -> None:

@@ -71,6 +71,7 @@ def _net(*, dense: bool = False) -> ss.Network:
         net.add_projection("b_c2", "b", "c2", ss.Dense(weight=0.05))
     for p in ("exc", "inh", "c2", "a", "b"):
         net.monitor_spikes(p)
+    net.monitor_spikes("a", name="a_some", indices=[7, 1, 30, 2])
     net.monitor_rate("exc", bin_s=5e-3)
     return net
 

@@ -99,7 +99,9 @@ if numba is not None:
         else:
             _vml_exp_f(x.size, x.ctypes.data)  # type: ignore[call-arg]
 
-    @numba.njit(cache=True)
+    # error_model="numpy": a float division follows IEEE 754 (as torch's div_), no Python
+    # ZeroDivisionError check per element
+    @numba.njit(cache=True, error_model="numpy")
     def _run_chunk(
         k0,
         K,

@@ -15,7 +15,8 @@ gives the same bits:
 - synaptic delivery adds the same terms into the same slots in the same order (active units in
   increasing index, table columns in order) as ``index_add_`` on one thread.
 
-Supported: fused LIF groups (current or conductance synapses, refractory), Poisson sources,
+Supported: fused LIF groups (current or conductance synapses, refractory), Poisson and
+spike-times sources,
 sparse / fixed-fan-in projections (tables), integer delays (rings), spike and rate monitors.
 Anything else returns a reason from :func:`unsupported_reason` and the torch loop runs.
 """
@@ -111,6 +112,9 @@ if numba is not None:
         rand,
         src_spec,
         prob,
+        st_spec,
+        st_steps,
+        st_idx,
         G,
         P,
         S,
@@ -139,6 +143,22 @@ if numba is not None:
                         on = r[kk, b, i] < pr[b, i]
                         hist[kk, b, a0 + i] = on
                         A[b, a0 + i] = 1.0 if on else 0.0
+            # spike-times sources: the events of step k (steps sorted), in every trial
+            for s in range(st_spec.shape[0]):
+                a0 = st_spec[s, 0]
+                n = st_spec[s, 1]
+                e0 = st_spec[s, 2]
+                e1 = st_spec[s, 3]
+                for b in range(B):
+                    for i in range(n):
+                        A[b, a0 + i] = 0.0
+                        hist[kk, b, a0 + i] = False
+                lo = e0 + np.searchsorted(st_steps[e0:e1], k, side="left")
+                hi = e0 + np.searchsorted(st_steps[e0:e1], k, side="right")
+                for e in range(lo, hi):
+                    for b in range(B):
+                        A[b, a0 + st_idx[e]] = 1.0
+                        hist[kk, b, a0 + st_idx[e]] = True
             # 2) fused LIF groups, the same operations as lif_step_
             for gi in range(G.shape[0]):
                 a0 = G[gi, 0]
@@ -305,8 +325,11 @@ def unsupported_reason(loop: Any, rec: Any) -> str | None:
     if reason:
         return reason
     for p, _ in loop.sources:
-        if type(p.model).__name__ != "PoissonSource":
-            return f"source {p.name!r} is a {type(p.model).__name__} (only Poisson sources)"
+        if type(p.model).__name__ not in ("PoissonSource", "SpikeTimesSource"):
+            return (
+                f"source {p.name!r} is a {type(p.model).__name__} "
+                "(only Poisson and spike-times sources)"
+            )
     for g in loop.groups:
         if not g.fused:
             return f"population {g.p0.name!r} is not a fused LIF group"
@@ -392,10 +415,24 @@ class CompiledLoop:
         spec: list[tuple[int, int]] = []
         prob: list[np.ndarray] = []
         dt_s = loop.sim.dt_s
+        st_spec: list[tuple[int, int, int, int]] = []
+        st_steps: list[np.ndarray] = []
+        st_idx: list[np.ndarray] = []
+        n_ev = 0
         for p, z in loop.sources:
+            if type(p.model).__name__ == "SpikeTimesSource":
+                steps, idx = p.params
+                st_spec.append((z.storage_offset() - a_base, p.size, n_ev, n_ev + len(steps)))
+                st_steps.append(np.asarray(steps, dtype=np.int64))
+                st_idx.append(np.asarray(idx, dtype=np.int64))
+                n_ev += len(steps)
+                continue
             spec.append((z.storage_offset() - a_base, p.size))
             prob.append(_np((p.params * dt_s).expand(B, p.size).contiguous()))
             self.src.append((p, p.size))
+        self.st_spec = np.asarray(st_spec, dtype=np.int64).reshape(-1, 4)
+        self.st_steps = np.concatenate(st_steps + [np.zeros(0, np.int64)])
+        self.st_idx = np.concatenate(st_idx + [np.zeros(0, np.int64)])
         if not len(prob):
             prob.append(np.zeros((B, 1), dtype=npdt))
         self.src_spec = np.asarray(spec, dtype=np.int64).reshape(-1, 2)
@@ -466,6 +503,9 @@ class CompiledLoop:
                 tuple(rand),
                 self.src_spec,
                 self.prob,
+                self.st_spec,
+                self.st_steps,
+                self.st_idx,
                 self.G,
                 self.P,
                 self.S,

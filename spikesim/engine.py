@@ -815,6 +815,10 @@ class Simulator(torch.nn.Module):
     inputs runs over all steps as one autograd node (:mod:`spikesim.dynamics.fused`): the
     same spikes, gradients equal to float rounding, less memory and time for BPTT; False
     steps it with the others (the step-by-step graph).
+    Attribute ``compiled_loop`` (default False): True runs that fused loop compiled (numba,
+    CPU, :mod:`spikesim.compiled`) when the network is supported: the same spikes bit for
+    bit, several times faster; otherwise the torch loop runs and ``compiled_reason`` says why
+    (None after a compiled run).
     """
 
     def __init__(

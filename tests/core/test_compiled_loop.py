@@ -122,3 +122,18 @@ def test_unsupported_network_falls_back_and_says_why() -> None:
     sim, ours = _run(net, compiled=True, dtype="float64", batch=1)
     assert sim.compiled_reason is not None and "b_c2" in sim.compiled_reason
     _same(ref, ours)
+
+
+def test_compiled_loop_streams_the_same_spikes_to_hdf5(tmp_path: Any) -> None:
+    """Chunks of 100 steps written to disk as the run goes: the file holds the torch spikes."""
+    net = _net()
+    back = []
+    for compiled in (False, True):
+        sim = ss.Simulator(net, seed=5, batch_size=2)
+        sim.compiled_loop = compiled
+        path = tmp_path / f"run_{compiled}.h5"
+        sim.run(0.05, chunk_steps=100, out=path)
+        back.append(ss.Result.from_hdf5(path))
+    assert sim.compiled_reason is None
+    assert back[0].spikes["exc_spikes"].count() > 100
+    _same(back[0], back[1])

@@ -1165,6 +1165,10 @@ class Simulator(torch.nn.Module):
             from tqdm import tqdm
 
             bar = tqdm(total=n_steps, unit="step", desc=self.network.name)
+        self.compiled_reason = (
+            "the fused fast loop does not apply (fast_loop off, rate mode, gradient, a carried "
+            "state, a custom recorder or per-synapse delays)"
+        )
         if _FastLoop.eligible(self, carry, rec):
             loop = _FastLoop(self, B, precomputed)
             self.compiled_reason = "compiled_loop is False"

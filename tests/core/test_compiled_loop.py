@@ -122,6 +122,11 @@ def test_unsupported_network_falls_back_and_says_why() -> None:
     sim, ours = _run(net, compiled=True, dtype="float64", batch=1)
     assert sim.compiled_reason is not None and "b_c2" in sim.compiled_reason
     _same(ref, ours)
+    # rate mode has no fused spiking loop: it runs as before and says so
+    rate = ss.Simulator(_net(), mode="rate", seed=11)
+    rate.compiled_loop = True
+    rate.run(0.01)
+    assert rate.compiled_reason is not None and "rate mode" in rate.compiled_reason
 
 
 def test_compiled_loop_streams_the_same_spikes_to_hdf5(tmp_path: Any) -> None:

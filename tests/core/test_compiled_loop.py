@@ -15,8 +15,6 @@ import pytest
 
 import spikesim as ss
 
-pytest.importorskip("numba")
-
 
 def _net(*, dense: bool = False) -> ss.Network:
     """COBA-like: conductance-based exc/inh populations driven by Poisson input, plus a

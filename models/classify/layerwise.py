@@ -29,7 +29,6 @@ import torch
 from spikesim import dynamics as dyn
 from spikesim.dynamics import cuba_lif_sequence
 from spikesim.engine import Simulator
-from spikesim.errors import SimulationError
 from spikesim.network import Network, SpikeTensorSource
 from spikesim.neurons import CubaLIF, RateUnit
 
@@ -147,7 +146,7 @@ def run_layerwise(
             zs.append(z)
         states[layer.population] = state
         acts[layer.population] = torch.stack(zs)
-    _check_finite(states, start + T - 1)
+    sim._check_finite(states, start + T - 1)  # the simulator's own check and message
     out = {n: acts[n] for n in record}
     return out, {"step": start + T, "states": states, "pending": pending}
 
@@ -162,21 +161,3 @@ def _project(pr: Any, a: torch.Tensor) -> torch.Tensor:
     img = a.reshape(n, c, h, w).contiguous(memory_format=torch.channels_last)
     out = torch.nn.functional.conv2d(img, pr.weight, stride=pr.stride, padding=pr.padding)
     return out.contiguous().reshape(n, -1)
-
-
-def _check_finite(states: dict[str, Any], step: int) -> None:
-    """One reduction over all final states (one host sync); names the population if not
-    finite (the simulator checks at the end of a differentiable run too)."""
-    floats = {
-        (name, field): v
-        for name, st in states.items()
-        for field, v in zip(st._fields, st, strict=True)
-        if isinstance(v, torch.Tensor) and v.is_floating_point()
-    }
-    if not floats or bool(torch.isfinite(torch.stack([v.sum() for v in floats.values()]).sum())):
-        return
-    for (name, field), v in floats.items():
-        if not bool(torch.isfinite(v).all()):
-            raise SimulationError(
-                name, step, f"state {field!r} is not finite (diverging: reduce weights or input)"
-            )

@@ -366,11 +366,11 @@ def build_spindle_network(cfg: SpindleConfig = SpindleConfig(), *, monitor: bool
         ),
         receptor="inh",
     )
-    # episodes: the gate (a spike_tensor source, one pool of K units per module) drives TC
+    # episodes: the gate (a spike_tensor source, one pool of K units per module) drives TC,
+    # pool to pool within the module like RE -> TC
     net.add_spike_tensor("gate", M * K)
-    gpre, gpost, _ = _pool_links(own, own, cfg)
     net.add_projection(
-        "gate_tc", "gate", "tc", Explicit(pre=gpre, post=gpost, weight=cfg.gate_weight_mV / F)
+        "gate_tc", "gate", "tc", Explicit(pre=pre2, post=post2, weight=cfg.gate_weight_mV / F)
     )
     # cortex
     N = cfg.rows * cfg.cols

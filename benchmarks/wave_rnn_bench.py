@@ -15,6 +15,13 @@ by default; ``--device cuda`` runs on a GPU.
     python benchmarks/wave_rnn_bench.py spiking --out /tmp/wave_spiking.jsonl
     python benchmarks/wave_rnn_bench.py throughput --T 100 200 400 784 --channels 27 --batch 64
     python benchmarks/wave_rnn_bench.py table --out /tmp/wave_adding.jsonl
+
+On a GPU (``--device cuda``): the throughput part times wall clock with
+``torch.cuda.synchronize`` around each pass, and ``--time-limit-s`` bounds a training run in
+wall-clock seconds (it then reports "not solved within N iterations (S s)"); ``irnn_cudnn`` is
+the iRNN through ``torch.rnn_relu`` (one cuDNN call per sequence). cuDNN's TF32 convolutions
+are switched off (``--tf32`` keeps them) so that the GPU computes in float32 like the CPU.
+See benchmarks/gpu/part_wave.sh.
 """
 
 from __future__ import annotations
@@ -66,7 +73,7 @@ def run_task(task: str, a: argparse.Namespace) -> None:
                     seed=seed,
                     iters=caps.get(kind, 1000),
                     batch=a.batch,
-                    lr=lrs.get(kind, LR[task][kind]),
+                    lr=lrs.get(kind, LR[task][_base(kind)]),
                     grad_clip=a.grad_clip,
                     eval_every=a.eval_every,
                     eval_batch=a.eval_batch,
@@ -75,6 +82,7 @@ def run_task(task: str, a: argparse.Namespace) -> None:
                     mnist_dir=a.mnist_dir,
                     device=a.device,
                     log=lambda s, k=kind, t=T: print(f"[{task} {k} T={t}] {s}", flush=True),
+                    time_limit_s=a.time_limit_s,
                 )
                 res["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
                 with open(a.out, "a") as f:
@@ -82,8 +90,14 @@ def run_task(task: str, a: argparse.Namespace) -> None:
                 print(_row(res), flush=True)
 
 
+def _base(kind: str) -> str:
+    return "irnn" if kind == "irnn_cudnn" else kind
+
+
 def _model_options(task: str, kind: str, a: argparse.Namespace) -> dict:
-    opts = dict(MODEL_OPTIONS[task][kind])
+    opts = dict(MODEL_OPTIONS[task][_base(kind)])
+    if kind == "irnn_cudnn":
+        opts["impl"] = "torch_rnn"
     if kind == "wrnn" and a.wrnn_channels is not None:
         opts["channels"] = a.wrnn_channels
     return opts
@@ -120,8 +134,9 @@ def _keep_freed_memory() -> bool:
 
 
 def run_throughput(a: argparse.Namespace) -> None:
-    """Training throughput (sequences per CPU-second, forward + backward) of the wRNN against
-    the official-style nn.Conv1d loop, one table row per sequence length T.
+    """Training throughput (sequences per second, forward + backward) of the wRNN against
+    the official-style nn.Conv1d loop, one table row per sequence length T. On a CPU the time
+    is process (CPU) time; on a GPU wall-clock time between ``torch.cuda.synchronize`` calls.
 
     The implementations are timed interleaved (one iteration of each in turn, ``--reps`` rounds
     after a warm-up round) so that a change of machine load affects all alike; the table gives
@@ -140,8 +155,11 @@ def run_throughput(a: argparse.Namespace) -> None:
         f"n = {a.ring_n}, c = {a.channels}, batch {a.batch}, {a.reps} rounds, "
         f"{torch.get_num_threads()} thread(s), device {a.device}"
     )
-    names = [name for name, _, _ in impls] + ["3 convs/step alone (floor)"]
-    head = " | ".join(f"{name} seq/CPU-s (median, best)" for name in names)
+    cuda = a.device.startswith("cuda")
+    clock = time.perf_counter if cuda else time.process_time
+    unit = "seq/s" if cuda else "seq/CPU-s"
+    names = [name for name, _, _ in impls] + ([] if a.no_floor else ["3 convs/step alone (floor)"])
+    head = " | ".join(f"{name} {unit} (median, best)" for name in names)
     ratios = " | ".join(f"{name} / reference" for name in names[1:])
     print(f"| T | {head} | {ratios} |")
     print("|---" * (1 + 2 * len(names) - 1) + "|")
@@ -165,19 +183,22 @@ def run_throughput(a: argparse.Namespace) -> None:
                 F.conv1d(h, w)
                 torch.nn.grad.conv1d_weight(h, w.shape, gr)
 
-        times: list[list[float]] = [[] for _ in range(len(impls) + 1)]
+        runs = [*models] + ([] if a.no_floor else [None])
+        times: list[list[float]] = [[] for _ in runs]
         for rnd in range(a.reps + 1):  # round 0 is a warm-up
-            for i, m in enumerate([*models, None]):
-                c0 = time.process_time()
+            for i, m in enumerate(runs):
+                if cuda:
+                    torch.cuda.synchronize()
+                c0 = clock()
                 if m is None:
                     floor(T, floor_in, floor_w, floor_g)
                 else:
                     m.zero_grad()
                     F.mse_loss(m(x), y).backward()
-                if a.device.startswith("cuda"):
+                if cuda:
                     torch.cuda.synchronize()
                 if rnd:
-                    times[i].append(time.process_time() - c0)
+                    times[i].append(clock() - c0)
         med = [a.batch / statistics.median(t) for t in times]
         best = [a.batch / min(t) for t in times]
         cells = " | ".join(f"{m:.0f}, {b:.0f}" for m, b in zip(med, best, strict=True))
@@ -187,10 +208,17 @@ def run_throughput(a: argparse.Namespace) -> None:
 
 def _row(r: dict) -> str:
     if r["task"] == "adding":
-        solved = r["solved_iter"] if r["solved_iter"] is not None else f"> {r['iters_run']}"
+        solved = (
+            r["solved_iter"]
+            if r["solved_iter"] is not None
+            else f"not solved within {r['iters_run']} iterations ({r['wall_s']:.0f} s)"
+        )
+        best = min((h["mse"] for h in r["history"]), default=float("nan"))
         return (
             f"| adding | {r['T']} | {r['model']} | {r['seed']} | {r['n_params']} | {r['lr']:g} | "
-            f"{solved} | {r['final'].get('mse', float('nan')):.3g} | {r['wall_s']:.0f} |"
+            f"{r['batch']} | {solved} | {r['final'].get('mse', float('nan')):.3g} "
+            f"(best {best:.3g}) | {r['sequences_per_s']:.0f} seq/s | {r['wall_s']:.0f} s | "
+            f"{r.get('stopped_by', '?')} | {r.get('device', '?')} |"
         )
     f = r["final"]
     if r["task"] in ("smnist", "psmnist"):
@@ -203,6 +231,25 @@ def _row(r: dict) -> str:
         f"| copy | {r['T']} | {r['model']} | {r['seed']} | {r['n_params']} | {r['lr']:g} | "
         f"{r['iters_run']} | {f.get('ce', float('nan')):.3g} | {f.get('mse', float('nan')):.3g} | "
         f"{f.get('recall_accuracy', float('nan')):.3f} | {r['wall_s']:.0f} |"
+    )
+
+
+def _machine(device: str) -> str:
+    """One line naming the machine, torch version, date and the command line."""
+    import platform
+    import sys
+
+    dev = device
+    if device.startswith("cuda") and torch.cuda.is_available():
+        dev = f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
+    tf32 = ""
+    if device.startswith("cuda"):
+        tf32 = f", cudnn.allow_tf32 {torch.backends.cudnn.allow_tf32}"
+    return (
+        f"# machine: {platform.node()} {platform.processor() or platform.machine()}, device {dev}, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} thread(s){tf32}, "
+        f"date {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}\n"
+        f"# command: python {' '.join(sys.argv)}"
     )
 
 
@@ -239,11 +286,20 @@ def main() -> None:
         action="store_true",
         help="throughput: mallopt so large buffers are not mmap'd afresh every iteration",
     )
+    p.add_argument(
+        "--time-limit-s", type=float, default=None, help="wall-clock limit per training run (s)"
+    )
+    p.add_argument("--no-floor", action="store_true", help="throughput: skip the floor column")
+    p.add_argument("--tf32", action="store_true", help="cuda: allow cuDNN TF32 convolutions")
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", default="/tmp/wave_rnn_bench.jsonl")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
+    if a.device.startswith("cuda"):
+        torch.backends.cudnn.allow_tf32 = a.tf32
+        torch.backends.cuda.matmul.allow_tf32 = a.tf32
+    print(_machine(a.device), flush=True)
     if a.part == "table":
         for line in Path(a.out).read_text().splitlines():
             r = json.loads(line)

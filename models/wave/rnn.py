@@ -329,6 +329,11 @@ class IRNN(SequenceModel):
 
     ``bias_init="official"`` reproduces the official wRNN code's iRNN, which leaves PyTorch's
     default uniform init on the input bias; ``"zeros"`` (default) zeroes it.
+
+    ``impl``: ``"loop"`` (default: a Python loop of ``addmm`` + ReLU, autograd per step) or
+    ``"torch_rnn"`` (the same recurrence through ``torch.rnn_relu``, the op behind
+    ``nn.RNN(nonlinearity="relu")``: one cuDNN call for the whole sequence on a GPU, the ATen
+    loop on a CPU; ReLU only). Same parameters and values either way (tested).
     """
 
     def __init__(
@@ -339,12 +344,16 @@ class IRNN(SequenceModel):
         hidden: int = 100,
         bias_init: str = "zeros",
         activation: str = "relu",
+        impl: str = "loop",
         generator: torch.Generator | None = None,
         device: torch.device | str | None = None,
         dtype: torch.dtype = torch.float32,
     ) -> None:
         super().__init__()
         w = "IRNN"
+        self.impl = _check_choice(w, "impl", impl, ("loop", "torch_rnn"))
+        if impl == "torch_rnn" and activation != "relu":
+            raise ParameterError(w, "activation", "'relu' with impl='torch_rnn'", activation)
         self.n_inp = _check_int(w, "n_inp", n_inp, 1)
         self.n_out = _check_int(w, "n_out", n_out, 1)
         self.hidden_size = _check_int(w, "hidden", hidden, 1)
@@ -363,6 +372,20 @@ class IRNN(SequenceModel):
 
     def _run(self, x: torch.Tensor, keep_all: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
         steps, batch, _ = x.shape
+        if self.impl == "torch_rnn":
+            h0 = x.new_zeros(1, batch, self.hidden_size)
+            params = [
+                self.input_weight,
+                self.recurrent_weight,
+                self.input_bias,
+                self.recurrent_bias,
+            ]
+            # (input, hx, params, has_biases, num_layers, dropout, train, bidirectional,
+            # batch_first), as nn.RNN calls it
+            seq, _ = torch.rnn_relu(
+                x.contiguous(), h0, params, True, 1, 0.0, self.training, False, False
+            )
+            return seq[-1], (seq if keep_all else None)
         drive = torch.addmm(
             self.input_bias + self.recurrent_bias,
             x.reshape(steps * batch, self.n_inp),

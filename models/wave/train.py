@@ -44,7 +44,10 @@ def default_model_options(kind: str, task: str) -> dict[str, Any]:
             "channels": channels,
         }
         return opts
-    return {"hidden": 100 if task in ("adding", "copy") else 256}
+    opts = {"hidden": 100 if task in ("adding", "copy") else 256}
+    if kind == "irnn_cudnn":  # the iRNN through torch.rnn_relu (cuDNN on a GPU)
+        opts["impl"] = "torch_rnn"
+    return opts
 
 
 def _n_io(task: str) -> tuple[int, int]:
@@ -71,13 +74,20 @@ def train(
     dtype: torch.dtype = torch.float32,
     log: Callable[[str], None] | None = None,
     return_model: bool = False,
+    time_limit_s: float | None = None,
 ) -> dict[str, Any]:
-    """Train ``kind`` (``"wrnn"``, ``"irnn"``, ``"lstm"``, ``"gru"``, ``"wrnn_reference"``) on ``task``.
+    """Train ``kind`` (``"wrnn"``, ``"irnn"``, ``"irnn_cudnn"``, ``"lstm"``, ``"gru"``,
+    ``"wrnn_reference"``) on ``task``. ``"irnn_cudnn"`` is the iRNN with ``impl="torch_rnn"``.
 
     Returns a dict with ``history`` (iteration, train loss, test metric per evaluation),
     ``solved_iter`` (adding: first evaluation with test MSE <= 0.05, else ``None``),
-    ``final`` (last test metrics), ``n_params``, ``wall_s``, ``sequences_per_s`` and, with
-    ``return_model``, the trained module under ``"model_object"``.
+    ``final`` (last test metrics), ``n_params``, ``wall_s``, ``sequences_per_s``,
+    ``stopped_by`` (``"solved"``, ``"iters"``, ``"time_limit"`` or ``"non_finite_loss"``) and,
+    with ``return_model``, the trained module under ``"model_object"``.
+
+    ``time_limit_s``: wall-clock limit in seconds for the training loop (model set-up excluded):
+    after the first iteration that ends past it the run is evaluated once more and stops, so an
+    unsolved run reports "not solved within ``iters_run`` iterations (``wall_s`` s)".
     """
     if task not in TASKS:
         raise ParameterError("train", "task", f"one of {TASKS}", task)
@@ -92,6 +102,15 @@ def train(
             raise ParameterError("train", name, f"an integer >= {lo}", v)
     if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
         raise ParameterError("train", "lr", "a finite number > 0", lr)
+    if time_limit_s is not None and not (
+        isinstance(time_limit_s, (int, float))
+        and not isinstance(time_limit_s, bool)
+        and time_limit_s > 0
+        and math.isfinite(time_limit_s)
+    ):
+        raise ParameterError(
+            "train", "time_limit_s", "None or a finite number of seconds > 0", time_limit_s
+        )
     device = torch.device(device)
     gen_init = torch.Generator().manual_seed(seed)
     gen_data = torch.Generator().manual_seed(seed + 1_000_003)
@@ -99,7 +118,8 @@ def train(
     n_inp, n_out = _n_io(task)
     opts = default_model_options(kind, task)
     opts.update(model_options or {})
-    model = build_model(kind, n_inp, n_out, generator=gen_init, dtype=dtype, **opts).to(device)
+    base = "irnn" if kind == "irnn_cudnn" else kind
+    model = build_model(base, n_inp, n_out, generator=gen_init, dtype=dtype, **opts).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     say = log or (lambda s: None)
 
@@ -171,6 +191,7 @@ def train(
     t0 = time.perf_counter()
     train_s = 0.0
     last_loss = float("nan")
+    stopped_by = "iters"
     it = 0
     for it in range(1, iters + 1):
         t1 = time.perf_counter()
@@ -185,8 +206,10 @@ def train(
         last_loss = float(loss.detach())
         if not math.isfinite(last_loss):
             say(f"iter {it}: loss is {last_loss}, stopping")
+            stopped_by = "non_finite_loss"
             break
-        if it % eval_every == 0 or it == iters:
+        out_of_time = time_limit_s is not None and time.perf_counter() - t0 >= time_limit_s
+        if it % eval_every == 0 or it == iters or out_of_time:
             model.eval()
             with torch.no_grad():
                 metrics = evaluate()
@@ -199,7 +222,12 @@ def train(
             if task == "adding" and solved_iter is None and metrics["mse"] <= ADDING_SOLVED_MSE:
                 solved_iter = it
                 if stop_when_solved:
+                    stopped_by = "solved"
                     break
+        if out_of_time:
+            say(f"iter {it}: time limit {time_limit_s:g} s reached, stopping")
+            stopped_by = "time_limit"
+            break
     out = {
         "task": task,
         "model": kind,
@@ -218,6 +246,8 @@ def train(
         "wall_s": time.perf_counter() - t0,
         "sequences_per_s": it * batch / train_s if train_s > 0 else float("nan"),
         "device": str(device),
+        "stopped_by": stopped_by,
+        "time_limit_s": time_limit_s,
     }
     if return_model:
         out["model_object"] = model
@@ -228,7 +258,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--task", choices=TASKS, default="adding")
     p.add_argument(
-        "--model", choices=("wrnn", "irnn", "lstm", "gru", "wrnn_reference"), default="wrnn"
+        "--model",
+        choices=("wrnn", "irnn", "irnn_cudnn", "lstm", "gru", "wrnn_reference"),
+        default="wrnn",
     )
     p.add_argument("--T", type=int, default=100)
     p.add_argument("--seed", type=int, default=0)
@@ -239,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--eval-every", type=int, default=100)
     p.add_argument("--eval-batch", type=int, default=1000)
     p.add_argument("--stop-when-solved", action="store_true")
+    p.add_argument("--time-limit-s", type=float, default=None, help="wall-clock limit (s)")
     p.add_argument("--n", type=int, default=None, help="wRNN ring size")
     p.add_argument("--channels", type=int, default=None, help="wRNN channels")
     p.add_argument("--hidden", type=int, default=None, help="iRNN/LSTM/GRU hidden size")
@@ -269,6 +302,7 @@ def main(argv: list[str] | None = None) -> int:
         mnist_dir=a.mnist_dir,
         device=a.device,
         log=print,
+        time_limit_s=a.time_limit_s,
     )
     summary = {k: v for k, v in res.items() if k != "history"}
     print(json.dumps(summary, indent=1))

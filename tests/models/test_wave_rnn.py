@@ -91,6 +91,62 @@ def test_paper_initialisations():
     assert ir.input_weight.detach().std() == pytest.approx(0.001, rel=0.3)
 
 
+def test_irnn_torch_rnn_impl_equals_the_loop():
+    # same parameters, same values and gradients (the cuDNN path on a GPU, the ATen loop here)
+    g = torch.Generator().manual_seed(1)
+    loop = IRNN(2, 1, hidden=12, bias_init="official", generator=g)
+    fast = IRNN(2, 1, hidden=12, impl="torch_rnn")
+    fast.load_state_dict(loop.state_dict())
+    with torch.no_grad():  # a non-identity recurrence so that every parameter matters
+        loop.recurrent_weight.mul_(0.9).add_(0.05 * torch.randn(12, 12, generator=g))
+        fast.recurrent_weight.copy_(loop.recurrent_weight)
+    x = torch.randn(30, 4, 2, generator=g)
+    ya, ha = loop(x, readout="all", return_hidden=True)
+    yb, hb = fast(x, readout="all", return_hidden=True)
+    torch.testing.assert_close(yb, ya, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(hb, ha, rtol=1e-5, atol=1e-6)
+    loop(x).square().sum().backward()
+    fast(x).square().sum().backward()
+    for (name, pa), pb in zip(loop.named_parameters(), fast.parameters(), strict=True):
+        torch.testing.assert_close(pb.grad, pa.grad, rtol=1e-4, atol=1e-6, msg=name)
+    with pytest.raises(ParameterError, match="activation"):
+        IRNN(2, 1, hidden=4, impl="torch_rnn", activation="linear")
+    with pytest.raises(ParameterError, match="impl"):
+        IRNN(2, 1, hidden=4, impl="cuda")
+
+
+def test_training_time_limit_stops_and_reports():
+    opts = {"n": 12, "channels": 1}
+    res = train(
+        "adding",
+        "wrnn",
+        T=30,
+        iters=10_000,
+        batch=8,
+        eval_every=5000,
+        eval_batch=16,
+        model_options=opts,
+        time_limit_s=0.2,
+    )
+    assert res["stopped_by"] == "time_limit" and 1 <= res["iters_run"] < 10_000
+    assert res["history"][-1]["iter"] == res["iters_run"]  # evaluated once more at the stop
+    assert res["solved_iter"] is None and res["time_limit_s"] == 0.2
+    done = train(
+        "adding",
+        "irnn_cudnn",
+        T=10,
+        iters=3,
+        batch=4,
+        eval_every=3,
+        eval_batch=8,
+        model_options={"hidden": 8},
+        time_limit_s=60.0,
+    )
+    assert done["stopped_by"] == "iters" and done["iters_run"] == 3
+    with pytest.raises(ParameterError, match="time_limit_s"):
+        train("adding", "irnn", T=10, iters=1, time_limit_s=0.0)
+
+
 def test_adding_and_copy_batches():
     g = torch.Generator().manual_seed(0)
     x, y = adding_batch(50, 64, generator=g)

@@ -25,6 +25,7 @@ from typing import Any
 import torch
 
 from ..errors import ParameterError, ShapeError
+from . import triton_lif
 from .spiking import CubaLIFParams, CubaLIFState, LIFParams, LIFState, syn_coefficient
 from .surrogate import register_spike_function
 
@@ -132,7 +133,13 @@ class _CubaLIFSequence(torch.autograd.Function):
     """T steps of :func:`~spikesim.dynamics.cuba_lif_step` with the SuperSpike surrogate."""
 
     @staticmethod
-    def forward(ctx, x, u0, v0, du, dv, v_th, bias, alpha):  # type: ignore[override]
+    def forward(ctx, x, u0, v0, du, dv, v_th, bias, alpha, use_triton):  # type: ignore[override]
+        ctx.coef = (du, dv, v_th, alpha)
+        ctx.use_triton = use_triton
+        if use_triton:
+            z, pre, bits, u, v = triton_lif.cuba_forward(x, u0, v0, du, dv, v_th, bias)
+            ctx.save_for_backward(pre, bits)
+            return z, u, v
         T = x.shape[0]
         u = u0.detach().clone()
         v = v0.detach().clone()
@@ -150,13 +157,15 @@ class _CubaLIFSequence(torch.autograd.Function):
             # v (1 - z) as m - m z: the same values for z in {0, 1} (up to the sign of 0)
             torch.addcmul(m, m, zk, value=-1.0, out=v)
         ctx.save_for_backward(pre, z.to(torch.bool))
-        ctx.coef = (du, dv, v_th, alpha)
         return z, u, v
 
     @staticmethod
     def backward(ctx, g_z, g_u, g_v):  # type: ignore[override]
         pre, bits = ctx.saved_tensors
         du, dv, v_th, alpha = ctx.coef
+        if ctx.use_triton:
+            gx, gu, gv = triton_lif.cuba_backward(pre, bits, g_z, g_u, g_v, du, dv, v_th, alpha)
+            return gx, gu, gv, None, None, None, None, None, None
         T = pre.shape[0]
         zero = torch.zeros_like(pre[0])
         gu = zero.clone() if g_u is None else g_u.clone()
@@ -177,7 +186,7 @@ class _CubaLIFSequence(torch.autograd.Function):
             torch.add(gu, gm, out=g)  # m = v dv + u: u_k's gradient
             torch.mul(g, du, out=gu)
             gv = gm.mul_(dv)
-        return gx, gu, gv, None, None, None, None, None
+        return gx, gu, gv, None, None, None, None, None, None
 
 
 register_spike_function(_LIFSequence)
@@ -235,17 +244,36 @@ def cuba_lif_sequence(
     *,
     dt_s: float,
     alpha: float = 100.0,
+    backend: str = "auto",
 ) -> tuple[torch.Tensor, CubaLIFState]:
     """Run the Loihi-style CubaLIF over ``x`` [T, B, n] (the increments of ``u`` arriving at
     each step; negate inhibitory input) from ``state``. Same spikes and states, bit for bit,
     as T calls of :func:`~spikesim.dynamics.cuba_lif_step` with ``spike_fn=superspike``;
-    gradients (inputs, initial ``u`` and ``v``) equal autograd's up to float rounding."""
+    gradients (inputs, initial ``u`` and ``v``) equal autograd's up to float rounding.
+
+    ``backend``: ``"torch"`` runs the step loop in torch operations (any device and dtype);
+    ``"triton"`` runs one Triton kernel forward and one backward (float32 on CUDA, see
+    :mod:`spikesim.dynamics.triton_lif`); ``"auto"`` (default) takes Triton where it can run
+    (float32 CUDA tensors, Triton installed) and the torch loop elsewhere."""
     where = "cuba_lif_sequence"
+    if backend not in ("auto", "torch", "triton"):
+        raise ParameterError(where, "backend", "'auto', 'torch' or 'triton'", backend)
+    can_triton = x.dtype == torch.float32 and triton_lif.available(x)
+    if backend == "triton" and not can_triton:
+        raise ParameterError(
+            where,
+            "backend",
+            "float32 tensors on a CUDA device with Triton installed",
+            f"{x.dtype} on {x.device}" + ("" if triton_lif._triton() else " (no triton)"),
+            hint='use backend="auto" or "torch"',
+        )
     if isinstance(p.bias, torch.Tensor) and p.bias.requires_grad:
         raise ParameterError(where, "p.bias", "a tensor without gradient", "requires_grad")
     _check_x(x, state.v, where, "x")
     du = math.exp(-dt_s / p.tau_syn_s)
     dv = math.exp(-dt_s / p.tau_mem_s)
     bias: Any = None if isinstance(p.bias, (int, float)) and p.bias == 0 else p.bias
-    z, u, v = _CubaLIFSequence.apply(x, state.u, state.v, du, dv, p.v_th, bias, alpha)
+    # "auto" takes Triton on CUDA only (Triton's interpreter on CPU is for tests)
+    use_triton = backend == "triton" or (backend == "auto" and can_triton and x.is_cuda)
+    z, u, v = _CubaLIFSequence.apply(x, state.u, state.v, du, dv, p.v_th, bias, alpha, use_triton)
     return z, CubaLIFState(u, v)

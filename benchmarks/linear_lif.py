@@ -22,6 +22,8 @@ same loss, ``sum over neurons of (mean spike count per step - target rate)^2``:
                   ``--norse-compile`` adds a ``torch.compile`` run);
 * ``spikingjelly`` ``layer.Linear`` + ``neuron.LIFNode`` in multi-step mode (SpikingJelly picks
                   its kernels by device: its Torch reference on CPU, fused kernels on CUDA);
+* ``fused_torch`` ``fused`` with ``backend="torch"``: the sequence kernel's torch loop (on CUDA
+                  ``fused`` takes the Triton kernels of ``spikesim.dynamics.triton_lif``);
 * ``fused_bf16``  ``fused`` with the product in bf16 (spikes exact, weights rounded to bf16);
                   ``--check`` reports spike agreement and weight-gradient difference to ``fused``;
 * ``floor``       the matrix products alone: ``X @ W.T`` over all steps and the weight gradient.
@@ -295,7 +297,7 @@ def build_spikingjelly(x: torch.Tensor, w0: torch.Tensor):
     return step, list(fc.parameters())
 
 
-def build_fused(x: torch.Tensor, w0: torch.Tensor, bf16: bool = False):
+def build_fused(x: torch.Tensor, w0: torch.Tensor, bf16: bool = False, backend: str = "auto"):
     from spikesim import dynamics as dyn
 
     w = torch.nn.Parameter(w0.clone())
@@ -309,7 +311,9 @@ def build_fused(x: torch.Tensor, w0: torch.Tensor, bf16: bool = False):
             cur = (xb @ w.to(torch.bfloat16).t()).float().reshape(T, B, -1)
         else:
             cur = (x.reshape(T * B, N) @ w.t()).reshape(T, B, -1)
-        z, _ = dyn.cuba_lif_sequence(cur, dyn.CubaLIFState(zero, zero), p, dt_s=DT_S, alpha=ALPHA)
+        z, _ = dyn.cuba_lif_sequence(
+            cur, dyn.CubaLIFState(zero, zero), p, dt_s=DT_S, alpha=ALPHA, backend=backend
+        )
         return z
 
     def step() -> float:
@@ -427,6 +431,13 @@ def check_fused(x: torch.Tensor, w0: torch.Tensor) -> str:
     assert g0 is not None and g1 is not None
     same = bool(torch.equal(z_fused.detach(), z_plain.detach()))
     err = float((g0 - g1).abs().max() / g1.abs().max().clamp_min(1e-30))
+    _, tp_params, tp_forward = build_fused(x, w0, backend="torch")
+    z_tp = tp_forward()
+    loss_fn(z_tp).backward()
+    g3 = tp_params[0].grad
+    assert g3 is not None
+    same_tp = bool(torch.equal(z_fused.detach(), z_tp.detach()))
+    err_tp = float((g0 - g3).abs().max() / g3.abs().max().clamp_min(1e-30))
     _, bf_params, bf_forward = build_fused(x, w0, bf16=True)
     z_bf = bf_forward()
     loss_fn(z_bf).backward()
@@ -437,7 +448,8 @@ def check_fused(x: torch.Tensor, w0: torch.Tensor) -> str:
     cos = float(torch.nn.functional.cosine_similarity(g2.reshape(1, -1), g0.reshape(1, -1)))
     return (
         f"check fused: spikes identical to plain_gemm={same}, max rel. weight-gradient "
-        f"difference={err:.2e}; fused_bf16 vs fused: spike agreement {agree:.6f}, "
+        f"difference={err:.2e}; fused (backend auto) vs fused_torch: spikes identical="
+        f"{same_tp}, max rel. weight-gradient difference {err_tp:.2e}; fused_bf16 vs fused: spike agreement {agree:.6f}, "
         f"max rel. weight-gradient difference {err_bf:.2e}, gradient cosine {cos:.6f}"
     )
 
@@ -536,6 +548,9 @@ def main(argv: list[str] | None = None) -> int:
         _, plain_params, plain_forward = build_plain_loop(x, w0)
         print("#", check(x, sim_forward, sim_params, plain_forward, plain_params))
         print("#", check_fused(x, w0))
+    if gpu:  # fp32 means fp32: no TF32 products for anyone (torch's default, enforced)
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
     builders: dict[str, Callable[[], tuple]] = {
         "spikesim": lambda: (sim_step, sim_params),
         "spikesim_steps": lambda: build_spikesim(x, n, device, std, fused=False)[:2],
@@ -543,6 +558,7 @@ def main(argv: list[str] | None = None) -> int:
         "plain_gemm": lambda: build_plain_gemm(x, w0),
         "fused": lambda: build_fused(x, w0)[:2],
         "fused_bf16": lambda: build_fused(x, w0, bf16=True)[:2],
+        "fused_torch": lambda: build_fused(x, w0, backend="torch")[:2],
         "snntorch": lambda: build_snntorch(x, w0),
         "norse": lambda: build_norse(x, w0),
         "norse_compiled": lambda: build_norse(x, w0, compile_=True),
@@ -565,6 +581,9 @@ def main(argv: list[str] | None = None) -> int:
                 rows[name] = time_variant(
                     step, params, device, a.repeat, count_saved="compiled" not in name
                 )
+                if gpu and torch.backends.cuda.matmul.allow_tf32:
+                    print(f"# WARNING: {name} switched TF32 on; switched off again")
+                    torch.backends.cuda.matmul.allow_tf32 = False
             except Exception as e:  # report and go on: one broken peer must not hide the rest
                 print(f"# {name}: FAILED {type(e).__name__}: {e}".splitlines()[0])
                 continue

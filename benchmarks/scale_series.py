@@ -66,6 +66,8 @@ def main() -> None:
         f"torch {torch.__version__}, device {args.device}, {args.threads} thread(s), "
         f"load average {os.getloadavg()[0]:.1f}"
     )
+    if args.device.startswith("cuda"):
+        print(f"# {torch.cuda.get_device_name()}; last column: peak CUDA memory allocated")
     print(
         "| neurons | synapses | build (s) | wall per bio s (s) | rate (Hz) | syn. events/s | bytes/synapse | peak RSS (GiB) |"
     )
@@ -90,11 +92,15 @@ def main() -> None:
             rate * n * args.duration_s * args.fan_in + 20.0 * (n // 10) * args.duration_s * 1000
         )
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+        if args.device.startswith("cuda"):  # the device's peak instead of the host's
+            rss = torch.cuda.max_memory_allocated() / 2**30
+            torch.cuda.reset_peak_memory_stats()
         del sim, res
         gc.collect()
         print(
             f"| {n:,} | {syn:,} | {build:.1f} | {wall / args.duration_s:.1f} | {rate:.1f} | "
-            f"{events / wall:.3g} | {nbytes / syn:.1f} | {rss:.2f} |"
+            f"{events / wall:.3g} | {nbytes / syn:.1f} | {rss:.2f} |",
+            flush=True,
         )
 
 

@@ -84,19 +84,28 @@ def _kernels() -> tuple[Any, Any]:
         v = tl.load(v_ptr + offs, mask=mask, other=0.0)
         if HAS_BIAS:
             b = tl.load(bias_ptr + offs, mask=mask, other=0.0)
-        for t in range(T):
-            base = t * n_elem + offs  # offs is int64: no overflow for T * n_elem >= 2^31
-            x = tl.load(x_ptr + base, mask=mask, other=0.0)
+        # pointers advance by one step per iteration (64-bit pointer arithmetic: no int32
+        # overflow of t * n_elem for tensors of 2^31 elements or more)
+        x_p = x_ptr + offs
+        pre_p = pre_ptr + offs
+        z_p = z_ptr + offs
+        bits_p = bits_ptr + offs
+        for _t in range(T):
+            x = tl.load(x_p, mask=mask, other=0.0)
             u = u * du + x  # u = u du + x
             m = v * dv + u  # v = v dv + u
             if HAS_BIAS:
                 m = m + b
             spike = (m - v_th) > 0.0  # superspike's test
             zf = spike.to(tl.float32)
-            tl.store(pre_ptr + base, m, mask=mask)
-            tl.store(z_ptr + base, zf.to(z_ptr.dtype.element_ty), mask=mask)
-            tl.store(bits_ptr + base, spike.to(tl.uint8), mask=mask)
+            tl.store(pre_p, m, mask=mask)
+            tl.store(z_p, zf.to(z_ptr.dtype.element_ty), mask=mask)
+            tl.store(bits_p, spike.to(tl.uint8), mask=mask)
             v = m - m * zf  # v (1 - z)
+            x_p += n_elem
+            pre_p += n_elem
+            z_p += n_elem
+            bits_p += n_elem
         tl.store(u_out_ptr + offs, u, mask=mask)
         tl.store(v_out_ptr + offs, v, mask=mask)
 
@@ -112,6 +121,7 @@ def _kernels() -> tuple[Any, Any]:
         gv_out_ptr,
         T,
         n_elem,
+        last,
         du,
         dv,
         v_th,
@@ -123,21 +133,29 @@ def _kernels() -> tuple[Any, Any]:
         mask = offs < n_elem
         gu = tl.load(gu_ptr + offs, mask=mask, other=0.0)
         gv = tl.load(gv_ptr + offs, mask=mask, other=0.0)
-        for i in range(T):
-            base = (T - 1 - i) * n_elem + offs
-            m = tl.load(pre_ptr + base, mask=mask, other=0.0)
-            bit = tl.load(bits_ptr + base, mask=mask, other=0)
+        # from the last step (offset ``last`` = (T - 1) n_elem, computed on the host) down
+        pre_p = pre_ptr + last + offs
+        bits_p = bits_ptr + last + offs
+        gz_p = gz_ptr + last + offs
+        gx_p = gx_ptr + last + offs
+        for _i in range(T):
+            m = tl.load(pre_p, mask=mask, other=0.0)
+            bit = tl.load(bits_p, mask=mask, other=0)
             # v = m (1 - z): d v / d z = -m, d v / d m = 1 - z
             if HAS_GZ:
-                gz = tl.load(gz_ptr + base, mask=mask, other=0.0).to(tl.float32) - gv * m
+                gz = tl.load(gz_p, mask=mask, other=0.0).to(tl.float32) - gv * m
             else:
                 gz = -(gv * m)
             d = tl.abs(m - v_th) * alpha + 1.0  # SuperSpike: 1 / d^2
             gm = gz / (d * d) + tl.where(bit != 0, 0.0, gv)
             g = gu + gm  # m = v dv + u: the gradient of u_k, = the gradient of x_k
-            tl.store(gx_ptr + base, g, mask=mask)
+            tl.store(gx_p, g, mask=mask)
             gu = g * du
             gv = gm * dv
+            pre_p -= n_elem
+            bits_p -= n_elem
+            gz_p -= n_elem
+            gx_p -= n_elem
         tl.store(gu_out_ptr + offs, gu, mask=mask)
         tl.store(gv_out_ptr + offs, gv, mask=mask)
 
@@ -243,6 +261,7 @@ def cuba_backward(
             gv_out,
             T,
             n_elem,
+            (T - 1) * n_elem,
             float(du),
             float(dv),
             float(v_th),

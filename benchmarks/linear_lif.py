@@ -24,9 +24,14 @@ same loss, ``sum over neurons of (mean spike count per step - target rate)^2``:
                   its kernels by device: its Torch reference on CPU, fused kernels on CUDA);
 * ``fused_torch`` ``fused`` with ``backend="torch"``: the sequence kernel's torch loop (on CUDA
                   ``fused`` takes the Triton kernels of ``spikesim.dynamics.triton_lif``);
-* ``fused_bf16``  ``fused`` with the product in bf16 (spikes exact, weights rounded to bf16);
+* ``fused_bf16``  ``fused`` with the products by ``spikesim.spike_matmul.spike_linear(...,
+                  precision="bf16")``: spikes exact in bf16, weights (forward) and the output
+                  gradient (weight gradient) rounded to bf16, fp32 accumulation and output;
                   ``--check`` reports spike agreement and weight-gradient difference to ``fused``;
-* ``floor``       the matrix products alone: ``X @ W.T`` over all steps and the weight gradient.
+* ``fused_fp8``   the same with ``precision="fp8"`` (e4m3 weights, e5m2 gradient, per-tensor
+                  scales, ``torch._scaled_mm``; CUDA compute capability >= 8.9 only);
+* ``floor``       the matrix products alone: ``X @ W.T`` over all steps and the weight gradient;
+                  ``floor_bf16`` / ``floor_fp8`` the same products through ``spike_linear``.
 
 The neuron equations differ between libraries (one or two state variables, reset rule,
 surrogate); the layer size, input, loss and weights are the same. spikesim delivers a
@@ -297,20 +302,21 @@ def build_spikingjelly(x: torch.Tensor, w0: torch.Tensor):
     return step, list(fc.parameters())
 
 
-def build_fused(x: torch.Tensor, w0: torch.Tensor, bf16: bool = False, backend: str = "auto"):
+def build_fused(x: torch.Tensor, w0: torch.Tensor, precision: str = "fp32", backend: str = "auto"):
     from spikesim import dynamics as dyn
+    from spikesim.spike_matmul import spike_linear
 
     w = torch.nn.Parameter(w0.clone())
     T, B, N = x.shape
     p = dyn.CubaLIFParams(TAU_SYN_S, TAU_MEM_S, V_TH, 0.0)
     zero = torch.zeros(B, w0.shape[0], device=w0.device, dtype=w0.dtype)
-    xb = x.reshape(T * B, N).to(torch.bfloat16)  # spikes 0/1: exact in bf16
+    xf = x.reshape(T * B, N)
 
     def forward() -> torch.Tensor:
-        if bf16:  # weights rounded to bf16 (differentiable cast), product in bf16
-            cur = (xb @ w.to(torch.bfloat16).t()).float().reshape(T, B, -1)
-        else:
-            cur = (x.reshape(T * B, N) @ w.t()).reshape(T, B, -1)
+        if precision == "fp32":
+            cur = (xf @ w.t()).reshape(T, B, -1)
+        else:  # spikes exact in bf16 / fp8, weights (and the backward's gradient) rounded
+            cur = spike_linear(xf, w, precision=precision).reshape(T, B, -1)
         z, _ = dyn.cuba_lif_sequence(
             cur, dyn.CubaLIFState(zero, zero), p, dt_s=DT_S, alpha=ALPHA, backend=backend
         )
@@ -324,13 +330,18 @@ def build_fused(x: torch.Tensor, w0: torch.Tensor, bf16: bool = False, backend: 
     return step, [w], forward
 
 
-def build_floor(x: torch.Tensor, w0: torch.Tensor):
+def build_floor(x: torch.Tensor, w0: torch.Tensor, precision: str = "fp32"):
+    from spikesim.spike_matmul import spike_linear
+
     w = torch.nn.Parameter(w0.clone())
     T, B, N = x.shape
     g = torch.randn(T * B, w0.shape[0], device=w0.device, dtype=w0.dtype)
 
     def step() -> float:
-        y = x.reshape(T * B, N) @ w.t()  # forward product
+        if precision == "fp32":
+            y = x.reshape(T * B, N) @ w.t()  # forward product
+        else:
+            y = spike_linear(x.reshape(T * B, N), w, precision=precision)
         y.backward(g)  # weight gradient g.T @ X (x needs no gradient)
         return 0.0
 
@@ -438,19 +449,31 @@ def check_fused(x: torch.Tensor, w0: torch.Tensor) -> str:
     assert g3 is not None
     same_tp = bool(torch.equal(z_fused.detach(), z_tp.detach()))
     err_tp = float((g0 - g3).abs().max() / g3.abs().max().clamp_min(1e-30))
-    _, bf_params, bf_forward = build_fused(x, w0, bf16=True)
+    _, bf_params, bf_forward = build_fused(x, w0, precision="bf16")
     z_bf = bf_forward()
     loss_fn(z_bf).backward()
     g2 = bf_params[0].grad
     assert g2 is not None
     agree = float((z_bf.detach() == z_fused.detach()).float().mean())
+    fp8 = ""
+    from spikesim.spike_matmul import fp8_supported
+
+    if fp8_supported(x.device):
+        _, f8_params, f8_forward = build_fused(x, w0, precision="fp8")
+        z8 = f8_forward()
+        loss_fn(z8).backward()
+        g8 = f8_params[0].grad
+        assert g8 is not None
+        agree8 = float((z8.detach() == z_fused.detach()).float().mean())
+        cos8 = float(torch.nn.functional.cosine_similarity(g8.reshape(1, -1), g0.reshape(1, -1)))
+        fp8 = f"; fused_fp8 vs fused: spike agreement {agree8:.6f}, gradient cosine {cos8:.6f}"
     err_bf = float((g2 - g0).abs().max() / g0.abs().max().clamp_min(1e-30))
     cos = float(torch.nn.functional.cosine_similarity(g2.reshape(1, -1), g0.reshape(1, -1)))
     return (
         f"check fused: spikes identical to plain_gemm={same}, max rel. weight-gradient "
         f"difference={err:.2e}; fused (backend auto) vs fused_torch: spikes identical="
         f"{same_tp}, max rel. weight-gradient difference {err_tp:.2e}; fused_bf16 vs fused: spike agreement {agree:.6f}, "
-        f"max rel. weight-gradient difference {err_bf:.2e}, gradient cosine {cos:.6f}"
+        f"max rel. weight-gradient difference {err_bf:.2e}, gradient cosine {cos:.6f}{fp8}"
     )
 
 
@@ -557,13 +580,16 @@ def main(argv: list[str] | None = None) -> int:
         "plain_loop": lambda: build_plain_loop(x, w0)[:2],
         "plain_gemm": lambda: build_plain_gemm(x, w0),
         "fused": lambda: build_fused(x, w0)[:2],
-        "fused_bf16": lambda: build_fused(x, w0, bf16=True)[:2],
+        "fused_bf16": lambda: build_fused(x, w0, precision="bf16")[:2],
+        "fused_fp8": lambda: build_fused(x, w0, precision="fp8")[:2],
         "fused_torch": lambda: build_fused(x, w0, backend="torch")[:2],
         "snntorch": lambda: build_snntorch(x, w0),
         "norse": lambda: build_norse(x, w0),
         "norse_compiled": lambda: build_norse(x, w0, compile_=True),
         "spikingjelly": lambda: build_spikingjelly(x, w0),
         "floor": lambda: build_floor(x, w0),
+        "floor_bf16": lambda: build_floor(x, w0, precision="bf16"),
+        "floor_fp8": lambda: build_floor(x, w0, precision="fp8"),
     }
     names = [s.strip() for s in a.only.split(",") if s.strip()]
     if a.norse_compile and "norse_compiled" not in names:

@@ -20,6 +20,15 @@ Parts:
    slower / faster ring conduction (what makes the twisted state common).
 4. ``throughput``: analysis throughput (electrode-cycles per second) and simulation wall
    time per simulated second (extrapolated to a 1-hour sleep session).
+5. ``session``: a whole simulated sleep session (default episode schedule: 0.5-3 s spindles
+   every 5-15 s), spiking mode with the LIF thalamus, run as ``--session-trials`` batched
+   independent segments of ``--session-segment-s`` each (24 x 150 s = one hour), streamed
+   to HDF5 in chunks (``Simulator.run(out=...)``) with only the E and TC spike monitors;
+   then the electrode LFP from the E spikes and the wave statistics of every spindle cycle.
+6. ``timing``: wall time per step of the full-size spiking model (LIF thalamus, default
+   monitors, as the CPU rows of benchmarks/spindle_waves.md) for 1 trial and for a batch of
+   24 segments, on ``--device`` (the GPU part benchmarks/gpu/part_spindle.sh), with a wall
+   budget (``--budget-s``) that sets how many steps are timed.
 
 Episodes: in these runs spindles follow each other after 0.5-1 s instead of 5-15 s (the
 model keeps no slow state between episodes; every activity decays within ~0.1 s), so the
@@ -42,9 +51,13 @@ import torch
 from spikesim.models.spindle import (
     LIF_THALAMUS,
     SpindleConfig,
+    build_spindle_network,
     electrode_positions,
+    gate_input,
     lfp,
+    lfp_from_spikes,
     ring_winding,
+    ring_winding_from_spikes,
     run_spindles,
 )
 
@@ -194,11 +207,12 @@ def thalamus_only(*, mode: str = "rate", trials: int = 16, seed: int = 0, **mode
     }
 
 
-def analysis_throughput(seed: int = 0) -> float:
-    """Electrode-cycles per second of analyze_waves on a 60 s synthetic 8 x 8 recording."""
+def analysis_throughput(seed: int = 0, *, duration_s: float = 60.0) -> float:
+    """Electrode-cycles per second of analyze_waves on a synthetic 8 x 8 recording
+    (``duration_s``, 500 Hz, a rotating 13.5 Hz wave plus noise of s.d. 1)."""
     pos = electrode_grid()
     fs, f = 500.0, 13.5
-    t = np.arange(int(60 * fs)) / fs
+    t = np.arange(int(duration_s * fs)) / fs
     d = pos - pos.mean(axis=0)
     th = np.arctan2(d[:, 1], d[:, 0])
     x = np.cos(2 * np.pi * f * t[None] - th[:, None]) + np.random.default_rng(seed).normal(
@@ -209,12 +223,211 @@ def analysis_throughput(seed: int = 0) -> float:
     return len(a.cycles) * 64 / (time.perf_counter() - t0)
 
 
+def _session_cfg(rows: int, segment_s: float) -> SpindleConfig:
+    """Full-size session configuration: default episode schedule, LIF thalamus, an 80 mm
+    sheet of ``rows`` x ``rows`` sites (connectivity scaled as in :func:`experiment`)."""
+    spacing = 0.08 / rows
+    return SpindleConfig(
+        duration_s=segment_s,
+        rows=rows,
+        cols=rows,
+        spacing_m=spacing,
+        **scaled_connectivity(BENCH, spacing),
+        **LIF_THALAMUS,
+    )
+
+
+def _session_network(cfg: SpindleConfig):
+    """The model with the session's monitors only: E and TC spikes (events, small on disk)."""
+    net = build_spindle_network(cfg, monitor=False)
+    net.monitor_spikes("ex", name="ex_spikes")
+    net.monitor_spikes("tc", name="tc_spikes")
+    return net
+
+
+def session(
+    *,
+    trials: int = 24,
+    segment_s: float = 150.0,
+    rows: int = 30,
+    seed: int = 0,
+    out_h5: str | Path = "/tmp/spindle_session.h5",
+    device: str | None = None,
+) -> dict:
+    """A whole simulated sleep session as ``trials`` batched segments, streamed to HDF5.
+
+    Returns the wall times, the file size and the spindle / wave statistics of all
+    segments (cycles 0.2 s inside each gated episode, as :func:`experiment`).
+    """
+    from spikesim import Result, Simulator
+
+    torch.set_num_threads(1)
+    cfg = _session_cfg(rows, segment_s)
+    t0 = time.perf_counter()
+    net = _session_network(cfg)
+    gate, eps = gate_input(cfg, mode="spiking", batch_size=trials, seed=seed)
+    sim = Simulator(net, mode="spiking", batch_size=trials, seed=seed, device=device)
+    build_wall = time.perf_counter() - t0
+    out_h5 = Path(out_h5)
+    if out_h5.exists():
+        out_h5.unlink()
+    t1 = time.perf_counter()
+    sim.run(cfg.duration_s, inputs={"gate": gate}, out=out_h5, progress=False)
+    run_wall = time.perf_counter() - t1
+    del gate
+    size_mb = out_h5.stat().st_size / 1e6
+    t2 = time.perf_counter()
+    res = Result.from_hdf5(out_h5)
+    n_steps = res.run["n_steps"]
+    el = electrode_positions(cfg)
+    cycles, windings = [], []
+    ex, tc = res.spikes["ex_spikes"], res.spikes["tc_spikes"]
+    for b in range(trials):
+        sel = ex.batch == b
+        x = lfp_from_spikes(ex.step[sel], ex.index[sel], cfg, n_steps=n_steps)
+        iv = [
+            (e.start_s + 0.2, e.start_s + e.duration_s - 0.2) for e in eps[b] if e.duration_s > 0.5
+        ]
+        if iv:
+            a = analyze_waves(x, fs_hz=1.0 / cfg.dt_s, positions_m=el, spindles=iv, seed=seed + b)
+            cycles += a.cycles
+        selt = tc.batch == b
+        windings += ring_winding_from_spikes(
+            tc.step[selt], tc.index[selt], cfg, eps[b], n_steps=n_steps
+        )
+    ana_wall = time.perf_counter() - t2
+    kinds = np.array([c.kind for c in cycles])
+    rot = np.array([c.rotation for c in cycles if c.kind == "rotating"])
+    speeds = np.array([c.speed_m_s for c in cycles if np.isfinite(c.speed_m_s)])
+    freq = np.array([c.frequency_hz for c in cycles])
+    w = np.array(windings)
+    durs = np.array([e.duration_s for ep in eps for e in ep])
+    return {
+        "trials": trials,
+        "segment_s": segment_s,
+        "simulated_s": trials * segment_s,
+        "rows": rows,
+        "seed": seed,
+        "device": str(sim.device),
+        "build_wall_s": build_wall,
+        "run_wall_s": run_wall,
+        "wall_per_step_ms": 1e3 * run_wall / n_steps,
+        "analysis_wall_s": ana_wall,
+        "h5": str(out_h5),
+        "h5_size_mb": size_mb,
+        "ex_spikes": int(ex.step.size),
+        "tc_spikes": int(tc.step.size),
+        "ex_rate_hz": float(ex.step.size / (trials * segment_s * cfg.rows * cfg.cols)),
+        "episodes": int(durs.size),
+        "episode_s_median": float(np.median(durs)) if durs.size else np.nan,
+        "spindle_time_fraction": float(durs.sum() / (trials * segment_s)),
+        "cycles": len(cycles),
+        **{f"{k}_fraction": float(np.mean(kinds == k)) if len(kinds) else np.nan for k in KINDS},
+        "rotating_cycles": int(rot.size),
+        "ccw_fraction": float(np.mean(rot > 0)) if rot.size else np.nan,
+        "speed_median_m_s": float(np.median(speeds)) if speeds.size else np.nan,
+        "speed_p20_m_s": float(np.percentile(speeds, 20)) if speeds.size else np.nan,
+        "speed_p80_m_s": float(np.percentile(speeds, 80)) if speeds.size else np.nan,
+        "frequency_median_hz": float(np.median(freq)) if freq.size else np.nan,
+        "winding_counts": {int(q): int(np.sum(w == q)) for q in np.unique(w)},
+    }
+
+
+def timing(
+    *,
+    device: str = "cpu",
+    rows: int = 30,
+    batches: tuple[int, ...] = (1, 24),
+    monitors: str = "default",
+    budget_s: float = 30.0,
+    max_steps: int = 10_000,
+    seed: int = 4,
+) -> list[dict]:
+    """Wall per step of the full-size spiking model (LIF thalamus).
+
+    ``monitors="default"``: the model's default monitors (E spikes, E and TC rates recorded
+    every step; as the CPU rows of benchmarks/spindle_waves.md); ``"session"``: E and TC
+    spikes only (as :func:`session`). For each batch size: build, a 200-step warm-up run, then a timed run whose length is
+    chosen from the warm-up so it takes about ``budget_s / len(batches) / 2`` (between 500
+    and ``max_steps`` steps); prints one ``TIMING`` JSON line each, with the 1-hour
+    extrapolation (3.6 M steps / batch steps per trial).
+    """
+    from spikesim import Simulator
+
+    torch.set_num_threads(1)
+    rows_out = []
+    cuda = torch.device(device).type == "cuda"
+
+    def sync() -> None:
+        if cuda:
+            torch.cuda.synchronize()
+
+    for B in batches:
+        # the benchmark's episode schedule (spindles 0.5-1 s apart from 0.1 s on), as in the
+        # CPU rows: the timed steps are mostly spindle steps (the busiest ones)
+        base = dataclasses.replace(
+            _session_cfg(rows, 0.2), first_episode_s=0.1, min_interval_s=0.5, max_interval_s=1.0
+        )
+        t0 = time.perf_counter()
+        if monitors not in ("default", "session"):
+            raise ValueError(f"timing: monitors must be 'default' or 'session', not {monitors!r}")
+        net = build_spindle_network(base) if monitors == "default" else _session_network(base)
+        sim = Simulator(net, mode="spiking", batch_size=B, seed=seed, device=device)
+        sync()
+        build_wall = time.perf_counter() - t0
+        gate, _ = gate_input(base, mode="spiking", batch_size=B, seed=seed)
+        t0 = time.perf_counter()
+        sim.run(base.duration_s, inputs={"gate": gate}, progress=False)
+        sync()
+        warm = (time.perf_counter() - t0) / 200
+        share = budget_s / len(batches) / 2
+        n = int(min(max_steps, max(500, share / max(warm, 1e-6))))
+        cfg = dataclasses.replace(base, duration_s=n * base.dt_s)
+        gate, _ = gate_input(cfg, mode="spiking", batch_size=B, seed=seed)
+        sync()
+        t0 = time.perf_counter()
+        res = sim.run(cfg.duration_s, inputs={"gate": gate}, progress=False)
+        sync()
+        wall = time.perf_counter() - t0
+        per_step = wall / n
+        hour_steps = 3600.0 / base.dt_s / B
+        r = {
+            "device": device,
+            "device_name": torch.cuda.get_device_name() if cuda else platform.processor(),
+            "torch": torch.__version__,
+            "batch": B,
+            "monitors": monitors,
+            "rows": rows,
+            "steps": n,
+            "simulated_s": n * base.dt_s * B,
+            "build_wall_s": build_wall,
+            "warmup_ms_per_step": 1e3 * warm,
+            "run_wall_s": wall,
+            "ms_per_step": 1e3 * per_step,
+            "wall_per_simulated_s": per_step / (base.dt_s * B),
+            "hour_session_min": hour_steps * per_step / 60.0,
+            "ex_spikes": int(res.spikes["ex_spikes"].step.size),
+        }
+        rows_out.append(r)
+        print("TIMING", json.dumps(r), flush=True)
+    return rows_out
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--out", default="spindle_bench_out")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--address", default=None, help="Ray cluster address (default: local)")
     p.add_argument("--parts", default="baseline,sweep,ratesweep,throughput")
+    p.add_argument("--device", default="cpu", help="session / timing parts: torch device")
+    p.add_argument("--session-trials", type=int, default=24)
+    p.add_argument("--session-segment-s", type=float, default=150.0)
+    p.add_argument("--rows", type=int, default=30, help="session / timing parts: sheet rows")
+    p.add_argument("--session-h5", default="/tmp/spindle_session.h5")
+    p.add_argument("--budget-s", type=float, default=30.0, help="timing part: wall budget")
+    p.add_argument("--batches", default="1,24", help="timing part: batch sizes")
+    p.add_argument("--monitors", default="default", help="timing part: default or session")
+    p.add_argument("--analysis-s", type=float, default=60.0, help="throughput: recording s")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     out = Path(args.out)
@@ -330,8 +543,28 @@ def main(argv: list[str] | None = None) -> None:
             report[f"spiking_thalamus_{name}"] = r
             print(name, json.dumps(r), flush=True)
     if "throughput" in parts:
-        report["analysis_electrode_cycles_per_s"] = analysis_throughput()
+        t0 = time.perf_counter()
+        report["analysis_electrode_cycles_per_s"] = analysis_throughput(duration_s=args.analysis_s)
+        report["analysis_wall_s"] = time.perf_counter() - t0
         print("analysis electrode-cycles/s", report["analysis_electrode_cycles_per_s"], flush=True)
+    if "timing" in parts:
+        report["timing"] = timing(
+            device=args.device,
+            rows=args.rows,
+            batches=tuple(int(b) for b in args.batches.split(",")),
+            monitors=args.monitors,
+            budget_s=args.budget_s,
+        )
+    if "session" in parts:
+        r = session(
+            trials=args.session_trials,
+            segment_s=args.session_segment_s,
+            rows=args.rows,
+            out_h5=args.session_h5,
+            device=args.device,
+        )
+        report["session"] = r
+        print("SESSION", json.dumps(r, default=float), flush=True)
     (out / "spindle_bench.json").write_text(json.dumps(report, indent=1, default=float))
 
 

@@ -3,6 +3,12 @@ and draw the pictures.
 
     python examples/spindle_waves.py --out spindle_pictures    # rate mode, ~1-3 min on 2 cores
     python examples/spindle_waves.py --out pics --chirality 0 --mode spiking --rows 30
+    python examples/spindle_waves.py --out pics --mode spiking --thalamus lif --rows 20
+
+``--thalamus lif`` uses deterministic LIF relay / reticular cells (``LIF_THALAMUS``): in
+spiking mode the thalamic ring then twists as the rate ring does (50 % rotating cycles in
+the benchmark), while the default rate-unit thalamus fires Poisson spikes whose noise keeps
+the ring mostly in phase (benchmarks/spindle_waves.md).
 
 Writes to ``--out``:
 
@@ -30,7 +36,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from scipy import signal  # noqa: E402
-from spikesim.models.spindle import SpindleConfig, electrode_positions, lfp, run_spindles  # noqa: E402
+from spikesim.models.spindle import (  # noqa: E402
+    LIF_THALAMUS,
+    SpindleConfig,
+    electrode_positions,
+    lfp,
+    run_spindles,
+)
 
 from spikesim.analysis.signal import bandpass  # noqa: E402
 from spikesim.analysis.waves import analyze_waves, grid_of, phase_gradient  # noqa: E402
@@ -42,6 +54,13 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description="Spindle traveling waves: model, analysis, pictures")
     p.add_argument("--out", default="spindle_pictures", help="output folder")
     p.add_argument("--mode", choices=("spiking", "rate"), default="rate")
+    p.add_argument(
+        "--thalamus",
+        choices=("rate", "lif"),
+        default="rate",
+        help="thalamic cells: rate units (Poisson spikes in spiking mode) or deterministic "
+        "LIF cells (LIF_THALAMUS; use with --mode spiking)",
+    )
     p.add_argument("--seconds", type=float, default=2.5, help="simulated time")
     p.add_argument("--rows", type=int, default=16, help="cortical sites per side (80 mm sheet)")
     p.add_argument(
@@ -77,8 +96,12 @@ def main(argv: list[str] | None = None) -> None:
         spacing_m=spacing,
         chirality=args.chirality,
         **conn,
+        **(LIF_THALAMUS if args.thalamus == "lif" else {}),
     )
-    print(f"running {args.mode} mode, {args.seconds} s, {args.rows}x{args.rows} cortical sites ...")
+    print(
+        f"running {args.mode} mode ({args.thalamus} thalamus), {args.seconds} s, "
+        f"{args.rows}x{args.rows} cortical sites ..."
+    )
     res, eps = run_spindles(cfg, mode=args.mode, seed=args.seed)
     episodes = eps[0]
     x, fs = lfp(res, cfg)
@@ -92,6 +115,7 @@ def main(argv: list[str] | None = None) -> None:
         for k, v in a.summary().items()
     }
     summary["episodes"] = [dataclasses.asdict(e) for e in episodes]
+    summary["mode"], summary["thalamus"] = args.mode, args.thalamus
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     print(json.dumps({k: v for k, v in summary.items() if k != "episodes"}, indent=1))
 
@@ -150,7 +174,8 @@ def main(argv: list[str] | None = None) -> None:
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle(
-        f"Spindle phase maps ({args.mode} mode, chirality {args.chirality:+.2f}); x: centre, +: source"
+        f"Spindle phase maps ({args.mode} mode, {args.thalamus} thalamus, chirality "
+        f"{args.chirality:+.2f}); x: centre, +: source"
     )
     fig.savefig(out / "phase_maps.png", dpi=110)
     plt.close(fig)

@@ -11,7 +11,9 @@ from .model import (
     gate_input,
     gate_rates_hz,
     lfp,
+    lfp_from_spikes,
     ring_winding,
+    ring_winding_from_spikes,
     run_spindles,
 )
 
@@ -26,6 +28,8 @@ __all__ = [
     "gate_input",
     "gate_rates_hz",
     "lfp",
+    "lfp_from_spikes",
     "ring_winding",
+    "ring_winding_from_spikes",
     "run_spindles",
 ]

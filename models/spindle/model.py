@@ -66,7 +66,9 @@ __all__ = [
     "gate_input",
     "run_spindles",
     "lfp",
+    "lfp_from_spikes",
     "ring_winding",
+    "ring_winding_from_spikes",
     "cortex_positions",
     "electrode_positions",
 ]
@@ -515,20 +517,56 @@ def lfp(
     mode = result.run["mode"]
     dt = result.run["dt_s"]
     n_steps = result.run["n_steps"]
-    N = cfg.rows * cfg.cols
     if mode == "rate":
         r = result.states[f"{population}_rate"].values["r"][:, batch, :]  # [T, N]
-    else:
-        sp = result.spikes[f"{population}_spikes"]
-        sel = sp.batch == batch
-        r = np.zeros((n_steps, N))
-        np.add.at(r, (sp.step[sel], sp.index[sel]), 1.0 / dt)
+        return _electrode_weights(cfg) @ r.T, 1.0 / dt
+    sp = result.spikes[f"{population}_spikes"]
+    sel = sp.batch == batch
+    return lfp_from_spikes(sp.step[sel], sp.index[sel], cfg, n_steps=n_steps), 1.0 / dt
+
+
+def _electrode_weights(cfg: SpindleConfig) -> np.ndarray:
+    """Normalised Gaussian (``cfg.lfp_sigma_m``) weights [electrodes, sites] of the LFP."""
     pos = cortex_positions(cfg)
     el = electrode_positions(cfg)
     d2 = ((el[:, None, :] - pos[None, :, :]) ** 2).sum(-1)
     wgt = np.exp(-d2 / (2 * cfg.lfp_sigma_m**2))
-    wgt /= wgt.sum(axis=1, keepdims=True)
-    return wgt @ r.T, 1.0 / dt
+    return wgt / wgt.sum(axis=1, keepdims=True)
+
+
+def _check_events(step: Any, index: Any, n_steps: int, size: int, where: str) -> tuple:
+    step = np.asarray(step)
+    index = np.asarray(index)
+    if step.ndim != 1 or index.shape != step.shape:
+        raise ParameterError(
+            where, "step, index", "1-D arrays of equal length", (step.shape, index.shape)
+        )
+    if int(n_steps) < 1:
+        raise ParameterError(where, "n_steps", ">= 1", n_steps)
+    if step.size and (step.min() < 0 or step.max() >= n_steps):
+        raise ParameterError(
+            where, "step", f"in [0, {n_steps})", (int(step.min()), int(step.max()))
+        )
+    if index.size and (index.min() < 0 or index.max() >= size):
+        raise ParameterError(
+            where, "index", f"in [0, {size})", (int(index.min()), int(index.max()))
+        )
+    return step.astype(np.int64), index.astype(np.int64)
+
+
+def lfp_from_spikes(step: Any, index: Any, cfg: SpindleConfig, *, n_steps: int) -> np.ndarray:
+    """LFP [electrodes, n_steps] of one trial from excitatory spike events (step, site index).
+
+    The same signal as :func:`lfp` in spiking mode (Gaussian-weighted spike counts per step
+    / dt), computed from the events alone, e.g. those of a session streamed to HDF5 without
+    any state monitor; memory [electrodes, n_steps], not [n_steps, sites].
+    """
+    step, index = _check_events(step, index, n_steps, cfg.rows * cfg.cols, "lfp_from_spikes")
+    wgt = _electrode_weights(cfg)
+    out = np.empty((wgt.shape[0], int(n_steps)))
+    for e in range(wgt.shape[0]):
+        out[e] = np.bincount(step, weights=wgt[e, index], minlength=int(n_steps)) / cfg.dt_s
+    return out
 
 
 def ring_winding(
@@ -542,11 +580,27 @@ def ring_winding(
     episode's winding is its median over the episode less 0.3 s at either end (episodes
     shorter than that plus 50 steps are skipped).
     """
-    from scipy import signal
-
     M, K = cfg.n_modules, cfg.units_per_module
     tc = result.states["tc_rate"].values["r"][:, batch, :]
-    tcm = tc.reshape(tc.shape[0], M, K).mean(-1)
+    return _winding_of(tc.reshape(tc.shape[0], M, K).mean(-1), cfg, episodes)
+
+
+def ring_winding_from_spikes(
+    step: Any, index: Any, cfg: SpindleConfig, episodes: list[Episode], *, n_steps: int
+) -> list[int]:
+    """:func:`ring_winding` of one spiking trial from its TC spike events (step, TC index),
+    e.g. those of a session streamed to HDF5 without the ``tc_rate`` state monitor."""
+    M, K = cfg.n_modules, cfg.units_per_module
+    step, index = _check_events(step, index, n_steps, M * K, "ring_winding_from_spikes")
+    tcm = np.zeros((int(n_steps), M))
+    np.add.at(tcm, (step, index // K), 1.0 / (K * cfg.dt_s))
+    return _winding_of(tcm, cfg, episodes)
+
+
+def _winding_of(tcm: np.ndarray, cfg: SpindleConfig, episodes: list[Episode]) -> list[int]:
+    """Per-episode winding of module rates ``tcm`` [steps, modules] (see :func:`ring_winding`)."""
+    from scipy import signal
+
     fs = 1.0 / cfg.dt_s
     sos = signal.butter(2, (9.0, 18.0), btype="bandpass", fs=fs, output="sos")
     tcm = signal.sosfiltfilt(sos, tcm, axis=0)

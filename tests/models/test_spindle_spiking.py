@@ -13,17 +13,21 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 import torch
 from spikesim.models.spindle import (
     LIF_THALAMUS,
     SpindleConfig,
     electrode_positions,
     lfp,
+    lfp_from_spikes,
     ring_winding,
+    ring_winding_from_spikes,
     run_spindles,
 )
 
 from spikesim.analysis.waves import analyze_waves
+from spikesim.errors import ParameterError
 
 THALAMUS = SpindleConfig(
     duration_s=2.6,
@@ -107,3 +111,34 @@ def test_lif_thalamus_rotating_waves_on_the_sheet():
     assert rot - rot_poisson >= 0.25
     # measured 14.0 Hz (paper: 11-15 Hz)
     assert 13.0 <= freq <= 15.0
+
+
+def test_lfp_and_winding_from_spike_events_match_the_monitors():
+    # a streamed session keeps only spike events (no state monitors): the event-based LFP
+    # and ring winding must equal lfp() / ring_winding() of the default monitors
+    cfg = dataclasses.replace(SHEET, **LIF_THALAMUS)
+    res, eps = _run(cfg, seed=3, trials=2)
+    n = res.run["n_steps"]
+    ex = res.spikes["ex_spikes"]
+    tc_r = res.states["tc_rate"].values["r"]  # spikes / dt in spiking mode
+    for b in range(2):
+        x, fs = lfp(res, cfg, batch=b)
+        sel = ex.batch == b
+        y = lfp_from_spikes(ex.step[sel], ex.index[sel], cfg, n_steps=n)
+        assert fs == 1000.0 and y.shape == x.shape == (64, n)
+        assert x.max() > 0  # spikes under the electrodes
+        np.testing.assert_allclose(y, x, rtol=1e-9, atol=1e-9)
+        step, index = np.nonzero(tc_r[:, b, :])
+        assert np.allclose(tc_r[step, b, index], 1000.0)  # one spike per entry
+        w = ring_winding_from_spikes(step, index, cfg, eps[b], n_steps=n)
+        assert len(w) == 1 and w == ring_winding(res, cfg, eps[b], batch=b)
+
+
+def test_spike_events_out_of_range_are_refused():
+    cfg = SpindleConfig(rows=8, cols=8, spacing_m=0.01)
+    with pytest.raises(ParameterError, match="index"):
+        lfp_from_spikes(np.array([0, 1]), np.array([0, 64]), cfg, n_steps=10)
+    with pytest.raises(ParameterError, match="step"):
+        lfp_from_spikes(np.array([0, 10]), np.array([0, 1]), cfg, n_steps=10)
+    with pytest.raises(ParameterError, match="equal length"):
+        ring_winding_from_spikes(np.array([0, 1]), np.array([0]), cfg, [], n_steps=10)

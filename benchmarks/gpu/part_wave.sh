@@ -12,10 +12,11 @@
 # Writes exactly one file: $OUT/wave.log (results go to benchmarks/wave_rnn.md).
 #
 # Sizing (estimated, not measured: no GPU was available to write this): the wRNN is launch-bound
-# on a GPU: ~7 kernels per step forward + ~11 backward, ~0.1-0.4 ms per step with Python
+# on a GPU: ~5 kernels per step forward + ~4 backward (the batched form of models/wave/fused.py,
+# the CUDA default; the per-step CPU form has ~6 + ~11), ~0.1-0.4 ms per step with Python
 # dispatch => ~0.15-0.4 s per iteration at T = 1000 => ~50-130 iterations in 20 s. The FLOPs are
-# negligible (3 x 128 x 100 x 27 x 27 x 3 x 2 ~ 0.17 GFLOP per step => < 0.2 TFLOP per
-# iteration). The iRNN goes through torch.rnn_relu (one cuDNN call per sequence): ~10-20 ms
+# negligible (3 x 128 x 100 x 27 x 27 x 3 x 2 ~ 0.17 GFLOP per step => 0.17 TFLOP per
+# iteration at T = 1000, a few ms at ~50 TFLOP/s). The iRNN goes through torch.rnn_relu (one cuDNN call per sequence): ~10-20 ms
 # per iteration at T = 1000 => a few hundred iterations in 6 s. The paper needs ~2k-3k (wRNN)
 # and 14k-30k+ (iRNN) iterations at these T, so these runs are expected to give lower bounds.
 # No `set -e`: a failing step must not stop the next one.
@@ -61,7 +62,10 @@ fi
 # 1. Training throughput (sequences/s, forward + backward, adding-task input, MSE on the last
 #    step), ring n = 100 x 27 channels, batch 128; reference = official-style nn.Conv1d
 #    (padding_mode="circular") loop; fused = models/wave/fused.py (the wRNN default).
-step 28 "throughput" "$BENCH" throughput "${TP_ARGS[@]}" --impls fused --no-floor --device "$DEV"
+#    fused_step = the same with its per-step (CPU) form forced, to show what the batched
+#    (GPU default) form gains.
+step 28 "throughput" "$BENCH" throughput "${TP_ARGS[@]}" --impls fused fused_step --no-floor \
+    --device "$DEV"
 
 # 2. Adding task, wRNN (n = 100 x 27 channels, the paper's size), T = 1000 then 700, seed 0,
 #    Adam lr 3e-4 (the setting that solved T = 400 on the CPU), clip 1, batch 128,
@@ -80,7 +84,7 @@ step 24 "adding iRNN (cuDNN) T=${W_T[*]}" "$BENCH" adding --T "${W_T[@]}" --mode
 
 log ""
 log "=== [wave] SUMMARY ($((SECONDS)) s in total) ==="
-log "throughput rows (| T | reference seq/s (median, best) | fused seq/s (median, best) | fused / reference |):"
+log "throughput rows (| T | reference seq/s (median, best) | fused | fused_step | fused / reference | fused_step / reference |):"
 grep -E '^\| [0-9]+ \|' "$LOG" >"$TMP/rows" || true
 tee -a "$LOG" <"$TMP/rows"
 log "adding rows (| task | T | model | seed | params | lr | batch | iterations to solve | final test MSE (best) | train seq/s | wall | stopped by | device |):"

@@ -48,7 +48,7 @@ __all__ = [
     "CONV_IMPLS",
 ]
 
-CONV_IMPLS = ("fused", "pad_conv", "roll", "unfold", "fft", "nn_conv")
+CONV_IMPLS = ("fused", "fused_step", "pad_conv", "roll", "unfold", "fft", "nn_conv")
 
 
 def _check_int(where: str, field: str, value: object, minimum: int) -> int:
@@ -128,7 +128,9 @@ class WaveRNN(SequenceModel):
         (N(0, 0.001^2)).
     bias_init: ``"zeros"`` or ``"official"`` (PyTorch default uniform on the convolution bias).
     conv_impl: how the recurrence is computed: ``"fused"`` (default: the whole sequence in one
-        autograd node with a hand-written backward, :mod:`.fused`), ``"pad_conv"`` (manual
+        autograd node with a hand-written backward, :mod:`.fused`; its per-step form on a CPU,
+        its batched form on a GPU), ``"fused_step"`` (the fused per-step form on any device),
+        ``"pad_conv"`` (manual
         circular pad + ``conv1d``), ``"roll"`` (three rolled copies, one matmul), ``"unfold"`` (circular pad +
         unfold + matmul), ``"fft"``, or ``"nn_conv"`` (``F.pad(mode="circular")`` + ``conv1d``,
         what ``nn.Conv1d(padding_mode="circular")`` does).
@@ -206,7 +208,7 @@ class WaveRNN(SequenceModel):
         """``u * h`` for ``h`` of shape ``(batch, c, n)`` (bias included)."""
         w, b, half = self.recurrent_weight, self.recurrent_bias, self.kernel_size // 2
         impl = self.conv_impl
-        if impl in ("pad_conv", "fused"):
+        if impl in ("pad_conv", "fused", "fused_step"):
             hp = torch.cat([h[..., -half:], h, h[..., :half]], dim=-1) if half else h
             return F.conv1d(hp, w, b)
         if impl == "nn_conv":
@@ -234,7 +236,8 @@ class WaveRNN(SequenceModel):
     def _run(self, x: torch.Tensor, keep_all: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
         steps, batch, _ = x.shape
         c, n = self.channels, self.n
-        if self.conv_impl == "fused":
+        if self.conv_impl in ("fused", "fused_step"):
+            batched = False if self.conv_impl == "fused_step" else None
             args = (
                 x,
                 self.input_weight,
@@ -244,9 +247,10 @@ class WaveRNN(SequenceModel):
             )
             relu = self.activation == "relu"
             if not keep_all:
-                last = wave_recurrence(*args, relu=relu, keep_all=False)
+                last = wave_recurrence(*args, relu=relu, keep_all=False, batched=batched)
                 return last.reshape(batch, c * n), None
-            seq = wave_recurrence(*args, relu=relu).reshape(steps, batch, c * n)
+            seq = wave_recurrence(*args, relu=relu, batched=batched)
+            seq = seq.reshape(steps, batch, c * n)
             return seq[-1], seq
         # V x + b for every step in one matmul: (T, B, c*n)
         drive = torch.addmm(

@@ -54,11 +54,38 @@ def test_fused_recurrence_gradients_match_finite_differences(relu, kernel):
     for steps in (1, 6):
         args = (rnd(steps, 3, 2), rnd(2, 7, 2), rnd(2, 7), rnd(2, 2, kernel, scale=0.4), rnd(2))
         for keep_all in (True, False):
-            assert torch.autograd.gradcheck(
-                lambda *a, k=keep_all: wave_recurrence(*a, relu=relu, keep_all=k),
-                args,
-                fast_mode=True,
-            )
+            for batched in (False, True):  # per-step form (CPU default), batched (CUDA default)
+                assert torch.autograd.gradcheck(
+                    lambda *a, k=keep_all, b=batched: wave_recurrence(
+                        *a, relu=relu, keep_all=k, batched=b
+                    ),
+                    args,
+                    fast_mode=True,
+                )
+
+
+def test_fused_batched_form_equals_the_per_step_form(monkeypatch):
+    # the GPU default (batched) and the CPU default (per step) give the same values and
+    # gradients in float32 (different summation order only); kernel gradient in 6 chunks
+    import spikesim.models.wave.fused as fused
+
+    monkeypatch.setattr(fused, "_CHUNK_STEPS", 7)
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(40, 6, 2, generator=g)
+    ps = [
+        0.3 * torch.randn(4, 13, 2, generator=g),
+        0.1 * torch.randn(4, 13, generator=g),
+        0.3 * torch.randn(4, 4, 3, generator=g),
+        0.1 * torch.randn(4, generator=g),
+    ]
+    res = []
+    for batched in (False, True):
+        leaves = [t.clone().requires_grad_() for t in (x, *ps)]
+        out = wave_recurrence(*leaves, batched=batched)
+        (out.square().sum() + out[-1].sum()).backward()
+        res.append([out.detach()] + [t.grad for t in leaves])
+    for a, b in zip(*res, strict=True):
+        torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-5)
 
 
 def test_fused_training_gradients_equal_autograd_step_by_step():

@@ -876,6 +876,11 @@ class Simulator(torch.nn.Module):
         # the torch loop runs; ``compiled_reason`` then says why (None: it ran compiled)
         self.compiled_loop = False
         self.compiled_reason: str | None = None
+        # precision of the one batched product of a dense projection leaving a spike tensor
+        # (spiking mode): "fp32" (default), "bf16" or "fp8" (spikes exact, the weight and the
+        # backward's output gradient rounded, fp32 accumulation and result; fp8 needs a CUDA
+        # GPU of compute capability >= 8.9). See :func:`spikesim.spike_matmul.spike_linear`.
+        self.spike_product_precision = "fp32"
 
     # ---------------------------------------------------------------------- building
     def _build_pop(self, p: Population, gen: np.random.Generator) -> _Pop:
@@ -1152,7 +1157,13 @@ class Simulator(torch.nn.Module):
                 ):
                     x_all = inputs[pr.pre][:n_steps].to(device=dev, dtype=dt)
                     flat = x_all.reshape(n_steps * B, -1)
-                    precomputed[pr.name] = pr(flat).reshape(n_steps, B, -1)
+                    if pr.kind == "dense" and self.spike_product_precision != "fp32":
+                        from .spike_matmul import spike_linear
+
+                        out = spike_linear(flat, pr.weight, precision=self.spike_product_precision)
+                    else:
+                        out = pr(flat)
+                    precomputed[pr.name] = out.reshape(n_steps, B, -1)
         # populations driven only by precomputed projections run over all steps at once
         layer_spikes: dict[str, tuple[torch.Tensor, ...]] = {}
         if self.fused_layers and carry is None and isinstance(rec, _TensorRecorder):

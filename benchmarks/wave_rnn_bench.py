@@ -244,7 +244,10 @@ def _machine(device: str) -> str:
         dev = f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
     tf32 = ""
     if device.startswith("cuda"):
-        tf32 = f", cudnn.allow_tf32 {torch.backends.cudnn.allow_tf32}"
+        try:
+            tf32 = f", cudnn.allow_tf32 {torch.backends.cudnn.allow_tf32}"
+        except (RuntimeError, AttributeError) as e:
+            tf32 = f", cudnn.allow_tf32 unknown ({e})"
     return (
         f"# machine: {platform.node()} {platform.processor() or platform.machine()}, device {dev}, "
         f"torch {torch.__version__}, {torch.get_num_threads()} thread(s){tf32}, "
@@ -297,8 +300,11 @@ def main() -> None:
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     if a.device.startswith("cuda"):
-        torch.backends.cudnn.allow_tf32 = a.tf32
-        torch.backends.cuda.matmul.allow_tf32 = a.tf32
+        try:  # the legacy flags (torch >= 2.9 also has fp32_precision; only these are used here)
+            torch.backends.cudnn.allow_tf32 = a.tf32
+            torch.backends.cuda.matmul.allow_tf32 = a.tf32
+        except (RuntimeError, AttributeError) as e:
+            print(f"# could not set the TF32 flags: {e}", flush=True)
     print(_machine(a.device), flush=True)
     if a.part == "table":
         for line in Path(a.out).read_text().splitlines():

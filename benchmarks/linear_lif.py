@@ -9,6 +9,7 @@ same loss, ``sum over neurons of (mean spike count per step - target rate)^2``:
                   CubaLIF) run by ``Simulator(differentiable=True).forward`` with
                   ``fused_layers = True`` (the layer by ``cuba_lif_sequence``);
 * ``spikesim_steps`` the same with ``fused_layers = False`` (the step-by-step graph);
+* ``spikesim_bf16`` the same with ``sim.spike_product_precision = "bf16"`` (see ``fused_bf16``);
 * ``plain_loop``  a hand-written PyTorch loop, one ``x[t] @ W.T`` per step, the same CubaLIF
                   update and SuperSpike surrogate as spikesim (checked with ``--check``);
 * ``plain_gemm``  the same, but the input current for all steps computed by one matmul first
@@ -166,7 +167,12 @@ def cuba_lif_loop(currents: Callable[[int], torch.Tensor], T: int) -> torch.Tens
 
 
 def build_spikesim(
-    x: torch.Tensor, n: int, device: torch.device, weight_std: float, fused: bool = True
+    x: torch.Tensor,
+    n: int,
+    device: torch.device,
+    weight_std: float,
+    fused: bool = True,
+    precision: str = "fp32",
 ):
     import spikesim
 
@@ -183,6 +189,7 @@ def build_spikesim(
         net, batch_size=B, device=device, differentiable=True, surrogate_alpha=ALPHA
     )
     sim.fused_layers = fused  # y is fed by the spike tensor only: one fused autograd node
+    sim.spike_product_precision = precision
     params = list(sim.parameters())
 
     def forward() -> torch.Tensor:
@@ -577,6 +584,7 @@ def main(argv: list[str] | None = None) -> int:
     builders: dict[str, Callable[[], tuple]] = {
         "spikesim": lambda: (sim_step, sim_params),
         "spikesim_steps": lambda: build_spikesim(x, n, device, std, fused=False)[:2],
+        "spikesim_bf16": lambda: build_spikesim(x, n, device, std, precision="bf16")[:2],
         "plain_loop": lambda: build_plain_loop(x, w0)[:2],
         "plain_gemm": lambda: build_plain_gemm(x, w0),
         "fused": lambda: build_fused(x, w0)[:2],

@@ -56,7 +56,7 @@ step() {  # step <timeout s> <label> <args...>
 log "=== [wave] part_wave.sh start $(date -u '+%Y-%m-%d %H:%M:%S UTC'), device $DEV, dry ${WAVE_DRY:-0} ==="
 log "git commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 if command -v nvidia-smi >/dev/null 2>&1; then
-    nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 | tee -a "$LOG"
+    timeout 10 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 | tee -a "$LOG"
 fi
 
 # 1. Training throughput (sequences/s, forward + backward, adding-task input, MSE on the last

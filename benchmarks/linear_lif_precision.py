@@ -214,6 +214,39 @@ def gradient_agreement(precisions, data, args, device) -> dict[str, dict]:
     return out
 
 
+def time_products(precisions, args, device, *, repeat: int = 5) -> dict[str, float]:
+    """The H -> H products alone: forward, weight gradient and input gradient of
+    ``spike_linear`` on [T*B, H] spikes (p = 0.2) and an [H, H] weight; median of ``repeat``
+    after one warm-up. Returns seconds per forward + backward."""
+    m, h = args.steps * args.batch_size, args.hidden
+    gen = torch.Generator(device=device).manual_seed(args.seed + 5)
+    x = (torch.rand(m, h, generator=gen, device=device) < 0.2).float().requires_grad_()
+    w = (torch.randn(h, h, generator=gen, device=device) / math.sqrt(h)).requires_grad_()
+    g = torch.randn(m, h, generator=gen, device=device)
+    out = {}
+    for p in precisions:
+        try:
+            times = []
+            for k in range(repeat + 1):
+                x.grad = w.grad = None
+                sync(device)
+                t0 = time.perf_counter()
+                spike_linear(x, w, precision=p, check_values=False).backward(g)
+                sync(device)
+                if k:
+                    times.append(time.perf_counter() - t0)
+            out[p] = statistics.median(times)
+            tflops = 3 * 2 * m * h * h / out[p] / 1e12
+            print(
+                f"  products alone [{p}] [{m}, {h}] x [{h}, {h}] forward + dW + dx: "
+                f"{out[p] * 1e3:.3f} ms ({tflops:.1f} TFLOP/s)",
+                flush=True,
+            )
+        except Exception as e:  # report and go on
+            print(f"  products alone [{p}] FAILED: {type(e).__name__}: {e}", flush=True)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--device", default="cpu")
@@ -291,6 +324,12 @@ def main(argv: list[str] | None = None) -> int:
             f"  [{p}] whole-network cosine: {net}; layer-1 spikes equal to fp32: "
             f"{a['spike_agree']:.5f}"
         )
+
+    print("products alone (the floor of the hidden-to-hidden layer):", flush=True)
+    floor = time_products(precisions, args, device)
+    if "fp32" in floor:
+        for p, t in floor.items():
+            print(f"SUMMARY products alone {p}: {t * 1e3:.3f} ms, {floor['fp32'] / t:.2f}x vs fp32")
 
     results = {}
     for p in precisions:

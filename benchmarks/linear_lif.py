@@ -29,6 +29,9 @@ same loss, ``sum over neurons of (mean spike count per step - target rate)^2``:
                   precision="bf16")``: spikes exact in bf16, weights (forward) and the output
                   gradient (weight gradient) rounded to bf16, fp32 accumulation and output;
                   ``--check`` reports spike agreement and weight-gradient difference to ``fused``;
+* ``fused_sparse`` ``fused`` with the input spikes as a sparse CSR matrix (converted once,
+                  outside the timing: event data arrive as events) and a sparse-dense product
+                  forward and backward (event-driven propagation, fp32);
 * ``fused_fp8``   the same with ``precision="fp8"`` (e4m3 weights, e5m2 gradient, per-tensor
                   scales, ``torch._scaled_mm``; CUDA compute capability >= 8.9 only);
 * ``floor``       the matrix products alone: ``X @ W.T`` over all steps and the weight gradient;
@@ -318,9 +321,13 @@ def build_fused(x: torch.Tensor, w0: torch.Tensor, precision: str = "fp32", back
     p = dyn.CubaLIFParams(TAU_SYN_S, TAU_MEM_S, V_TH, 0.0)
     zero = torch.zeros(B, w0.shape[0], device=w0.device, dtype=w0.dtype)
     xf = x.reshape(T * B, N)
+    if precision == "sparse":  # event-driven: the input spikes as a CSR matrix (built once)
+        xs = xf.to_sparse_csr()
 
     def forward() -> torch.Tensor:
-        if precision == "fp32":
+        if precision == "sparse":
+            cur = (xs @ w.t()).reshape(T, B, -1)  # cuSPARSE / MKL SpMM; backward likewise
+        elif precision == "fp32":
             cur = (xf @ w.t()).reshape(T, B, -1)
         else:  # spikes exact in bf16 / fp8, weights (and the backward's gradient) rounded
             cur = spike_linear(xf, w, precision=precision).reshape(T, B, -1)
@@ -369,8 +376,15 @@ class SavedBytes:
         self.storages: dict[int, int] = {}
 
     def pack(self, t: torch.Tensor) -> torch.Tensor:
-        st = t.untyped_storage()
-        self.storages[st.data_ptr()] = st.nbytes()
+        if t.layout == torch.sparse_csr:  # its index and value arrays
+            parts = [t.crow_indices(), t.col_indices(), t.values()]
+        elif t.layout == torch.sparse_coo:
+            parts = [t._indices(), t._values()]
+        else:
+            parts = [t]
+        for part in parts:
+            st = part.untyped_storage()
+            self.storages[st.data_ptr()] = st.nbytes()
         return t
 
     @property
@@ -462,7 +476,17 @@ def check_fused(x: torch.Tensor, w0: torch.Tensor) -> str:
     g2 = bf_params[0].grad
     assert g2 is not None
     agree = float((z_bf.detach() == z_fused.detach()).float().mean())
-    fp8 = ""
+    _, sp_params, sp_forward = build_fused(x, w0, precision="sparse")
+    z_sp = sp_forward()
+    loss_fn(z_sp).backward()
+    g_sp = sp_params[0].grad
+    assert g_sp is not None
+    agree_sp = float((z_sp.detach() == z_fused.detach()).float().mean())
+    err_sp = float((g_sp - g0).abs().max() / g0.abs().max().clamp_min(1e-30))
+    fp8 = (
+        f"; fused_sparse vs fused: spike agreement {agree_sp:.6f}, max rel. weight-gradient "
+        f"difference {err_sp:.2e}"
+    )
     from spikesim.spike_matmul import fp8_supported
 
     if fp8_supported(x.device):
@@ -473,7 +497,7 @@ def check_fused(x: torch.Tensor, w0: torch.Tensor) -> str:
         assert g8 is not None
         agree8 = float((z8.detach() == z_fused.detach()).float().mean())
         cos8 = float(torch.nn.functional.cosine_similarity(g8.reshape(1, -1), g0.reshape(1, -1)))
-        fp8 = f"; fused_fp8 vs fused: spike agreement {agree8:.6f}, gradient cosine {cos8:.6f}"
+        fp8 += f"; fused_fp8 vs fused: spike agreement {agree8:.6f}, gradient cosine {cos8:.6f}"
     err_bf = float((g2 - g0).abs().max() / g0.abs().max().clamp_min(1e-30))
     cos = float(torch.nn.functional.cosine_similarity(g2.reshape(1, -1), g0.reshape(1, -1)))
     return (
@@ -590,6 +614,7 @@ def main(argv: list[str] | None = None) -> int:
         "fused": lambda: build_fused(x, w0)[:2],
         "fused_bf16": lambda: build_fused(x, w0, precision="bf16")[:2],
         "fused_fp8": lambda: build_fused(x, w0, precision="fp8")[:2],
+        "fused_sparse": lambda: build_fused(x, w0, precision="sparse")[:2],
         "fused_torch": lambda: build_fused(x, w0, backend="torch")[:2],
         "snntorch": lambda: build_snntorch(x, w0),
         "norse": lambda: build_norse(x, w0),

@@ -135,11 +135,18 @@ class _CubaLIFSequence(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, u0, v0, du, dv, v_th, bias, alpha, use_triton):  # type: ignore[override]
         ctx.coef = (du, dv, v_th, alpha)
-        ctx.use_triton = use_triton
-        if use_triton:
-            z, pre, bits, u, v = triton_lif.cuba_forward(x, u0, v0, du, dv, v_th, bias)
-            ctx.save_for_backward(pre, bits)
-            return z, u, v
+        ctx.use_triton = False
+        if use_triton:  # "auto" (1): on a failure to compile or launch, fall back once, warn
+            try:
+                z, pre, bits, u, v = triton_lif.cuba_forward(x, u0, v0, du, dv, v_th, bias)
+            except Exception as e:
+                if use_triton == 2:
+                    raise
+                triton_lif.disable(e)
+            else:
+                ctx.use_triton = True
+                ctx.save_for_backward(pre, bits)
+                return z, u, v
         T = x.shape[0]
         u = u0.detach().clone()
         v = v0.detach().clone()
@@ -274,6 +281,6 @@ def cuba_lif_sequence(
     dv = math.exp(-dt_s / p.tau_mem_s)
     bias: Any = None if isinstance(p.bias, (int, float)) and p.bias == 0 else p.bias
     # "auto" takes Triton on CUDA only (Triton's interpreter on CPU is for tests)
-    use_triton = backend == "triton" or (backend == "auto" and can_triton and x.is_cuda)
+    use_triton = 2 if backend == "triton" else int(backend == "auto" and can_triton and x.is_cuda)
     z, u, v = _CubaLIFSequence.apply(x, state.u, state.v, du, dv, p.v_th, bias, alpha, use_triton)
     return z, CubaLIFState(u, v)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import os
+import warnings
 from typing import Any
 
 import torch
@@ -45,9 +46,25 @@ def _triton() -> Any:
     return triton
 
 
+_DISABLED: list[str] = []  # why the kernels failed once in this process (then not used again)
+
+
+def disable(err: BaseException) -> None:
+    """Stop using the kernels in this process after ``err`` (a failed compile or launch), with
+    one RuntimeWarning; ``backend="auto"`` then takes the torch loop."""
+    if not _DISABLED:
+        _DISABLED.append(f"{type(err).__name__}: {err}")
+        warnings.warn(
+            f"spikesim: the Triton CubaLIF kernels failed ({_DISABLED[0][:300]}); "
+            "using the torch loop from now on",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
 def available(t: torch.Tensor) -> bool:
     """True when the kernels can run on ``t``'s device (CUDA + Triton, or Triton's interpreter)."""
-    if _triton() is None:
+    if _triton() is None or _DISABLED:
         return False
     return t.is_cuda or (_interpret() and t.device.type == "cpu")
 

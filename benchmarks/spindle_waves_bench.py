@@ -337,7 +337,7 @@ def timing(
     *,
     device: str = "cpu",
     rows: int = 30,
-    batches: tuple[int, ...] = (1, 24),
+    batches: tuple[int | tuple[int, str], ...] = (1, 24),
     monitors: str = "default",
     budget_s: float = 30.0,
     max_steps: int = 10_000,
@@ -362,16 +362,18 @@ def timing(
         if cuda:
             torch.cuda.synchronize()
 
-    for B in batches:
+    for entry in batches:
+        # an entry is a batch size, or (batch size, monitors) to override ``monitors``
+        B, mons = entry if isinstance(entry, tuple) else (entry, monitors)
         # the benchmark's episode schedule (spindles 0.5-1 s apart from 0.1 s on), as in the
         # CPU rows: the timed steps are mostly spindle steps (the busiest ones)
         base = dataclasses.replace(
             _session_cfg(rows, 0.2), first_episode_s=0.1, min_interval_s=0.5, max_interval_s=1.0
         )
         t0 = time.perf_counter()
-        if monitors not in ("default", "session"):
-            raise ValueError(f"timing: monitors must be 'default' or 'session', not {monitors!r}")
-        net = build_spindle_network(base) if monitors == "default" else _session_network(base)
+        if mons not in ("default", "session"):
+            raise ValueError(f"timing: monitors must be 'default' or 'session', not {mons!r}")
+        net = build_spindle_network(base) if mons == "default" else _session_network(base)
         sim = Simulator(net, mode="spiking", batch_size=B, seed=seed, device=device)
         sync()
         build_wall = time.perf_counter() - t0
@@ -396,7 +398,7 @@ def timing(
             "device_name": torch.cuda.get_device_name() if cuda else platform.processor(),
             "torch": torch.__version__,
             "batch": B,
-            "monitors": monitors,
+            "monitors": mons,
             "rows": rows,
             "steps": n,
             "simulated_s": n * base.dt_s * B,
@@ -425,7 +427,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--rows", type=int, default=30, help="session / timing parts: sheet rows")
     p.add_argument("--session-h5", default="/tmp/spindle_session.h5")
     p.add_argument("--budget-s", type=float, default=30.0, help="timing part: wall budget")
-    p.add_argument("--batches", default="1,24", help="timing part: batch sizes")
+    p.add_argument(
+        "--batches",
+        default="1,24",
+        help="timing part: batch sizes, each optionally with :default or :session monitors",
+    )
     p.add_argument("--monitors", default="default", help="timing part: default or session")
     p.add_argument("--analysis-s", type=float, default=60.0, help="throughput: recording s")
     args = p.parse_args(argv)
@@ -551,7 +557,10 @@ def main(argv: list[str] | None = None) -> None:
         report["timing"] = timing(
             device=args.device,
             rows=args.rows,
-            batches=tuple(int(b) for b in args.batches.split(",")),
+            batches=tuple(
+                (int(b.split(":")[0]), b.split(":")[1]) if ":" in b else int(b)
+                for b in args.batches.split(",")
+            ),
             monitors=args.monitors,
             budget_s=args.budget_s,
         )

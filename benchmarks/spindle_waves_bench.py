@@ -53,6 +53,7 @@ from spikesim.models.spindle import (
     SpindleConfig,
     build_spindle_network,
     electrode_positions,
+    episodes_of,
     gate_input,
     lfp,
     lfp_from_spikes,
@@ -253,31 +254,47 @@ def session(
     seed: int = 0,
     out_h5: str | Path = "/tmp/spindle_session.h5",
     device: str | None = None,
+    analyze_only: bool = False,
 ) -> dict:
     """A whole simulated sleep session as ``trials`` batched segments, streamed to HDF5.
 
     Returns the wall times, the file size and the spindle / wave statistics of all
-    segments (cycles 0.2 s inside each gated episode, as :func:`experiment`).
+    segments (cycles 0.2 s inside each gated episode, as :func:`experiment`). Prints a
+    ``SESSION_RUN`` line as soon as the simulation ends. ``analyze_only``: no simulation,
+    analyse the file ``out_h5`` written by an earlier call with the same arguments (its run
+    wall time is read from the file's provenance; episodes are redrawn from ``seed``).
     """
     from spikesim import Result, Simulator
 
     torch.set_num_threads(1)
     cfg = _session_cfg(rows, segment_s)
-    t0 = time.perf_counter()
-    net = _session_network(cfg)
-    gate, eps = gate_input(cfg, mode="spiking", batch_size=trials, seed=seed)
-    sim = Simulator(net, mode="spiking", batch_size=trials, seed=seed, device=device)
-    build_wall = time.perf_counter() - t0
     out_h5 = Path(out_h5)
-    if out_h5.exists():
-        out_h5.unlink()
-    t1 = time.perf_counter()
-    sim.run(cfg.duration_s, inputs={"gate": gate}, out=out_h5, progress=False)
-    run_wall = time.perf_counter() - t1
-    del gate
+    build_wall = np.nan
+    if analyze_only:
+        eps = [episodes_of(cfg, seed=seed, trial=b) for b in range(trials)]
+        dev = device or "cpu"
+    else:
+        t0 = time.perf_counter()
+        net = _session_network(cfg)
+        gate, eps = gate_input(cfg, mode="spiking", batch_size=trials, seed=seed)
+        sim = Simulator(net, mode="spiking", batch_size=trials, seed=seed, device=device)
+        dev = str(sim.device)
+        build_wall = time.perf_counter() - t0
+        if out_h5.exists():
+            out_h5.unlink()
+        t1 = time.perf_counter()
+        sim.run(cfg.duration_s, inputs={"gate": gate}, out=out_h5, progress=False)
+        wall = time.perf_counter() - t1
+        del gate
+        print(
+            "SESSION_RUN",
+            json.dumps({"run_wall_s": wall, "h5_size_mb": out_h5.stat().st_size / 1e6}),
+            flush=True,
+        )
     size_mb = out_h5.stat().st_size / 1e6
     t2 = time.perf_counter()
     res = Result.from_hdf5(out_h5)
+    run_wall = float(res.provenance["wall_time_s"])
     n_steps = res.run["n_steps"]
     el = electrode_positions(cfg)
     cycles, windings = [], []
@@ -308,7 +325,7 @@ def session(
         "simulated_s": trials * segment_s,
         "rows": rows,
         "seed": seed,
-        "device": str(sim.device),
+        "device": dev,
         "build_wall_s": build_wall,
         "run_wall_s": run_wall,
         "wall_per_step_ms": 1e3 * run_wall / n_steps,
@@ -426,6 +443,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--session-segment-s", type=float, default=150.0)
     p.add_argument("--rows", type=int, default=30, help="session / timing parts: sheet rows")
     p.add_argument("--session-h5", default="/tmp/spindle_session.h5")
+    p.add_argument(
+        "--analyze-only", action="store_true", help="session part: analyse an existing file"
+    )
     p.add_argument("--budget-s", type=float, default=30.0, help="timing part: wall budget")
     p.add_argument(
         "--batches",
@@ -571,6 +591,7 @@ def main(argv: list[str] | None = None) -> None:
             rows=args.rows,
             out_h5=args.session_h5,
             device=args.device,
+            analyze_only=args.analyze_only,
         )
         report["session"] = r
         print("SESSION", json.dumps(r, default=float), flush=True)

@@ -72,6 +72,44 @@ def _dtype(d: Any) -> torch.dtype:
 # ------------------------------------------------------------------------ propagation
 
 
+_COUNTING_SORT: list[Any] = []
+
+
+def _stable_argsort(keys: np.ndarray, n_keys: int) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")`` for integer keys in ``[0, n_keys)``.
+
+    Large arrays go through a counting sort compiled by numba (linear time: ~20x faster than
+    numpy's stable comparison sort at 2e8 synapses, the same order); small ones, or without
+    numba, through numpy."""
+    if keys.size < 1 << 22 or n_keys > 4 * keys.size:  # small, or a too large count table
+        return np.argsort(keys, kind="stable")
+    if not _COUNTING_SORT:
+        try:
+            import numba
+
+            @numba.njit(nogil=True)
+            def counting_sort(keys, n_keys):  # pragma: no cover - compiled
+                start = np.zeros(n_keys + 1, np.int64)
+                for key in keys:
+                    start[key + 1] += 1
+                for i in range(n_keys):
+                    start[i + 1] += start[i]
+                order = np.empty(keys.size, np.int64)
+                for i in range(keys.size):
+                    key = keys[i]
+                    order[start[key]] = i
+                    start[key] += 1
+                return order
+
+            _COUNTING_SORT.append(counting_sort)
+        except ImportError:  # pragma: no cover - numba is a dependency
+            _COUNTING_SORT.append(None)
+    fn = _COUNTING_SORT[0]
+    if fn is None or int(keys.min()) < 0 or int(keys.max()) >= n_keys:
+        return np.argsort(keys, kind="stable")
+    return fn(keys, n_keys)
+
+
 class _Projection(torch.nn.Module):
     """Runtime form of one projection: maps pre activity [B, N_pre] to post input [B, N_post]."""
 
@@ -160,7 +198,13 @@ class _Projection(torch.nn.Module):
             n_syn = len(table)
             idx_np = np.int32 if max(self.n_pre, self.n_post) < 2**31 - 1 else np.int64
             w_np = np.float32 if dtype == torch.float32 else np.float64
-            order = np.lexsort((table.post, table.pre))  # pre-major (CSR over pre)
+            # pre-major (CSR over pre), post ascending within a pre neuron; where the table is
+            # already sorted by post (fixed fan-in draws are), a stable radix sort over pre
+            # gives the same order as the lexsort, several times faster
+            if n_syn and bool(np.all(table.post[1:] >= table.post[:-1])):
+                order = _stable_argsort(table.pre, self.n_pre)
+            else:
+                order = np.lexsort((table.post, table.pre))
             pre_i = table.pre[order].astype(idx_np)
             post_i = table.post[order].astype(idx_np)
             # float64 draws rounded once to the run's dtype (as torch.as_tensor would)
@@ -182,16 +226,18 @@ class _Projection(torch.nn.Module):
             # padded rows per pre neuron (ELL): one gather + one scatter per step, whatever
             # the number of spikes; memory = n_pre x max fan-out (pad index = n_post)
             fan = max(int(counts.max()) if counts.size else 0, 1)
+            # flat slot of each synapse in the padded rows: pre * fan + rank within its row
             col = np.arange(n_syn, dtype=np.int64)
             col -= indptr[pre_i]
+            col += pre_i.astype(np.int64) * fan
             rows_post = np.full((self.n_pre, fan), self.n_post, dtype=idx_np)
-            rows_post[pre_i, col] = post_i
+            rows_post.reshape(-1)[col] = post_i
             rows_w = np.zeros((self.n_pre, fan), dtype=w_np)
-            rows_w[pre_i, col] = w_i
+            rows_w.reshape(-1)[col] = w_i
             keep = keep_coo or pr.trainable
             if self.hetero or keep:  # per-synapse delays where they differ (or kept, below)
                 rows_d = np.zeros((self.n_pre, fan), dtype=np.int64)
-                rows_d[pre_i, col] = delays
+                rows_d.reshape(-1)[col] = delays
                 self.register_buffer("rows_delay", torch.as_tensor(rows_d, device=device))
             del col
             self.n_syn = n_syn

@@ -1213,10 +1213,24 @@ class Simulator(torch.nn.Module):
         # populations driven only by precomputed projections run over all steps at once
         layer_spikes: dict[str, tuple[torch.Tensor, ...]] = {}
         if self.fused_layers and carry is None and isinstance(rec, _TensorRecorder):
+            whole: dict[str, torch.Tensor] = {}
             for p in neuron_pops:
                 fused = self._fused_layer(p, n_steps, B, precomputed, currents, states)
                 if fused is not None:
-                    layer_spikes[p.name] = fused
+                    whole[p.name] = fused
+            if (
+                whole
+                and len(whole) == len(neuron_pops)
+                and all(pr.name in precomputed for pr in self._projections())
+            ):
+                # every population ran fused and nothing is left to step: no step loop
+                return self._finish_fused(
+                    whole, precomputed, inputs, rec, states, pending, start, n_steps, show
+                )
+            for name, z in whole.items():
+                # fresh per-step tensors: a BLAS product of a view at an unaligned offset may
+                # round differently, and the populations downstream must get the loop's bits
+                layer_spikes[name] = tuple(t.clone() for t in z.unbind(0))
         bar = None
         if show:
             from tqdm import tqdm
@@ -1355,6 +1369,47 @@ class Simulator(torch.nn.Module):
             },
         }
 
+    def _finish_fused(
+        self,
+        whole: dict[str, torch.Tensor],
+        precomputed: dict[str, torch.Tensor],
+        inputs: dict[str, torch.Tensor],
+        rec: _TensorRecorder,
+        states: dict[str, Any],
+        pending: dict[tuple[str, str], dict[int, Any]],
+        start: int,
+        n_steps: int,
+        show: bool,
+    ) -> dict[str, Any]:
+        """End a run in which every population ran as one fused layer (a feed-forward net
+        from spike tensors): record the whole spike tensors, keep the deliveries due after the
+        run for the carry (as the step loop leaves them), check the final states once."""
+        for name in rec.names:
+            if name in whole:
+                rec.whole[name] = whole[name]
+            else:  # a spike-tensor source
+                x = inputs[name][:n_steps].to(device=self.device, dtype=self.dtype)
+                rec.whole[name] = x
+        for pr in self._projections():  # projection order: the loop's order of summation
+            cur = precomputed[pr.name]
+            slot = pending[(pr.post, pr.receptor)]
+            for k in range(max(0, n_steps - 1 - pr.base_delay), n_steps):
+                due = k + 1 + pr.base_delay
+                slot[due] = cur[k] if due not in slot else _add(slot[due], cur[k])
+        self._check_finite(states, n_steps - 1)
+        if show:
+            from tqdm import tqdm
+
+            with tqdm(total=n_steps, unit="step", desc=self.network.name) as bar:
+                bar.update(n_steps)
+        return {
+            "step": start + n_steps,
+            "states": states,
+            "pending": {
+                key: {k - n_steps: v for k, v in due.items()} for key, due in pending.items() if due
+            },
+        }
+
     def _fused_layer(
         self,
         p: _Pop,
@@ -1363,11 +1418,11 @@ class Simulator(torch.nn.Module):
         precomputed: dict[str, torch.Tensor],
         currents: dict[str, list[tuple[int, int | None, Any]]],
         states: dict[str, Any],
-    ) -> tuple[torch.Tensor, ...] | None:
+    ) -> torch.Tensor | None:
         """Run population ``p`` over all steps with a fused sequence kernel
         (:mod:`spikesim.dynamics.fused`) if every incoming projection is precomputed (from a
         spike tensor), it has no injected current and its model is CubaLIF (one receptor) or a
-        current-based LIF. Returns its spikes per step (and sets its final state), or None.
+        current-based LIF. Returns its spikes [T, B, n] (and sets its final state), or None.
 
         The arrivals of each step are the precomputed products shifted by one step plus the
         projection's delay and summed in projection order, as the step loop adds them, so the
@@ -1424,9 +1479,7 @@ class Simulator(torch.nn.Module):
                 x_inh=drives.get("inh"),
             )
         states[p.name] = st
-        # fresh per-step tensors: a BLAS product of a view at an unaligned offset may round
-        # differently, and the populations downstream must get the step loop's bits
-        return tuple(t.clone() for t in z.unbind(0))
+        return z
 
     def _sparse_groups(
         self, projections: list[_Projection], B: int, precomputed: dict[str, torch.Tensor]
@@ -1936,6 +1989,7 @@ class _TensorRecorder:
     def __init__(self, names: tuple[str, ...]) -> None:
         self.names = names
         self.data: dict[str, list[torch.Tensor]] = {n: [] for n in names}
+        self.whole: dict[str, torch.Tensor] = {}  # [T, B, n] tensors of a run without loop
 
     def record(self, k: int, activity: dict[str, torch.Tensor], states: dict[str, Any]) -> None:
         for n in self.names:
@@ -1945,7 +1999,9 @@ class _TensorRecorder:
         return None
 
     def tensors(self) -> dict[str, torch.Tensor]:
-        return {n: torch.stack(v) for n, v in self.data.items()}
+        return {
+            n: self.whole[n] if n in self.whole else torch.stack(v) for n, v in self.data.items()
+        }
 
 
 def _device_name(device: torch.device) -> str:

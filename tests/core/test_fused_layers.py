@@ -95,3 +95,48 @@ def test_unknown_spike_product_precision_is_refused():
     sim.spike_product_precision = "fp16"
     with pytest.raises(ss.ParameterError, match="precision"):
         sim({"x": torch.ones(5, 1, 4)}, record=("y",))
+
+
+def test_feed_forward_run_without_step_loop_equals_step_loop(monkeypatch):
+    """Every population fed only by spike tensors (delays 0 and 3): the run skips the step
+    loop; spikes, recorded inputs, final states, the deliveries still due (carry) and the
+    gradients equal the step-by-step run's."""
+    net = ss.Network(dt_s=1e-3)
+    net.add_spike_tensor("x", 30)
+    net.add_population("c", 20, ss.CubaLIF(tau_syn_s=5e-3, tau_mem_s=20e-3, v_th=1.0))
+    net.add_population("l", 15, ss.LIF(tau_mem_s=20e-3, v_init_mV=ss.Uniform(-65.0, -55.0)))
+    net.add_projection("x_c", "x", "c", ss.Dense(weight=ss.Normal(0.02, 0.1)), trainable=True)
+    net.add_projection(
+        "x_l", "x", "l", ss.Dense(weight=ss.Normal(25.0, 10.0)), trainable=True, delay_steps=3
+    )
+    x = (torch.rand(T, B, 30, generator=torch.Generator().manual_seed(1)) < 0.3).float()
+    calls = []
+    original = ss.Simulator._finish_fused
+    monkeypatch.setattr(
+        ss.Simulator, "_finish_fused", lambda self, *a: calls.append(1) or original(self, *a)
+    )
+    runs = []
+    for fused in (True, False):
+        sim = ss.Simulator(net, batch_size=B, differentiable=True, seed=4)
+        sim.fused_layers = fused
+        out, carry = sim({"x": x}, record=("x", "c", "l"), return_carry=True)
+        loss = out["c"].mean() + 2.0 * out["l"].mean() + carry["states"]["l"].v.mean() * 0.01
+        loss.backward()
+        runs.append((out, carry, {n: p.grad.clone() for n, p in sim.named_parameters()}))
+    (o1, c1, g1), (o2, c2, g2) = runs
+    assert calls == [1], "the fused run must skip the step loop"
+    assert torch.equal(o1["x"], x)
+    for name in ("x", "c", "l"):
+        assert torch.equal(o1[name], o2[name]), name
+    assert 0.01 < float(o1["c"].detach().mean()) < 0.6 and float(o1["l"].detach().mean()) > 0.01
+    for name in ("c", "l"):
+        for a, b in zip(c1["states"][name], c2["states"][name], strict=True):
+            assert torch.equal(a.detach(), b.detach())
+    assert c1["pending"].keys() == c2["pending"].keys() and c1["pending"]
+    for key, due in c1["pending"].items():
+        assert due.keys() == c2["pending"][key].keys(), key
+        for k in due:
+            assert torch.equal(due[k], c2["pending"][key][k])
+    for name, g in g1.items():
+        assert g.abs().max() > 0, name
+        torch.testing.assert_close(g, g2[name], rtol=2e-4, atol=1e-6)

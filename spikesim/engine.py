@@ -1391,7 +1391,7 @@ class Simulator(torch.nn.Module):
                 x = inputs[name][:n_steps].to(device=self.device, dtype=self.dtype)
                 rec.whole[name] = x
         for pr in self._projections():  # projection order: the loop's order of summation
-            cur = precomputed[pr.name]
+            cur = precomputed[pr.name].to(self.dtype)  # autocast may have made it bf16/fp16
             slot = pending[(pr.post, pr.receptor)]
             for k in range(max(0, n_steps - 1 - pr.base_delay), n_steps):
                 due = k + 1 + pr.base_delay
@@ -1446,7 +1446,7 @@ class Simulator(torch.nn.Module):
         drives: dict[str, torch.Tensor] = {}
         for pr in incoming:  # projection order: the order the step loop sums them in
             lag = 1 + pr.base_delay
-            cur = precomputed[pr.name]
+            cur = precomputed[pr.name].to(self.dtype)  # autocast may have made it bf16/fp16
             if lag >= n_steps:
                 continue
             pad = torch.zeros((lag, *cur.shape[1:]), dtype=cur.dtype, device=cur.device)

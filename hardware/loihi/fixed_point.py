@@ -133,12 +133,14 @@ class _Conn:
             if isinstance(conn, Sparse):
                 q = quant_sparse(conn)
                 idx = torch.as_tensor(np.stack([conn.rows, conn.cols]), device=device)
-                self.w_sparse = torch.sparse_coo_tensor(
-                    idx,
-                    torch.as_tensor(q, dtype=self.dtype, device=device),
-                    (n_t, n_s),
-                    check_invariants=True,
-                ).coalesce()
+                # invariants checked explicitly (torch 2.11 on CUDA warns when left implicit)
+                with torch.sparse.check_sparse_tensor_invariants(enable=True):
+                    self.w_sparse = torch.sparse_coo_tensor(
+                        idx,
+                        torch.as_tensor(q, dtype=self.dtype, device=device),
+                        (n_t, n_s),
+                        check_invariants=True,
+                    ).coalesce()
                 self.w = None
             else:
                 self.w_sparse = None

@@ -140,3 +140,20 @@ def test_feed_forward_run_without_step_loop_equals_step_loop(monkeypatch):
     for name, g in g1.items():
         assert g.abs().max() > 0, name
         torch.testing.assert_close(g, g2[name], rtol=2e-4, atol=1e-6)
+
+
+def test_fused_layer_under_autocast_takes_low_precision_currents():
+    """Mixed precision: under autocast the batched product comes out in bf16; the fused layer
+    integrates it in the state's dtype (float32), as the step loop does by promotion."""
+    net = ss.Network(dt_s=1e-3)
+    net.add_spike_tensor("x", 16)
+    net.add_population("y", 8, ss.CubaLIF(tau_syn_s=5e-3, tau_mem_s=20e-3, v_th=1.0))
+    net.add_projection("w", "x", "y", ss.Dense(weight=ss.Normal(0.1, 0.3)), trainable=True)
+    x = (torch.rand(30, 2, 16, generator=torch.Generator().manual_seed(3)) < 0.3).float()
+    sim = ss.Simulator(net, batch_size=2, differentiable=True, seed=0)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        z = sim({"x": x}, record=("y",))["y"]
+    assert z.dtype == torch.float32
+    z.sum().backward()
+    assert sim.projs["w"].weight.grad is not None
+    assert float(z.detach().mean()) > 0.01

@@ -1391,7 +1391,7 @@ class Simulator(torch.nn.Module):
                 x = inputs[name][:n_steps].to(device=self.device, dtype=self.dtype)
                 rec.whole[name] = x
         for pr in self._projections():  # projection order: the loop's order of summation
-            cur = precomputed[pr.name].to(self.dtype)  # autocast may have made it bf16/fp16
+            cur = precomputed[pr.name]
             slot = pending[(pr.post, pr.receptor)]
             for k in range(max(0, n_steps - 1 - pr.base_delay), n_steps):
                 due = k + 1 + pr.base_delay

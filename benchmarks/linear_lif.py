@@ -244,6 +244,7 @@ def build_snntorch(x: torch.Tensor, w0: torch.Tensor):
     with torch.no_grad():
         fc.weight.copy_(w0)
     lif = snn.Leaky(beta=math.exp(-DT_S / TAU_MEM_S), spike_grad=surrogate.fast_sigmoid(ALPHA))
+    lif = lif.to(w0.device)  # its beta is a CPU tensor otherwise
 
     def step() -> float:
         mem = lif.init_leaky()

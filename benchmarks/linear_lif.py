@@ -10,6 +10,7 @@ same loss, ``sum over neurons of (mean spike count per step - target rate)^2``:
                   ``fused_layers = True`` (the layer by ``cuba_lif_sequence``);
 * ``spikesim_steps`` the same with ``fused_layers = False`` (the step-by-step graph);
 * ``spikesim_bf16`` the same with ``sim.spike_product_precision = "bf16"`` (see ``fused_bf16``);
+* ``spikesim_sparse`` the same with ``sim.sparse_spike_products = True`` (see ``fused_sparse``);
 * ``plain_loop``  a hand-written PyTorch loop, one ``x[t] @ W.T`` per step, the same CubaLIF
                   update and SuperSpike surrogate as spikesim (checked with ``--check``);
 * ``plain_gemm``  the same, but the input current for all steps computed by one matmul first
@@ -176,6 +177,7 @@ def build_spikesim(
     weight_std: float,
     fused: bool = True,
     precision: str = "fp32",
+    sparse: bool = False,
 ):
     import spikesim
 
@@ -193,6 +195,7 @@ def build_spikesim(
     )
     sim.fused_layers = fused  # y is fed by the spike tensor only: one fused autograd node
     sim.spike_product_precision = precision
+    sim.sparse_spike_products = sparse
     params = list(sim.parameters())
 
     def forward() -> torch.Tensor:
@@ -610,6 +613,7 @@ def main(argv: list[str] | None = None) -> int:
         "spikesim": lambda: (sim_step, sim_params),
         "spikesim_steps": lambda: build_spikesim(x, n, device, std, fused=False)[:2],
         "spikesim_bf16": lambda: build_spikesim(x, n, device, std, precision="bf16")[:2],
+        "spikesim_sparse": lambda: build_spikesim(x, n, device, std, sparse=True)[:2],
         "plain_loop": lambda: build_plain_loop(x, w0)[:2],
         "plain_gemm": lambda: build_plain_gemm(x, w0),
         "fused": lambda: build_fused(x, w0)[:2],

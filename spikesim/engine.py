@@ -22,6 +22,7 @@ import dataclasses
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -927,6 +928,11 @@ class Simulator(torch.nn.Module):
         # backward's output gradient rounded, fp32 accumulation and result; fp8 needs a CUDA
         # GPU of compute capability >= 8.9). See :func:`spikesim.spike_matmul.spike_linear`.
         self.spike_product_precision = "fp32"
+        # True: that product takes the spike tensor as a sparse CSR matrix (event-driven:
+        # work and memory grow with the number of spikes; fp32). On the 2-core CPU it beat the
+        # dense product at 5 % input activity; on an H200 the dense product was 4.4x faster
+        # (benchmarks/linear_lif.md). Only with spike_product_precision "fp32".
+        self.sparse_spike_products = False
 
     # ---------------------------------------------------------------------- building
     def _build_pop(self, p: Population, gen: np.random.Generator) -> _Pop:
@@ -1204,9 +1210,20 @@ class Simulator(torch.nn.Module):
                     x_all = inputs[pr.pre][:n_steps].to(device=dev, dtype=dt)
                     flat = x_all.reshape(n_steps * B, -1)
                     if pr.kind == "dense" and self.spike_product_precision != "fp32":
+                        if self.sparse_spike_products:
+                            raise ParameterError(
+                                "simulator",
+                                "sparse_spike_products",
+                                "False when spike_product_precision is not 'fp32'",
+                                True,
+                            )
                         from .spike_matmul import spike_linear
 
                         out = spike_linear(flat, pr.weight, precision=self.spike_product_precision)
+                    elif pr.kind == "dense" and self.sparse_spike_products:
+                        with warnings.catch_warnings():  # torch calls CSR support "beta"
+                            warnings.filterwarnings("ignore", message="Sparse CSR tensor support")
+                            out = flat.to_sparse_csr() @ pr.weight.t()  # sparse x dense (SpMM)
                     else:
                         out = pr(flat)
                     precomputed[pr.name] = out.reshape(n_steps, B, -1)

@@ -157,3 +157,26 @@ def test_fused_layer_under_autocast_takes_low_precision_currents():
     z.sum().backward()
     assert sim.projs["w"].weight.grad is not None
     assert float(z.detach().mean()) > 0.01
+
+
+def test_sparse_spike_products_equal_dense_ones():
+    """sparse_spike_products: the batched product takes the input spikes as a CSR matrix;
+    spikes equal the dense run's and weight gradients agree to float rounding (float64)."""
+    net = ss.Network(dt_s=1e-3)
+    net.add_spike_tensor("x", 40)
+    net.add_population("y", 12, ss.CubaLIF(tau_syn_s=5e-3, tau_mem_s=20e-3, v_th=1.0))
+    net.add_projection("w", "x", "y", ss.Dense(weight=ss.Normal(0.1, 0.4)), trainable=True)
+    x = (torch.rand(50, 2, 40, generator=torch.Generator().manual_seed(5)) < 0.05).double()
+    runs = []
+    for sparse in (False, True):
+        sim = ss.Simulator(net, batch_size=2, differentiable=True, dtype="float64", seed=0)
+        sim.sparse_spike_products = sparse
+        z = sim({"x": x}, record=("y",))["y"]
+        ((z.mean(0) - 0.1) ** 2).sum().backward()
+        runs.append((z.detach(), sim.projs["w"].weight.grad.detach().clone()))
+    assert float(runs[0][0].mean()) > 0.01
+    assert torch.equal(runs[0][0], runs[1][0])
+    torch.testing.assert_close(runs[0][1], runs[1][1], rtol=1e-9, atol=1e-12)
+    sim.spike_product_precision = "bf16"
+    with pytest.raises(ss.ParameterError, match="sparse_spike_products"):
+        sim({"x": x}, record=("y",))

@@ -16,24 +16,7 @@
 # precision 60, scale 25 + 60, wave 110, spindle 50 -> at most ~510 s.
 # Logs: tests.log, linear.log, precision.log, scale.log, wave.log, spindle.log.
 
-OUT="${1:?usage: run_all.sh OUTDIR}"
-if [ -z "${SPIKESIM_GPU_MACHINE:-}" ]; then
-    echo "run_all.sh copies models/ sensors/ hardware/ into spikesim/: only on the GPU machine's" >&2
-    echo "throwaway copy of the tree (set SPIKESIM_GPU_MACHINE=1 there)" >&2
-    exit 2
-fi
-mkdir -p "$OUT"
-export PYTHONUNBUFFERED=1
-T0=$SECONDS
-say() { echo "[run_all +$((SECONDS - T0)) s] $*" | tee -a "$OUT/tests.log"; }
-
-say "start $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm --format=csv 2>&1 | tee -a "$OUT/tests.log"
-timeout 30 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \
-    --target /tmp/peers .whl/*.whl 2>&1 | tail -3 | tee -a "$OUT/tests.log"
-# this working tree is the device's throwaway copy: lay spikesim out as installed, in place
-for d in models sensors hardware; do rm -rf "spikesim/$d" && cp -r "$d" "spikesim/$d"; done
-export PYTHONPATH="$PWD:/tmp/peers"
+source benchmarks/gpu/setup_env.sh "${1:?usage: run_all.sh OUTDIR}" run_all
 python3 - <<'EOF' 2>&1 | tee -a "$OUT/tests.log"
 import platform, torch, triton, numpy, spikesim, spikesim.models, spikesim.hardware
 from spikesim.dynamics import triton_lif

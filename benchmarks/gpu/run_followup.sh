@@ -10,23 +10,7 @@
 # Hard limits (s): setup 20, tests 35, linear 90, scale 70, wave 100 + 38 -> at most ~355 s.
 # Logs: tests.log, linear.log, scale.log, wave.log (one file each, like run_all.sh).
 
-OUT="${1:?usage: run_followup.sh OUTDIR}"
-if [ -z "${SPIKESIM_GPU_MACHINE:-}" ]; then
-    echo "run_followup.sh copies models/ sensors/ hardware/ into spikesim/: only on the GPU" >&2
-    echo "machine's throwaway copy of the tree (set SPIKESIM_GPU_MACHINE=1 there)" >&2
-    exit 2
-fi
-mkdir -p "$OUT"
-export PYTHONUNBUFFERED=1
-T0=$SECONDS
-say() { echo "[followup +$((SECONDS - T0)) s] $*" | tee -a "$OUT/tests.log"; }
-
-say "start $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 | tee -a "$OUT/tests.log"
-timeout 20 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \
-    --target /tmp/peers .whl/*.whl > /dev/null 2>&1
-for d in models sensors hardware; do rm -rf "spikesim/$d" && cp -r "$d" "spikesim/$d"; done
-export PYTHONPATH="$PWD:/tmp/peers"
+source benchmarks/gpu/setup_env.sh "${1:?usage: run_followup.sh OUTDIR}" followup
 
 say "gpu tests"
 timeout 35 python3 -P -m pytest -p no:cacheprovider -q -m gpu -W ignore::DeprecationWarning \

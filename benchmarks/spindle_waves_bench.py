@@ -72,6 +72,25 @@ BENCH = SpindleConfig(
 )
 
 
+def cycle_stats(cycles: list) -> dict:
+    """Per-cycle wave statistics: count, fraction of each kind, rotation sense, phase speed
+    (median, 20th and 80th percentile, m/s) and frequency (median, Hz)."""
+    kinds = np.array([c.kind for c in cycles])
+    rot = np.array([c.rotation for c in cycles if c.kind == "rotating"])
+    speeds = np.array([c.speed_m_s for c in cycles if np.isfinite(c.speed_m_s)])
+    freq = np.array([c.frequency_hz for c in cycles])
+    return {
+        "cycles": len(cycles),
+        **{f"{k}_fraction": float(np.mean(kinds == k)) if len(kinds) else np.nan for k in KINDS},
+        "rotating_cycles": int(rot.size),
+        "ccw_fraction": float(np.mean(rot > 0)) if rot.size else np.nan,
+        "speed_median_m_s": float(np.median(speeds)) if speeds.size else np.nan,
+        "speed_p20_m_s": float(np.percentile(speeds, 20)) if speeds.size else np.nan,
+        "speed_p80_m_s": float(np.percentile(speeds, 80)) if speeds.size else np.nan,
+        "frequency_median_hz": float(np.median(freq)) if freq.size else np.nan,
+    }
+
+
 def thalamic_winding(result, cfg: SpindleConfig, episodes, *, batch: int) -> list[int]:
     """Winding number of the thalamic ring's phase (median over each episode's middle)."""
     return ring_winding(result, cfg, episodes, batch=batch)
@@ -136,21 +155,10 @@ def experiment(
         n_cyc += len(a.cycles)
         windings += thalamic_winding(res, cfg, eps[b], batch=b)
     ana_wall = time.perf_counter() - t1
-    kinds = np.array([c.kind for c in cycles])
-    rot = np.array([c.rotation for c in cycles if c.kind == "rotating"])
-    speeds = np.array([c.speed_m_s for c in cycles if np.isfinite(c.speed_m_s)])
-    freq = np.array([c.frequency_hz for c in cycles])
     w = np.array(windings)
     out = {
-        "cycles": len(cycles),
         "episodes": int(sum(len(e) for e in eps)),
-        **{f"{k}_fraction": float(np.mean(kinds == k)) if len(kinds) else np.nan for k in KINDS},
-        "rotating_cycles": int(rot.size),
-        "ccw_fraction": float(np.mean(rot > 0)) if rot.size else np.nan,
-        "speed_median_m_s": float(np.median(speeds)) if speeds.size else np.nan,
-        "speed_p20_m_s": float(np.percentile(speeds, 20)) if speeds.size else np.nan,
-        "speed_p80_m_s": float(np.percentile(speeds, 80)) if speeds.size else np.nan,
-        "frequency_median_hz": float(np.median(freq)) if freq.size else np.nan,
+        **cycle_stats(cycles),
         "winding_plus_fraction": float(np.mean(w > 0)) if w.size else np.nan,
         "winding_minus_fraction": float(np.mean(w < 0)) if w.size else np.nan,
         "winding_zero_fraction": float(np.mean(w == 0)) if w.size else np.nan,
@@ -313,10 +321,6 @@ def session(
             tc.step[selt], tc.index[selt], cfg, eps[b], n_steps=n_steps
         )
     ana_wall = time.perf_counter() - t2
-    kinds = np.array([c.kind for c in cycles])
-    rot = np.array([c.rotation for c in cycles if c.kind == "rotating"])
-    speeds = np.array([c.speed_m_s for c in cycles if np.isfinite(c.speed_m_s)])
-    freq = np.array([c.frequency_hz for c in cycles])
     w = np.array(windings)
     durs = np.array([e.duration_s for ep in eps for e in ep])
     return {
@@ -338,14 +342,7 @@ def session(
         "episodes": int(durs.size),
         "episode_s_median": float(np.median(durs)) if durs.size else np.nan,
         "spindle_time_fraction": float(durs.sum() / (trials * segment_s)),
-        "cycles": len(cycles),
-        **{f"{k}_fraction": float(np.mean(kinds == k)) if len(kinds) else np.nan for k in KINDS},
-        "rotating_cycles": int(rot.size),
-        "ccw_fraction": float(np.mean(rot > 0)) if rot.size else np.nan,
-        "speed_median_m_s": float(np.median(speeds)) if speeds.size else np.nan,
-        "speed_p20_m_s": float(np.percentile(speeds, 20)) if speeds.size else np.nan,
-        "speed_p80_m_s": float(np.percentile(speeds, 80)) if speeds.size else np.nan,
-        "frequency_median_hz": float(np.median(freq)) if freq.size else np.nan,
+        **cycle_stats(cycles),
         "winding_counts": {int(q): int(np.sum(w == q)) for q in np.unique(w)},
     }
 

@@ -168,7 +168,7 @@ def info_cmd(path: str | None) -> None:
 
         for name, version in versions().items():
             click.echo(f"{name:<12}{version}")
-        for dep in ("scipy", "h5py", "brian2", "nir"):
+        for dep in ("scipy", "h5py", "brian2", "nir", "numba", "triton"):
             try:
                 click.echo(f"{dep:<12}{importlib.metadata.version(dep)}")
             except importlib.metadata.PackageNotFoundError:

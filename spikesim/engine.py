@@ -1377,14 +1377,7 @@ class Simulator(torch.nn.Module):
         rec.flush()
         if bar is not None:
             bar.close()
-        # what a continuation needs: states and deliveries due after this run (steps renumbered)
-        return {
-            "step": start + n_steps,
-            "states": states,
-            "pending": {
-                key: {k - n_steps: v for k, v in due.items()} for key, due in pending.items() if due
-            },
-        }
+        return _carry(start, n_steps, states, pending)
 
     def _finish_fused(
         self,
@@ -1419,13 +1412,7 @@ class Simulator(torch.nn.Module):
 
             with tqdm(total=n_steps, unit="step", desc=self.network.name) as bar:
                 bar.update(n_steps)
-        return {
-            "step": start + n_steps,
-            "states": states,
-            "pending": {
-                key: {k - n_steps: v for k, v in due.items()} for key, due in pending.items() if due
-            },
-        }
+        return _carry(start, n_steps, states, pending)
 
     def _fused_layer(
         self,
@@ -1998,6 +1985,20 @@ class _Recorder:
                 )
                 res.rates[m.name] = RateData(m.target, m.bin_s, r)
         return res
+
+
+def _carry(
+    start: int, n_steps: int, states: dict[str, Any], pending: dict[Any, dict[int, Any]]
+) -> dict[str, Any]:
+    """What a continuation needs: the states and the deliveries due after this run (their
+    steps renumbered from the run's end)."""
+    return {
+        "step": start + n_steps,
+        "states": states,
+        "pending": {
+            key: {k - n_steps: v for k, v in due.items()} for key, due in pending.items() if due
+        },
+    }
 
 
 class _TensorRecorder:

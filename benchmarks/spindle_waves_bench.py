@@ -50,6 +50,7 @@ import numpy as np
 import torch
 from spikesim.models.spindle import (
     LIF_THALAMUS,
+    THALAMUS_ONLY,
     SpindleConfig,
     build_spindle_network,
     electrode_positions,
@@ -182,17 +183,7 @@ def thalamus_only(*, mode: str = "rate", trials: int = 16, seed: int = 0, **mode
     from scipy import signal
 
     torch.set_num_threads(1)
-    cfg = SpindleConfig(
-        duration_s=2.6,
-        first_episode_s=0.3,
-        min_episode_s=2.0,
-        max_episode_s=2.2,
-        rows=2,
-        cols=2,
-        spacing_m=0.08,
-        background_hz=0.0,
-        **model,
-    )
+    cfg = SpindleConfig(**THALAMUS_ONLY, **model)
     res, eps = run_spindles(cfg, mode=mode, batch_size=trials, seed=seed)
     w = np.array([x for b in range(trials) for x in thalamic_winding(res, cfg, eps[b], batch=b)])
     M, K = cfg.n_modules, cfg.units_per_module

@@ -2,6 +2,7 @@
 
 from .model import (
     LIF_THALAMUS,
+    THALAMUS_ONLY,
     Episode,
     SpindleConfig,
     build_spindle_network,
@@ -19,6 +20,7 @@ from .model import (
 
 __all__ = [
     "LIF_THALAMUS",
+    "THALAMUS_ONLY",
     "Episode",
     "SpindleConfig",
     "build_spindle_network",

@@ -88,6 +88,20 @@ LIF_THALAMUS: dict[str, Any] = {
     "thalamic_speed_m_s": 2.5,
 }
 
+#: Overrides that leave the thalamic ring nearly alone (a 2 x 2-site cortex 8 cm apart, no
+#: background) with one 2-2.2 s episode from 0.3 s in a 2.6 s run: the configuration for
+#: studying the ring's winding (benchmarks' ``thalamus_only``, the spiking tests).
+THALAMUS_ONLY: dict[str, Any] = {
+    "duration_s": 2.6,
+    "first_episode_s": 0.3,
+    "min_episode_s": 2.0,
+    "max_episode_s": 2.2,
+    "rows": 2,
+    "cols": 2,
+    "spacing_m": 0.08,
+    "background_hz": 0.0,
+}
+
 
 @dataclasses.dataclass(frozen=True)
 class Episode:

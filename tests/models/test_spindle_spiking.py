@@ -17,6 +17,7 @@ import pytest
 import torch
 from spikesim.models.spindle import (
     LIF_THALAMUS,
+    THALAMUS_ONLY,
     SpindleConfig,
     electrode_positions,
     lfp,
@@ -29,16 +30,7 @@ from spikesim.models.spindle import (
 from spikesim.analysis.waves import analyze_waves
 from spikesim.errors import ParameterError
 
-THALAMUS = SpindleConfig(
-    duration_s=2.6,
-    first_episode_s=0.3,
-    min_episode_s=2.0,
-    max_episode_s=2.2,
-    rows=2,
-    cols=2,
-    spacing_m=0.08,
-    background_hz=0.0,
-)
+THALAMUS = SpindleConfig(**THALAMUS_ONLY)
 TRIALS = 16
 
 

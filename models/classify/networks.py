@@ -22,8 +22,6 @@ from spikesim import Conv2d, CubaLIF, Dense, Network, Normal, Simulator
 from spikesim.dynamics.surrogate import SavedTensorStats, compact_saved_spikes
 from spikesim.errors import ParameterError, ShapeError
 
-from .layerwise import feedforward_chain, run_layerwise
-
 __all__ = [
     "dense_classifier_network",
     "conv_classifier_network",
@@ -154,11 +152,11 @@ class SpikingClassifier(torch.nn.Module):
     gradients unchanged); ``saved_stats`` holds the byte counts of the last forward with
     gradient.
 
-    With ``layerwise=True`` (default) a feed-forward description (all built here are) runs
-    layer by layer, each projection batched over all time steps
-    (:mod:`~spikesim.models.classify.layerwise`): same spikes and carry as the simulator's
-    step-by-step loop, gradients equal to float rounding, about twice as fast on CPU.
-    Other descriptions, or ``layerwise=False``, run on the simulator.
+    With ``layerwise=True`` (default) the simulator runs a feed-forward description (all
+    built here are) layer by layer (``Simulator.fused_layers``): each projection batched over
+    all time steps, each CubaLIF layer one autograd node, no step loop; the same spikes and
+    carry as its step-by-step loop, gradients equal to float rounding, about twice as fast on
+    CPU. ``layerwise=False`` steps every population (the step-by-step graph).
     """
 
     def __init__(
@@ -201,7 +199,7 @@ class SpikingClassifier(torch.nn.Module):
             device=device,
             surrogate_alpha=surrogate_alpha,
         )
-        self.chain = feedforward_chain(network, self.sim) if layerwise else None
+        self.sim.fused_layers = bool(layerwise)
         # recording every population (for the spike-rate metrics) costs ~10 % of a training
         # step; track_rates=False records the output only
         self.record = (
@@ -215,8 +213,6 @@ class SpikingClassifier(torch.nn.Module):
         return self.sim.batch_size
 
     def _run(self, xt: torch.Tensor, carry: Any) -> tuple[dict[str, torch.Tensor], Any]:
-        if self.chain is not None:
-            return run_layerwise(self.sim, self.chain, INPUT, xt, record=self.record, carry=carry)
         return self.sim(
             {INPUT: xt}, n_steps=xt.shape[0], record=self.record, carry=carry, return_carry=True
         )

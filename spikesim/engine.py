@@ -1297,6 +1297,9 @@ class Simulator(torch.nn.Module):
             if p.name not in ring_posts and not currents[p.name]
         }
         activity: dict[str, torch.Tensor] = {}
+        # the batched products as per-step views: indexing [k] in the loop would make BPTT
+        # build a zero [T, B, n] gradient per step (O(T^2)); unbind's backward stacks once
+        by_step = {name: cur.unbind(0) for name, cur in precomputed.items()}
         for k in range(n_steps):
             # 1) sources
             for name, p in sources:
@@ -1361,7 +1364,7 @@ class Simulator(torch.nn.Module):
                             )
                         continue
                     if pr.name in precomputed:
-                        contrib = precomputed[pr.name][k]
+                        contrib = by_step[pr.name][k]
                     else:
                         contrib = pr(a, dense_activity=rate_mode, active=active)
                     if rate_mode:

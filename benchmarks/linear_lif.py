@@ -21,7 +21,9 @@ same loss, ``sum over neurons of (mean spike count per step - target rate)^2``:
                   gradient as ``plain_gemm`` (``--check``);
 * ``snntorch``    ``snn.Leaky`` (subtract reset, fast-sigmoid surrogate), per-step Linear;
 * ``norse``       ``nn.Linear`` over the whole sequence, then ``norse.torch.LIF`` (eager;
-                  ``--norse-compile`` adds a ``torch.compile`` run);
+                  ``--norse-compile`` adds a ``torch.compile`` run of the whole forward);
+* ``norse_cell_compiled`` the same with Norse's per-step ``LIFCell`` compiled
+                  (``torch.compile``) and stepped by a Python loop, as ``LIF`` steps it;
 * ``spikingjelly`` ``layer.Linear`` + ``neuron.LIFNode`` in multi-step mode (SpikingJelly picks
                   its kernels by device: its Torch reference on CPU, fused kernels on CUDA);
 * ``fused_torch`` ``fused`` with ``backend="torch"``: the sequence kernel's torch loop (on CUDA
@@ -286,6 +288,43 @@ def build_norse(x: torch.Tensor, w0: torch.Tensor, compile_: bool = False):
 
     def step() -> float:
         loss = loss_fn(fwd())
+        loss.backward()
+        return float(loss)
+
+    return step, list(fc.parameters())
+
+
+def build_norse_cell_compiled(x: torch.Tensor, w0: torch.Tensor):
+    """Norse's per-step ``LIFCell`` under ``torch.compile``, stepped by a Python loop over the
+    sequence as ``norse.torch.LIF`` steps it: one small graph compiled (two with the first
+    call's empty state) instead of the 500-step unrolled graph of ``torch.compile`` over the
+    whole forward, whose compile did not finish within minutes on the GPU machine."""
+    from norse.torch import LIFCell, LIFParameters
+
+    T, B, N = x.shape
+    fc = torch.nn.Linear(N, w0.shape[0], bias=False, device=w0.device)
+    with torch.no_grad():
+        fc.weight.copy_(w0)
+    p = LIFParameters(
+        tau_syn_inv=torch.tensor(1.0 / TAU_SYN_S),
+        tau_mem_inv=torch.tensor(1.0 / TAU_MEM_S),
+        v_th=torch.tensor(V_TH),
+        method="super",
+        alpha=torch.tensor(ALPHA),
+    )
+    cell = torch.compile(LIFCell(p, dt=DT_S).to(w0.device))
+
+    def forward() -> torch.Tensor:
+        cur = fc(x)
+        state = None
+        zs = []
+        for t in range(T):
+            z, state = cell(cur[t], state)
+            zs.append(z)
+        return torch.stack(zs)
+
+    def step() -> float:
+        loss = loss_fn(forward())
         loss.backward()
         return float(loss)
 
@@ -624,6 +663,7 @@ def main(argv: list[str] | None = None) -> int:
         "snntorch": lambda: build_snntorch(x, w0),
         "norse": lambda: build_norse(x, w0),
         "norse_compiled": lambda: build_norse(x, w0, compile_=True),
+        "norse_cell_compiled": lambda: build_norse_cell_compiled(x, w0),
         "spikingjelly": lambda: build_spikingjelly(x, w0),
         "floor": lambda: build_floor(x, w0),
         "floor_bf16": lambda: build_floor(x, w0, precision="bf16"),

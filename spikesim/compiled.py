@@ -1,6 +1,6 @@
 """Compiled CPU execution (numba) of the spiking fast loop without gradient.
 
-:class:`CompiledLoop` takes the tensors an ``engine._FastLoop`` has built (activity ``A``,
+:class:`CompiledLoop` takes the tensors an ``engine.fast_loop._FastLoop`` has built (activity ``A``,
 arrival buffer, rings, fused LIF state, sparse tables) as numpy views and runs whole chunks of
 steps in one numba call: no Python or torch dispatch per step. It performs the same
 floating-point operations in the same order per element as the torch fast loop, so on CPU it

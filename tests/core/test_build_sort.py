@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from spikesim.engine import _stable_argsort
+from spikesim.engine.projection import _stable_argsort
 
 
 def test_counting_sort_equals_numpy_stable_argsort():

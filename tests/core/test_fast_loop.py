@@ -16,7 +16,7 @@ import torch
 
 import spikesim as ss
 from spikesim import dynamics as dyn
-from spikesim import engine
+from spikesim.engine import fast_loop
 
 
 def _net() -> ss.Network:
@@ -93,13 +93,13 @@ def test_fast_loop_is_bit_identical_to_the_general_loop(kw):
 def test_large_units_keep_per_projection_rows_with_identical_results(monkeypatch):
     net = _net()
     ref = _run(net, fast=True, batch_size=2)
-    monkeypatch.setattr(engine, "_SPLIT_ENTRIES", 0)  # every unit above the threshold
+    monkeypatch.setattr(fast_loop, "_SPLIT_ENTRIES", 0)  # every unit above the threshold
     _assert_identical(_run(net, fast=True, batch_size=2), ref)
 
 
 def test_populations_with_equal_parameters_are_fused_and_others_are_not():
     sim = ss.Simulator(_net(), seed=2)
-    loop = engine._FastLoop(sim, 1, {})
+    loop = fast_loop._FastLoop(sim, 1, {})
     groups = {tuple(g.names): g.fused for g in loop.groups}
     # "a" and "b" share one state tensor; "c" (other parameters) is alone but also stepped in
     # place; "d" shares a's parameters but has a current: alone, with the functional kernel

@@ -69,6 +69,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -264,11 +265,11 @@ def build_snntorch(x: torch.Tensor, w0: torch.Tensor):
     return step, list(fc.parameters())
 
 
-def build_norse(x: torch.Tensor, w0: torch.Tensor, compile_: bool = False):
-    from norse.torch import LIF, LIFParameters
+def _norse_layer(x: torch.Tensor, w0: torch.Tensor) -> tuple[torch.nn.Linear, Any]:
+    """The Linear layer (weights ``w0``) and Norse's LIF parameters shared by the Norse forms."""
+    from norse.torch import LIFParameters
 
-    T, B, N = x.shape
-    fc = torch.nn.Linear(N, w0.shape[0], bias=False, device=w0.device)
+    fc = torch.nn.Linear(x.shape[2], w0.shape[0], bias=False, device=w0.device)
     with torch.no_grad():
         fc.weight.copy_(w0)
     p = LIFParameters(
@@ -278,6 +279,13 @@ def build_norse(x: torch.Tensor, w0: torch.Tensor, compile_: bool = False):
         method="super",
         alpha=torch.tensor(ALPHA),
     )
+    return fc, p
+
+
+def build_norse(x: torch.Tensor, w0: torch.Tensor, compile_: bool = False):
+    from norse.torch import LIF
+
+    fc, p = _norse_layer(x, w0)
     lif = LIF(p, dt=DT_S).to(w0.device)
 
     def forward() -> torch.Tensor:
@@ -299,19 +307,10 @@ def build_norse_cell_compiled(x: torch.Tensor, w0: torch.Tensor):
     sequence as ``norse.torch.LIF`` steps it: one small graph compiled (two with the first
     call's empty state) instead of the 500-step unrolled graph of ``torch.compile`` over the
     whole forward, whose compile did not finish within minutes on the GPU machine."""
-    from norse.torch import LIFCell, LIFParameters
+    from norse.torch import LIFCell
 
-    T, B, N = x.shape
-    fc = torch.nn.Linear(N, w0.shape[0], bias=False, device=w0.device)
-    with torch.no_grad():
-        fc.weight.copy_(w0)
-    p = LIFParameters(
-        tau_syn_inv=torch.tensor(1.0 / TAU_SYN_S),
-        tau_mem_inv=torch.tensor(1.0 / TAU_MEM_S),
-        v_th=torch.tensor(V_TH),
-        method="super",
-        alpha=torch.tensor(ALPHA),
-    )
+    T = x.shape[0]
+    fc, p = _norse_layer(x, w0)
     cell = torch.compile(LIFCell(p, dt=DT_S).to(w0.device))
 
     def forward() -> torch.Tensor:

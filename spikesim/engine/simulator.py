@@ -1,4 +1,4 @@
-"""The torch backend: runs a :class:`~spikesim.network.Network` in spiking or rate mode.
+"""The simulator: runs a :class:`~spikesim.network.Network` in spiking or rate mode.
 
 ``Simulator`` builds tensors from the description once (weights drawn from the seed), then
 steps every population with its pure kernel from :mod:`spikesim.dynamics`. It runs on any torch
@@ -8,7 +8,7 @@ long runs are processed in chunks whose monitor data can be streamed to an HDF5 
 ``differentiable=True`` spikes use a surrogate gradient so the network trains by BPTT.
 
 Spiking runs without gradient (``Simulator.run`` by default) use a fused loop
-(:class:`_FastLoop`): LIF populations with equal parameters share one state tensor and one
+(:class:`.fast_loop._FastLoop`): LIF populations with equal parameters share one state tensor and one
 in-place kernel call, and all projections deliver through one arrival buffer, with results
 bit-identical to the general loop (``Simulator.fast_loop = False``), which rate mode,
 training, carried state and per-synapse delays use.

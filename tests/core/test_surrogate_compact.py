@@ -18,9 +18,8 @@ def _grads(compact: bool, T: int = 8) -> tuple[list[torch.Tensor], SavedTensorSt
         seed=3,
         track_rates=False,
         compact_saved=compact,
-        layerwise=False,  # the simulator's step-by-step graph (kernels of spikesim.dynamics)
+        layerwise=False,  # every layer in the step graph (a fused layer saves bool itself)
     )
-    m.sim.fused_layers = False  # every layer in the step graph (the fused one saves bool)
     gen = torch.Generator().manual_seed(1)
     x = (torch.rand(4, T, 2, 34, 34, generator=gen) < 0.1).to(torch.uint8)
     y = torch.tensor([1, 4, 7, 9])

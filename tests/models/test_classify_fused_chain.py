@@ -146,9 +146,8 @@ def test_layerwise_training_step_saves_less_than_step_by_step() -> None:
             seed=3,
             track_rates=False,
             compact_saved=lw,
-            layerwise=lw,
+            layerwise=lw,  # False: the simulator's step-by-step graph (the baseline)
         )
-        m.sim.fused_layers = lw  # the baseline is the simulator's step-by-step graph
         m(x)["logits"].sum().backward()
         stats[lw] = m.saved_stats
     # step-by-step float graph 4.12 MB vs layer-wise with bool spikes 1.53 MB (measured,

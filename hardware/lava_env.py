@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from spikesim.errors import ConfigError
+from spikesim.errors import ConfigError, SimulationError
 
 __all__ = [
     "LAVA_NODEPS_REQUIREMENTS",
@@ -41,6 +41,7 @@ __all__ = [
     "find_python310",
     "is_ready",
     "python_path",
+    "run_script",
     "setup",
 ]
 
@@ -308,3 +309,33 @@ def require_ready(path: str | os.PathLike[str] | None = None) -> Path:
             "run `spikesim lava setup` (or spikesim.hardware.lava_env.setup())",
         )
     return python_path(root)
+
+
+def run_script(
+    python: Path, script: Path, args: list[str], *, cwd: str, timeout_s: float, what: str
+) -> subprocess.CompletedProcess[str]:
+    """Run ``script args`` with the Lava interpreter ``python`` in ``cwd``.
+
+    The child gets this process's environment without ``PYTHONPATH``/``PYTHONHOME`` (they
+    point at Python 3.11 packages). Raises :class:`~spikesim.errors.SimulationError`
+    naming ``what`` when it does not finish within ``timeout_s`` or exits non-zero (the tail
+    of its output is included).
+    """
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    try:
+        proc = subprocess.run(
+            [str(python), str(script), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            env=env,
+            cwd=cwd,
+        )
+    except subprocess.TimeoutExpired:
+        raise SimulationError(
+            what, 0, f"the Lava run did not finish within {timeout_s} s"
+        ) from None
+    if proc.returncode != 0:
+        tail = (proc.stdout + proc.stderr)[-4000:]
+        raise SimulationError(what, 0, f"{script.name} exited {proc.returncode}:\n{tail}")
+    return proc

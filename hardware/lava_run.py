@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,23 +115,16 @@ def run_in_lava(
             record_v=record_v,
             steps_per_population=steps_per_population,
         )
-        proc_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-        try:
-            proc = subprocess.run(
-                [str(python), str(RUNNER), str(net_file), str(out_file)],
-                capture_output=True,
-                text=True,
-                timeout=timeout_s,
-                env=proc_env,
-                cwd=tmp,
-            )
-        except subprocess.TimeoutExpired:
-            raise SimulationError(
-                "lava", int(n_steps), f"the Lava run did not finish within {timeout_s} s"
-            ) from None
-        if proc.returncode != 0 or not out_file.exists():
-            tail = (proc.stdout + proc.stderr)[-4000:]
-            raise SimulationError("lava", 0, f"Lava runner exited {proc.returncode}:\n{tail}")
+        lava_env.run_script(
+            python,
+            RUNNER,
+            [str(net_file), str(out_file)],
+            cwd=tmp,
+            timeout_s=timeout_s,
+            what="lava",
+        )
+        if not out_file.exists():
+            raise SimulationError("lava", 0, f"{RUNNER.name} wrote no result file {out_file}")
         spikes, v, info = read_result(out_file, net)
     return LavaResult(
         spikes=spikes,

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import math
 import os
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from spikesim.errors import ConfigError, ParameterError, ShapeError, SimulationError
+from spikesim.errors import ConfigError, ParameterError, ShapeError
 
 from .loihi.network import (
     DELAY_RANGE,
@@ -491,23 +490,9 @@ def run_netx_in_lava(
             inp, out = Path(tmp) / f"in{k}.npz", Path(tmp) / f"out{k}.npz"
             np.savez(inp, spikes=x.astype(np.uint8), record_v=np.array(int(record_v)))
             jobs += [str(Path(path).resolve()), str(inp), str(out)]
-        proc_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-        try:
-            proc = subprocess.run(
-                [str(python), str(NETX_RUNNER), *jobs],
-                capture_output=True,
-                text=True,
-                timeout=timeout_s,
-                env=proc_env,
-                cwd=tmp,
-            )
-        except subprocess.TimeoutExpired:
-            raise SimulationError(
-                "lava netx", 0, f"the Lava run did not finish within {timeout_s} s"
-            ) from None
-        if proc.returncode != 0:
-            tail = (proc.stdout + proc.stderr)[-4000:]
-            raise SimulationError("lava netx", 0, f"netx runner exited {proc.returncode}:\n{tail}")
+        lava_env.run_script(
+            python, NETX_RUNNER, jobs, cwd=tmp, timeout_s=timeout_s, what="lava netx"
+        )
         results = []
         for k in range(len(files)):
             with np.load(Path(tmp) / f"out{k}.npz", allow_pickle=False) as d:

@@ -109,3 +109,31 @@ def test_setup_is_idempotent_when_ready() -> None:
     assert info.lava_dl_version == "0.6.0"  # netx imported (without torch) by the probe
     assert np.lib.NumpyVersion(info.numpy_version) < "2.0.0"
     assert info.python == lava_env.python_path()
+
+
+def test_run_script_reports_exit_code_output_and_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from spikesim.errors import SimulationError
+
+    monkeypatch.setenv("PYTHONPATH", "/nowhere")
+    echo = tmp_path / "echo_env.py"
+    echo.write_text("import os, sys\nprint(os.environ.get('PYTHONPATH', '-'), sys.argv[1:])\n")
+    proc = lava_env.run_script(
+        Path(sys.executable), echo, ["a", "b"], cwd=str(tmp_path), timeout_s=60, what="probe"
+    )
+    assert proc.stdout.strip() == "- ['a', 'b']"  # PYTHONPATH is not passed on
+    fail = tmp_path / "fail.py"
+    fail.write_text("import sys\nprint('lava said no')\nsys.exit(3)\n")
+    with pytest.raises(SimulationError, match=r"'probe'.*fail\.py exited 3:\nlava said no"):
+        lava_env.run_script(
+            Path(sys.executable), fail, [], cwd=str(tmp_path), timeout_s=60, what="probe"
+        )
+    slow = tmp_path / "slow.py"
+    slow.write_text("import time\ntime.sleep(30)\n")
+    with pytest.raises(SimulationError, match=r"did not finish within 0.5 s"):
+        lava_env.run_script(
+            Path(sys.executable), slow, [], cwd=str(tmp_path), timeout_s=0.5, what="probe"
+        )

@@ -28,8 +28,8 @@ def _grads(compact: bool, T: int = 8) -> tuple[list[torch.Tensor], SavedTensorSt
     return [p.grad.clone() for p in m.parameters()], m.saved_stats
 
 
+@pytest.mark.usefixtures("one_thread")
 def test_conv_classifier_saves_spikes_as_bool_with_identical_gradients() -> None:
-    torch.set_num_threads(1)
     full, st_full = _grads(False)
     small, st = _grads(True)
     assert st_full.n_compacted == 0 and st_full.stored_bytes == st_full.original_bytes
@@ -45,8 +45,8 @@ def test_conv_classifier_saves_spikes_as_bool_with_identical_gradients() -> None
         assert torch.equal(a, b)  # bit-identical: bool -> float restores 0.0 / 1.0 exactly
 
 
+@pytest.mark.usefixtures("one_thread")
 def test_saved_bytes_per_step_shrink() -> None:
-    torch.set_num_threads(1)
     per_step = {}
     for compact in (False, True):
         _, s8 = _grads(compact, T=8)

@@ -6,14 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-import torch
 
 
 @pytest.fixture(autouse=True)
-def _single_torch_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+def _single_torch_thread(one_thread: None) -> Iterator[None]:
+    yield  # the shared ``one_thread`` fixture (tests/conftest.py) does the work

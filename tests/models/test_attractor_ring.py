@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from spikesim.models.wave.attractors import (
     ZhangRing,
     bump_angle,
@@ -16,13 +15,7 @@ from spikesim.models.wave.attractors import (
 
 from spikesim import CubaLIF, Network, ParameterError
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _wrap(a):

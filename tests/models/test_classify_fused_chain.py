@@ -10,13 +10,7 @@ from spikesim.models.classify.networks import SpikingClassifier
 
 import spikesim as ss
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _input(T: int, B: int, n: int, density: float, seed: int = 0) -> torch.Tensor:

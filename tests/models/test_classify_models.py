@@ -26,14 +26,6 @@ from spikesim.errors import ConfigError, ShapeError
 from spikesim.network import Network
 
 
-@pytest.fixture
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_networks_are_descriptions() -> None:
     net = conv_classifier_network(
         input_shape=(2, 34, 34), channels=(4, 8), hidden=(32,), n_classes=10

@@ -10,7 +10,6 @@ import dataclasses
 
 import numpy as np
 import pytest
-import torch
 from spikesim.models.spindle import (
     SpindleConfig,
     build_spindle_network,
@@ -39,12 +38,7 @@ SMALL = SpindleConfig(
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize("mode", ["rate", "spiking"])

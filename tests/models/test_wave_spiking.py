@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from spikesim.models.wave.ring import spacetime_velocity
 from spikesim.models.wave.spiking_ring import (
     decoding_comparison,
@@ -15,13 +14,7 @@ from spikesim.models.wave.spiking_ring import (
 
 from spikesim import ParameterError, ShapeError
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_spikes_are_an_exact_delayed_copy_of_the_input_code():

@@ -161,19 +161,24 @@ def find_python310() -> str:
     )
 
 
+def _child_env() -> dict[str, str]:
+    """This process's environment without ``PYTHONPATH``/``PYTHONHOME``, for the Lava
+    interpreter (they point at this interpreter's Python 3.11 packages)."""
+    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+
+
 def _probe(python: Path) -> dict[str, str] | None:
     """Versions of lava-nc, lava-dl, numpy and h5py when ``python`` imports lava and netx
     (through ``netx_runner.py --probe``), else None."""
     if not python.exists():
         return None
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     try:
         out = subprocess.run(
             [str(python), str(_NETX_RUNNER), "--probe"],
             capture_output=True,
             text=True,
             timeout=300,
-            env=env,
+            env=_child_env(),
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -316,19 +321,17 @@ def run_script(
 ) -> subprocess.CompletedProcess[str]:
     """Run ``script args`` with the Lava interpreter ``python`` in ``cwd``.
 
-    The child gets this process's environment without ``PYTHONPATH``/``PYTHONHOME`` (they
-    point at Python 3.11 packages). Raises :class:`~spikesim.errors.SimulationError`
+    The child gets :func:`_child_env` (no ``PYTHONPATH``/``PYTHONHOME``). Raises :class:`~spikesim.errors.SimulationError`
     naming ``what`` when it does not finish within ``timeout_s`` or exits non-zero (the tail
     of its output is included).
     """
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     try:
         proc = subprocess.run(
             [str(python), str(script), *args],
             capture_output=True,
             text=True,
             timeout=timeout_s,
-            env=env,
+            env=_child_env(),
             cwd=cwd,
         )
     except subprocess.TimeoutExpired:

@@ -3,11 +3,9 @@ machine torch's thread pool spinning against other processes made them 20-40x sl
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 
 @pytest.fixture(autouse=True)
-def _single_torch_thread(one_thread: None) -> Iterator[None]:
-    yield  # the shared ``one_thread`` fixture (tests/conftest.py) does the work
+def _single_torch_thread(one_thread: None) -> None:
+    """Every test here uses the shared ``one_thread`` fixture (tests/conftest.py)."""

@@ -379,6 +379,9 @@ class WaveAnalysis:
     positions_m: np.ndarray
     spindles: list[Spindle]
     fs_hz: float
+    windows_s: list[tuple[float, float]] = dataclasses.field(default_factory=list)
+    """The (start_s, stop_s) windows whose cycles were analysed: the detected or given spindles;
+    empty when the whole record was analysed (``spindles=None``)."""
 
     def __len__(self) -> int:
         return len(self.cycles)
@@ -404,7 +407,7 @@ class WaveAnalysis:
         sp = sp[np.isfinite(sp)]
         return {
             "cycles": float(len(self.cycles)),
-            "spindles": float(len(self.spindles)),
+            "spindles": float(len(self.windows_s)),
             **{f"{k}_fraction": self.fraction(k) for k in KINDS},
             "counterclockwise_fraction": self.counterclockwise_fraction(),
             "speed_median_m_s": float(np.median(sp)) if sp.size else float("nan"),
@@ -573,12 +576,15 @@ def analyze_waves(
         found = detect_spindles(x, fs_hz=fs, **(detect_kwargs or {}))
         intervals = [(s.start_s, s.stop_s) for s in found]
         spl = list(found)
+        windows = intervals
     elif spindles is None:
         intervals = [(0.0, x.shape[1] / fs)]
         spl = []
+        windows = []
     else:
         intervals = _intervals(spindles, where)
         spl = [s for s in spindles if isinstance(s, Spindle)]
+        windows = intervals
     ref = np.angle(z.sum(axis=0))
     up = np.nonzero((ref[:-1] < 0) & (ref[1:] >= 0) & (np.abs(ref[1:] - ref[:-1]) < np.pi))[0] + 1
     unwrapped = np.unwrap(ph, axis=1)
@@ -590,7 +596,9 @@ def analyze_waves(
     sel = which >= 0
     up, which, t = up[sel], which[sel], t[sel]
     if up.size == 0:
-        return WaveAnalysis([], np.zeros((0, x.shape[0])), np.asarray(positions_m, float), spl, fs)
+        return WaveAnalysis(
+            [], np.zeros((0, x.shape[0])), np.asarray(positions_m, float), spl, fs, windows
+        )
     maps = ph[:, up].T
     freq = np.median(inst_f[:, up], axis=0)
     cycles = classify_phase_maps(
@@ -605,4 +613,4 @@ def analyze_waves(
     )
     cycles = [dataclasses.replace(c, spindle=int(k)) for c, k in zip(cycles, which, strict=True)]
     del g
-    return WaveAnalysis(cycles, maps, np.asarray(positions_m, dtype=np.float64), spl, fs)
+    return WaveAnalysis(cycles, maps, np.asarray(positions_m, dtype=np.float64), spl, fs, windows)

@@ -156,6 +156,26 @@ def test_same_seed_same_result():
     assert a.cycles == b.cycles
 
 
+def test_cycles_are_taken_from_the_given_windows_and_counted():
+    """Windows given as (start_s, stop_s) pairs are the spindles analysed: only cycles inside
+    them are kept, each labelled with its window, and the summary counts the windows (it said 0
+    spindles for pairs before)."""
+    d = POS - CENTRE
+    x = _wave(np.arctan2(d[:, 1], d[:, 0]), seconds=3.0)
+    windows = [(0.5, 1.2), (1.8, 2.5)]
+    a = analyze_waves(x, fs_hz=FS, positions_m=POS, spindles=windows, seed=0)
+    assert a.windows_s == windows
+    assert a.summary()["spindles"] == 2.0
+    t = np.array([c.time_s for c in a.cycles])
+    k = np.array([c.spindle for c in a.cycles])
+    assert np.all(((t >= 0.5) & (t < 1.2)) == (k == 0))
+    assert np.all(((t >= 1.8) & (t < 2.5)) == (k == 1))
+    # 13.5 Hz: at most 10 upward phase crossings in each 0.7 s window (7 and 9 kept here)
+    assert 6 <= np.sum(k == 0) <= 10 and 6 <= np.sum(k == 1) <= 10
+    whole = analyze_waves(x, fs_hz=FS, positions_m=POS, spindles=None, seed=0)
+    assert whole.windows_s == [] and whole.summary()["spindles"] == 0.0
+
+
 def test_spindle_detection_durations_and_frequency():
     fs = 250.0
     t = np.arange(int(30 * fs)) / fs

@@ -19,6 +19,29 @@ def pytest_configure(config: pytest.Config) -> None:
     torch.set_num_threads(int(os.environ.get("SPIKESIM_TEST_THREADS", "1")))
 
 
+def in_ci() -> bool:
+    """True where the ``CI`` environment variable is set (to anything but 0/false/no)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.fixture(scope="session")
+def lava_ready() -> None:
+    """The managed Lava environment is set up (``spikesim lava setup``). Without it a test
+    using this fixture fails in CI (CI runs the set-up first) and is skipped, with the command
+    to run, on a developer machine."""
+    from spikesim.hardware import lava_env
+
+    if lava_env.is_ready():
+        return
+    msg = (
+        f"the Lava environment ({lava_env.env_path()}) is not set up: run `spikesim lava setup` "
+        "(it installs lava-nc and lava-dl) first"
+    )
+    if in_ci():
+        pytest.fail(msg)
+    pytest.skip(msg)
+
+
 @pytest.fixture
 def one_thread() -> Iterator[None]:
     """One torch intra-op thread for the test, restored after it (even when

@@ -3,13 +3,11 @@ for Loihi: accuracy kept in fixed point, and Lava agrees spike for spike."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from spikesim.hardware import lava_env
 from spikesim.hardware.loihi import simulate_fixed_point
 from spikesim.hardware.loihi.examples import trained_classifier, trained_network
 from spikesim.hardware.netx import NETX_QUANTIZE, run_netx_in_lava, write_netx
@@ -64,12 +62,7 @@ def _float_accuracy(report, case, y) -> float:
     return float((out["output"].sum(0).argmax(1).numpy() == y).mean())
 
 
-def test_lava_runs_the_trained_classifier_spike_for_spike(trained) -> None:
-    if not lava_env.is_ready():
-        msg = "the Lava environment is not set up: run `spikesim lava setup`"
-        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-            pytest.fail(msg)
-        pytest.skip(msg)
+def test_lava_runs_the_trained_classifier_spike_for_spike(trained, lava_ready: None) -> None:
     report, x, _ = trained
     case = trained_classifier(report.model, x[:3])
     (rep,) = verify_against_lava([case])
@@ -77,15 +70,12 @@ def test_lava_runs_the_trained_classifier_spike_for_spike(trained) -> None:
     assert rep.spike_counts["hidden0"] > 50 and rep.spike_counts["output"] > 5
 
 
-def test_lava_dl_netx_runs_the_trained_classifier_spike_for_spike(trained, tmp_path: Path) -> None:
+def test_lava_dl_netx_runs_the_trained_classifier_spike_for_spike(
+    trained, tmp_path: Path, lava_ready: None
+) -> None:
     """The trained classifier quantised for netx (NETX_QUANTIZE), written as netx
     HDF5, loaded by lava-dl's hdf5.Network and run in Lava: identical spikes and v; the netx
     quantisation keeps the accuracy of the float network within 5 points."""
-    if not lava_env.is_ready():
-        msg = "the Lava environment is not set up: run `spikesim lava setup`"
-        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-            pytest.fail(msg)
-        pytest.skip(msg)
     report, x, y = trained
     full = trained_classifier(report.model, x, **NETX_QUANTIZE)
     fixed = simulate_fixed_point(full.net, n_steps=full.n_steps, inputs=full.inputs)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import nir
@@ -33,15 +32,6 @@ def _config(tmp_path: Path, *, bias: float = 0.0, run: dict | None = None) -> Pa
     path = tmp_path / "net.toml"
     path.write_text(tomli_w.dumps(doc))
     return path
-
-
-def _lava_ready() -> None:
-    if lava_env.is_ready():
-        return
-    msg = "the Lava environment is not set up: run `spikesim lava setup`"
-    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-        pytest.fail(msg)
-    pytest.skip(msg)
 
 
 def test_help_lists_the_commands() -> None:
@@ -107,8 +97,7 @@ def test_export_netx_of_a_layered_network(tmp_path: Path) -> None:
 
 
 @pytest.mark.lava
-def test_verify_netx_runs_lava_dl(tmp_path: Path) -> None:
-    _lava_ready()
+def test_verify_netx_runs_lava_dl(tmp_path: Path, lava_ready: None) -> None:
     out = CliRunner().invoke(lava, ["verify", "--netx", str(_layered_config(tmp_path))])
     assert out.exit_code == 0, out.output
     assert out.output.startswith("AGREE  network: 150 steps")
@@ -128,8 +117,7 @@ def test_errors_are_reported_without_a_traceback(tmp_path: Path) -> None:
 
 
 @pytest.mark.lava
-def test_setup_run_and_verify_in_lava(tmp_path: Path) -> None:
-    _lava_ready()
+def test_setup_run_and_verify_in_lava(tmp_path: Path, lava_ready: None) -> None:
     runner = CliRunner()
     out = runner.invoke(lava, ["setup"])
     assert out.exit_code == 0, out.output

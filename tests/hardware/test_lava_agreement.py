@@ -9,11 +9,8 @@ first) and are skipped, with the command to run, on a developer machine.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
-from spikesim.hardware import lava_env
 from spikesim.hardware.lava_run import LavaResult, run_in_lava
 from spikesim.hardware.loihi import simulate_fixed_point
 from spikesim.hardware.loihi.examples import (
@@ -55,23 +52,6 @@ FLOORS = {
     "ring_attractor": {"ring": 1000, "inh": 500},
     "models_ring_attractor": {"exc": 200, "inh": 50},  # the bump-holding ring: ~1371 exc, ~96 inh
 }
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-@pytest.fixture(scope="module")
-def lava_ready() -> None:
-    if lava_env.is_ready():
-        return
-    msg = (
-        f"the Lava environment ({lava_env.env_path()}) is not set up: run `spikesim lava setup` "
-        "(spikesim.hardware.lava_env.setup()) first"
-    )
-    if _in_ci():
-        pytest.fail(msg)
-    pytest.skip(msg)
 
 
 @pytest.fixture(scope="module")

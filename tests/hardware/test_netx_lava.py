@@ -39,21 +39,10 @@ FLOORS = {
 }
 
 
-def _require_env() -> None:
-    if lava_env.is_ready():
-        return
-    msg = (
-        f"the Lava environment ({lava_env.env_path()}) is not set up: run `spikesim lava setup` "
-        "(it installs lava-dl for netx) first"
-    )
-    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-        pytest.fail(msg)
-    pytest.skip(msg)
-
-
 @pytest.fixture(scope="module")
-def lava_dl_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, NetxLavaResult]:
-    _require_env()
+def lava_dl_runs(
+    tmp_path_factory: pytest.TempPathFactory, lava_ready: None
+) -> dict[str, NetxLavaResult]:
     folder = tmp_path_factory.mktemp("netx")
     files = []
     for case in CASES.values():
@@ -111,10 +100,9 @@ def test_recurrent_layer_is_really_recurrent_in_lava(
     np.testing.assert_array_equal(ours.spikes["ei"].numpy(), without.spikes["ei"])
 
 
-def test_weight_mapping_matches_lava_dl_and_lava(tmp_path: Path) -> None:
+def test_weight_mapping_matches_lava_dl_and_lava(tmp_path: Path, lava_ready: None) -> None:
     """netx_synapse against lava-dl's optimize_weight_bits followed by Lava's sign mode, clip
     and truncation, on 400 matrices of every sign pattern (with and without a partner matrix)."""
-    _require_env()
     rng = np.random.default_rng(0)
     mats, partners = [], []
     for k in range(400):
@@ -183,8 +171,7 @@ print(json.dumps(out))
     assert lossy > 10  # the lossy cases are exercised (and write_netx refuses them)
 
 
-def test_runner_reports_a_missing_file_and_bad_spikes(tmp_path: Path) -> None:
-    _require_env()
+def test_runner_reports_a_missing_file_and_bad_spikes(tmp_path: Path, lava_ready: None) -> None:
     from spikesim.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"netx file not found"):

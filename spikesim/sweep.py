@@ -329,15 +329,15 @@ class _Store:
             for k in rkeys:
                 if k in table:
                     continue
-                col = np.full(len(items), np.nan)
+                nums = np.full(len(items), np.nan)
                 for i, r, _ in items:
                     v = None if r is None else r.get(k)
                     if isinstance(v, (int, float, bool, np.integer, np.floating)) or (
                         isinstance(v, np.ndarray) and v.ndim == 0
                     ):
-                        col[i] = float(v)
-                if np.isfinite(col).any():
-                    table.create_dataset(k, data=col)
+                        nums[i] = float(v)
+                if np.isfinite(nums).any():
+                    table.create_dataset(k, data=nums)
         os.replace(tmp, self.out)
         shutil.rmtree(self.partial, ignore_errors=True)
 

@@ -332,8 +332,8 @@ def evaluate(
     model.train(was_training)
     p = np.concatenate(preds) if preds else np.zeros(0, np.int64)
     t = np.concatenate(labels) if labels else np.zeros(0, np.int64)
-    k = n_classes or int(max(p.max(initial=-1), t.max(initial=-1)) + 1)
-    cm = np.zeros((k, k), dtype=np.int64)
+    n_cls = n_classes or int(max(p.max(initial=-1), t.max(initial=-1)) + 1)
+    cm = np.zeros((n_cls, n_cls), dtype=np.int64)
     np.add.at(cm, (t, p), 1)
     n = max(sums.d.get("n", 0.0), 1.0)
     out: dict[str, Any] = {
@@ -621,7 +621,7 @@ def train(
         row["epoch_s"] = wall
         if eval_data is not None:
             ev = evaluate(
-                net.module if distributed else model,
+                model,  # the module DistributedDataParallel wraps
                 eval_data,
                 batch_size=bs,
                 loss=loss,

@@ -1,4 +1,4 @@
-"""Tooling as part of the suite: the whole tree passes ruff, and the typed core passes mypy."""
+"""Tooling as part of the suite: the whole tree passes ruff, and the core (spikesim/) passes mypy."""
 
 from __future__ import annotations
 

@@ -91,6 +91,7 @@ def _positions(where: str, positions_m: Any, times_s: Any) -> tuple[np.ndarray, 
     t = np.asarray(times_s, dtype=np.float64)
     if t.ndim != 1 or t.size < 2:
         raise ShapeError(where, "times_s", ("T >= 2",), t.shape)
+    expected: tuple[int, ...]
     if pos.ndim == 1:
         expected = (t.size,)
     elif pos.ndim == 2 and pos.shape[1] == 2:
@@ -537,10 +538,12 @@ def _shuffle_scores(
         if kind == "cell_identity":
             post = decode_posterior(counts, f[rng.permutation(f.shape[0])], bin_s=bin_s)
         elif kind == "column_cycle":
-            shifts = rng.integers(0, nx, size=base.shape[0])
+            assert base is not None
+            shifts = np.asarray(rng.integers(0, nx, size=base.shape[0]))
             idx = (np.arange(nx)[None, :] - shifts[:, None]) % nx
             post = np.take_along_axis(base, idx, axis=1)
         else:
+            assert pseudo_pool is not None
             post = pseudo_pool[rng.integers(0, pseudo_pool.shape[0], size=counts.shape[1])]
         out[s] = line_fit(post, band_bins=band_bins).score
     return out

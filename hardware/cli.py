@@ -26,16 +26,33 @@ __all__ = ["export", "lava", "load_config_or_result"]
 
 
 def load_config_or_result(path: str | os.PathLike[str]) -> tuple[Any, dict[str, Any]]:
-    """``(network, run settings)`` from a TOML config, a network HDF5 or a result HDF5."""
-    from spikesim.network import Network
+    """``(network, run settings)`` from a TOML config, a network HDF5 or a result HDF5.
+
+    A file that cannot be read raises :class:`~spikesim.errors.ConfigError` naming it; what
+    the network description refuses raises its error with the file's path in front."""
+    from .hdf5_files import H5_ERRORS, naming_file
 
     p = os.fspath(path)
     if not Path(p).is_file():
         raise ConfigError(p, "-", "file not found")
-    if p.endswith((".h5", ".hdf5")):
-        import h5py
+    try:
+        return _load_config_or_result(p)
+    except SpikesimError as err:
+        raise naming_file(err, p) from None
+    except H5_ERRORS as err:  # h5py, json and the description's readers on a damaged file
+        raise ConfigError(
+            p, "-", f"not a readable run configuration, network or result: "
+            f"{type(err).__name__}: {err}"
+        ) from None  # fmt: skip
 
-        with h5py.File(p, "r") as fh:
+
+def _load_config_or_result(p: str) -> tuple[Any, dict[str, Any]]:
+    from spikesim.network import Network
+
+    from .hdf5_files import open_checked
+
+    if p.endswith((".h5", ".hdf5")):
+        with open_checked(p, what="spikesim network or result file") as fh:
             is_result = "run_json" in fh.attrs
         net = Network.from_hdf5(p)
         run: dict[str, Any] = {}
@@ -51,6 +68,44 @@ def load_config_or_result(path: str | os.PathLike[str]) -> tuple[Any, dict[str, 
     if "duration_s" in run:
         run["n_steps"] = int(round(float(run["duration_s"]) / net.dt_s))
     return net, run
+
+
+def _spike_tensor_inputs(
+    path: str, net: Any, n_steps: int, batch: int | None
+) -> dict[str, np.ndarray]:
+    """The ``--inputs`` npz: one 0/1 array ``[n_steps, batch, n]`` (or ``[n_steps, batch,
+    *shape]``) per spike_tensor source of ``net``, checked before anything is built."""
+    from spikesim.network import SpikeTensorSource
+
+    from .lava_runner import ExchangeFileError, load_npz
+
+    try:
+        given = load_npz(path, what="inputs file")
+    except ExchangeFileError as err:
+        raise ConfigError(path, err.key, err.problem) from None
+    sources = {
+        p.name: p.size for p in net.populations.values() if isinstance(p.model, SpikeTensorSource)
+    }
+    out: dict[str, np.ndarray] = {}
+    for name, arr in given.items():
+        if name not in sources:
+            raise ConfigError(path, name, f"not a spike_tensor source; expected {sorted(sources)}")
+        lead = (n_steps, batch if batch is not None else (arr.shape[1] if arr.ndim > 1 else 1))
+        if (
+            arr.ndim < 3
+            or arr.shape[:2] != lead
+            or int(np.prod(arr.shape[2:])) != sources[name]
+            or arr.dtype.kind not in "biuf"
+        ):
+            raise ConfigError(
+                path, name, f"expected spikes of shape {(*lead, sources[name])}, "
+                f"found {arr.dtype} {arr.shape}"
+            )  # fmt: skip
+        if arr.size and not np.isin(arr, (0, 1)).all():
+            raise ConfigError(path, name, "expected 0/1 spikes, found other values")
+        batch = lead[1]
+        out[name] = arr.reshape(*lead, sources[name]).astype(np.uint8)
+    return out
 
 
 def _prepare(
@@ -78,8 +133,7 @@ def _prepare(
     report = check_resources(q.loihi)
     given: dict[str, Any] = {}
     if inputs_file is not None:
-        with np.load(inputs_file, allow_pickle=False) as data:
-            given = {k: data[k] for k in data.files}
+        given = _spike_tensor_inputs(inputs_file, net, int(n_steps), None)
     batch = int(run.get("batch_size", 1))
     if given:
         batch = int(next(iter(given.values())).shape[1])

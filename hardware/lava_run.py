@@ -125,7 +125,7 @@ def run_in_lava(
         )
         if not out_file.exists():
             raise SimulationError("lava", 0, f"{RUNNER.name} wrote no result file {out_file}")
-        spikes, v, info = read_result(out_file, net)
+        spikes, v, info = read_result(out_file, net, n_steps=int(n_steps), batch=batch)
     return LavaResult(
         spikes=spikes,
         v=v,

@@ -47,9 +47,11 @@ from typing import Any
 
 import numpy as np
 
-from spikesim.errors import ConfigError, ParameterError, ShapeError
+from spikesim.errors import ConfigError, ParameterError, ShapeError, SpikesimError
 
+from .hdf5_files import H5_ERRORS, add_digest, naming_file, open_checked
 from .loihi.network import (
+    BIAS_MANT_RANGE,
     DELAY_RANGE,
     DelayDense,
     Dense,
@@ -57,6 +59,7 @@ from .loihi.network import (
     LoihiNetwork,
     SignMode,
     SpikeInput,
+    _int_array,
 )
 
 __all__ = [
@@ -329,11 +332,37 @@ def write_netx(net: LoihiNetwork, path: str | os.PathLike[str]) -> None:
             n.create_dataset("vThMant", data=pop.vth)
             n.create_dataset("refDelay", data=1)
             n.create_dataset("gradedSpike", data=False)
+        add_digest(f)
 
 
-def _str(ds: Any) -> str:
-    v = ds[()]
-    return (v[0] if np.ndim(v) else v).decode("ascii")
+def _dataset(g: Any, p: str, key: str) -> np.ndarray:
+    """``g[key][()]`` as an array; a missing or unreadable dataset is a ConfigError."""
+    full = f"{g.name.strip('/')}/{key}"
+    if key not in g:
+        raise ConfigError(p, full, "missing (netx layers need type, shape, weight and neuron/)")
+    obj = g[key]
+    if not hasattr(obj, "dtype"):
+        raise ConfigError(p, full, f"expected a dataset, found {type(obj).__name__}")
+    return np.asarray(obj[()])
+
+
+def _str(g: Any, p: str, key: str) -> str:
+    v = _dataset(g, p, key)
+    v = v.reshape(-1)[0] if v.ndim and v.size == 1 else v
+    if isinstance(v, np.ndarray) or not isinstance(v, (bytes, str, np.bytes_, np.str_)):
+        raise ConfigError(p, f"{g.name.strip('/')}/{key}", f"expected a string, found {v!r}")
+    return v.decode("ascii", "replace") if isinstance(v, bytes) else str(v)
+
+
+def _scalar_int(g: Any, p: str, key: str) -> int:
+    v = _dataset(g, p, key)
+    try:
+        return int(_int_array(f"{p}: {g.name.strip('/')}", key, v.reshape(-1), (1,), *_INT64)[0])
+    except SpikesimError as err:
+        raise ConfigError(p, f"{g.name.strip('/')}/{key}", f"expected one integer: {err}") from None
+
+
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 def _connection(
@@ -369,73 +398,104 @@ def _connection(
 
 def read_netx(path: str | os.PathLike[str], *, input_name: str = "inp") -> LoihiNetwork:
     """A LoihiNetwork from a netx HDF5 file of ``dense``/``dense_rec`` CUBA layers, read with
-    netx's rules (``du = iDecay - 1``, ``bias_exp = 6``, :func:`netx_synapse` for weights)."""
-    import h5py
+    netx's rules (``du = iDecay - 1``, ``bias_exp = 6``, :func:`netx_synapse` for weights).
 
+    Every dataset is checked before anything is built (layers ``0..L-1``, whole-integer
+    weights of shape ``(n, n_prev)``, delays in :data:`DELAY_RANGE`, neuron counts up to
+    :data:`MAX_NETX_NEURONS` per layer, register ranges), and files written by
+    :func:`write_netx` are checked against their content digest
+    (:mod:`~spikesim.hardware.hdf5_files`). Anything wrong raises
+    :class:`~spikesim.errors.ConfigError` naming the file and the dataset (or the
+    :class:`~spikesim.errors.ParameterError` of the Loihi class that refuses a value, with
+    the file's path in front)."""
     p = os.fspath(path)
+    with open_checked(p, what="netx network file") as f:
+        try:
+            return _read_netx(f, p, input_name)
+        except ConfigError:
+            raise
+        except SpikesimError as err:  # a register or name the Loihi classes refuse
+            raise naming_file(err, p) from None
+        except H5_ERRORS as err:
+            raise ConfigError(
+                p, "-", f"not a readable netx file: {type(err).__name__}: {err}"
+            ) from None
+
+
+#: Largest neuron count of one netx layer read (Loihi 2 has 120 cores of at most 8192
+#: neurons; a larger count is a damaged file).
+MAX_NETX_NEURONS = 120 * 8192
+
+
+def _read_netx(f: Any, p: str, input_name: str) -> LoihiNetwork:
+    if "layer" not in f:
+        raise ConfigError(p, "layer", "missing: not a netx network file")
+    keys = sorted(f["layer"].keys(), key=lambda k: (len(k), k))
+    if keys != [str(i) for i in range(len(keys))]:
+        raise ConfigError(p, "layer", f"expected layers named 0..{len(keys) - 1}, found {keys}")
     pops, conns = [], []
-    try:
-        f = h5py.File(p, "r")
-    except OSError as err:
-        raise ConfigError(p, "-", f"not a readable HDF5 file: {err}") from None
-    with f:
-        if "layer" not in f:
-            raise ConfigError(p, "layer", "missing: not a netx network file")
-        prev, n_prev = input_name, None
-        for i in range(len(f["layer"])):
-            g = f[f"layer/{i}"]
-            kind = _str(g["type"])
-            if kind not in ("dense", "dense_rec"):
-                raise ConfigError(
-                    p, f"layer/{i}/type", f"only dense and dense_rec layers are read, got {kind!r}"
-                )
-            nt = _str(g["neuron/type"])
-            if nt not in ("CUBA", "LOIHI"):
-                raise ConfigError(p, f"layer/{i}/neuron/type", f"CUBA expected, got {nt!r}")
-            w = g["weight"][()].astype(np.int64)
-            n = int(np.prod(g["shape"][()]))
-            if w.ndim == 1:
-                w = w.reshape(n, -1)
-            if w.shape[0] != n or (n_prev is not None and w.shape[1] != n_prev):
-                raise ConfigError(
-                    p, f"layer/{i}/weight", f"shape ({n}, {n_prev or 'n_in'}), got {w.shape}"
-                )
-            if i == 0:
-                n_in = w.shape[1]
-            w_rec = g["weight_rec"][()].astype(np.int64) if kind == "dense_rec" else None
-            if w_rec is not None and w_rec.shape != (n, n):
-                raise ConfigError(
-                    p, f"layer/{i}/weight_rec", f"shape ({n}, {n}), got {w_rec.shape}"
-                )
-            delays = g["delay"][()].astype(np.int64) if "delay" in g else None
-            if delays is not None:
-                if w_rec is not None:
-                    raise ConfigError(
-                        p, f"layer/{i}/delay", "no delays in dense_rec layers (lava-dl 0.6)"
-                    )
-                if delays.shape != w.shape:
-                    raise ConfigError(p, f"layer/{i}/delay", f"shape {w.shape}, got {delays.shape}")
-                if delays.min() < DELAY_RANGE[0] or delays.max() > DELAY_RANGE[1]:
-                    raise ConfigError(p, f"layer/{i}/delay", f"values in {DELAY_RANGE}")
-            name = str(g.attrs.get("name", f"layer{i}"))
-            bias = g["bias"][()].astype(np.int64) if "bias" in g else 0
-            pops.append(
-                LifPopulation(
-                    name, n, du=int(g["neuron/iDecay"][()]) - 1,
-                    dv=int(g["neuron/vDecay"][()]), vth=int(g["neuron/vThMant"][()]),
-                    bias_mant=bias, bias_exp=6,
-                )
-            )  # fmt: skip
-            conns += _connection(
-                p, f"layer/{i}/weight", f"{prev}_{name}", prev, name, w, w_rec, delays
+    prev, n_prev = input_name, None
+    for i in range(len(keys)):
+        g = f[f"layer/{i}"]
+        kind = _str(g, p, "type")
+        if kind not in ("dense", "dense_rec"):
+            raise ConfigError(
+                p, f"layer/{i}/type", f"only dense and dense_rec layers are read, got {kind!r}"
             )
+        nt = _str(g, p, "neuron/type")
+        if nt not in ("CUBA", "LOIHI"):
+            raise ConfigError(p, f"layer/{i}/neuron/type", f"CUBA expected, got {nt!r}")
+        shape = _dataset(g, p, "shape")
+        if shape.ndim > 1 or not 1 <= shape.size <= 3:
+            raise ConfigError(
+                p, f"layer/{i}/shape", f"1 to 3 neuron counts, got an array of shape {shape.shape}"
+            )
+        where = f"{p}: layer/{i}"
+        shape = _int_array(where, "shape", shape.reshape(-1), (shape.size,), 1, MAX_NETX_NEURONS)
+        if np.prod(shape, dtype=np.float64) > MAX_NETX_NEURONS:
+            raise ConfigError(
+                p, f"layer/{i}/shape", f"at most {MAX_NETX_NEURONS} neurons, got {shape.tolist()}"
+            )
+        n = int(np.prod(shape))
+        w = _dataset(g, p, "weight")
+        if w.ndim == 1 and w.size % n == 0:  # netx also accepts a flat (out * in) weight
+            w = w.reshape(n, -1)
+        expected = (n, n_prev if n_prev is not None else (w.shape[1] if w.ndim == 2 else 0))
+        w = _int_array(where, "weight", w, expected, -(2**31), 2**31 - 1)
+        w_rec = None
+        if kind == "dense_rec":
+            w_rec = _int_array(where, "weight_rec", _dataset(g, p, "weight_rec"), (n, n),
+                               -(2**31), 2**31 - 1)  # fmt: skip
+        delays = None
+        if "delay" in g:
             if w_rec is not None:
-                conns += _connection(
-                    p, f"layer/{i}/weight_rec", f"{name}_{name}", name, name, w_rec, w, None
+                raise ConfigError(
+                    p, f"layer/{i}/delay", "no delays in dense_rec layers (lava-dl 0.6)"
                 )
-            prev, n_prev = name, n
+            delays = _int_array(where, "delay", _dataset(g, p, "delay"), w.shape, *DELAY_RANGE)
+        name = g.attrs.get("name", f"layer{i}")
+        name = name.decode("ascii", "replace") if isinstance(name, bytes) else str(name)
+        bias = (
+            _int_array(where, "bias", _dataset(g, p, "bias").reshape(-1), (n,), *BIAS_MANT_RANGE)
+            if "bias" in g
+            else 0
+        )
+        pops.append(
+            LifPopulation(
+                name, n, du=_scalar_int(g, p, "neuron/iDecay") - 1,
+                dv=_scalar_int(g, p, "neuron/vDecay"), vth=_scalar_int(g, p, "neuron/vThMant"),
+                bias_mant=bias, bias_exp=6,
+            )
+        )  # fmt: skip
+        conns += _connection(p, f"layer/{i}/weight", f"{prev}_{name}", prev, name, w, w_rec, delays)
+        if w_rec is not None:
+            conns += _connection(
+                p, f"layer/{i}/weight_rec", f"{name}_{name}", name, name, w_rec, w, None
+            )
+        prev, n_prev = name, n
     if n_prev is None:
         raise ConfigError(p, "layer", "no layers")
+    n_in = conns[0].shape[1]
     return LoihiNetwork(
         populations=tuple(pops), inputs=(SpikeInput(input_name, n_in),), connections=tuple(conns)
     )

@@ -34,11 +34,15 @@ from typing import Any
 
 import numpy as np
 
+from spikesim._validate import check_positive
 from spikesim.connectivity import Dense as FloatDense
 from spikesim.connectivity import OneToOne
-from spikesim.errors import ConfigError, ParameterError
+from spikesim.errors import ConfigError, ParameterError, SpikesimError
 from spikesim.network import Network
 from spikesim.neurons import CubaLIF
+
+from .hdf5_files import H5_ERRORS, add_digest, naming_file, open_checked
+from .loihi.network import _int_array
 
 __all__ = ["from_nir", "read_nir", "to_nir", "write_nir"]
 
@@ -170,15 +174,40 @@ def _link(nir, nodes, edges, name, source, target, delay_s: float, shape) -> Non
 
 
 def write_nir(net: Network, path: str | os.PathLike[str], *, seed: int | None = None) -> None:
-    """Write :func:`to_nir`'s graph to an NIR HDF5 file."""
-    _nir().write(os.fspath(path), to_nir(net, seed=seed))
+    """Write :func:`to_nir`'s graph to an NIR HDF5 file, with spikesim's content digest
+    (:mod:`~spikesim.hardware.hdf5_files`; other NIR readers ignore the extra attribute)."""
+    import h5py
+
+    p = os.fspath(path)
+    _nir().write(p, to_nir(net, seed=seed))
+    with h5py.File(p, "a") as f:
+        add_digest(f)
 
 
 # ------------------------------------------------------------------------------ import
 
 
+#: Largest NIR delay read, in steps: spikesim keeps ``delay + 1`` steps of spikes per neuron,
+#: so a larger one (a damaged file, or ``dt_s`` far off) would allocate without bound.
+MAX_NIR_DELAY_STEPS = 1 << 16
+
+#: Largest neuron count of an NIR node read (Loihi's and spikesim's integer sizes).
+MAX_NIR_NEURONS = 2**31 - 1
+
+
+def _finite(where: str, field: str, value: Any) -> np.ndarray:
+    """``value`` as a float64 array, refused unless numeric and finite."""
+    a = np.asarray(value)
+    if a.dtype.kind not in "biuf":
+        raise ParameterError(where, field, "finite numbers", f"an array of dtype {a.dtype}")
+    a = a.astype(np.float64)
+    if not np.all(np.isfinite(a)):
+        raise ParameterError(where, field, "finite numbers (no NaN or Inf)", "NaN or Inf")
+    return a
+
+
 def _uniform(where: str, field: str, arr: np.ndarray, why: str) -> float:
-    a = np.asarray(arr, dtype=np.float64).ravel()
+    a = _finite(where, field, arr).ravel()
     if a.size and not np.allclose(a, a[0], rtol=1e-6, atol=0):
         raise ParameterError(
             where, field, f"one value for all neurons ({why})", "per-neuron values"
@@ -201,7 +230,9 @@ def from_nir(graph: Any, *, dt_s: float | None = None, name: str = "from_nir") -
         raise ParameterError(
             "from_nir", "dt_s", "the time step in seconds (NIR graphs carry none)", None
         )
-    dt = float(dt_s)
+    dt = check_positive(
+        "from_nir", "dt_s", np.asarray(dt_s).reshape(-1)[0] if np.size(dt_s) == 1 else dt_s
+    )
     net = Network(dt_s=dt, name=name)
     names = {k: _ident(k) for k in graph.nodes}
     preds: dict[str, list[str]] = {k: [] for k in graph.nodes}
@@ -214,12 +245,19 @@ def from_nir(graph: Any, *, dt_s: float | None = None, name: str = "from_nir") -
     for key, node in graph.nodes.items():
         where = f"NIR node {key!r}"
         if isinstance(node, nir.Input):
-            shape = np.asarray(next(iter(node.input_type.values()))).astype(int)
+            raw = np.asarray(next(iter(node.input_type.values()))).reshape(-1)
+            shape = _int_array(where, "shape", raw, raw.shape, 1, MAX_NIR_NEURONS)
+            if shape.size == 0 or np.prod(shape, dtype=np.float64) > MAX_NIR_NEURONS:
+                raise ParameterError(
+                    where, "shape", f"1 to {MAX_NIR_NEURONS} neurons", shape.tolist()
+                )
             dims = tuple(int(x) for x in shape) if shape.size > 1 else None
             net.add_spike_tensor(names[key], int(np.prod(shape)), shape=dims)
         elif isinstance(node, nir.CubaLIF):
             node_shape = np.asarray(node.tau_mem).shape
             n = int(np.prod(node_shape))
+            for field in ("tau_syn", "tau_mem", "r", "w_in", "v_threshold", "v_leak"):
+                _finite(where, field, getattr(node, field))
             why = "spikesim and Loihi share time constants per population"
             tau_syn = _uniform(where, "tau_syn", node.tau_syn, why)
             tau_mem = _uniform(where, "tau_mem", node.tau_mem, why)
@@ -289,6 +327,10 @@ def from_nir(graph: Any, *, dt_s: float | None = None, name: str = "from_nir") -
         d = _uniform(where, "delay", delay, "one delay per projection") / dt
         if abs(d - round(d)) > 1e-6 or d < 0:
             raise ParameterError(where, "delay", f"a whole number of steps of {dt} s", d * dt)
+        if d > MAX_NIR_DELAY_STEPS:
+            raise ParameterError(
+                where, "delay", f"at most {MAX_NIR_DELAY_STEPS} steps of {dt} s", d * dt
+            )
         return int(round(d))
 
     count = 0
@@ -308,7 +350,7 @@ def from_nir(graph: Any, *, dt_s: float | None = None, name: str = "from_nir") -
                     raise ParameterError(where, "inputs", "exactly one", preds[src])
                 pre, d2 = back(preds[src][0], None)
                 total = delay if d2 is None else (d2.mean() + (0 if delay is None else delay))
-                w = np.asarray(src_node.weight, dtype=np.float64)
+                w = _finite(where, "weight", src_node.weight)
                 w = w * scale[key][:, None]
                 conn: Any = FloatDense(weight=w)
                 proj_name = names[src]
@@ -359,7 +401,7 @@ def _conv_from_nir(where: str, node: Any, gain: np.ndarray) -> Any:
         raise ParameterError(where, "dilation/groups", "1 and 1", (node.dilation, node.groups))
     if np.any(np.asarray(node.bias) != 0):
         raise ParameterError(where, "bias", "0 (a constant input into a CubaLIF current)", "≠ 0")
-    k = np.asarray(node.weight, dtype=np.float64)
+    k = _finite(where, "weight", node.weight)
     per_channel = gain.reshape(k.shape[0], -1)
     if not np.allclose(per_channel, per_channel[:, :1], rtol=1e-9, atol=0):
         raise ParameterError(
@@ -375,6 +417,24 @@ def _conv_from_nir(where: str, node: Any, gain: np.ndarray) -> Any:
 def read_nir(
     path: str | os.PathLike[str], *, dt_s: float | None = None, name: str = "from_nir"
 ) -> Network:
-    """Read an NIR HDF5 file (written by spikesim, snnTorch, Norse, ...) into a Network."""
-    graph = _nir().read(os.fspath(path))
-    return from_nir(graph, dt_s=dt_s, name=name)
+    """Read an NIR HDF5 file (written by spikesim, snnTorch, Norse, ...) into a Network.
+
+    The file is checked first (:func:`~spikesim.hardware.hdf5_files.open_checked`: dataset
+    sizes, and the content digest of files spikesim wrote); what the ``nir`` package cannot
+    read raises :class:`~spikesim.errors.ConfigError`, and what :func:`from_nir` refuses its
+    error with the file's path in front."""
+    p = os.fspath(path)
+    with open_checked(p, what="NIR graph file"):
+        pass
+    try:
+        graph = _nir().read(p)
+    except SpikesimError:
+        raise
+    except (*H5_ERRORS, AssertionError) as err:
+        raise ConfigError(
+            p, "-", f"not a readable NIR graph: {type(err).__name__}: {err}"
+        ) from None
+    try:
+        return from_nir(graph, dt_s=dt_s, name=name)
+    except SpikesimError as err:
+        raise naming_file(err, p) from None

@@ -104,26 +104,61 @@ def write_network(
 
 
 def read_result(
-    path: str | os.PathLike[str], net: LoihiNetwork
+    path: str | os.PathLike[str],
+    net: LoihiNetwork,
+    *,
+    n_steps: int | None = None,
+    batch: int | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None, dict[str, Any]]:
-    """Read the runner's result file: (spikes, v or None, info) keyed by population name."""
-    p = Path(path)
+    """Read the runner's result file: (spikes, v or None, info) keyed by population name.
+
+    Every ``spikes{i}`` (and ``v{i}``, when present) must have the shape ``[n_steps, batch,
+    n]`` of its population (``n_steps`` and ``batch`` when given, else one shape for all),
+    spikes 0/1 and v integers; anything else raises :class:`~spikesim.errors.ConfigError`
+    naming the file and key."""
+    from ..lava_runner import ExchangeFileError, load_npz
+
+    p = str(Path(path))
     try:
-        data = np.load(p, allow_pickle=False)
-    except (OSError, ValueError) as err:
-        raise ConfigError(str(p), "*", f"not a readable Lava result file: {err}") from None
-    with data:
-        names = [str(x) for x in data["pop_names"]]
-        expected = [q.name for q in net.populations]
-        if names != expected:
-            raise ConfigError(str(p), "pop_names", f"expected {expected}, found {names}")
-        spikes = {n: data[f"spikes{i}"].astype(bool) for i, n in enumerate(names)}
-        v = None
-        if "v0" in data.files:
-            v = {n: data[f"v{i}"].astype(np.int32) for i, n in enumerate(names)}
-        info = {
-            k: (data[k].item() if data[k].ndim == 0 else data[k])
-            for k in ("lava_version", "seconds_build", "seconds_run")
-            if k in data.files
-        }
+        data = load_npz(p, what="Lava result file")
+    except ExchangeFileError as err:
+        raise ConfigError(p, err.key, err.problem) from None
+    if "pop_names" not in data or data["pop_names"].dtype.kind != "U":
+        raise ConfigError(p, "pop_names", "missing or not an array of names")
+    names = [str(x) for x in np.atleast_1d(data["pop_names"])]
+    expected = [q.name for q in net.populations]
+    if names != expected:
+        raise ConfigError(p, "pop_names", f"expected {expected}, found {names}")
+    lead: tuple[int | None, int | None] = (n_steps, batch)
+    record_v = "v0" in data
+    spikes: dict[str, np.ndarray] = {}
+    v: dict[str, np.ndarray] | None = {} if record_v else None
+    for i, pop in enumerate(net.populations):
+        for key, kinds in ((f"spikes{i}", "iub"), *(((f"v{i}", "iu"),) if record_v else ())):
+            a = data.get(key)
+            if a is None:
+                raise ConfigError(p, key, f"missing (population {pop.name!r})")
+            ok = a.ndim == 3 and a.dtype.kind in kinds and a.shape[2] == pop.n
+            ok = ok and all(
+                want is None or want == got for want, got in zip(lead, a.shape[:2], strict=True)
+            )
+            if not ok:
+                shape = tuple("?" if x is None else x for x in lead) + (pop.n,)
+                raise ConfigError(
+                    p, key, f"expected integers of shape {shape}, found {a.dtype} {a.shape}"
+                )
+            lead = (a.shape[0], a.shape[1])
+            if key.startswith("spikes"):
+                if a.size and (a.min() < 0 or a.max() > 1):
+                    raise ConfigError(p, key, f"expected 0/1 spikes, found {a.min()}..{a.max()}")
+                spikes[pop.name] = a.astype(bool)
+            elif v is not None:
+                if a.size and (a.min() < -(2**31) or a.max() > 2**31 - 1):
+                    raise ConfigError(p, key, "expected int32 voltages")
+                v[pop.name] = a.astype(np.int32)
+    info = {
+        k: (data[k].item() if data[k].ndim == 0 else data[k])
+        for k in ("lava_version", "seconds_build", "seconds_run")
+        if k in data
+    }
     return spikes, v, info

@@ -96,6 +96,8 @@ def load_run_config(path: str | os.PathLike[str]) -> tuple[Any, dict[str, Any]]:
         raise ConfigError(path, "-", "file not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, "-", f"not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:  # a folder, no permission, binary data
+        raise ConfigError(path, "-", f"cannot be read as a TOML text file: {exc}") from None
     run = doc.pop("run", {})
     if not isinstance(run, dict):
         raise ConfigError(path, "run", f"expected a table, found {type(run).__name__}")
@@ -131,19 +133,19 @@ def run_cmd(config: str, **overrides: Any) -> None:
             raise ConfigError(
                 config, "run.duration_s", "missing: give it in [run] or with --duration-s"
             )
-        sim = Simulator(
+        sim = Simulator(  # values as written: the simulator checks them and names them
             net,
             mode=run.get("mode", "spiking"),
-            batch_size=int(run.get("batch_size", 1)),
+            batch_size=run.get("batch_size", 1),
             device=run.get("device", "cpu"),
             dtype=run.get("dtype", "float32"),
-            seed=int(run.get("seed", 0)),
+            seed=run.get("seed", 0),
         )
         result = sim.run(
-            float(run["duration_s"]),
+            run["duration_s"],
             out=run.get("out"),
             chunk_steps=run.get("chunk_steps"),
-            progress=bool(run.get("progress", True)),
+            progress=run.get("progress", True),
         )
     except SpikesimError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -156,9 +158,7 @@ def run_cmd(config: str, **overrides: Any) -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False), required=False)
 def info_cmd(path: str | None) -> None:
     """Versions and devices; with PATH, describe a network (TOML/HDF5) or a result file."""
-    import h5py
-
-    from .network import Network
+    from .network import Network, _open_hdf5
     from .results import Result, versions
 
     if path is None:
@@ -187,7 +187,7 @@ def info_cmd(path: str | None) -> None:
         return
     try:
         if path.endswith((".h5", ".hdf5")):
-            with h5py.File(path, "r") as fh:
+            with _open_hdf5(path) as fh:
                 is_result = "run_json" in fh.attrs
             if is_result:
                 click.echo(Result.from_hdf5(path).summary())

@@ -58,6 +58,22 @@ class Connectivity:
         for name in self.value_fields:
             check_value(where, name, getattr(self, name))
 
+    def _check_weight_shape(self, where: str, expected: tuple[int, ...] | None) -> None:
+        """A per-synapse weight array must have ``expected`` shape (None: the synapse count is
+        random, so only a number or a distribution can describe the weights)."""
+        w = getattr(self, "weight", None)
+        if not isinstance(w, np.ndarray) or w.ndim == 0:
+            return
+        if expected is None:
+            raise ParameterError(
+                where,
+                "weight",
+                f"a number or a distribution ({self.kind} draws a random number of synapses)",
+                f"an array of shape {w.shape}",
+            )
+        if w.shape != expected:
+            raise ShapeError(where, "weight", expected, w.shape)
+
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"kind": self.kind}
         for f in dataclasses.fields(self):
@@ -107,6 +123,10 @@ class Dense(Connectivity):
     kind: ClassVar[str] = "dense"
     weight: Value = 1.0
 
+    def validate(self, where, pre_shape, post_shape):
+        super().validate(where, pre_shape, post_shape)
+        self._check_weight_shape(where, (int(np.prod(post_shape)), int(np.prod(pre_shape))))
+
 
 @dataclasses.dataclass(frozen=True)
 class OneToOne(Connectivity):
@@ -119,6 +139,7 @@ class OneToOne(Connectivity):
         super().validate(where, pre_shape, post_shape)
         if int(np.prod(pre_shape)) != int(np.prod(post_shape)):
             raise ShapeError(where, "post size (one_to_one)", pre_shape, post_shape)
+        self._check_weight_shape(where, (int(np.prod(pre_shape)),))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,6 +154,7 @@ class Sparse(Connectivity):
     def validate(self, where, pre_shape, post_shape):
         super().validate(where, pre_shape, post_shape)
         check_probability(where, "p", self.p)
+        self._check_weight_shape(where, None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,6 +173,7 @@ class FixedFanIn(Connectivity):
         limit = n_pre - (0 if self.allow_self else 1)
         if k > limit:
             raise ParameterError(where, "k", f"<= the number of candidate pre neurons ({limit})", k)
+        self._check_weight_shape(where, (int(np.prod(post_shape)) * k,))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -177,12 +200,22 @@ class Conv2d(Connectivity):
         k = np.asarray(self.kernel)
         if k.ndim != 4:
             raise ShapeError(where, "kernel", ("c_out", "c_in", "kh", "kw"), k.shape)
+        if k.dtype.kind not in "fiu":
+            raise ParameterError(where, "kernel", "a numeric array", k.dtype)
         if not np.all(np.isfinite(k)):
             raise ParameterError(where, "kernel", "finite values", "NaN/Inf")
         check_int(where, "stride", self.stride, minimum=1)
-        check_int(where, "padding", self.padding, minimum=0)
+        pad = check_int(where, "padding", self.padding, minimum=0)
         if len(pre_shape) != 3 or pre_shape[0] != k.shape[1]:
             raise ShapeError(where, "pre shape (c_in, H, W)", (k.shape[1], "H", "W"), pre_shape)
+        if k.shape[2] > pre_shape[1] + 2 * pad or k.shape[3] > pre_shape[2] + 2 * pad:
+            raise ParameterError(
+                where,
+                "kernel",
+                f"no larger than the padded input ({pre_shape[1] + 2 * pad} x "
+                f"{pre_shape[2] + 2 * pad})",
+                f"{k.shape[2]} x {k.shape[3]}",
+            )
         expected = self.out_shape(pre_shape)
         if tuple(post_shape) != expected:
             raise ShapeError(where, "post shape", expected, tuple(post_shape))
@@ -212,7 +245,14 @@ class Circulant(Connectivity):
 
     def validate(self, where, pre_shape, post_shape):
         c = check_int(where, "channels", self.channels, minimum=1)
-        w = np.asarray(self.weights, dtype=np.float64)
+        if isinstance(self.offsets, (str, bytes)) or np.ndim(self.offsets) != 1:
+            raise ParameterError(where, "offsets", "a sequence of integers", self.offsets)
+        for o in self.offsets:
+            check_int(where, "offsets", o)
+        w = np.asarray(self.weights)
+        if w.dtype.kind not in "fiu":
+            raise ParameterError(where, "weights", "a numeric array", w.dtype)
+        w = w.astype(np.float64)
         if not np.all(np.isfinite(w)):
             raise ParameterError(where, "weights", "finite values", "NaN/Inf")
         k = len(self.offsets)
@@ -260,6 +300,7 @@ class DistanceDependent(Connectivity):
         check_nonnegative(where, "delay_offset_s", self.delay_offset_s)
         if self.speed_m_s is not None:
             check_positive(where, "speed_m_s", self.speed_m_s)
+        self._check_weight_shape(where, None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -307,6 +348,8 @@ CONNECTIVITIES: dict[str, type[Connectivity]] = {
 
 
 def connectivity_from_dict(d: dict[str, Any], *, where: str) -> Connectivity:
+    if not isinstance(d, dict):
+        raise ConfigError(where, "connectivity", f"expected a table, got {d!r}")
     kind = d.get("kind")
     if kind not in CONNECTIVITIES:
         raise ParameterError(

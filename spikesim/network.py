@@ -24,8 +24,15 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import check_choice, check_int, check_name, check_nonnegative, check_positive
-from .connectivity import Connectivity, connectivity_from_dict
+from ._validate import (
+    check_choice,
+    check_index_array,
+    check_int,
+    check_name,
+    check_nonnegative,
+    check_positive,
+)
+from .connectivity import Connectivity, DistanceDependent, connectivity_from_dict
 from .errors import ConfigError, ParameterError, ShapeError
 from .neurons import NeuronModel, model_from_dict
 from .values import Value, check_value, draw, value_from_json, value_to_json
@@ -111,12 +118,19 @@ class SpikeTimesSource:
 
     def validate(self, where: str) -> None:
         idx, t = np.asarray(self.indices), np.asarray(self.times_s)
-        if idx.shape != t.shape or idx.ndim != 1:
+        for field, arr in (("indices", idx), ("times_s", t)):
+            if arr.ndim != 1:
+                raise ParameterError(
+                    where, field, "a 1-D sequence", f"an array of shape {arr.shape}"
+                )
+        if idx.shape != t.shape:
             raise ShapeError(where, "times_s", idx.shape, t.shape)
-        if t.size and (not np.all(np.isfinite(t)) or t.min() < 0):
-            raise ParameterError(where, "times_s", "finite times >= 0", float(np.nanmin(t)))
-        if idx.size and idx.dtype.kind not in "iu":
-            raise ParameterError(where, "indices", "integers", idx.dtype)
+        if t.size and t.dtype.kind not in "fiu":
+            raise ParameterError(where, "times_s", "numbers (seconds)", t[0].item())
+        if t.size:
+            bad = ~np.isfinite(t) | (t < 0)
+            if bad.any():
+                raise ParameterError(where, "times_s", "finite times >= 0", float(t[bad][0]))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -261,31 +275,39 @@ class Network:
         where = f"population {name!r}"
         size = check_int(where, "size", size, minimum=1)
         if shape is not None:
-            shape = tuple(int(s) for s in shape)
+            if not isinstance(shape, (tuple, list)):
+                raise ParameterError(where, "shape", "a tuple of positive integers", shape)
+            shape = tuple(check_int(where, "shape", s, minimum=1) for s in shape)
             if int(np.prod(shape)) != size:
                 raise ShapeError(where, "shape (product must equal size)", (size,), shape)
         if isinstance(model, NeuronModel):
             model.validate(where)
             model.check_dt(where, self.dt_s)
-            for f in model.value_fields:
+            fields = model.value_fields
+            model = _lists_to_arrays(model, fields)
+            for f in fields:
                 v = getattr(model, f)
                 if isinstance(v, np.ndarray) and v.shape not in ((), (size,)):
                     raise ShapeError(where, f, (size,), v.shape)
         elif isinstance(model, (PoissonSource, SpikeTimesSource, SpikeTensorSource)):
             model.validate(where)
+            if isinstance(model, PoissonSource):
+                model = _lists_to_arrays(model, ("rate_hz",))
             if isinstance(model, PoissonSource) and isinstance(model.rate_hz, np.ndarray):
                 if model.rate_hz.shape not in ((), (size,)):
                     raise ShapeError(where, "rate_hz", (size,), model.rate_hz.shape)
-            if isinstance(model, SpikeTimesSource) and np.asarray(model.indices).size:
-                if np.asarray(model.indices).max() >= size or np.asarray(model.indices).min() < 0:
-                    raise ParameterError(
-                        where, "indices", f"in [0, {size})", int(np.asarray(model.indices).max())
-                    )
+            if isinstance(model, SpikeTimesSource):
+                model = SpikeTimesSource(
+                    check_index_array(where, "indices", model.indices, size),
+                    np.asarray(model.times_s, dtype=np.float64),
+                )
         else:
             raise ParameterError(
                 where, "model", "a neuron model (LIF, CubaLIF, ...) or an input source", model
             )
         if layout is not None:
+            if not isinstance(layout, (Ring, Sheet)):
+                raise ParameterError(where, "layout", "a Ring or Sheet layout", layout)
             layout.validate(where, shape or (size,))
         pop = Population(name=name, size=size, model=model, shape=shape, layout=layout)
         self.populations[name] = pop
@@ -295,9 +317,7 @@ class Network:
         return self.add_population(name, size, PoissonSource(rate_hz=rate_hz), **kw)
 
     def add_spike_times(self, name: str, size: int, *, indices: Any, times_s: Any) -> Population:
-        src = SpikeTimesSource(
-            np.asarray(indices, dtype=np.int64), np.asarray(times_s, dtype=np.float64)
-        )
+        src = SpikeTimesSource(np.asarray(indices), np.asarray(times_s))
         return self.add_population(name, size, src)
 
     def add_spike_tensor(
@@ -324,11 +344,25 @@ class Network:
             raise ParameterError(where, "post", "a neuron population (not an input source)", post)
         check_choice(where, "receptor", receptor, ("exc", "inh"))
         delay_steps = check_int(where, "delay_steps", delay_steps, minimum=0)
+        if not isinstance(trainable, (bool, np.bool_)):
+            raise ParameterError(where, "trainable", "True or False", trainable)
         if not isinstance(connectivity, Connectivity):
             raise ParameterError(
                 where, "connectivity", "a connectivity rule (Dense, Sparse, ...)", connectivity
             )
+        for f in connectivity.value_fields:  # numeric before lists become arrays
+            check_value(where, f, getattr(connectivity, f))
+        connectivity = _lists_to_arrays(connectivity, connectivity.value_fields)
         connectivity.validate(where, p_pre.dims, p_post.dims)
+        if isinstance(connectivity, DistanceDependent) and None in (p_pre.layout, p_post.layout):
+            missing = pre if p_pre.layout is None else post
+            raise ParameterError(
+                where,
+                "connectivity",
+                "populations with a spatial layout (Ring or Sheet) for distance-dependent "
+                f"connectivity; population {missing!r} has none",
+                connectivity,
+            )
         model = p_post.model
         if getattr(model, "synapse", "current") == "conductance":
             w = getattr(connectivity, "weight", None)
@@ -352,7 +386,7 @@ class Network:
         pop = self._pop(where, "target", target)
         if pop.is_source:
             raise ParameterError(where, "target", "a neuron population", target)
-        check_value(where, "amplitude_mV", amplitude_mV)
+        amplitude_mV = check_value(where, "amplitude_mV", amplitude_mV)
         if not isinstance(amplitude_mV, (int, float, np.ndarray)):
             raise ParameterError(
                 where, "amplitude_mV", "a number or an array of one value per neuron", amplitude_mV
@@ -371,10 +405,14 @@ class Network:
     def _check_indices(self, where: str, pop: Population, indices: Any) -> tuple[int, ...] | None:
         if indices is None:
             return None
-        idx = tuple(int(i) for i in np.asarray(indices).ravel())
-        if any(i < 0 or i >= pop.size for i in idx):
-            raise ParameterError(where, "indices", f"in [0, {pop.size})", idx)
-        return idx
+        if np.ndim(indices) == 0:  # a single index
+            indices = [indices]
+        idx = check_index_array(where, "indices", indices, pop.size)
+        srt = np.sort(idx)
+        twice = srt[1:][srt[1:] == srt[:-1]]
+        if twice.size:  # each copy would be recorded
+            raise ParameterError(where, "indices", "distinct indices", int(twice[0]))
+        return tuple(int(i) for i in idx)
 
     def monitor_spikes(
         self, target: str, *, name: str | None = None, indices: Any = None
@@ -406,6 +444,16 @@ class Network:
             )
         if isinstance(variables, str):
             variables = (variables,)
+        expected = "a state variable name or a non-empty list of names"
+        try:
+            names = tuple(variables)
+        except TypeError:
+            raise ParameterError(where, "variables", expected, variables) from None
+        if not names or not all(isinstance(v, str) for v in names):
+            raise ParameterError(where, "variables", expected, variables)
+        if len(set(names)) != len(names):
+            raise ParameterError(where, "variables", "distinct names", variables)
+        variables = names
         from .dynamics import state_variables
 
         assert isinstance(pop.model, NeuronModel)  # sources were refused above
@@ -512,6 +560,21 @@ class Network:
             {"format_version", "network", "populations", "projections", "currents", "monitors"},
             "top level",
         )
+        version = d.get("format_version", FORMAT_VERSION)
+        if isinstance(version, bool) or not isinstance(version, int) or version > FORMAT_VERSION:
+            raise ConfigError(
+                source,
+                "format_version",
+                f"expected an integer <= {FORMAT_VERSION} (this spikesim's format), "
+                f"got {version!r}",
+            )
+        for key in ("populations", "projections", "currents", "monitors"):
+            if not isinstance(d.get(key, []), list):
+                raise ConfigError(
+                    source,
+                    key,
+                    f"expected a list of tables ([[{key}]]), got {type(d[key]).__name__}",
+                )
         head = d.get("network", {})
         _only(source, head, {"name", "dt_s"}, "[network]")
         net = cls(dt_s=head.get("dt_s", 1e-4), name=head.get("name", "network"))
@@ -529,6 +592,8 @@ class Network:
                     raise ConfigError(where, "model", f"expected a table, got {p['model']!r}")
                 model: Any = model_from_dict(p["model"], where=pw)
             else:
+                if not isinstance(p["source"], dict):
+                    raise ConfigError(where, "source", f"expected a table, got {p['source']!r}")
                 s = dict(p["source"])
                 kind = s.pop("kind", None)
                 if kind not in _SOURCES:
@@ -541,14 +606,15 @@ class Network:
                 elif kind == "spike_times":
                     _only(where, s, {"indices", "times_s"}, "spike_times source")
                     model = SpikeTimesSource(
-                        np.asarray(s.get("indices", []), np.int64),
-                        np.asarray(s.get("times_s", []), np.float64),
+                        np.asarray(s.get("indices", [])), np.asarray(s.get("times_s", []))
                     )
                 else:
                     _only(where, s, set(), "spike_tensor source")
                     model = SpikeTensorSource()
             layout = None
             if "layout" in p:
+                if not isinstance(p["layout"], dict):
+                    raise ConfigError(where, "layout", f"expected a table, got {p['layout']!r}")
                 lay = dict(p["layout"])
                 lk = lay.pop("kind", None)
                 if lk not in _LAYOUTS:
@@ -557,7 +623,7 @@ class Network:
                     layout = _LAYOUTS[lk](**lay)
                 except TypeError as exc:
                     raise ConfigError(where, "layout", str(exc)) from exc
-            shape = tuple(p["shape"]) if "shape" in p else None
+            shape = p.get("shape")
             net.add_population(p["name"], p["size"], model, shape=shape, layout=layout)
         for i, pr in enumerate(d.get("projections", [])):
             where = f"{source}: projections[{i}]"
@@ -583,6 +649,9 @@ class Network:
         for i, c in enumerate(d.get("currents", [])):
             where = f"{source}: currents[{i}]"
             _only(where, c, {"name", "target", "amplitude_mV", "start_s", "stop_s"}, "current")
+            for key in ("name", "target", "amplitude_mV"):
+                if key not in c:
+                    raise ConfigError(where, key, "missing (required)")
             net.add_current(
                 c["name"],
                 c["target"],
@@ -594,6 +663,8 @@ class Network:
             )
         for i, m in enumerate(d.get("monitors", [])):
             where = f"{source}: monitors[{i}]"
+            if not isinstance(m, dict):
+                raise ConfigError(where, "monitor", f"expected a table, got {type(m).__name__}")
             kind = m.get("kind")
             if kind not in _MONITORS:
                 raise ConfigError(
@@ -601,6 +672,9 @@ class Network:
                 )
             fields = {f.name for f in dataclasses.fields(_MONITORS[kind])}
             _only(where, m, fields | {"kind"}, f"{kind} monitor")
+            for key in ("target", "variables") if kind == "state" else ("target",):
+                if key not in m:
+                    raise ConfigError(where, key, "missing (required)")
             if kind == "spikes":
                 net.monitor_spikes(m["target"], name=m.get("name"), indices=m.get("indices"))
             elif kind == "state":
@@ -628,6 +702,12 @@ class Network:
             d = tomllib.loads(Path(path).read_text())
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(str(path), "<syntax>", str(exc)) from exc
+        except FileNotFoundError:
+            raise ConfigError(str(path), "-", "file not found") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(
+                str(path), "-", f"cannot be read as a TOML text file: {exc}"
+            ) from None
         if "run" in d:  # a run config may carry a [run] table beside the network
             d = {k: v for k, v in d.items() if k != "run"}
         return cls.from_dict(d, source=str(path))
@@ -651,21 +731,20 @@ class Network:
 
     @classmethod
     def from_hdf5(cls, group_or_path: Any, *, name: str = "network") -> Network:
-        import h5py
 
         if isinstance(group_or_path, (str, os.PathLike)):
-            with h5py.File(group_or_path, "r") as f:
+            with _open_hdf5(group_or_path) as f:
                 return cls.from_hdf5(f, name=name)
         if name not in group_or_path:
             raise ConfigError(
-                str(getattr(group_or_path, "file", group_or_path)),
+                str(group_or_path.file.filename),
                 name,
                 "no network description group in this HDF5 file",
             )
         g = group_or_path[name]
-        arrays = {k: g["arrays"][k][()] for k in g["arrays"]}
-        d = _insert_arrays(json.loads(g.attrs["description_json"]), arrays)
-        return cls.from_dict(d, source=f"{g.file.filename}:{g.name}")
+        source = f"{g.file.filename}:{g.name}"
+        d = read_description(g, source=source)
+        return cls.from_dict(d, source=source)
 
     # ------------------------------------------------------------------------- helpers
     def frozen(self, *, seed: int) -> Network:
@@ -743,6 +822,47 @@ def draw_population_values(pop: Population, gen: np.random.Generator) -> dict[st
             v = m.default_value(f)
         out[f] = draw(v, (pop.size,), gen, where=where, field=f)
     return out
+
+
+def _lists_to_arrays(obj: Any, fields: tuple[str, ...]) -> Any:
+    """``obj`` with list/tuple values of ``fields`` as float arrays (already validated numeric),
+    so the shape checks and backends see exactly what they would for an array."""
+    lists = {f: getattr(obj, f) for f in fields if isinstance(getattr(obj, f), (list, tuple))}
+    if not lists:
+        return obj
+    return dataclasses.replace(
+        obj, **{f: np.asarray(v, dtype=np.float64) for f, v in lists.items()}
+    )
+
+
+def _open_hdf5(path: str | os.PathLike) -> Any:
+    """``h5py.File(path, "r")``; a missing, unreadable or non-HDF5 file is a ConfigError."""
+    import h5py
+
+    try:
+        return h5py.File(path, "r")
+    except FileNotFoundError:
+        raise ConfigError(os.fspath(path), "-", "file not found") from None
+    except OSError as exc:  # not HDF5, truncated, a directory, no permission
+        raise ConfigError(
+            os.fspath(path), "-", f"not a readable HDF5 file ({str(exc).splitlines()[0]})"
+        ) from None
+
+
+def read_description(g: Any, *, source: str) -> dict[str, Any]:
+    """The description dict stored by :meth:`Network.to_hdf5` in group ``g`` (arrays put back);
+    a group some other program wrote (missing parts, bad JSON) is a ConfigError."""
+    if "description_json" not in g.attrs:
+        raise ConfigError(source, "description_json", "missing: not a spikesim network group")
+    try:
+        d = json.loads(g.attrs["description_json"])
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(source, "description_json", f"not valid JSON: {exc}") from None
+    arrays = {k: v[()] for k, v in g["arrays"].items()} if "arrays" in g else {}
+    try:
+        return _insert_arrays(d, arrays)
+    except KeyError as exc:
+        raise ConfigError(source, f"arrays/{exc.args[0]}", "missing dataset") from None
 
 
 def _only(where: str, d: Any, allowed: set[str], what: str) -> None:

@@ -46,8 +46,8 @@ class NeuronModel:
     def validate(self, where: str) -> None:
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
-            if v is None or isinstance(v, str):
-                continue
+            if v is None or isinstance(v, str) and isinstance(f.default, str):
+                continue  # unset optional value, or a choice field checked by the subclass
             if f.name in self.value_fields:
                 check_value(where, f.name, v)
             elif f.name in self.nonnegative_fields:

@@ -180,7 +180,17 @@ class Result:
         """Read a result file; an interrupted streamed run needs ``allow_incomplete=True``."""
         import h5py
 
-        with h5py.File(path, "r") as f:
+        try:
+            f = h5py.File(path, "r")
+        except FileNotFoundError:
+            raise ParameterError(
+                str(path), "file", "an existing result file", "file not found"
+            ) from None
+        except OSError as exc:  # not HDF5, truncated, a directory
+            raise ParameterError(
+                str(path), "file", "a readable HDF5 result file", str(exc).splitlines()[0]
+            ) from None
+        with f:
             if "run_json" not in f.attrs:
                 raise ParameterError(
                     str(path), "file", "a spikesim result file (run_json attribute)", "none"
@@ -193,31 +203,46 @@ class Result:
                     "the file of an interrupted run",
                     hint="pass allow_incomplete=True to read what was streamed before the interruption",
                 )
-            run = json.loads(f.attrs["run_json"])
-            prov = json.loads(f.attrs["provenance_json"])
-            net = json.loads(f["network"].attrs["description_json"])
-            from .network import _insert_arrays
+            try:
+                return cls._read(f)
+            except (KeyError, ValueError, TypeError) as exc:  # another program's or a damaged file
+                if isinstance(exc, ParameterError):
+                    raise
+                raise ParameterError(
+                    str(path),
+                    "file",
+                    "a complete spikesim result file",
+                    f"a file with a missing or unreadable part ({type(exc).__name__}: {exc})",
+                ) from None
 
-            arrays = {k: f["network/arrays"][k][()] for k in f["network/arrays"]}
-            net = _insert_arrays(net, arrays)
-            res = cls(network=_to_builtin(net), run=run, provenance=prov)
-            for name, g in f.get("spikes", {}).items():
-                res.spikes[name] = SpikeData(
-                    str(g.attrs["population"]),
-                    int(g.attrs["size"]),
-                    g["step"][()],
-                    g["batch"][()],
-                    g["index"][()],
-                )
-            for name, g in f.get("states", {}).items():
-                vals = {v: g["values"][v][()] for v in g.get("values", {})}
-                res.states[name] = StateData(
-                    str(g.attrs["population"]), g["steps"][()], g["indices"][()], vals
-                )
-            for name, g in f.get("rates", {}).items():
-                res.rates[name] = RateData(
-                    str(g.attrs["population"]), float(g.attrs["bin_s"]), g["rate_hz"][()]
-                )
+    @classmethod
+    def _read(cls, f: Any) -> Result:
+        """The result in an open file of the layout Result.to_hdf5 and ResultWriter write."""
+        run = json.loads(f.attrs["run_json"])
+        prov = json.loads(f.attrs["provenance_json"])
+        net = json.loads(f["network"].attrs["description_json"])
+        from .network import _insert_arrays
+
+        arrays = {k: f["network/arrays"][k][()] for k in f["network/arrays"]}
+        net = _insert_arrays(net, arrays)
+        res = cls(network=_to_builtin(net), run=run, provenance=prov)
+        for name, g in f.get("spikes", {}).items():
+            res.spikes[name] = SpikeData(
+                str(g.attrs["population"]),
+                int(g.attrs["size"]),
+                g["step"][()],
+                g["batch"][()],
+                g["index"][()],
+            )
+        for name, g in f.get("states", {}).items():
+            vals = {v: g["values"][v][()] for v in g.get("values", {})}
+            res.states[name] = StateData(
+                str(g.attrs["population"]), g["steps"][()], g["indices"][()], vals
+            )
+        for name, g in f.get("rates", {}).items():
+            res.rates[name] = RateData(
+                str(g.attrs["population"]), float(g.attrs["bin_s"]), g["rate_hz"][()]
+            )
         return res
 
 
@@ -230,14 +255,30 @@ class ResultWriter:
     """
 
     def __init__(
-        self, path: str | os.PathLike, *, network: dict[str, Any], run: dict[str, Any]
+        self,
+        path: str | os.PathLike,
+        *,
+        network: dict[str, Any],
+        run: dict[str, Any],
+        field: str = "path",
     ) -> None:
         import h5py
 
         from .network import Network
 
+        if not isinstance(path, (str, os.PathLike)):
+            raise ParameterError("result file", field, "a file path (str or os.PathLike)", path)
         self.path = os.fspath(path)
-        self._f = h5py.File(self.path, "w")
+        try:
+            self._f = h5py.File(self.path, "w")
+        except OSError as exc:  # a missing folder, a folder, no permission
+            raise ParameterError(
+                "result file",
+                field,
+                "a writable file path in an existing folder",
+                self.path,
+                hint=str(exc).splitlines()[0],
+            ) from None
         Network.from_dict(network).to_hdf5(self._f)
         _write_meta(self._f, run, {})
         self._f.attrs["complete"] = False

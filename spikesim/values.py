@@ -51,15 +51,25 @@ def check_value(where: str, field: str, value: Any) -> Value:
     if isinstance(value, (Normal, Uniform, LogNormal)):
         for f in dataclasses.fields(value):
             v = getattr(value, f.name)
-            if v is not None and not np.isfinite(v):
+            if v is None and f.name in ("low", "high"):
+                continue
+            numeric = isinstance(v, (int, float, np.integer, np.floating))
+            if not numeric or isinstance(v, (bool, np.bool_)) or not np.isfinite(v):
                 raise ParameterError(where, f"{field}.{f.name}", "a finite number", v)
         if isinstance(value, Normal) and value.std < 0:
             raise ParameterError(where, f"{field}.std", ">= 0", value.std)
+        if isinstance(value, LogNormal) and value.sigma < 0:
+            raise ParameterError(where, f"{field}.sigma", ">= 0", value.sigma)
         if isinstance(value, Uniform) and value.high < value.low:
             raise ParameterError(where, f"{field}.high", f">= low ({value.low})", value.high)
         return value
     if isinstance(value, (list, tuple)):
-        value = np.asarray(value, dtype=np.float64)
+        try:
+            value = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ParameterError(
+                where, field, "a number, an array or a distribution", value
+            ) from exc
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in "fiu":
             raise ParameterError(where, field, "a numeric array", value.dtype)

@@ -36,6 +36,7 @@ class _Recorder:
                 out,
                 network=sim.network.to_dict(),
                 run=self._run_meta(sim, n_steps, sim.network.monitors.values()),
+                field="out",
             )
         net = sim.network
         self.mons = list(net.monitors.values())

@@ -23,7 +23,7 @@ import math
 import os
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -31,6 +31,7 @@ import torch
 
 from .. import dynamics as dyn
 from .._validate import check_choice, check_int, check_positive
+from ..connectivity import Dense, Explicit, FixedFanIn, Sparse
 from ..dynamics import rate as rate_fn
 from ..errors import ParameterError, ShapeError, SimulationError
 from ..network import (
@@ -52,6 +53,119 @@ __all__ = ["Simulator", "simulate"]
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 _BATCHED_KINDS = ("dense", "one_to_one", "conv2d")  # projections batched over all steps
+
+
+def _device(d: Any) -> torch.device:
+    """A torch device this process can use (a typed error for a misspelt or absent one)."""
+    try:
+        dev = torch.device(d if d is not None else "cpu")
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise ParameterError(
+            "run", "device", "a torch device such as 'cpu' or 'cuda:0'", d, hint=str(exc)
+        ) from None
+    if dev.type == "meta":
+        raise ParameterError("run", "device", "a device that holds data (not 'meta')", d)
+    if dev.type == "cuda":
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if n == 0:
+            raise ParameterError("run", "device", "'cpu' (no CUDA device is available)", d)
+        if dev.index is not None and dev.index >= n:
+            raise ParameterError("run", "device", f"one of cuda:0 .. cuda:{n - 1}", d)
+    elif dev.type != "cpu":
+        try:
+            torch.empty(1, device=dev)
+        except (RuntimeError, AssertionError) as exc:
+            raise ParameterError(
+                "run", "device", "an available torch device", d, hint=str(exc)
+            ) from None
+    return dev
+
+
+def _memory_limits(device: torch.device) -> tuple[int | None, int | None]:
+    """(host, device) memory in bytes, None where unknown."""
+    try:
+        host: int | None = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        host = None
+    if device.type == "cuda":
+        return host, int(torch.cuda.get_device_properties(device).total_memory)
+    return host, host if device.type == "cpu" else None
+
+
+def _check_memory(network: Network, batch: int, itemsize: int, device: torch.device) -> None:
+    """Refuse, before allocating, a population, projection or delay whose arrays alone exceed
+    the memory of the machine (lower-bound estimates: what fits may still be slow)."""
+    host, dev_limit = _memory_limits(device)
+    on_cpu = device.type == "cpu"
+
+    def refuse(
+        where: str, field: str, what: str, host_b: float, dev_b: float, found: str, hint: str
+    ):
+        for need, limit, place in (
+            (host_b + dev_b if on_cpu else host_b, host, "host"),
+            (0.0 if on_cpu else dev_b, dev_limit, str(device)),
+        ):
+            if limit is not None and need > limit:
+                raise ParameterError(
+                    where,
+                    field,
+                    f"{what} in memory ({limit / 2**30:.1f} GiB on {place})",
+                    f"{found}: at least {need / 2**30:.3g} GiB",
+                    hint=hint,
+                )
+
+    for p in network.populations.values():
+        where = f"population {p.name!r}"
+        refuse(where, "size", "a population that fits", 8.0 * p.size, 0.0, f"{p.size} neurons", "")
+        refuse(
+            where,
+            "batch_size",
+            "a batch that fits",
+            0.0,
+            4.0 * batch * p.size * itemsize,
+            f"batch {batch} x {p.size} neurons",
+            "Use a smaller batch_size.",
+        )
+    for pr in network.projections.values():
+        where = f"projection {pr.name!r}"
+        n_pre = network.populations[pr.pre].size
+        n_post = network.populations[pr.post].size
+        conn = pr.connectivity
+        n_syn, found = 0.0, ""
+        if isinstance(conn, Dense):
+            n_syn, found = float(n_pre) * n_post, f"{n_post} x {n_pre} dense weights"
+        elif isinstance(conn, Sparse):
+            n_syn = conn.p * n_pre * n_post
+            found = f"about {n_syn:.3g} synapses (p = {conn.p:g} of {n_post} x {n_pre})"
+        elif isinstance(conn, FixedFanIn):
+            n_syn, found = float(conn.k) * n_post, f"{n_post} x k = {conn.k} synapses"
+        if n_syn:
+            dense = isinstance(conn, Dense)
+            refuse(
+                where,
+                "connectivity",
+                "a connectivity whose synapses fit",
+                n_syn * (8.0 if dense else 32.0),
+                n_syn * itemsize,
+                found,
+                "A dense projection stores every pre-post weight; use Sparse or FixedFanIn."
+                if dense
+                else "Use a smaller p or k, or fewer neurons.",
+            )
+        delay = pr.delay_steps
+        if isinstance(conn, Explicit) and conn.delay_steps is not None:
+            d = np.asarray(conn.delay_steps)
+            delay += int(d.max()) if d.size else 0
+        if delay:
+            refuse(
+                where,
+                "delay_steps",
+                "a delay whose ring buffer fits",
+                0.0,
+                (delay + 2.0) * batch * (n_post + 1) * itemsize,
+                f"{delay + 2} slots x batch {batch} x {n_post + 1} neurons",
+                "Delays are held in a ring buffer of one slot per step; use a shorter delay.",
+            )
 
 
 def _dtype(d: Any) -> torch.dtype:
@@ -126,15 +240,20 @@ class Simulator(torch.nn.Module):
         surrogate_alpha: float = 100.0,
     ) -> None:
         super().__init__()
+        if not isinstance(network, Network):
+            raise ParameterError("run", "network", "a spikesim.Network", network)
         self.network = network
         self.mode = check_choice("run", "mode", mode, ("spiking", "rate"))
         self.batch_size = check_int("run", "batch_size", batch_size, minimum=1)
-        self.device = torch.device(device if device is not None else "cpu")
+        self.device = _device(device)
         self.dtype = _dtype(dtype)
         self.seed = check_int("run", "seed", seed, minimum=0)
+        if self.seed >= 1 << 62:  # torch seeds are 64-bit; leave room for the offsets added
+            raise ParameterError("run", "seed", "an integer in [0, 2**62)", seed)
         self.differentiable = bool(differentiable)
         self.surrogate_alpha = check_positive("run", "surrogate_alpha", surrogate_alpha)
         self.dt_s = network.dt_s
+        _check_memory(network, self.batch_size, self.dtype.itemsize, self.device)
         gen = np.random.default_rng(self.seed)
         self.pops: dict[str, _Pop] = {}
         for p in network.populations.values():
@@ -305,6 +424,13 @@ class Simulator(torch.nn.Module):
     def _check_inputs(
         self, inputs: dict[str, torch.Tensor] | None, n_steps: int
     ) -> dict[str, torch.Tensor]:
+        if inputs is not None and not isinstance(inputs, Mapping):
+            raise ParameterError(
+                "run",
+                "inputs",
+                "a dict mapping spike_tensor sources to tensors",
+                f"a {type(inputs).__name__}",
+            )
         inputs = dict(inputs or {})
         for name, pop in self.pops.items():
             if isinstance(pop.model, SpikeTensorSource) and name not in inputs:
@@ -317,7 +443,17 @@ class Simulator(torch.nn.Module):
         for name, t in inputs.items():
             if name not in self.pops or not isinstance(self.pops[name].model, SpikeTensorSource):
                 raise ParameterError("run", "inputs", "names of spike_tensor sources", name)
-            t = torch.as_tensor(t)
+            try:
+                t = torch.as_tensor(t)
+            except (TypeError, ValueError, RuntimeError):
+                raise ParameterError(
+                    f"input {name!r}",
+                    "spike tensor",
+                    "a tensor or array of numbers",
+                    t if isinstance(t, str) else f"a {type(t).__name__}",
+                ) from None
+            if t.dtype.is_complex:
+                raise ParameterError(f"input {name!r}", "spike tensor", "real numbers", t.dtype)
             size = self.pops[name].size
             expected = (n_steps, self.batch_size, size)
             if t.dim() > 3:
@@ -354,7 +490,12 @@ class Simulator(torch.nn.Module):
         if chunk_steps is None:
             total = sum(p.size for p in self.pops.values()) * self.batch_size
             chunk_steps = int(max(1, min(10_000, (1 << 26) // max(total, 1))))
+        chunk_steps = check_int("run", "chunk_steps", chunk_steps, minimum=1)
+        if nan_check_every is not None:
+            check_int("run", "nan_check_every", nan_check_every, minimum=1)
         nan_every = nan_check_every or (1 if self.device.type == "cpu" else 100)
+        if progress is not None and not isinstance(progress, (bool, np.bool_)):
+            raise ParameterError("run", "progress", "True, False or None", progress)
         show = progress if progress is not None else n_steps >= 100_000
         t0 = time.perf_counter()
         rec = _Recorder(self, n_steps, out=out)
@@ -385,10 +526,43 @@ class Simulator(torch.nn.Module):
         state lives in the carry, never in the module, so the module stays stateless across
         calls (safe under DistributedDataParallel).
         """
+        if inputs is not None and not isinstance(inputs, Mapping):
+            raise ParameterError(
+                "forward",
+                "inputs",
+                "a dict mapping spike_tensor sources to tensors",
+                f"a {type(inputs).__name__}",
+            )
         if n_steps is None:
-            n_steps = next(iter(inputs.values())).shape[0] if inputs else 1
+            first: Any = next(iter(inputs.values())) if inputs else None
+            shp: Any = getattr(first, "shape", None) if first is not None else ()
+            shp = np.shape(first) if shp is None else shp
+            n_steps = int(shp[0]) if len(shp) else 1
+        n_steps = check_int("forward", "n_steps", n_steps, minimum=1)
         inputs = self._check_inputs(inputs, n_steps)
-        rec = _TensorRecorder(record)
+        if isinstance(record, str):
+            record = (record,)
+        for name in record:
+            if name not in self.pops:
+                known = ", ".join(self.pops)
+                raise ParameterError(
+                    "forward", "record", f"names of populations (known: {known})", name
+                )
+        if carry is not None:
+            keys = {"step", "states", "pending"}
+            if not isinstance(carry, dict) or not keys <= set(carry):
+                raise ParameterError(
+                    "forward",
+                    "carry",
+                    "the carry a previous forward(..., return_carry=True) returned",
+                    carry if not isinstance(carry, dict) else f"a dict with keys {sorted(carry)}",
+                )
+            unknown = sorted(set(carry["states"]) - set(self.pops))
+            if unknown:
+                raise ParameterError(
+                    "forward", "carry", "states of populations of this network", unknown[0]
+                )
+        rec = _TensorRecorder(tuple(record))
         out_carry = self._loop(n_steps, inputs, rec, n_steps, False, 10**9, carry=carry)
         if return_carry:
             return rec.tensors(), out_carry

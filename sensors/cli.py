@@ -253,13 +253,15 @@ def convert(
     try:
         rec = open_recording(src)
         if size is None:
-            size = tuple(rec.sensor_size) if rec.sensor_size is not None else None
+            size = rec.sensor_size  # (width, height) or None
         if size is None:  # one streaming pass to find the coordinate range
             stats = stream_stats(rec.iter_chunks(chunk_events=chunk_events))
             size = ((stats.x_max or 0) + 1, (stats.y_max or 0) + 1)
     except (EventFormatError, ValueError) as exc:
         raise _fail(exc) from exc
-    module = sys.modules[spec.write.__module__]
+    write = spec.write
+    assert write is not None  # _writer_spec returns writable formats only
+    module = sys.modules[write.__module__]
     open_writer = getattr(module, "open_writer", None)
     n = 0
     try:
@@ -278,7 +280,7 @@ def convert(
         else:
             recording = rec.read()
             try:
-                spec.write(out, recording.events, sensor_size=size, **opts)
+                write(out, recording.events, sensor_size=size, **opts)
             except TypeError as exc:
                 raise click.BadParameter(
                     f"{spec.name} writer: {exc}", param_hint="--option"

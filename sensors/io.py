@@ -263,9 +263,9 @@ def iter_windows(
     pending: list[np.ndarray] = []
     empty = np.zeros(0, dtype=EVENT_DTYPE)
 
-    def emit(k: int) -> EventWindow:
+    def emit(k: int, origin: int) -> EventWindow:
         ev = empty if not pending else join_events(pending)
-        return EventWindow(k, t0 + k * w, t0 + (k + 1) * w, ev)
+        return EventWindow(k, origin + k * w, origin + (k + 1) * w, ev)
 
     finished = False
     for chunk in chunks:
@@ -292,7 +292,7 @@ def iter_windows(
             for s, e, k in zip(starts, ends, ks, strict=True):
                 if k != current:
                     if current >= 0:
-                        yield emit(current)
+                        yield emit(current, t0)
                     pending = []
                     if not skip_empty:
                         for j in range(current + 1, k):
@@ -306,7 +306,7 @@ def iter_windows(
             return
         t0 = int(t_start_us)
     if current >= 0:
-        yield emit(current)
+        yield emit(current, t0)
     if t_end is not None and not skip_empty:
         last = -(-(t_end - t0) // w)  # number of windows needed to reach t_end
         for j in range(current + 1, last):
@@ -374,12 +374,11 @@ def play(
     speed = _check_speed(speed)
     if window_s is not None:
         window_us = None
-    start_wall: float | None = None
-    t0: int | None = None
+    origin: tuple[float, int] | None = None  # (wall clock, t_start_us) at the first window
     for win in _windows_for_play(reader, window_us, window_s):
-        if start_wall is None:
-            start_wall = clock()
-            t0 = win.t_start_us
+        if origin is None:
+            origin = (clock(), win.t_start_us)
+        start_wall, t0 = origin
         if math.isfinite(speed):
             due = start_wall + (win.t_end_us - t0) * 1e-6 / speed
             delay = due - clock()
@@ -388,7 +387,8 @@ def play(
         yield win
 
 
-_DONE = object()
+def _next_window(windows: Iterator[EventWindow]) -> EventWindow | None:
+    return next(windows, None)  # windows are never None, so None marks the end
 
 
 async def aplay(
@@ -410,18 +410,17 @@ async def aplay(
     if window_s is not None:
         window_us = None
     windows = _windows_for_play(reader, window_us, window_s)
-    start_wall: float | None = None
-    t0: int | None = None
+    origin: tuple[float, int] | None = None  # (wall clock, t_start_us) at the first window
     while True:
         if decode_in_thread:
-            win = await asyncio.to_thread(next, windows, _DONE)
+            win = await asyncio.to_thread(_next_window, windows)
         else:
-            win = next(windows, _DONE)
-        if win is _DONE:
+            win = _next_window(windows)
+        if win is None:
             return
-        if start_wall is None:
-            start_wall = clock()
-            t0 = win.t_start_us
+        if origin is None:
+            origin = (clock(), win.t_start_us)
+        start_wall, t0 = origin
         if math.isfinite(speed):
             delay = start_wall + (win.t_end_us - t0) * 1e-6 / speed - clock()
             if delay > 0:

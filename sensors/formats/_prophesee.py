@@ -21,7 +21,7 @@ import dataclasses
 import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple, overload
 
 import numpy as np
 
@@ -527,6 +527,14 @@ def stream_words(
         )
 
 
+@overload
+def write_sensor(
+    sensor_size: Any, where: str, *, bits: int, required: Literal[True] = ...
+) -> tuple[int, int]: ...
+@overload
+def write_sensor(
+    sensor_size: Any, where: str, *, bits: int, required: bool
+) -> tuple[int, int] | None: ...
 def write_sensor(
     sensor_size: Any, where: str, *, bits: int, required: bool = True
 ) -> tuple[int, int] | None:

@@ -273,9 +273,9 @@ def _event_stream(header: dict[str, Any], stream_id: int | None, path: str | os.
         return stream_id
     ids = sorted(k for k, v in streams.items() if v["type"] == "EVTS")
     if not ids:
-        found = sorted({v["type"] for v in streams.values()})
+        types = sorted({v["type"] for v in streams.values()})
         raise UnsupportedEventTypeError(
-            path, None, f"no EVTS (polarity event) stream in the file; stream types found: {found}"
+            path, None, f"no EVTS (polarity event) stream in the file; stream types found: {types}"
         )
     return ids[0]
 
@@ -356,12 +356,11 @@ _REC = AEDAT4_EVENT.itemsize
 _OUT = EVENT_DTYPE.itemsize
 # The first 13 bytes of an AEDAT4 record (int64 t, int16 x, int16 y, u8 on) are byte for byte
 # an EVENT_DTYPE record (packed int64 t, uint16 x, uint16 y, int8 p) once x, y >= 0 and on in {0, 1}.
-_BYTE_COPY = EVENT_DTYPE.itemsize == 13 and [EVENT_DTYPE.fields[k][1] for k in "txyp"] == [
-    0,
-    8,
-    10,
-    12,
-]
+_BYTE_COPY = (
+    EVENT_DTYPE.itemsize == 13
+    and EVENT_DTYPE.fields is not None  # a structured dtype: never None
+    and [EVENT_DTYPE.fields[k][1] for k in "txyp"] == [0, 8, 10, 12]
+)
 
 
 def _convert(parts: list[memoryview], path: str | os.PathLike) -> np.ndarray:

@@ -134,12 +134,11 @@ def _scan(b: np.ndarray, overflows: int) -> tuple[list[tuple[int, int, int]], in
     return segments, pos, overflows
 
 
-_PACKED = EVENT_DTYPE.itemsize == 13 and [EVENT_DTYPE.fields[k][1] for k in "txyp"] == [
-    0,
-    8,
-    10,
-    12,
-]
+_PACKED = (
+    EVENT_DTYPE.itemsize == 13
+    and EVENT_DTYPE.fields is not None  # a structured dtype: never None
+    and [EVENT_DTYPE.fields[k][1] for k in "txyp"] == [0, 8, 10, 12]
+)
 
 
 def _events(b: np.ndarray, segments: list[tuple[int, int, int]], t0: int) -> np.ndarray:

@@ -218,7 +218,7 @@ class _Decoder:
         vpos = em_pos[vsel]
         vr = row_ok[vsel]
         cum = np.cumsum(vr)
-        excl = cum - vr
+        excl: np.ndarray = cum - vr
         iv = np.searchsorted(vb_pos, vpos) - 1
         vb_val = content[vb_pos].astype(np.int64)
         if vb_pos.shape[0]:  # index of the first vector after each vector's VECT_BASE_X

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 import h5py
 import hdf5plugin
@@ -188,12 +188,12 @@ def _sensor_size(f: h5py.File, layout: str) -> tuple[int, int] | None:
                 return (w, h)
             except ValueError:
                 pass
-        w, h = _attr_int(f, "width"), _attr_int(f, "height")
-        return (w, h) if w and h else None
+        width, height = _attr_int(f, "width"), _attr_int(f, "height")
+        return (width, height) if width and height else None
     for obj in (f, f["events"]):
-        w, h = _attr_int(obj, "sensor_width"), _attr_int(obj, "sensor_height")
-        if w and h:
-            return (w, h)
+        width, height = _attr_int(obj, "sensor_width"), _attr_int(obj, "sensor_height")
+        if width and height:
+            return (width, height)
     return None
 
 
@@ -209,7 +209,7 @@ class _Guard:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
         if exc is None or isinstance(exc, EventFormatError):
             return False
         if isinstance(exc, _HDF5_ERRORS):  # h5py: OSError, KeyError, UnicodeDecodeError ...

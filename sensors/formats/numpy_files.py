@@ -20,13 +20,14 @@ so a corrupt header cannot trigger a huge allocation. The streaming writer
 from __future__ import annotations
 
 import ast
+import io
 import os
 import struct
 import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import numpy as np
 
@@ -128,7 +129,8 @@ def _check_dtype(dtype: np.dtype, path: str | os.PathLike, where: str, offset: i
         raise UnsupportedEventTypeError(
             path, offset, f"{where}: object arrays are refused (they would need unpickling)"
         )
-    if dtype.names is None:
+    fields = dtype.fields  # None exactly when dtype.names is None
+    if dtype.names is None or fields is None:
         raise UnsupportedEventTypeError(
             path,
             offset,
@@ -146,18 +148,20 @@ def _check_dtype(dtype: np.dtype, path: str | os.PathLike, where: str, offset: i
             path, offset, f"{where}: records of {dtype.itemsize} bytes (at most {_MAX_RECORD})"
         )
     for k in _FIELDS:
-        kind = dtype.fields[k][0].kind
-        if kind not in "iub" or dtype.fields[k][0].shape:
+        kind = fields[k][0].kind
+        if kind not in "iub" or fields[k][0].shape:
             raise UnsupportedEventTypeError(
                 path,
                 offset,
                 f"{where}: field {k!r} must be a scalar integer (t in microseconds), "
-                f"found {dtype.fields[k][0]}",
+                f"found {fields[k][0]}",
             )
 
 
 # ---------------------------------------------------------------------- .npy header
-def _read_header(f: IO[bytes], path: str | os.PathLike, where: str) -> tuple[np.dtype, int, int]:
+def _read_header(
+    f: IO[bytes] | io.BufferedIOBase, path: str | os.PathLike, where: str
+) -> tuple[np.dtype, int, int]:
     """(dtype, length, header bytes) of the .npy stream ``f`` positioned at its start."""
     magic = f.read(8)
     if len(magic) < 8:
@@ -202,7 +206,7 @@ def _read_header(f: IO[bytes], path: str | os.PathLike, where: str) -> tuple[np.
 
 
 def _iter_stream(
-    f: IO[bytes],
+    f: io.BufferedIOBase,
     dtype: np.dtype,
     n: int,
     chunk_events: int,
@@ -215,7 +219,7 @@ def _iter_stream(
         m = min(chunk_events, n - done)
         arr = np.empty(m, dtype=dtype)  # bounded by chunk_events; filled in place
         try:
-            got = f.readinto(memoryview(arr.view(np.uint8)))
+            got = f.readinto(arr.view(np.uint8).data)
         except _ZIP_ERRORS as exc:
             raise EventFormatError(
                 path, None, f"{where}: cannot read records {done}..{done + m}: {exc}"
@@ -321,10 +325,11 @@ def _npz_sensor_size(z: zipfile.ZipFile, path: str | os.PathLike) -> tuple[int, 
 
 def _open_member(
     z: zipfile.ZipFile, info: zipfile.ZipInfo, path: str | os.PathLike
-) -> tuple[IO[bytes], np.dtype, int, int]:
+) -> tuple[io.BufferedIOBase, np.dtype, int, int]:
     where = f".npz member {info.filename}"
     try:
-        f = z.open(info)
+        # read mode always gives a ZipExtFile (typeshed says IO[bytes], which lacks readinto)
+        f = cast(zipfile.ZipExtFile, z.open(info))
     except _ZIP_ERRORS as exc:
         raise EventFormatError(path, info.header_offset, f"{where}: {exc}") from exc
     try:
@@ -350,7 +355,7 @@ def _open_member(
 
 
 def _read_column_header(
-    f: IO[bytes], path: str | os.PathLike, where: str
+    f: IO[bytes] | io.BufferedIOBase, path: str | os.PathLike, where: str
 ) -> tuple[np.dtype, int, int]:
     """Header of a plain 1-D integer column (t, x, y or p)."""
     magic = f.read(8)
@@ -403,8 +408,9 @@ def _npz_chunks(
             }
             start = 0
             while True:
-                cols = {k: next(s, None) for k, s in streams.items()}
-                if any(c is None for c in cols.values()):
+                got = {k: next(s, None) for k, s in streams.items()}
+                cols = {k: c for k, c in got.items() if c is not None}
+                if len(cols) < len(got):  # a column ended
                     return
                 if "events" in cols:
                     raw = cols["events"]
@@ -478,8 +484,8 @@ def probe(path: str | os.PathLike) -> dict[str, Any]:
         members = _npz_members(z, path)
         sensor = _npz_sensor_size(z, path)
         opened = [_open_member(z, info, path) for info in members.values()]
-        for f, *_ in opened:
-            f.close()
+        for member, *_ in opened:
+            member.close()
     return {
         "format": SPEC.name,
         "container": "npz",

@@ -211,7 +211,7 @@ class _BinDataset(EventDataset):
 class NMNIST(_BinDataset):
     """N-MNIST (Orchard et al. 2015): ``root/Train|Test/<0..9>/*.bin``, 34×34, 10 classes."""
 
-    sensor_size = (34, 34)
+    sensor_size: tuple[int, int] = (34, 34)
 
     def __init__(
         self,
@@ -248,7 +248,7 @@ class NCaltech101(_BinDataset):
     are dropped so every sample has one frame size.
     """
 
-    sensor_size = (240, 180)
+    sensor_size: tuple[int, int] = (240, 180)
 
     def __init__(
         self,
@@ -342,7 +342,7 @@ class DVSGesture(EventDataset):
     and label windows that fall outside it raise :class:`LabelMismatchError`.
     """
 
-    sensor_size = (128, 128)
+    sensor_size: tuple[int, int] = (128, 128)
 
     def __init__(
         self,
@@ -415,7 +415,9 @@ class DVSGesture(EventDataset):
     def read_events(self, i: int) -> np.ndarray:
         s = self.samples[i]
         ev = self._events_of(s.path)
-        lo, hi = np.searchsorted(ev["t"], [s.start_us, s.end_us])
+        t = ev["t"]  # a window bound of None leaves that side open
+        lo = 0 if s.start_us is None else int(np.searchsorted(t, s.start_us))
+        hi = len(t) if s.end_us is None else int(np.searchsorted(t, s.end_us))
         return ev[lo:hi].copy()
 
 

@@ -163,7 +163,7 @@ def load_config(path: str | os.PathLike) -> dict[str, Any]:
     if unknown:
         raise ConfigError(src, unknown[0], "unknown table; known: data, model, train")
     base = Path(src).resolve().parent
-    cfg = {
+    cfg: dict[str, Any] = {
         "data": dict(doc.get("data", {})),
         "model": dict(doc.get("model", {})),
         "train": dict(doc.get("train", {})),
@@ -190,23 +190,28 @@ def _datasets(d: dict[str, Any], source: str) -> tuple[Any, Any, tuple[int, ...]
     cache = d.get("cache_dir")
     mode = d.get("mode", "binary")
     if kind == "saccade_mnist":
-        kw = {
-            "seed": int(d.get("seed", 0)),
-            "cache_dir": cache,
-            "workers": int(d.get("workers", 1)),
-        }
-        tr = SaccadeMNIST(path, train=True, n=d.get("n_train"), **kw)
-        te = SaccadeMNIST(path, train=False, n=d.get("n_test"), **kw)
+        seed, workers = int(d.get("seed", 0)), int(d.get("workers", 1))
+        saccade_tr = SaccadeMNIST(
+            path, train=True, n=d.get("n_train"), seed=seed, cache_dir=cache, workers=workers
+        )
+        saccade_te = SaccadeMNIST(
+            path, train=False, n=d.get("n_test"), seed=seed, cache_dir=cache, workers=workers
+        )
         return (
-            tr.tensors(n_steps=n_steps, duration_us=duration, mode=mode),
-            te.tensors(n_steps=n_steps, duration_us=duration, mode=mode),
+            saccade_tr.tensors(n_steps=n_steps, duration_us=duration, mode=mode),
+            saccade_te.tensors(n_steps=n_steps, duration_us=duration, mode=mode),
             (2, 34, 34),
         )
     for key in ("n_train", "n_test", "workers"):
         if key in d:
             raise ConfigError(source, f"data.{key}", f"only for kind 'saccade_mnist', not {kind!r}")
     opts = {"on_error": d.get("on_error", "raise"), "verify": bool(d.get("verify", False))}
-    cls = {"nmnist": NMNIST, "ncaltech101": NCaltech101, "dvs_gesture": DVSGesture}[kind]
+    classes: dict[str, type[NMNIST] | type[NCaltech101] | type[DVSGesture]] = {
+        "nmnist": NMNIST,
+        "ncaltech101": NCaltech101,
+        "dvs_gesture": DVSGesture,
+    }
+    cls = classes[kind]
     tr, te = cls(path, train=True, **opts), cls(path, train=False, **opts)
     tf = ToSpikeTensor(
         sensor_size=cls.sensor_size,

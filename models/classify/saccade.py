@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +144,7 @@ class SaccadeMNIST(EventDataset):
             jobs = [(images[i], self.seed + i, SACCADE_OPTIONS) for i in todo]
             if progress:
                 from tqdm import tqdm
+            it: Iterator[np.ndarray]
             if workers > 1:
                 import multiprocessing as mp
 

@@ -319,7 +319,7 @@ def build_spindle_network(cfg: SpindleConfig = SpindleConfig(), *, monitor: bool
     cfg.validate()
     net = Network(dt_s=cfg.dt_s, name="spindles")
     M, K = cfg.n_modules, cfg.units_per_module
-    tc_model = RateUnit(
+    tc_rate = RateUnit(
         tau_s=cfg.tau_tc_s,
         transfer="relu",
         gain_hz_per_mV=cfg.gain_hz_per_mV,
@@ -327,9 +327,10 @@ def build_spindle_network(cfg: SpindleConfig = SpindleConfig(), *, monitor: bool
         tau_syn_exc_s=5e-3,
         tau_syn_inh_s=10e-3,
     )
-    re_model = dataclasses.replace(tc_model, tau_s=cfg.tau_re_s)
+    tc_model: RateUnit | LIF = tc_rate
+    re_model: RateUnit | LIF = dataclasses.replace(tc_rate, tau_s=cfg.tau_re_s)
     if cfg.thalamus_neuron == "lif":
-        tc_model = LIF(
+        tc_lif = LIF(
             tau_mem_s=cfg.lif_tau_mem_s,
             v_rest_mV=-65.0,
             v_reset_mV=-65.0,
@@ -339,8 +340,9 @@ def build_spindle_network(cfg: SpindleConfig = SpindleConfig(), *, monitor: bool
             tau_syn_inh_s=cfg.lif_tau_inh_s,
             tau_rate_s=cfg.tau_tc_s,
         )
+        tc_model = tc_lif
         re_model = dataclasses.replace(
-            tc_model, v_th_mV=-65.0 + cfg.lif_re_threshold_mV, tau_rate_s=cfg.tau_re_s
+            tc_lif, v_th_mV=-65.0 + cfg.lif_re_threshold_mV, tau_rate_s=cfg.tau_re_s
         )
     net.add_population("tc", M * K, tc_model)
     net.add_population("re", M * K, re_model)

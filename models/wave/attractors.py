@@ -276,6 +276,8 @@ def ring_attractor_network(
         v_init_mV=Uniform(-70.0, -55.0),
     )
     inh_lif = dataclasses.replace(exc_lif, tau_mem_s=10e-3, t_ref_s=1e-3)
+    exc_model: LIF | CubaLIF
+    inh_model: LIF | CubaLIF
     if neuron == "lif":
         exc_model, inh_model = exc_lif, inh_lif
         to_exc = to_inh = 1.0  # weights and currents in mV

@@ -28,6 +28,7 @@ the last state ``(batch, n_out)`` or of every state ``(T, batch, n_out)``.
 from __future__ import annotations
 
 import math
+from typing import TypedDict
 
 import torch
 import torch.nn.functional as F
@@ -49,6 +50,13 @@ __all__ = [
 ]
 
 CONV_IMPLS = ("fused", "fused_step", "pad_conv", "roll", "unfold", "fft", "nn_conv")
+
+
+class _Factory(TypedDict):
+    """Keywords for torch factories and modules: where parameters live, in which dtype."""
+
+    device: torch.device | str | None
+    dtype: torch.dtype
 
 
 def _check_int(where: str, field: str, value: object, minimum: int) -> int:
@@ -108,6 +116,7 @@ class SequenceModel(nn.Module):
         last, seq = self._run(x, keep_all)
         y = self.readout(seq) if readout == "all" else self.readout(last)
         if return_hidden:
+            assert seq is not None  # _run returns every step when keep_all is true
             return y, seq
         return y
 
@@ -178,7 +187,7 @@ class WaveRNN(SequenceModel):
         self.activation = _check_choice(w, "activation", activation, ("relu", "linear"))
         self.hidden_size = self.channels * self.n
         c, k = self.channels, self.kernel_size
-        kw = {"device": device, "dtype": dtype}
+        kw: _Factory = {"device": device, "dtype": dtype}
         # V x + b: input weight (c, n, n_inp), input bias (c, n)
         self.input_weight = nn.Parameter(torch.zeros(c, n, n_inp, **kw))
         self.input_bias = nn.Parameter(torch.zeros(c, n, **kw))
@@ -268,8 +277,8 @@ class WaveRNN(SequenceModel):
             h = act(drives[t] + self.circular_conv(h))
             if states is not None:
                 states.append(h)
-        seq = torch.stack(states).reshape(steps, batch, c * n) if states is not None else None
-        return h.reshape(batch, c * n), seq
+        hidden = torch.stack(states).reshape(steps, batch, c * n) if states is not None else None
+        return h.reshape(batch, c * n), hidden
 
     def ring_state(self, hidden: torch.Tensor) -> torch.Tensor:
         """Reshape a hidden sequence ``(..., c*n)`` to ``(..., c, n)`` ring coordinates."""
@@ -300,7 +309,7 @@ class ReferenceWaveRNN(SequenceModel):
         super().__init__()
         self.n_inp, self.n_out, self.n, self.channels = n_inp, n_out, n, channels
         self.hidden_size = n * channels
-        kw = {"device": device, "dtype": dtype}
+        kw: _Factory = {"device": device, "dtype": dtype}
         self.wx = nn.Linear(n_inp, n * channels, **kw)
         self.wy = nn.Conv1d(
             channels, channels, kernel_size, padding=kernel_size // 2, padding_mode="circular", **kw
@@ -312,6 +321,7 @@ class ReferenceWaveRNN(SequenceModel):
             wts = torch.zeros(channels, channels, kernel_size)
             nn.init.dirac_(wts)
             self.wy.weight.copy_(torch.roll(wts, 1, -1))
+            assert self.wy.bias is not None  # nn.Conv1d is built with bias=True
             _uniform(self.wy.bias, 1.0 / math.sqrt(channels * kernel_size), generator)
         self._init_readout(generator, device, dtype)
 
@@ -363,7 +373,7 @@ class IRNN(SequenceModel):
         self.hidden_size = _check_int(w, "hidden", hidden, 1)
         self.bias_init = _check_choice(w, "bias_init", bias_init, ("zeros", "official"))
         self.activation = _check_choice(w, "activation", activation, ("relu", "linear"))
-        kw = {"device": device, "dtype": dtype}
+        kw: _Factory = {"device": device, "dtype": dtype}
         self.input_weight = nn.Parameter(torch.empty(hidden, n_inp, **kw))
         self.input_bias = nn.Parameter(torch.zeros(hidden, **kw))
         self.recurrent_weight = nn.Parameter(torch.eye(hidden, **kw))
@@ -378,7 +388,7 @@ class IRNN(SequenceModel):
         steps, batch, _ = x.shape
         if self.impl == "torch_rnn":
             h0 = x.new_zeros(1, batch, self.hidden_size)
-            params = [
+            params: list[torch.Tensor] = [
                 self.input_weight,
                 self.recurrent_weight,
                 self.input_bias,

@@ -111,6 +111,13 @@ def encode_input(
 def run_spiking_ring(net: Network, spikes_in: np.ndarray, *, seed: int = 0) -> np.ndarray:
     """Run the network on input spikes ``(T, batch, copies)``; ring spikes ``(T, batch, copies, n)``."""
     ring = net.populations["ring"]
+    if ring.shape is None or len(ring.shape) != 2:
+        raise ParameterError(
+            _WHERE,
+            "net",
+            "a network from spiking_ring_network (population 'ring' of shape (copies, n))",
+            f"population 'ring' of shape {ring.shape}",
+        )
     copies, n = ring.shape
     s = np.asarray(spikes_in, dtype=np.float64)
     if s.ndim == 2:
@@ -166,7 +173,8 @@ def decoding_comparison(
     targets = x[::-1].T  # (trials, L): column d is x[L - 1 - d]
     rate = ring_conv_run(x, n=n, c=1).numpy()[-1, :, 0]  # (trials, n)
     out: dict[str, object] = {"n": n, "copies": copies, "trials": trials, "seed": seed}
-    out["r2_rate"] = decode_history(rate, targets).tolist()
+    r2: dict[str, list[float]] = {"rate": decode_history(rate, targets).tolist()}
+    out["r2_rate"] = r2["rate"]
     net = spiking_ring_network(n=n, copies=copies)
     for code in ("thermometer", "bernoulli"):
         enc = np.stack(
@@ -175,8 +183,9 @@ def decoding_comparison(
         )  # (L, trials, copies)
         enc = np.concatenate([enc, np.zeros((1, trials, copies))])  # one step for the delay
         spikes = run_spiking_ring(net, enc, seed=seed)[-1].reshape(trials, -1)
-        out[f"r2_spiking_{code}"] = decode_history(spikes, targets).tolist()
+        r2[f"spiking_{code}"] = decode_history(spikes, targets).tolist()
+        out[f"r2_spiking_{code}"] = r2[f"spiking_{code}"]
     for key in ("rate", "spiking_thermometer", "spiking_bernoulli"):
-        out[f"mean_r2_{key}"] = float(np.mean(out[f"r2_{key}"]))
-        out[f"min_r2_{key}"] = float(np.min(out[f"r2_{key}"]))
+        out[f"mean_r2_{key}"] = float(np.mean(r2[key]))
+        out[f"min_r2_{key}"] = float(np.min(r2[key]))
     return out

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from numpy.typing import DTypeLike
 
 from spikesim.errors import ParameterError, ShapeError
 
@@ -119,7 +120,14 @@ def read_idx(path: str | Path) -> np.ndarray:
         data = f.read()
     if len(data) < 4 or data[0] != 0 or data[1] != 0:
         raise ParameterError("read_idx", "path", "an IDX file (magic 0x0000)", str(path))
-    dtypes = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+    dtypes: dict[int, DTypeLike] = {
+        0x08: np.uint8,
+        0x09: np.int8,
+        0x0B: ">i2",
+        0x0C: ">i4",
+        0x0D: ">f4",
+        0x0E: ">f8",
+    }
     code, ndim = data[2], data[3]
     if code not in dtypes:
         raise ParameterError("read_idx", "type code", f"one of {sorted(dtypes)}", code)

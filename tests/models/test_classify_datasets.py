@@ -8,6 +8,7 @@ follows the format specification (28-byte packet header, 8-byte polarity events)
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -30,7 +31,7 @@ from spikesim.models.classify import (
     check_classes,
 )
 from spikesim.sensors.events import EVENT_DTYPE, make_events
-from spikesim.sensors.formats import nmnist_bin
+from spikesim.sensors.formats import aedat3, nmnist_bin
 
 
 def _events(rng: np.random.Generator, n: int, w: int, h: int, t0: int, t1: int) -> np.ndarray:
@@ -173,6 +174,20 @@ def test_dvs_gesture_windows_from_label_csv(tmp_path: Path, dvs_dir: Path) -> No
     )
     x = tf(te[0][0])
     assert x.shape == (8, 2, 32, 32) and int(x.sum()) == len(te[0][0])
+
+
+def test_dvs_gesture_sample_window_bound_none_is_open(tmp_path: Path, dvs_dir: Path) -> None:
+    # Sample documents its window as optional; a None bound used to reach np.searchsorted
+    # and fail with "TypeError: '<' not supported between ... 'NoneType'"
+    _gesture_tree(tmp_path, dvs_dir)
+    te = DVSGesture(tmp_path, train=False)  # user02_led: [1.0 s, 2.5 s) and [2.5 s, 4.0 s)
+    full = aedat3.read(tmp_path / "user02_led.aedat").events
+    te.samples[0] = dataclasses.replace(te.samples[0], start_us=None)
+    te.samples[1] = dataclasses.replace(te.samples[1], end_us=None)
+    before, after = te.read_events(0), te.read_events(1)
+    assert np.array_equal(before, full[full["t"] < 2_500_000])
+    assert np.array_equal(after, full[full["t"] >= 2_500_000])
+    assert len(before) + len(after) == len(full) == 3000
 
 
 def test_dvs_gesture_bad_labels(tmp_path: Path, dvs_dir: Path) -> None:

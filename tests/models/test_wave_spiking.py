@@ -12,7 +12,7 @@ from spikesim.models.wave.spiking_ring import (
     spiking_ring_network,
 )
 
-from spikesim import ParameterError, ShapeError
+from spikesim import Network, ParameterError, ShapeError
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -67,3 +67,16 @@ def test_spiking_ring_errors():
     with pytest.raises(ShapeError) as e:
         run_spiking_ring(spiking_ring_network(n=8, copies=2), np.zeros((5, 3)))
     assert e.value.field == "spikes_in"
+
+
+def test_run_spiking_ring_refuses_a_ring_without_a_copies_by_n_shape():
+    # a hand-built network whose "ring" has no (copies, n) shape used to fail with
+    # "TypeError: cannot unpack non-iterable NoneType object"
+    net = spiking_ring_network(n=8, copies=1)
+    flat = Network(dt_s=net.dt_s)
+    flat.add_spike_tensor("x", 1)
+    flat.add_population("ring", 8, net.populations["ring"].model)
+    with pytest.raises(ParameterError) as e:
+        run_spiking_ring(flat, np.zeros((5, 1)))
+    assert e.value.field == "net"
+    assert "shape (copies, n)" in str(e.value) and "None" in str(e.value)

@@ -275,7 +275,7 @@ class Network:
         where = f"population {name!r}"
         size = check_int(where, "size", size, minimum=1)
         if shape is not None:
-            if not isinstance(shape, (tuple, list)):
+            if not isinstance(shape, (tuple, list, np.ndarray)):
                 raise ParameterError(where, "shape", "a tuple of positive integers", shape)
             shape = tuple(check_int(where, "shape", s, minimum=1) for s in shape)
             if int(np.prod(shape)) != size:

@@ -971,8 +971,10 @@ def test_valid_neighbours_of_the_refused_inputs_behave_as_arrays_do():
     a, b = res.spikes["as_list_spikes"], res.spikes["as_array_spikes"]
     assert a.count() > 0
     assert np.array_equal(a.step, b.step) and np.array_equal(a.index, b.index)
-    # a single state variable name and a single population name to record are accepted
+    # a single state variable name and a single population name to record are accepted,
+    # and a shape given as a numpy array
     net.monitor_state("as_list", "v", indices=1)
+    assert net.add_population("grid", 6, ss.LIF(), shape=np.array([2, 3])).shape == (2, 3)
     sim = ss.Simulator(_tensor_net(), differentiable=True)
     out = sim({"x": torch.ones(5, 1, 4, dtype=torch.bool)}, record="a")
     assert set(out) == {"a"} and tuple(out["a"].shape) == (5, 1, 3)

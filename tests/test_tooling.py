@@ -1,4 +1,4 @@
-"""Tooling as part of the suite: the whole tree passes ruff, and the core (spikesim/) passes mypy."""
+"""Tooling as part of the suite: the whole tree passes ruff; the core, sensors/ and models/ pass mypy."""
 
 from __future__ import annotations
 

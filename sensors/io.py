@@ -269,6 +269,8 @@ def iter_windows(
 
     finished = False
     for chunk in chunks:
+        if chunk.shape[0] == 0:
+            continue  # nothing to place (readers never yield one; other chunk sources may)
         t = chunk["t"]
         if t0 is None:
             t0 = int(t[0])

@@ -179,22 +179,39 @@ def _check_filters(d: h5py.Dataset, path: str | os.PathLike) -> None:
 
 
 def _sensor_size(f: h5py.File, layout: str) -> tuple[int, int] | None:
+    """The sensor (width, height) the file states, or None where it states none (or a 0 side).
+    A stated size with a negative side is an :class:`EventFormatError` naming the attribute."""
     if layout == "prophesee":
         geometry = f.attrs.get("geometry")
         if geometry is not None:
             text = geometry.decode() if isinstance(geometry, bytes) else str(geometry)
             try:
                 w, h = (int(v) for v in text.lower().split("x"))
-                return (w, h)
+                return _positive_size(f, "geometry", w, h)
             except ValueError:
                 pass
         width, height = _attr_int(f, "width"), _attr_int(f, "height")
-        return (width, height) if width and height else None
+        return _positive_size(f, "width/height", width, height)
     for obj in (f, f["events"]):
         width, height = _attr_int(obj, "sensor_width"), _attr_int(obj, "sensor_height")
-        if width and height:
-            return (width, height)
+        size = _positive_size(f, "sensor_width/sensor_height", width, height)
+        if size is not None:
+            return size
     return None
+
+
+def _positive_size(
+    f: h5py.File, attr: str, width: int | None, height: int | None
+) -> tuple[int, int] | None:
+    if width is None or height is None or width == 0 or height == 0:
+        return None  # not stated (some writers put 0 for unknown)
+    if width < 0 or height < 0:
+        raise EventFormatError(
+            f.filename,
+            None,
+            f"attribute {attr}: expected a positive sensor size, found {width} x {height}",
+        )
+    return (width, height)
 
 
 def _guarded(path: str | os.PathLike, what: str) -> Any:

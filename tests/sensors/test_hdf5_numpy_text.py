@@ -217,6 +217,14 @@ def test_hdf5_generic_conventions_and_bad_content(tmp_path: Path) -> None:
         f.attrs["sensor_width"] = 16
     with pytest.raises(EventFormatError, match=r"outside the 16x32 sensor"):
         hdf5.read(path)
+    # a negative stated size is refused by name (it was taken as the sensor size); 0 = unknown
+    with h5py.File(path, "a") as f:
+        f.attrs["sensor_width"] = -16
+    with pytest.raises(EventFormatError, match=r"sensor_width/sensor_height: .* found -16 x 32"):
+        hdf5.read(path)
+    with h5py.File(path, "a") as f:
+        f.attrs["sensor_width"] = 0
+    assert hdf5.read(path).sensor_size is None
 
 
 def test_hdf5_writer_refuses_what_it_cannot_store(tmp_path: Path) -> None:

@@ -163,6 +163,20 @@ def test_windows_match_brute_force_across_chunk_boundaries(npz_file, chunk_event
     assert sum(len(w) for w in skipped) == len(ev)
 
 
+def test_windows_of_a_chunk_stream_with_empty_chunks(npz_file) -> None:
+    """``io.iter_windows`` over any chunk source: empty chunks (first, between, last) change
+    nothing (an empty first chunk raised IndexError)."""
+    path, ev = npz_file
+    empty = ev[:0]
+    chunks = [empty, ev[:50], empty, empty, ev[50:], empty]
+    wins = list(io.iter_windows(iter(chunks), window_us=10_000))
+    ref = list(io.open(path).iter_windows(window_us=10_000))
+    assert [(w.index, w.t_start_us) for w in wins] == [(w.index, w.t_start_us) for w in ref]
+    for w, r in zip(wins, ref, strict=True):
+        np.testing.assert_array_equal(w.events, r.events)
+    assert list(io.iter_windows(iter([empty, empty]), window_us=10_000)) == []
+
+
 def test_window_s_and_explicit_range(npz_file) -> None:
     path, ev = npz_file
     reader = io.open(path)

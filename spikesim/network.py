@@ -417,7 +417,7 @@ class Network:
     def monitor_spikes(
         self, target: str, *, name: str | None = None, indices: Any = None
     ) -> SpikeMonitor:
-        name = name or f"{target}_spikes"
+        name = f"{target}_spikes" if name is None else name
         self._check_new("monitor", name)
         where = f"monitor {name!r}"
         pop = self._pop(where, "target", target)
@@ -434,7 +434,7 @@ class Network:
         indices: Any = None,
         every_steps: int = 1,
     ) -> StateMonitor:
-        name = name or f"{target}_state"
+        name = f"{target}_state" if name is None else name
         self._check_new("monitor", name)
         where = f"monitor {name!r}"
         pop = self._pop(where, "target", target)
@@ -476,7 +476,7 @@ class Network:
     def monitor_rate(
         self, target: str, *, name: str | None = None, bin_s: float = 1e-3
     ) -> RateMonitor:
-        name = name or f"{target}_rate"
+        name = f"{target}_rate" if name is None else name
         self._check_new("monitor", name)
         where = f"monitor {name!r}"
         self._pop(where, "target", target)

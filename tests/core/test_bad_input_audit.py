@@ -511,6 +511,20 @@ DESCRIPTION_CASES = [
         ParameterError,
         r"bin_s.*dt_s.*1e-05",
     ),
+    # an empty name was replaced by the default name without a word
+    (
+        "monitor name empty",
+        lambda: _net().monitor_spikes("a", name=""),
+        ParameterError,
+        r"name.*''",
+    ),
+    ("rate name empty", lambda: _net().monitor_rate("a", name=""), ParameterError, r"name.*''"),
+    (
+        "state name empty",
+        lambda: _net().monitor_state("a", "v", name=""),
+        ParameterError,
+        r"name.*''",
+    ),
 ]
 
 RUN_CASES = [

@@ -3,8 +3,10 @@
 HDF5 keeps no checksum of its data, so a flipped byte in a weight matrix reads back as a
 different weight. The files spikesim writes therefore carry a SHA-256 digest of their content
 (every dataset's path, dtype, shape and bytes, and every attribute) in the root attribute
-:data:`DIGEST_ATTR`; :func:`open_checked` recomputes it when it is present. Files written by
-other tools (snnTorch, lava-dl) have none and are checked by the readers' validation only.
+:data:`DIGEST_ATTR`, beside ``exporter = "spikesim"``; :func:`open_checked` recomputes it,
+and refuses such a file without it. Files written by other tools (snnTorch, lava-dl) have
+neither and are checked by the readers' validation only. To edit a file spikesim wrote on
+purpose, delete both root attributes.
 
 :func:`open_checked` also refuses datasets whose declared size does not match the bytes the
 file stores for them (a corrupted dataspace would otherwise make ``ds[()]`` allocate the
@@ -27,14 +29,22 @@ from spikesim.errors import ConfigError, SpikesimError
 __all__ = [
     "DIGEST_ATTR",
     "H5_ERRORS",
+    "LIBVER",
     "add_digest",
     "content_digest",
     "naming_file",
     "open_checked",
+    "repack",
 ]
 
 #: Root attribute holding the hex SHA-256 of the file's content (see the module doc).
 DIGEST_ATTR = "spikesim_sha256"
+
+#: HDF5 format bounds of the files spikesim writes: HDF5 1.8 objects, whose metadata
+#: (superblock, object headers, B-trees, heaps) carry checksums that the library verifies. In
+#: the default (earliest) format a damaged object header can crash libhdf5 (a segmentation
+#: fault reading an attribute), which no Python code can catch. Readable by HDF5 >= 1.8.
+LIBVER = ("v108", "v108")
 
 #: What h5py (and numpy converting what it read) raise on damaged files.
 H5_ERRORS = (OSError, KeyError, RuntimeError, TypeError, ValueError, IndexError, AttributeError)
@@ -90,8 +100,41 @@ def content_digest(f: Any) -> str:
 
 
 def add_digest(f: Any) -> None:
-    """Store :func:`content_digest` in ``f``'s root attribute :data:`DIGEST_ATTR`."""
+    """Mark ``f`` as written by spikesim (root attribute ``exporter``) and store
+    :func:`content_digest` in its root attribute :data:`DIGEST_ATTR`."""
+    f.attrs["exporter"] = "spikesim"
     f.attrs[DIGEST_ATTR] = content_digest(f)
+
+
+def repack(path: str | os.PathLike[str]) -> None:
+    """Rewrite the HDF5 file ``path`` (written by another library) in the :data:`LIBVER`
+    format with :func:`add_digest`: same groups, datasets and attributes."""
+    import h5py
+
+    p = os.fspath(path)
+    tmp = f"{p}.repack"
+    try:
+        with h5py.File(p, "r") as src, h5py.File(tmp, "w", libver=LIBVER) as dst:
+            for key in src:
+                src.copy(src[key], dst, name=key)
+            for key in src.attrs:
+                dst.attrs[key] = src.attrs[key]
+            add_digest(dst)
+        os.replace(tmp, p)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _written_by_spikesim(f: Any) -> bool:
+    """The root says ``exporter = "spikesim"`` or holds a digest-like value under another
+    name (the digest attribute's name was damaged)."""
+    values = [f.attrs[k] for k in f.attrs]
+    digest_like = any(
+        isinstance(v, str) and len(v) == 64 and all(c in "0123456789abcdef" for c in v)
+        for v in values
+    )
+    return digest_like or str(f.attrs.get("exporter", "")) == "spikesim"
 
 
 def _check_sizes(f: Any, p: str, file_size: int) -> None:
@@ -140,6 +183,13 @@ def open_checked(path: str | os.PathLike[str], *, what: str) -> Iterator[Any]:
         try:
             _check_sizes(f, p, os.path.getsize(p))
             stored = f.attrs.get(DIGEST_ATTR)
+            if stored is None and _written_by_spikesim(f):
+                raise ConfigError(
+                    p,
+                    DIGEST_ATTR,
+                    f"missing from a {what} spikesim wrote (its root attributes are "
+                    f"{sorted(f.attrs)}): the file is damaged",
+                )
             if stored is not None:
                 actual = content_digest(f)
                 if str(stored) != actual:

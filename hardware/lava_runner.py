@@ -85,7 +85,10 @@ def load_npz(path, *, what: str) -> dict:
         raise
     except FileNotFoundError:
         raise ExchangeFileError(path, "-", f"{what} not found") from None
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as err:
+    except (
+        OSError, ValueError, EOFError, KeyError, RuntimeError, NotImplementedError,
+        zipfile.BadZipFile, zlib.error,
+    ) as err:  # fmt: skip
         raise ExchangeFileError(
             path, "-", f"not a readable {what} (npz): {type(err).__name__}: {err}"
         ) from None

@@ -49,7 +49,7 @@ import numpy as np
 
 from spikesim.errors import ConfigError, ParameterError, ShapeError, SpikesimError
 
-from .hdf5_files import H5_ERRORS, add_digest, naming_file, open_checked
+from .hdf5_files import H5_ERRORS, LIBVER, add_digest, naming_file, open_checked
 from .loihi.network import (
     BIAS_MANT_RANGE,
     DELAY_RANGE,
@@ -307,7 +307,7 @@ def write_netx(net: LoihiNetwork, path: str | os.PathLike[str]) -> None:
             )
         delays = conn.delays if isinstance(conn, DelayDense) else None
         layers.append((pop, eff, eff_rec, delays, bias // 64))
-    with h5py.File(os.fspath(path), "w") as f:
+    with h5py.File(os.fspath(path), "w", libver=LIBVER) as f:
         f.attrs["exporter"] = "spikesim"
         sim = f.create_group("simulation")
         sim.create_dataset("Ts", data=1)

@@ -41,7 +41,7 @@ from spikesim.errors import ConfigError, ParameterError, SpikesimError
 from spikesim.network import Network
 from spikesim.neurons import CubaLIF
 
-from .hdf5_files import H5_ERRORS, add_digest, naming_file, open_checked
+from .hdf5_files import H5_ERRORS, naming_file, open_checked, repack
 from .loihi.network import _int_array
 
 __all__ = ["from_nir", "read_nir", "to_nir", "write_nir"]
@@ -174,14 +174,12 @@ def _link(nir, nodes, edges, name, source, target, delay_s: float, shape) -> Non
 
 
 def write_nir(net: Network, path: str | os.PathLike[str], *, seed: int | None = None) -> None:
-    """Write :func:`to_nir`'s graph to an NIR HDF5 file, with spikesim's content digest
-    (:mod:`~spikesim.hardware.hdf5_files`; other NIR readers ignore the extra attribute)."""
-    import h5py
-
+    """Write :func:`to_nir`'s graph to an NIR HDF5 file, in the HDF5 1.8 format (checksummed
+    metadata) with spikesim's content digest (:mod:`~spikesim.hardware.hdf5_files`; NIR
+    readers ignore the extra root attributes)."""
     p = os.fspath(path)
     _nir().write(p, to_nir(net, seed=seed))
-    with h5py.File(p, "a") as f:
-        add_digest(f)
+    repack(p)
 
 
 # ------------------------------------------------------------------------------ import

@@ -1,7 +1,8 @@
 """The npz exchange format between spikesim and the Lava runner subprocess.
 
 Written by spikesim (:func:`write_network`), read by ``lava_runner.py`` with numpy only (no
-pickles: every array is numeric or a fixed-width unicode array). Version 1 keys:
+pickles: every array is numeric or a fixed-width unicode array); its ``load_exchange`` checks
+keys, dtypes, shapes and register ranges before Lava builds anything. Version 1 keys:
 
 ``format`` = "spikesim-loihi-exchange", ``version`` = 1, ``n_steps``, ``batch``,
 ``record_v`` (0/1);

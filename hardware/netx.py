@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from spikesim.errors import ConfigError, ParameterError, ShapeError, SpikesimError
+from spikesim.errors import ConfigError, ParameterError, SpikesimError
 
 from .hdf5_files import H5_ERRORS, LIBVER, add_digest, naming_file, open_checked
 from .loihi.network import (
@@ -540,9 +540,10 @@ def run_netx_in_lava(
                 raise ConfigError(os.fspath(path), "-", "netx file not found")
             x = spikes.detach().cpu().numpy() if hasattr(spikes, "detach") else np.asarray(spikes)
             if x.ndim != 3:
-                raise ShapeError(
-                    f"inputs of {os.fspath(path)!r}", "spikes", "[n_steps, batch, n_in]", x.shape
-                )
+                raise ParameterError(
+                    f"inputs of {os.fspath(path)!r}", "spikes", "a 3-D array [n_steps, batch, n_in]",
+                    f"shape {x.shape}",
+                )  # fmt: skip
             if x.dtype != np.bool_ and not np.isin(x, (0, 1)).all():
                 raise ParameterError(
                     f"inputs of {os.fspath(path)!r}", "spikes", "0/1 values", "other values"

@@ -23,7 +23,10 @@ to spikesim's Conv2d connectivity both ways. Refused with
 per-neuron time constants (spikesim and Loihi share them per population), a non-zero
 ``v_reset``, an Affine bias feeding a CubaLIF (no exact CUBA form), delays that are not whole
 steps, dilated or grouped convolutions, and node types other than Input, Output, Affine,
-Linear, Conv2d, Flatten, Delay and CubaLIF.
+Linear, Conv2d, Flatten, Delay and CubaLIF. Non-finite parameters or weights, neuron counts
+above ``MAX_NIR_NEURONS`` and delays above ``MAX_NIR_DELAY_STEPS`` are refused the same way.
+:func:`read_nir` names the file in every error, and checks the content digest of the files
+:func:`write_nir` writes (:mod:`~spikesim.hardware.hdf5_files`).
 """
 
 from __future__ import annotations

@@ -219,7 +219,8 @@ def run_cmd(
     for name, s in res.spikes.items():
         click.echo(f"  {name}: {int(s.sum())} spikes")
     if out:
-        np.savez(out, **{name: s.astype(np.uint8) for name, s in res.spikes.items()})
+        arrays: dict[str, Any] = {name: s.astype(np.uint8) for name, s in res.spikes.items()}
+        np.savez(out, **arrays)
         click.echo(f"spikes written to {out}")
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Any
 
 import numpy as np
 
@@ -377,7 +378,7 @@ def main(argv: list[str]) -> int:
             if v_b is not None:
                 vs[i][:, b] = v_b[name]
     t_run = time.perf_counter() - t1
-    out = {
+    out: dict[str, Any] = {
         "pop_names": np.array(pop_names, dtype=str),
         "lava_version": np.array(getattr(lava, "__version__", "") or _lava_version()),
         "seconds_build": np.array(t_import),

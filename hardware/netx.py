@@ -41,6 +41,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -517,7 +518,7 @@ class NetxLavaResult:
 
 
 def run_netx_in_lava(
-    files: list[tuple[str | os.PathLike[str], Any]],
+    files: Sequence[tuple[str | os.PathLike[str], Any]],
     *,
     record_v: bool = False,
     env: str | os.PathLike[str] | None = None,

@@ -43,6 +43,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -195,7 +196,7 @@ def run_one(hdf5, net_path: str, inputs_path: str, result_path: str) -> None:
     per_sample = [_run_sample(hdf5, net_path, spikes[:, b, :], record_v) for b in range(batch)]
     seconds = time.perf_counter() - t0
     versions = _versions()
-    out = {
+    out: dict[str, Any] = {
         "layer_names": np.array(_layer_names(net_path), dtype=str),
         "lava_version": np.array(versions["lava"]),
         "lava_dl_version": np.array(versions["lava_dl"]),

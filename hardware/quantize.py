@@ -398,7 +398,8 @@ def _freeze(net: Network, seed: int) -> Network:
         if isinstance(pop.model, PoissonSource):
             model: Any = PoissonSource(rate_hz=vals["rate_hz"])
         else:
-            model = dataclasses.replace(pop.model, **vals)
+            drawn: Any = pop.model  # a neuron model: its drawn fields become arrays
+            model = dataclasses.replace(drawn, **vals)
         out.populations[name] = dataclasses.replace(pop, model=model)
     for name, pr in net.projections.items():
         conn = pr.connectivity
@@ -726,7 +727,7 @@ def quantize(
         realised = w_int * 2.0**e * 64.0 / s
         err = np.abs(realised - w)[q.mask]
         max_delay = int(q.delays[q.mask].max()) if q.mask.any() else 0
-        common = dict(sign_mode=mode, num_weight_bits=num_weight_bits, weight_exp=e)
+        common: dict[str, Any] = dict(sign_mode=mode, num_weight_bits=num_weight_bits, weight_exp=e)
         if max_delay > 0:
             conn: Dense | Sparse | DelayDense = DelayDense(
                 q.name, q.pre, q.post, weights=w_int, delays=q.delays, **common

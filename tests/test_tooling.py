@@ -1,4 +1,4 @@
-"""Tooling as part of the suite: the whole tree passes ruff; the core, sensors/ and models/ pass mypy."""
+"""Tooling as part of the suite: the whole tree passes ruff and mypy (spikesim/, sensors/, models/, hardware/)."""
 
 from __future__ import annotations
 

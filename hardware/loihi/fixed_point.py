@@ -116,6 +116,8 @@ class _Conn:
         self.weight_exp = int(conn.weight_exp)
         n_t, n_s = conn.shape
         wq = conn.quantized_weights()  # int64 (n_t, n_s)
+        self.w: torch.Tensor | None = None  # dense (or delay-stacked) weights
+        self.w_sparse: torch.Tensor | None = None  # COO weights of a Sparse connection
         max_abs_sum = int(np.abs(wq).sum(axis=1).max()) if wq.size else 0
         self.dtype = _float_dtype(device, max_abs_sum)
         self.is_delay = isinstance(conn, DelayDense)
@@ -127,7 +129,9 @@ class _Conn:
             for k in np.unique(conn.delays):
                 stacked[k] = np.where(conn.delays == k, wq, 0)
             mat = stacked.reshape(self.n_cols * n_t, n_s).T
-            self.w = torch.as_tensor(np.ascontiguousarray(mat), dtype=self.dtype, device=device)
+            self.w = torch.as_tensor(
+                np.ascontiguousarray(mat), dtype=self.dtype, device=device
+            )
             self.ring = torch.zeros(batch, n_t, self.n_cols, dtype=torch.int64, device=device)
         else:
             if isinstance(conn, Sparse):

@@ -473,7 +473,8 @@ class LoihiNetwork:
 
     def size_of(self, name: str) -> int:
         """Number of neurons or channels of a population or input."""
-        for node in (*self.populations, *self.inputs):
+        nodes: tuple[LifPopulation | SpikeInput, ...] = (*self.populations, *self.inputs)
+        for node in nodes:
             if node.name == name:
                 return node.n
         raise ParameterError("LoihiNetwork", "node", "a population or input name", name)

@@ -129,9 +129,7 @@ class _Conn:
             for k in np.unique(conn.delays):
                 stacked[k] = np.where(conn.delays == k, wq, 0)
             mat = stacked.reshape(self.n_cols * n_t, n_s).T
-            self.w = torch.as_tensor(
-                np.ascontiguousarray(mat), dtype=self.dtype, device=device
-            )
+            self.w = torch.as_tensor(np.ascontiguousarray(mat), dtype=self.dtype, device=device)
             self.ring = torch.zeros(batch, n_t, self.n_cols, dtype=torch.int64, device=device)
         else:
             if isinstance(conn, Sparse):

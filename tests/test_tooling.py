@@ -1,4 +1,5 @@
-"""Tooling as part of the suite: the whole tree passes ruff and mypy (spikesim/, sensors/, models/, hardware/)."""
+"""Tooling as part of the suite: the whole tree passes ruff (lint and format) and mypy
+(spikesim/, sensors/, models/, hardware/)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,17 @@ def test_ruff_lint_is_clean():
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
 
 
-def test_mypy_core_is_clean():
+def test_ruff_format_is_clean():
+    r = subprocess.run(
+        [_tool("ruff"), "format", "--check", "."],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
+
+
+def test_mypy_is_clean():
     r = subprocess.run([_tool("mypy")], cwd=REPO, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]

@@ -33,7 +33,7 @@ from ._validate import (
     check_positive,
 )
 from .connectivity import Connectivity, DistanceDependent, connectivity_from_dict
-from .errors import ConfigError, ParameterError, ShapeError
+from .errors import ConfigError, ParameterError, ShapeError, SpikesimError
 from .neurons import NeuronModel, model_from_dict
 from .values import Value, check_value, draw, value_from_json, value_to_json
 
@@ -713,38 +713,49 @@ class Network:
         return cls.from_dict(d, source=str(path))
 
     def to_hdf5(self, group_or_path: Any, *, name: str = "network") -> None:
-        """Store the description in an HDF5 group: JSON text plus large arrays as datasets."""
+        """Store the description in an HDF5 group: JSON text plus large arrays as datasets.
+
+        A path is written in the HDF5 1.10 format; the JSON text is a fixed-length byte
+        attribute with its SHA-256 beside it and the arrays carry Fletcher-32 checksums, so
+        a damaged file is refused on reading (:mod:`spikesim._hdf5`)."""
         import h5py
 
+        from ._hdf5 import CORE_LIBVER, dataset_options, write_text
+
         if isinstance(group_or_path, (str, os.PathLike)):
-            with h5py.File(group_or_path, "w") as f:
+            with h5py.File(group_or_path, "w", libver=CORE_LIBVER) as f:
                 self.to_hdf5(f, name=name)
             return
         g = group_or_path.create_group(name)
         arrays: dict[str, np.ndarray] = {}
         text = json.dumps(_extract_arrays(self.to_dict(), arrays, "a"))
-        g.attrs["description_json"] = text
+        write_text(g, "description_json", text)
         g.attrs["format_version"] = FORMAT_VERSION
         ag = g.create_group("arrays")
         for key, arr in arrays.items():
-            ag.create_dataset(key, data=arr, compression="gzip" if arr.size > 1024 else None)
+            ag.create_dataset(key, data=arr, **dataset_options(arr))
 
     @classmethod
     def from_hdf5(cls, group_or_path: Any, *, name: str = "network") -> Network:
+        """The network stored by :meth:`to_hdf5` (also the ``network`` group of a result
+        file). A missing, damaged or foreign file raises a spikesim error naming it."""
+        from ._hdf5 import open_checked
 
         if isinstance(group_or_path, (str, os.PathLike)):
-            with _open_hdf5(group_or_path) as f:
+            with open_checked(group_or_path, what="spikesim network file") as f:
                 return cls.from_hdf5(f, name=name)
+        filename = str(group_or_path.file.filename)
         if name not in group_or_path:
-            raise ConfigError(
-                str(group_or_path.file.filename),
-                name,
-                "no network description group in this HDF5 file",
-            )
+            raise ConfigError(filename, name, "no network description group in this HDF5 file")
         g = group_or_path[name]
-        source = f"{g.file.filename}:{g.name}"
+        source = f"{filename}:{g.name}"
         d = read_description(g, source=source)
-        return cls.from_dict(d, source=source)
+        try:
+            return cls.from_dict(d, source=source)
+        except SpikesimError as err:
+            from ._hdf5 import naming_file
+
+            raise naming_file(err, filename) from None
 
     # ------------------------------------------------------------------------- helpers
     def frozen(self, *, seed: int) -> Network:
@@ -851,18 +862,40 @@ def _open_hdf5(path: str | os.PathLike) -> Any:
 
 def read_description(g: Any, *, source: str) -> dict[str, Any]:
     """The description dict stored by :meth:`Network.to_hdf5` in group ``g`` (arrays put back);
-    a group some other program wrote (missing parts, bad JSON) is a ConfigError."""
-    if "description_json" not in g.attrs:
-        raise ConfigError(source, "description_json", "missing: not a spikesim network group")
+    a group some other program wrote, or a damaged one (missing parts, bad JSON, checksum
+    errors), is a ConfigError naming ``source``."""
+    import h5py
+
+    from ._hdf5 import H5_ERRORS, read_text
+
+    key = "description_json"
     try:
-        d = json.loads(g.attrs["description_json"])
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(source, "description_json", f"not valid JSON: {exc}") from None
-    arrays = {k: v[()] for k, v in g["arrays"].items()} if "arrays" in g else {}
+        if not isinstance(g, h5py.Group) or key not in g.attrs:
+            raise ConfigError(source, key, "missing: not a spikesim network group")
+        text = read_text(g, key, source=source)
+        try:
+            d = json.loads(text)
+        except ValueError as exc:
+            raise ConfigError(source, key, f"not valid JSON: {exc}") from None
+        arrays: dict[str, np.ndarray] = {}
+        ag = g["arrays"] if "arrays" in g else {}
+        for k in ag:
+            ds = ag[k]
+            if not isinstance(ds, h5py.Dataset) or ds.dtype.kind not in "biuf":
+                raise ConfigError(source, f"arrays/{k}", "expected a numeric dataset")
+            arrays[k] = ds[()]
+    except SpikesimError:
+        raise
+    except H5_ERRORS as exc:
+        raise ConfigError(
+            source, key, f"unreadable (damaged file?): {type(exc).__name__}: {exc}"
+        ) from None
     try:
         return _insert_arrays(d, arrays)
     except KeyError as exc:
         raise ConfigError(source, f"arrays/{exc.args[0]}", "missing dataset") from None
+    except TypeError as exc:  # a "$array" reference that is not a name
+        raise ConfigError(source, key, f"a bad array reference: {exc}") from None
 
 
 def _only(where: str, d: Any, allowed: set[str], what: str) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ParameterError
+from .errors import ConfigError, ParameterError, ShapeError, SpikesimError
 
 __all__ = ["SpikeData", "StateData", "RateData", "Result", "rerun", "versions"]
 
@@ -177,72 +177,94 @@ class Result:
 
     @classmethod
     def from_hdf5(cls, path: str | os.PathLike, *, allow_incomplete: bool = False) -> Result:
-        """Read a result file; an interrupted streamed run needs ``allow_incomplete=True``."""
+        """Read a result file; an interrupted streamed run needs ``allow_incomplete=True``.
+
+        Files are checked as they are read (:mod:`spikesim._hdf5`): the 1.8 format's metadata
+        checksums, the SHA-256 of the JSON texts, the Fletcher-32 checksums of the data and
+        the declared dataset sizes. A missing, damaged or foreign file raises a
+        :class:`~spikesim.errors.SpikesimError` naming it."""
         import h5py
 
+        from ._hdf5 import H5_ERRORS, check_sizes, naming_file
+
+        p = os.fspath(path) if isinstance(path, (str, os.PathLike)) else str(path)
         try:
-            f = h5py.File(path, "r")
+            f = h5py.File(p, "r")
         except FileNotFoundError:
+            raise ParameterError(p, "file", "an existing result file", "file not found") from None
+        except H5_ERRORS as exc:  # not HDF5, truncated, a directory
             raise ParameterError(
-                str(path), "file", "an existing result file", "file not found"
-            ) from None
-        except OSError as exc:  # not HDF5, truncated, a directory
-            raise ParameterError(
-                str(path), "file", "a readable HDF5 result file", str(exc).splitlines()[0]
+                p, "file", "a readable HDF5 result file", str(exc).splitlines()[0]
             ) from None
         with f:
-            if "run_json" not in f.attrs:
-                raise ParameterError(
-                    str(path), "file", "a spikesim result file (run_json attribute)", "none"
-                )
-            if not bool(f.attrs.get("complete", True)) and not allow_incomplete:
-                raise ParameterError(
-                    str(path),
-                    "file",
-                    "a complete result file",
-                    "the file of an interrupted run",
-                    hint="pass allow_incomplete=True to read what was streamed before the interruption",
-                )
             try:
-                return cls._read(f)
-            except (KeyError, ValueError, TypeError) as exc:  # another program's or a damaged file
-                if isinstance(exc, ParameterError):
-                    raise
+                check_sizes(f, p, os.path.getsize(p))
+                if "run_json" not in f.attrs:
+                    raise ParameterError(
+                        p, "file", "a spikesim result file (run_json attribute)", "none"
+                    )
+                complete = f.attrs.get("complete", True)
+                if not isinstance(complete, (bool, np.bool_)):
+                    raise ParameterError(p, "complete", "a boolean attribute", f"{complete!r}")
+                if not bool(complete) and not allow_incomplete:
+                    raise ParameterError(
+                        p,
+                        "file",
+                        "a complete result file",
+                        "the file of an interrupted run",
+                        hint="pass allow_incomplete=True to read what was streamed before the "
+                        "interruption",
+                    )
+                return cls._read(f, p)
+            except SpikesimError as err:
+                raise naming_file(err, p) from None
+            except H5_ERRORS as exc:  # another program's or a damaged file
                 raise ParameterError(
-                    str(path),
+                    p,
                     "file",
                     "a complete spikesim result file",
                     f"a file with a missing or unreadable part ({type(exc).__name__}: {exc})",
                 ) from None
 
     @classmethod
-    def _read(cls, f: Any) -> Result:
-        """The result in an open file of the layout Result.to_hdf5 and ResultWriter write."""
-        run = json.loads(f.attrs["run_json"])
-        prov = json.loads(f.attrs["provenance_json"])
-        net = json.loads(f["network"].attrs["description_json"])
-        from .network import _insert_arrays
+    def _read(cls, f: Any, path: str) -> Result:
+        """The result in an open file of the layout Result.to_hdf5 and ResultWriter write;
+        h5py's errors propagate (the caller names the file), wrong shapes are ShapeErrors."""
+        from ._hdf5 import read_text
+        from .network import read_description
 
-        arrays = {k: f["network/arrays"][k][()] for k in f["network/arrays"]}
-        net = _insert_arrays(net, arrays)
+        run = _json_table(read_text(f, "run_json", source=path), path, "run_json")
+        prov = _json_table(read_text(f, "provenance_json", source=path), path, "provenance_json")
+        if "network" not in f:
+            raise ParameterError(path, "network", "a network description group", "none")
+        net = read_description(f["network"], source=f"{path}:/network")
         res = cls(network=_to_builtin(net), run=run, provenance=prov)
         for name, g in f.get("spikes", {}).items():
+            where = f"{path}:/spikes/{name}"
+            step, batch, index = (_int_1d(g[k], where, k) for k in ("step", "batch", "index"))
+            if not step.size == batch.size == index.size:
+                raise ShapeError(where, "step/batch/index", (step.size,) * 3,
+                                 (step.size, batch.size, index.size))  # fmt: skip
             res.spikes[name] = SpikeData(
-                str(g.attrs["population"]),
-                int(g.attrs["size"]),
-                g["step"][()],
-                g["batch"][()],
-                g["index"][()],
+                _text(g, "population", where), int(g.attrs["size"]), step, batch, index
             )
         for name, g in f.get("states", {}).items():
+            where = f"{path}:/states/{name}"
+            steps = _int_1d(g["steps"], where, "steps")
             vals = {v: g["values"][v][()] for v in g.get("values", {})}
+            for v, arr in vals.items():
+                if arr.ndim != 3 or arr.shape[0] != steps.size:
+                    raise ShapeError(where, f"values/{v}", (steps.size, "batch", "indices"),
+                                     arr.shape)  # fmt: skip
             res.states[name] = StateData(
-                str(g.attrs["population"]), g["steps"][()], g["indices"][()], vals
+                _text(g, "population", where), steps, g["indices"][()], vals
             )
         for name, g in f.get("rates", {}).items():
-            res.rates[name] = RateData(
-                str(g.attrs["population"]), float(g.attrs["bin_s"]), g["rate_hz"][()]
-            )
+            where = f"{path}:/rates/{name}"
+            rate = g["rate_hz"][()]
+            if rate.ndim != 2:
+                raise ShapeError(where, "rate_hz", ("bins", "batch"), rate.shape)
+            res.rates[name] = RateData(_text(g, "population", where), float(g.attrs["bin_s"]), rate)
         return res
 
 
@@ -264,13 +286,14 @@ class ResultWriter:
     ) -> None:
         import h5py
 
+        from ._hdf5 import CORE_LIBVER
         from .network import Network
 
         if not isinstance(path, (str, os.PathLike)):
             raise ParameterError("result file", field, "a file path (str or os.PathLike)", path)
         self.path = os.fspath(path)
         try:
-            self._f = h5py.File(self.path, "w")
+            self._f = h5py.File(self.path, "w", libver=CORE_LIBVER)
         except OSError as exc:  # a missing folder, a folder, no permission
             raise ParameterError(
                 "result file",
@@ -283,16 +306,14 @@ class ResultWriter:
         _write_meta(self._f, run, {})
         self._f.attrs["complete"] = False
 
-    def _append(self, name: str, data: np.ndarray, *, compression: bool = True) -> None:
+    def _append(self, name: str, data: np.ndarray) -> None:
+        """Append ``data`` along axis 0 of dataset ``name`` (created chunked, gzip and
+        Fletcher-32 checksummed on first use: the checksum is per chunk, so it fits appending)."""
+        from ._hdf5 import dataset_options
+
         f = self._f
         if name not in f:
-            f.create_dataset(
-                name,
-                data=data,
-                maxshape=(None, *data.shape[1:]),
-                chunks=True,
-                compression="gzip" if compression else None,
-            )
+            f.create_dataset(name, data=data, **dataset_options(data, resizable=True))
             return
         ds = f[name]
         n = ds.shape[0]
@@ -300,10 +321,20 @@ class ResultWriter:
         ds[n:] = data
 
     def _group(self, path: str, **attrs: Any) -> None:
+        from ._hdf5 import write_text
+
         if path not in self._f:
             g = self._f.create_group(path)
             for k, v in attrs.items():
-                g.attrs[k] = v
+                if isinstance(v, str):
+                    write_text(g, k, v, digest=False)  # short: in the checksummed header
+                else:
+                    g.attrs[k] = v
+
+    def _create(self, name: str, data: np.ndarray) -> None:
+        from ._hdf5 import dataset_options
+
+        self._f.create_dataset(name, data=data, **dataset_options(data))
 
     def append_spikes(
         self,
@@ -334,8 +365,8 @@ class ResultWriter:
     ) -> None:
         if f"states/{name}" not in self._f:
             self._group(f"states/{name}", population=population)
-            self._f.create_dataset(f"states/{name}/indices", data=np.asarray(indices))
-        self._append(f"states/{name}/steps", np.asarray(steps, dtype=np.int64), compression=False)
+            self._create(f"states/{name}/indices", np.asarray(indices))
+        self._append(f"states/{name}/steps", np.asarray(steps, dtype=np.int64))
         for var, arr in values.items():
             self._append(f"states/{name}/values/{var}", np.asarray(arr))
 
@@ -343,7 +374,7 @@ class ResultWriter:
         self, name: str, *, population: str, bin_s: float, rate_hz: np.ndarray
     ) -> None:
         self._group(f"rates/{name}", population=population, bin_s=bin_s)
-        self._append(f"rates/{name}/rate_hz", np.asarray(rate_hz), compression=False)
+        self._append(f"rates/{name}/rate_hz", np.asarray(rate_hz))
 
     def close(
         self, *, run: dict[str, Any], provenance: dict[str, Any], empty: dict[str, tuple[str, Any]]
@@ -365,8 +396,8 @@ class ResultWriter:
                 )
             elif kind == "states" and f"states/{name}" not in self._f:
                 self._group(f"states/{name}", population=info[0])
-                self._f.create_dataset(f"states/{name}/indices", data=np.asarray(info[1]))
-                self._f.create_dataset(f"states/{name}/steps", data=np.zeros(0, np.int64))
+                self._create(f"states/{name}/indices", np.asarray(info[1]))
+                self._create(f"states/{name}/steps", np.zeros(0, np.int64))
                 self._f.create_group(f"states/{name}/values")
         _write_meta(self._f, run, provenance)
         self._f.attrs["complete"] = True
@@ -389,8 +420,34 @@ def _to_builtin(obj: Any) -> Any:
 
 
 def _write_meta(f: Any, run: dict[str, Any], provenance: dict[str, Any]) -> None:
-    f.attrs["run_json"] = json.dumps(run)
-    f.attrs["provenance_json"] = json.dumps(provenance)
+    from ._hdf5 import write_text
+
+    write_text(f, "run_json", json.dumps(run))
+    write_text(f, "provenance_json", json.dumps(provenance))
+
+
+def _json_table(text: str, path: str, key: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise ConfigError(path, key, f"not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ConfigError(path, key, f"expected a JSON table, found {type(value).__name__}")
+    return value
+
+
+def _int_1d(ds: Any, where: str, key: str) -> np.ndarray:
+    arr = ds[()]
+    if not isinstance(arr, np.ndarray) or arr.ndim != 1 or arr.dtype.kind not in "iu":
+        raise ParameterError(where, key, "a 1-D integer dataset", f"{getattr(arr, 'dtype', arr)} "
+                             f"{getattr(arr, 'shape', '')}")  # fmt: skip
+    return arr
+
+
+def _text(g: Any, key: str, where: str) -> str:
+    from ._hdf5 import read_text
+
+    return read_text(g, key, source=where)
 
 
 def rerun(path: str | os.PathLike, **overrides: Any) -> Result:

@@ -1,0 +1,325 @@
+"""HDF5 pieces shared by every spikesim reader and writer (networks, results, hardware files).
+
+Damaged HDF5 files can make libhdf5 crash (a damaged object header in the default earliest
+format) or hang (a damaged global heap behind a variable-length string), and HDF5 keeps no
+checksum of raw data, so a flipped byte in a weight matrix reads back as another weight. The
+files spikesim writes therefore use:
+
+* the HDF5 1.8 format (:data:`LIBVER`, hardware files) or 1.10 format (:data:`CORE_LIBVER`,
+  network and result files): object headers, B-tree v2 nodes, fractal heaps and the
+  superblock carry checksums that libhdf5 verifies on read, in 1.10 also the chunk indexes;
+* no variable-length strings: texts are fixed-length byte attributes (:func:`write_text`);
+  a text that may be large (a JSON description) has its SHA-256 beside it in the attribute
+  ``<name>_sha256`` (:func:`read_text` verifies it), because an attribute over 64 KiB lives
+  in dense storage whose data has no checksum;
+* network and result datasets chunked with the Fletcher-32 filter (:func:`dataset_options`):
+  a checksum per chunk, computed as the chunk is written, so it fits the result writer that
+  streams and appends chunks; libhdf5 verifies it on read;
+* hardware files (NIR, netx) written whole, which instead carry a SHA-256 of their entire
+  content in the root attribute :data:`DIGEST_ATTR` (:func:`add_digest`), verified by
+  :func:`open_checked`.
+
+Reading, :func:`open_checked` refuses datasets whose declared size does not match the bytes
+the file stores for them (a damaged dataspace would otherwise make ``ds[()]`` allocate the
+declared size) and turns h5py's errors into :class:`~spikesim.errors.ConfigError` naming the
+file. Network and result files written before these formats (variable-length string
+attributes, no checksums) still read; only for those can a damaged file still hang libhdf5
+or read back as other data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from .errors import ConfigError, SpikesimError
+
+__all__ = [
+    "DIGEST_ATTR",
+    "H5_ERRORS",
+    "LIBVER",
+    "CORE_LIBVER",
+    "add_digest",
+    "check_sizes",
+    "content_digest",
+    "dataset_options",
+    "naming_file",
+    "open_checked",
+    "read_text",
+    "repack",
+    "write_text",
+]
+
+#: Root attribute holding the hex SHA-256 of a hardware file's content (see the module doc).
+DIGEST_ATTR = "spikesim_sha256"
+
+#: HDF5 format bounds of the hardware files (NIR, netx): HDF5 1.8 objects, whose metadata
+#: (superblock, object headers, B-trees v2, heaps) carry checksums that the library verifies.
+#: In the default (earliest) format a damaged object header can crash libhdf5 (a segmentation
+#: fault reading an attribute), which no Python code can catch. Readable by HDF5 >= 1.8.
+#: Their chunk indexes are v1 B-trees without checksums; the whole-file digest covers that.
+LIBVER = ("v108", "v108")
+
+#: HDF5 format bounds of the network and result files: HDF5 1.10 objects. Beyond the 1.8
+#: checksums, their chunk indexes (fixed and extensible arrays) are checksummed too: in the
+#: 1.8 format a damaged key in a chunk's v1 B-tree entry made the chunk unallocated, and it
+#: read back silently as zeros (5 of 300 damaged result files). Readable by HDF5 >= 1.10.
+CORE_LIBVER = ("v110", "v110")
+
+#: What h5py (and numpy or json converting what it read) raise on damaged files.
+H5_ERRORS = (OSError, KeyError, RuntimeError, TypeError, ValueError, IndexError, AttributeError)
+
+#: Suffix of the attribute holding a text attribute's SHA-256 (:func:`write_text`).
+TEXT_DIGEST_SUFFIX = "_sha256"
+
+#: A chunked (possibly compressed) dataset may declare at most this many bytes per stored
+#: byte of the whole file (gzip reaches ~1000x on constant data), plus 1 MiB.
+_MAX_EXPANSION = 1024
+
+
+def naming_file(err: SpikesimError, path: str) -> SpikesimError:
+    """``err`` (same type and attributes) with its message prefixed by ``path`` unless it
+    already names it: errors of the network classes name the node, readers add the file."""
+    if path in str(err):
+        return err
+    new = type(err).__new__(type(err))
+    new.__dict__.update(err.__dict__)
+    new.args = (f"{path}: {err}",)
+    return new
+
+
+# ---------------------------------------------------------------------------- writing
+
+
+def dataset_options(data: np.ndarray, *, resizable: bool = False) -> dict[str, Any]:
+    """Keyword arguments of ``create_dataset`` for spikesim's network and result files:
+    chunked with a Fletcher-32 checksum per chunk (gzip above 1024 values or when
+    ``resizable``; ``resizable`` also makes axis 0 unlimited for appending). An empty fixed
+    array stays contiguous (it stores no bytes to damage)."""
+    if data.size == 0 and not resizable:
+        return {}
+    opts: dict[str, Any] = {"chunks": True, "fletcher32": True}
+    if resizable:
+        opts["maxshape"] = (None, *data.shape[1:])
+    if resizable or data.size > 1024:
+        opts["compression"] = "gzip"
+    return opts
+
+
+def write_text(obj: Any, key: str, text: str, *, digest: bool = True) -> None:
+    """Store ``text`` as a fixed-length UTF-8 byte attribute ``key`` of the h5py group or
+    dataset ``obj`` (never a variable-length string, whose global heap a damaged file can
+    make libhdf5 loop on), with its SHA-256 in ``key + "_sha256"`` when ``digest``."""
+    raw = text.encode("utf-8")
+    if raw.endswith(b"\0"):  # numpy's fixed-length bytes drop trailing NULs
+        raise ValueError(f"text attribute {key!r} must not end with a NUL character")
+    obj.attrs[key] = np.bytes_(raw)  # b"" is stored as one NUL byte and reads back as b""
+    if digest:
+        obj.attrs[key + TEXT_DIGEST_SUFFIX] = np.bytes_(hashlib.sha256(raw).hexdigest().encode())
+
+
+def read_text(obj: Any, key: str, *, source: str) -> str:
+    """The text attribute ``key`` of ``obj`` as :func:`write_text` stored it, its SHA-256
+    checked when stored. An attribute written before the 1.8 format (a variable-length
+    string, no digest) reads as it is. Anything else is a ConfigError naming ``source``."""
+    value = obj.attrs[key]
+    digest = obj.attrs.get(key + TEXT_DIGEST_SUFFIX)
+    if isinstance(value, str):  # variable-length string of a file written before the 1.8 format
+        if digest is not None:
+            raise ConfigError(
+                source, key, "a variable-length string beside a digest: the file is damaged"
+            )
+        return value
+    if isinstance(value, (bytes, np.bytes_)):
+        raw = bytes(value)
+    else:
+        raise ConfigError(source, key, f"expected a text attribute, found {type(value).__name__}")
+    if digest is not None:
+        actual = hashlib.sha256(raw).hexdigest()
+        expected = (
+            bytes(digest).decode("ascii", "replace") if not isinstance(digest, str) else digest
+        )
+        if actual != expected:
+            raise ConfigError(
+                source,
+                key,
+                f"the text does not match the SHA-256 stored beside it (expected "
+                f"{expected[:16]}..., found {actual[:16]}...): the file is damaged",
+            )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(source, key, f"not UTF-8 text ({exc}): the file is damaged") from None
+
+
+# ------------------------------------------------------------- whole-file digest (hardware)
+
+
+def _value_bytes(value: Any) -> bytes:
+    arr = np.asarray(value)
+    if arr.dtype.kind == "O":
+        return f"O{arr.shape}{arr.tolist()!r}".encode()
+    return f"{arr.dtype.str}{arr.shape}".encode() + np.ascontiguousarray(arr).tobytes()
+
+
+def content_digest(f: Any) -> str:
+    """Hex SHA-256 of every dataset (path, dtype, shape, bytes) and attribute of ``f``,
+    in sorted path order, leaving out the root's :data:`DIGEST_ATTR`."""
+    import h5py
+
+    h = hashlib.sha256()
+    names: list[str] = []
+    f.visit(names.append)
+    for name in ["", *sorted(names)]:
+        obj = f[name] if name else f
+        h.update(f"\0{name}\0".encode())
+        if isinstance(obj, h5py.Dataset):
+            h.update(_value_bytes(obj[()]))
+        for key in sorted(obj.attrs):
+            if name == "" and key == DIGEST_ATTR:
+                continue
+            h.update(f"\0@{key}\0".encode())
+            h.update(_value_bytes(obj.attrs[key]))
+    return h.hexdigest()
+
+
+def add_digest(f: Any) -> None:
+    """Mark ``f`` as written by spikesim (root attribute ``exporter``) and store
+    :func:`content_digest` in its root attribute :data:`DIGEST_ATTR`."""
+    f.attrs["exporter"] = "spikesim"
+    f.attrs[DIGEST_ATTR] = content_digest(f)
+
+
+def repack(path: str | os.PathLike[str]) -> None:
+    """Rewrite the HDF5 file ``path`` (written by another library) in the :data:`LIBVER`
+    format with :func:`add_digest`: same groups, datasets and attributes."""
+    import h5py
+
+    p = os.fspath(path)
+    tmp = f"{p}.repack"
+    try:
+        with h5py.File(p, "r") as src, h5py.File(tmp, "w", libver=LIBVER) as dst:
+            for key in src:
+                src.copy(src[key], dst, name=key)
+            for key in src.attrs:
+                dst.attrs[key] = src.attrs[key]
+            add_digest(dst)
+        os.replace(tmp, p)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _written_by_spikesim(f: Any) -> bool:
+    """The root says ``exporter = "spikesim"`` or holds a digest-like value under another
+    name than a text's digest (the digest attribute's name was damaged)."""
+    values = [f.attrs[k] for k in f.attrs if not str(k).endswith(TEXT_DIGEST_SUFFIX)]
+    digest_like = any(
+        isinstance(v, str) and len(v) == 64 and all(c in "0123456789abcdef" for c in v)
+        for v in values
+    )
+    return digest_like or str(f.attrs.get("exporter", "")) == "spikesim"
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+def _is_vlen(dtype: np.dtype) -> bool:
+    import h5py
+
+    return dtype.kind == "O" or h5py.check_vlen_dtype(dtype) is not None
+
+
+def check_sizes(f: Any, path: str, file_size: int) -> None:
+    """Refuse (ConfigError naming ``path``) a dataset of ``f`` whose declared size does not
+    match what the file stores for it: contiguous ones must store exactly their declared
+    bytes, chunked ones may declare at most ``1024 x file_size + 1 MiB``."""
+    import h5py
+
+    found: list[tuple[str, Any]] = []
+    f.visititems(lambda name, obj: found.append((name, obj)))
+    for name, obj in found:
+        if not isinstance(obj, h5py.Dataset) or _is_vlen(obj.dtype):
+            continue
+        declared = int(np.prod(obj.shape, dtype=np.float64) * obj.dtype.itemsize)
+        if declared == 0:
+            continue
+        stored = obj.id.get_storage_size()
+        if obj.chunks is None and stored != declared:
+            raise ConfigError(
+                path,
+                name,
+                f"declares {obj.shape} {obj.dtype} ({declared} bytes) but the file stores "
+                f"{stored} bytes for it: the file is damaged",
+            )
+        if obj.chunks is not None and declared > _MAX_EXPANSION * file_size + (1 << 20):
+            raise ConfigError(
+                path,
+                name,
+                f"declares {declared} bytes, more than {_MAX_EXPANSION}x the file's "
+                f"{file_size} bytes: the file is damaged",
+            )
+
+
+def _check_digest(f: Any, p: str, what: str) -> None:
+    stored = f.attrs.get(DIGEST_ATTR)
+    if stored is None and _written_by_spikesim(f):
+        raise ConfigError(
+            p,
+            DIGEST_ATTR,
+            f"missing from a {what} spikesim wrote (its root attributes are "
+            f"{sorted(f.attrs)}): the file is damaged",
+        )
+    if stored is not None:
+        actual = content_digest(f)
+        if str(stored) != actual:
+            raise ConfigError(
+                p,
+                DIGEST_ATTR,
+                f"the content does not match the digest spikesim stored when it wrote "
+                f"this {what} (expected {str(stored)[:16]}..., found {actual[:16]}...): "
+                "the file was damaged or edited",
+            )
+
+
+@contextmanager
+def open_checked(path: str | os.PathLike[str], *, what: str) -> Iterator[Any]:
+    """Open ``path`` read-only after checking dataset sizes (:func:`check_sizes`) and the
+    whole-file digest (when the file has one). ``what`` names the expected content in errors
+    ("netx network file"). A missing or unreadable file, and h5py's errors inside the
+    ``with`` block, raise :class:`~spikesim.errors.ConfigError` naming the file; spikesim
+    errors raised inside get the file's path in front (:func:`naming_file`)."""
+    import h5py
+
+    p = os.fspath(path)
+    try:
+        f = h5py.File(p, "r")
+    except FileNotFoundError:
+        raise ConfigError(p, "-", f"{what} not found") from None
+    except H5_ERRORS as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ConfigError(p, "-", f"not a readable HDF5 file ({what}): {first}") from None
+    with f:
+        try:
+            check_sizes(f, p, os.path.getsize(p))
+            _check_digest(f, p, what)
+        except SpikesimError as err:
+            raise naming_file(err, p) from None
+        except H5_ERRORS as err:
+            raise ConfigError(
+                p, "-", f"not a readable {what}: {type(err).__name__}: {err}"
+            ) from None
+        try:
+            yield f
+        except SpikesimError as err:
+            raise naming_file(err, p) from None
+        except H5_ERRORS as err:
+            raise ConfigError(
+                p, "-", f"not a readable {what} (damaged or missing part): "
+                f"{type(err).__name__}: {err}"
+            ) from None  # fmt: skip

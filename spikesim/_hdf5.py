@@ -123,14 +123,15 @@ def write_text(obj: Any, key: str, text: str, *, digest: bool = True) -> None:
         obj.attrs[key + TEXT_DIGEST_SUFFIX] = np.bytes_(hashlib.sha256(raw).hexdigest().encode())
 
 
-def read_text(obj: Any, key: str, *, source: str) -> str:
+def read_text(obj: Any, key: str, *, source: str, digest: bool = True) -> str:
     """The text attribute ``key`` of ``obj`` as :func:`write_text` stored it, its SHA-256
-    checked when stored. An attribute written before the 1.8 format (a variable-length
-    string, no digest) reads as it is. Anything else is a ConfigError naming ``source``."""
+    checked (``digest``: required beside a fixed-length text). An attribute of a file written
+    before these formats (a variable-length string, no digest) reads as it is. Anything else
+    is a ConfigError naming ``source``."""
     value = obj.attrs[key]
-    digest = obj.attrs.get(key + TEXT_DIGEST_SUFFIX)
-    if isinstance(value, str):  # variable-length string of a file written before the 1.8 format
-        if digest is not None:
+    stored = obj.attrs.get(key + TEXT_DIGEST_SUFFIX)
+    if isinstance(value, str):  # variable-length string of a file written before
+        if stored is not None:
             raise ConfigError(
                 source, key, "a variable-length string beside a digest: the file is damaged"
             )
@@ -139,11 +140,23 @@ def read_text(obj: Any, key: str, *, source: str) -> str:
         raw = bytes(value)
     else:
         raise ConfigError(source, key, f"expected a text attribute, found {type(value).__name__}")
-    if digest is not None:
-        actual = hashlib.sha256(raw).hexdigest()
-        expected = (
-            bytes(digest).decode("ascii", "replace") if not isinstance(digest, str) else digest
+    if digest and stored is None:
+        raise ConfigError(
+            source,
+            key,
+            f"a fixed-length text without its SHA-256 (attribute {key + TEXT_DIGEST_SUFFIX!r}): "
+            "the file is damaged",
         )
+    if stored is not None:
+        digest_text = stored if isinstance(stored, str) else None
+        if isinstance(stored, (bytes, np.bytes_)):
+            digest_text = bytes(stored).decode("ascii", "replace")
+        if digest_text is None:
+            raise ConfigError(
+                source, key + TEXT_DIGEST_SUFFIX, f"expected a hex digest, found {stored!r}"
+            )
+        actual = hashlib.sha256(raw).hexdigest()
+        expected = digest_text
         if actual != expected:
             raise ConfigError(
                 source,

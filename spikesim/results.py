@@ -447,7 +447,7 @@ def _int_1d(ds: Any, where: str, key: str) -> np.ndarray:
 def _text(g: Any, key: str, where: str) -> str:
     from ._hdf5 import read_text
 
-    return read_text(g, key, source=where)
+    return read_text(g, key, source=where, digest=False)
 
 
 def rerun(path: str | os.PathLike, **overrides: Any) -> Result:

@@ -3,6 +3,9 @@
     .venv/bin/python benchmarks/hardware_lava.py [--threads 1] [--device cpu] [--skip-lava]
     .venv/bin/python benchmarks/hardware_lava.py --netx [--threads 1]
 
+``--networks feedforward,ring`` (the default) names the networks to run; ``--networks ring``
+is a quick run (the feed-forward network's batched timings take ~30 s on one CPU thread).
+
 Networks: the issue's LIF(1000) -> Dense -> LIF(1000) feed-forward (input 1000 -> Dense ->
 LIF 1000 -> Dense -> LIF 1000, 5 % connectivity, 1000 steps) and the quantised ring attractor
 (56 neurons, 300 steps). For each: Lava's run time (``seconds_run``: the step loop in the
@@ -66,9 +69,10 @@ def _child_cpu() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
-def netx_part(device: str) -> None:
-    """Agreement and timings of the netx path (see the module doc)."""
-    cases = [*netx_cases(), feedforward_benchmark()]
+def netx_part(device: str, *, feedforward: bool = True) -> None:
+    """Agreement and timings of the netx path (see the module doc); ``feedforward``: with the
+    feed-forward benchmark network."""
+    cases = [*netx_cases(), *([feedforward_benchmark()] if feedforward else [])]
     with tempfile.TemporaryDirectory() as tmp:
         files, t_write = [], {}
         for case in cases:
@@ -114,14 +118,24 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--skip-lava", action="store_true")
     ap.add_argument("--netx", action="store_true", help="the lava-dl netx part only")
+    ap.add_argument(
+        "--networks",
+        default="feedforward,ring",
+        help="comma-separated: feedforward (feedforward_benchmark), ring (ring_attractor)",
+    )
     args = ap.parse_args()
+    networks = [s.strip() for s in args.networks.split(",") if s.strip()]
+    unknown = sorted(set(networks) - {"feedforward", "ring"})
+    if unknown or not networks:
+        ap.error(f"--networks: expected a subset of feedforward,ring, got {args.networks!r}")
     torch.set_num_threads(args.threads)
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.processor() or platform.machine()}, "
           f"torch {torch.__version__}, {args.threads} thread(s), device {args.device}")  # fmt: skip
     if args.netx:
-        netx_part(args.device)
+        netx_part(args.device, feedforward="feedforward" in networks)
         return
-    cases = [feedforward_benchmark(), ring_attractor()]
+    make = {"feedforward": feedforward_benchmark, "ring": ring_attractor}
+    cases = [make[name]() for name in ("feedforward", "ring") if name in networks]
     rows = []
     for case in cases:
         lava_run = lava_total = lava_cpu = float("nan")

@@ -16,6 +16,14 @@ import numpy as np
 from spikesim.sweep import sweep
 
 
+def _mean(values) -> float:
+    """Mean of the finite values; nan when there are none (a seed without significant events
+    has no replay speed: np.nanmean would warn "Mean of empty slice")."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    return float(v.mean()) if v.size else float("nan")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -56,7 +64,7 @@ def main() -> None:
     print("|" + "---|" * (len(keys) + 1))
     for p, r in zip(res.params, res.results, strict=True):
         print(f"| {p['seed']} | " + " | ".join(f"{r[k]:.3g}" for k in keys) + " |")
-    print("| mean | " + " | ".join(f"{np.nanmean(res.column(k)):.3g}" for k in keys) + " |")
+    print("| mean | " + " | ".join(f"{_mean(res.column(k)):.3g}" for k in keys) + " |")
 
 
 if __name__ == "__main__":

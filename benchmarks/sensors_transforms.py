@@ -5,13 +5,16 @@ denoise, the refractory filter and spike-tensor binning, and of tonic's equivale
 run when tonic is importable. Run from the repository root:
 
     .venv/bin/python benchmarks/sensors_transforms.py [--data ../shared/data/dvs] [--repeat 5]
+        [--max-events N]
 
-Prints a Markdown table.
+Prints a Markdown table. ``--max-events``: only the first N events of each recording (a quick
+run; the published table uses whole recordings, the default).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import platform
 import time
@@ -90,7 +93,12 @@ def main() -> None:
     ap.add_argument(
         "--tonic-repeat", type=int, default=1, help="tonic's pure-Python loops are slow"
     )
+    ap.add_argument(
+        "--max-events", type=int, default=0, help="first N events per recording (0: all)"
+    )
     args = ap.parse_args()
+    if args.max_events < 0:
+        ap.error(f"--max-events must be >= 0, got {args.max_events}")
     try:
         import tonic
         import tonic.functional as tf
@@ -110,6 +118,8 @@ def main() -> None:
             print(f"| {rel} | missing | | | | |")
             continue
         rec = get_format(fmt).read(path)
+        if args.max_events:
+            rec = dataclasses.replace(rec, events=rec.events[: args.max_events])
         ev = rec.events
         n = ev.size
         cases = _cases(rec, tf)

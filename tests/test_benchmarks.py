@@ -6,7 +6,9 @@ the script's ``--threads`` where it has one, ``OMP_NUM_THREADS=1`` otherwise), i
 folder, and checks what a reader of the tables relies on: the rows and variant names, times
 that are finite and positive, and the correctness figures the script prints (equal losses
 and identical spikes where variants must agree, rates in their band, accuracy above chance).
-Speed itself is not asserted. About 90 s on one CPU core without the slow and Lava cases.
+Speed itself is not asserted. Measured on the 2-core sandbox (load ~2): ~80 s for the default
+cases, +7 s for the optional Norse / SpikingJelly peers where installed, ~13 s for the two Lava
+cases, ~65 s for the two slow ones.
 """
 
 from __future__ import annotations

@@ -55,6 +55,21 @@ _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 _BATCHED_KINDS = ("dense", "one_to_one", "conv2d")  # projections batched over all steps
 
 
+def _input_dict(where: str, inputs: Any) -> dict[str, Any]:
+    """``inputs`` of run/forward as a new dict (None: empty); anything but a mapping is a
+    ParameterError."""
+    if inputs is None:
+        return {}
+    if not isinstance(inputs, Mapping):
+        raise ParameterError(
+            where,
+            "inputs",
+            "a dict mapping spike_tensor sources to tensors",
+            f"a {type(inputs).__name__}",
+        )
+    return dict(inputs)
+
+
 def _device(d: Any) -> torch.device:
     """A torch device this process can use (a typed error for a misspelt or absent one)."""
     try:
@@ -424,14 +439,7 @@ class Simulator(torch.nn.Module):
     def _check_inputs(
         self, inputs: dict[str, torch.Tensor] | None, n_steps: int
     ) -> dict[str, torch.Tensor]:
-        if inputs is not None and not isinstance(inputs, Mapping):
-            raise ParameterError(
-                "run",
-                "inputs",
-                "a dict mapping spike_tensor sources to tensors",
-                f"a {type(inputs).__name__}",
-            )
-        inputs = dict(inputs or {})
+        inputs = _input_dict("run", inputs)
         for name, pop in self.pops.items():
             if isinstance(pop.model, SpikeTensorSource) and name not in inputs:
                 raise ParameterError(
@@ -526,13 +534,7 @@ class Simulator(torch.nn.Module):
         state lives in the carry, never in the module, so the module stays stateless across
         calls (safe under DistributedDataParallel).
         """
-        if inputs is not None and not isinstance(inputs, Mapping):
-            raise ParameterError(
-                "forward",
-                "inputs",
-                "a dict mapping spike_tensor sources to tensors",
-                f"a {type(inputs).__name__}",
-            )
+        inputs = _input_dict("forward", inputs)
         if n_steps is None:
             first: Any = next(iter(inputs.values())) if inputs else None
             shp: Any = getattr(first, "shape", None) if first is not None else ()

@@ -296,7 +296,8 @@ def _check_digest(f: Any, p: str, what: str) -> None:
                 DIGEST_ATTR,
                 f"the content does not match the digest spikesim stored when it wrote "
                 f"this {what} (expected {str(stored)[:16]}..., found {actual[:16]}...): "
-                "the file was damaged or edited",
+                "the file was damaged or edited (to load a file edited on purpose, delete its "
+                f"root attributes {DIGEST_ATTR!r} and 'exporter' first)",
             )
 
 

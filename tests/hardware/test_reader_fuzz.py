@@ -380,8 +380,12 @@ def test_edited_spikesim_hdf5_fails_its_digest(
         w = f[key][()]
     w.flat[0] += 2  # still a valid network: only the digest can tell
     path = _edit_h5(seeds[name], tmp_path / name, _put(key, w), keep_digest=True)
-    with pytest.raises(ConfigError, match=r"does not match the digest spikesim stored"):
+    with pytest.raises(ConfigError, match=r"does not match the digest spikesim stored") as err:
         read(path)
+    # the message says how to load a file edited on purpose, and that works
+    assert f"delete its root attributes '{DIGEST_ATTR}' and 'exporter'" in str(err.value)
+    on_purpose = _edit_h5(seeds[name], tmp_path / f"edited_{name}", _put(key, w), keep_digest=False)
+    assert read(on_purpose) is not None
     path = _edit_h5(seeds[name], tmp_path / f"no_digest_{name}", _nothing, keep_digest=True)
     with h5py.File(path, "a") as f:
         del f.attrs[DIGEST_ATTR]

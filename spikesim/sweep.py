@@ -18,12 +18,25 @@ stored there, so an interrupted sweep (even SIGKILL) loses at most the last
 own state: if its function accepts a ``checkpoint`` keyword it receives a :class:`Checkpoint`
 whose ``save(state)`` writes atomically and whose ``load()`` returns the last saved state after
 an interruption, so a resumed run loses at most one of its checkpoint intervals. When all
-points are done the chunks are merged into ``out`` and ``<out>.partial/`` is removed.
+points are done the chunks are merged into ``out`` and ``<out>.partial/`` is removed. A chunk
+(or ``out``) that does not read whole on resuming, damaged so that its checksums or digests
+fail, is skipped with a logged warning and its points are run again; none of its values is
+taken over.
 
 HDF5 layout of ``out``: attributes ``experiment``, ``n_points``, ``complete``; group
-``points/<i:06d>`` per point with attribute ``params`` (JSON) and ``error`` (if it failed),
-one dataset per result key; group ``table`` with one column per parameter and per scalar
-result (NaN where missing), for quick plotting.
+``points/<i:06d>`` per point with attributes ``params`` (JSON), ``key`` and ``error`` (if it
+failed), one attribute per string result and one dataset per numeric result; group ``table``
+with one column per parameter and per scalar result (NaN where missing), for quick plotting.
+
+Files (merged file, checkpoint chunks, :class:`Checkpoint` states) are written in the formats
+of :mod:`spikesim._hdf5`: HDF5 1.10 (:data:`~spikesim._hdf5.CORE_LIBVER`, checksummed
+metadata and chunk indexes); texts as fixed-length UTF-8 attributes with their SHA-256 beside
+them (``<name>_sha256``, :func:`~spikesim._hdf5.write_text`), never variable-length strings;
+arrays chunked with Fletcher-32 (:func:`~spikesim._hdf5.dataset_options`); a numeric scalar
+as a compact dataset, its value inside the checksummed object header; string columns of the
+table as fixed-length UTF-8 bytes. Reading checks all of it, so a damaged or foreign file is
+a :class:`~spikesim.errors.ConfigError` naming it, not a hang or wrong values. Files written
+before these formats (variable-length string attributes) still read, unchecked.
 """
 
 from __future__ import annotations
@@ -49,8 +62,16 @@ from typing import Any
 import h5py
 import numpy as np
 
+from ._hdf5 import (
+    CORE_LIBVER,
+    TEXT_DIGEST_SUFFIX,
+    dataset_options,
+    open_checked,
+    read_text,
+    write_text,
+)
 from ._validate import check_choice, check_int
-from .errors import ConfigError, ParameterError
+from .errors import ConfigError, ParameterError, SpikesimError
 
 __all__ = [
     "sweep",
@@ -64,6 +85,10 @@ __all__ = [
 
 log = logging.getLogger("spikesim.sweep")
 _SCALARS = (int, float, bool, str, np.integer, np.floating, np.bool_)
+#: Attributes of a point group that are not string results.
+_RESERVED = ("params", "error", "key")
+#: What the readers call the files in errors.
+_WHAT = "spikesim sweep file"
 
 
 class SweepError(RuntimeError):
@@ -150,26 +175,56 @@ class Checkpoint:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
         os.close(fd)
-        with h5py.File(tmp, "w") as f:
-            _write_values(f, state, where="checkpoint state")
-        os.replace(tmp, self.path)
+        try:
+            with h5py.File(tmp, "w", libver=CORE_LIBVER) as f:
+                _write_values(f, state, where="checkpoint state")
+            os.replace(tmp, self.path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
 
     def load(self) -> dict[str, Any] | None:
+        """The last saved state, or None before the first :meth:`save`. A damaged or foreign
+        file is a :class:`~spikesim.errors.ConfigError` naming it."""
         if not self.path.exists():
             return None
-        with h5py.File(self.path, "r") as f:
-            return _read_values(f)
+        with open_checked(self.path, what="sweep checkpoint state") as f:
+            return _read_values(f, source=str(self.path))
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)
 
 
+def _write_scalar(g: h5py.Group, key: str, arr: np.ndarray) -> None:
+    """A 0-d numeric dataset in compact layout: its value is stored inside the dataset's
+    object header, which HDF5 1.10 checksums (a scalar cannot be chunked for Fletcher-32)."""
+    from h5py import h5d, h5p, h5s, h5t
+
+    dcpl = h5p.create(h5p.DATASET_CREATE)
+    dcpl.set_layout(h5d.COMPACT)
+    tid = h5t.py_create(arr.dtype, logical=True)
+    dsid = h5d.create(g.id, key.encode(), tid, h5s.create(h5s.SCALAR), dcpl=dcpl)
+    dsid.write(h5s.ALL, h5s.ALL, np.ascontiguousarray(arr))
+
+
 def _write_values(g: h5py.Group, values: Mapping[str, Any], *, where: str) -> None:
+    texts = {k for k, v in values.items() if isinstance(v, str)}
     for k, v in values.items():
         if not isinstance(k, str) or not k or "/" in k:
             raise ParameterError(where, "keys", "non-empty names without '/'", k)
         if isinstance(v, str):
-            g.attrs[k] = v
+            base = k.removesuffix(TEXT_DIGEST_SUFFIX)
+            if k in _RESERVED or (base != k and base in texts):
+                raise ParameterError(
+                    where,
+                    f"result {k!r}",
+                    f"a string result not named {', '.join(_RESERVED)} or '<other string "
+                    f"result>{TEXT_DIGEST_SUFFIX}' (names the file uses)",
+                    k,
+                )
+            if v.endswith("\0"):
+                raise ParameterError(where, f"result {k!r}", "a string not ending in NUL", v)
+            write_text(g, k, v)
             continue
         if hasattr(v, "detach"):  # torch tensor
             v = v.detach().cpu().numpy()
@@ -178,19 +233,32 @@ def _write_values(g: h5py.Group, values: Mapping[str, Any], *, where: str) -> No
             raise ParameterError(
                 where, f"result {k!r}", "a number, bool, string or numeric array", type(v).__name__
             )
-        g.create_dataset(k, data=arr)
+        if arr.ndim == 0:
+            _write_scalar(g, k, arr)
+        else:
+            g.create_dataset(k, data=arr, **dataset_options(arr))
 
 
-def _read_values(g: h5py.Group) -> dict[str, Any]:
+def _read_values(g: h5py.Group, *, source: str) -> dict[str, Any]:
+    """Results (or a checkpoint state) stored by :func:`_write_values` in ``g``; anything
+    else there (a subgroup, a non-numeric dataset, a non-text attribute) is a ConfigError
+    naming ``source``. h5py's errors propagate (the caller names the file)."""
     out: dict[str, Any] = {}
     for k, ds in g.items():
-        if isinstance(ds, h5py.Dataset):
-            v = ds[()]
-            out[k] = v.item() if isinstance(v, np.generic) else np.asarray(v)
-    for k, v in g.attrs.items():
-        if k in ("params", "error", "key"):
+        if not isinstance(ds, h5py.Dataset) or ds.dtype.kind not in "biuf":
+            raise ConfigError(source, k, "expected a numeric result dataset")
+        v = ds[()]
+        out[k] = v.item() if isinstance(v, np.generic) else np.asarray(v)
+    names = set(g.attrs)
+    for k in names:
+        if k in _RESERVED:
             continue
-        out[k] = v if not isinstance(v, np.generic) else v.item()
+        base = k.removesuffix(TEXT_DIGEST_SUFFIX)
+        if base != k and base in names:  # the digest of the text attribute `base`
+            continue
+        if k in out:
+            raise ConfigError(source, k, "both a dataset and an attribute")
+        out[k] = read_text(g, k, source=source)
     return out
 
 
@@ -258,6 +326,10 @@ class _Store:
         return str(self.partial / "state" / f"{self.keys[i]}.h5")
 
     def load_done(self) -> dict[str, tuple[dict[str, Any] | None, str | None]]:
+        """Points already stored in ``out`` or the checkpoint chunks, by key. A file that
+        does not read whole (damaged: its checksums, SHA-256 digests or structure do not
+        check out) is skipped with a warning, all of it, so its points are run again; no
+        damaged value is taken over."""
         done: dict[str, tuple[dict[str, Any] | None, str | None]] = {}
         sources = []
         if self.out.exists():
@@ -266,17 +338,13 @@ class _Store:
             sources += sorted(self.partial.glob("chunk_*.h5"))
         for src in sources:
             try:
-                with h5py.File(src, "r") as f:
-                    for g in f.get("points", {}).values():
-                        key = g.attrs.get("key")
-                        if key is None:
-                            continue
-                        err = g.attrs.get("error")
-                        done[str(key)] = (
-                            (None, str(err)) if err is not None else (_read_values(g), None)
-                        )
-            except OSError:  # a chunk left half-written by a crash (never renamed): ignore
-                log.warning("ignoring unreadable checkpoint file %s", src)
+                with open_checked(src, what=_WHAT) as f:
+                    found = _read_points(f, source=str(src))
+            except SpikesimError as exc:
+                log.warning("ignoring unreadable or damaged checkpoint file %s: %s", src, exc)
+                continue
+            for _, key, res, err in found:
+                done[key] = (None, err) if err is not None else (res, None)
         return done
 
     def write_chunk(self, items: list[tuple[int, dict[str, Any] | None, str | None]]) -> None:
@@ -286,7 +354,7 @@ class _Store:
         n = len(list(self.partial.glob("chunk_*.h5")))
         fd, tmp = tempfile.mkstemp(dir=self.partial, suffix=".tmp")
         os.close(fd)
-        with h5py.File(tmp, "w") as f:
+        with h5py.File(tmp, "w", libver=CORE_LIBVER) as f:
             self._write_points(f, items)
         dest = self.partial / f"chunk_{n:06d}.h5"
         while dest.exists():
@@ -300,10 +368,10 @@ class _Store:
         pts = f.require_group("points")
         for i, res, err in items:
             g = pts.create_group(f"{i:06d}")
-            g.attrs["params"] = json.dumps(self.points[i], sort_keys=True)
-            g.attrs["key"] = self.keys[i]
+            write_text(g, "params", json.dumps(self.points[i], sort_keys=True))
+            write_text(g, "key", self.keys[i])
             if err is not None:
-                g.attrs["error"] = err
+                write_text(g, "error", err.rstrip("\0"))
             else:
                 _write_values(g, res or {}, where=f"sweep point {i} ({self.points[i]})")
 
@@ -312,8 +380,8 @@ class _Store:
         fd, tmp = tempfile.mkstemp(dir=self.out.parent, suffix=".h5.tmp")
         os.close(fd)
         items = [(i, *done[k]) for i, k in enumerate(self.keys)]
-        with h5py.File(tmp, "w") as f:
-            f.attrs["experiment"] = self.experiment
+        with h5py.File(tmp, "w", libver=CORE_LIBVER) as f:
+            write_text(f, "experiment", self.experiment)
             f.attrs["n_points"] = len(self.points)
             f.attrs["complete"] = all(e is None for _, _, e in items)
             self._write_points(f, items)
@@ -321,10 +389,15 @@ class _Store:
             names = list(dict.fromkeys(k for p in self.points for k in p))
             for k in names:
                 col = [p.get(k) for p in self.points]
-                if all(isinstance(v, str) for v in col):
-                    table.create_dataset(k, data=np.array(col, dtype=h5py.string_dtype()))
+                texts = [v for v in col if isinstance(v, str) and not v.endswith("\0")]
+                if len(texts) == len(col):  # fixed-length UTF-8 bytes (h5py reads bytes)
+                    raw = [v.encode("utf-8") for v in texts]
+                    n = max(1, *map(len, raw))
+                    arr = np.array(raw, dtype=f"S{n}").astype(h5py.string_dtype("utf-8", n))
+                    table.create_dataset(k, data=arr, **dataset_options(arr))
                 elif all(isinstance(v, (int, float, bool)) for v in col):
-                    table.create_dataset(k, data=np.asarray(col, dtype=np.float64))
+                    arr = np.asarray(col, dtype=np.float64)
+                    table.create_dataset(k, data=arr, **dataset_options(arr))
             rkeys = list(dict.fromkeys(k for _, r, _ in items if r for k in r))
             for k in rkeys:
                 if k in table:
@@ -337,7 +410,7 @@ class _Store:
                     ):
                         nums[i] = float(v)
                 if np.isfinite(nums).any():
-                    table.create_dataset(k, data=nums)
+                    table.create_dataset(k, data=nums, **dataset_options(nums))
         os.replace(tmp, self.out)
         shutil.rmtree(self.partial, ignore_errors=True)
 
@@ -470,17 +543,62 @@ def _run_ray(
 # ------------------------------------------------------------------------- reading back
 
 
+def _read_points(
+    f: h5py.File, *, source: str
+) -> list[tuple[dict[str, Any], str, dict[str, Any] | None, str | None]]:
+    """(params, key, results, error) of every group under ``points`` in name order; a
+    missing or damaged part is a ConfigError naming ``source`` (h5py's errors propagate)."""
+    if "points" not in f or not isinstance(f["points"], h5py.Group):
+        raise ConfigError(source, "points", f"missing: not a {_WHAT}")
+    out = []
+    for name, g in sorted(f["points"].items()):
+        where = f"{source}:/points/{name}"
+        if not isinstance(g, h5py.Group) or not (len(name) == 6 and name.isdigit()):
+            raise ConfigError(source, f"points/{name}", "expected a point group named <i:06d>")
+        if "params" not in g.attrs or "key" not in g.attrs:
+            raise ConfigError(source, f"points/{name}", "missing its 'params' or 'key' attribute")
+        try:
+            params = json.loads(read_text(g, "params", source=where))
+        except json.JSONDecodeError as exc:
+            raise ConfigError(where, "params", f"not valid JSON: {exc}") from None
+        if not isinstance(params, dict):
+            raise ConfigError(where, "params", f"expected a JSON object, found {params!r}")
+        key = read_text(g, "key", source=where)
+        if key != _key(params):
+            raise ConfigError(where, "key", f"{key!r} does not match the parameters {params}")
+        err = read_text(g, "error", source=where) if "error" in g.attrs else None
+        res = None if err is not None else _read_values(g, source=where)
+        out.append((params, key, res, err))
+    return out
+
+
 def load_sweep(path: str | os.PathLike) -> SweepResult:
-    """Read a merged sweep file back (parameters, results and errors in grid order)."""
+    """Read a merged sweep file back (parameters, results and errors in grid order).
+
+    The file is checked as it is read (checksums of the HDF5 1.10 metadata and of the data
+    chunks, SHA-256 of the texts, declared sizes, the layout :func:`sweep` writes, every
+    point present once); a missing, damaged or foreign file is a
+    :class:`~spikesim.errors.ConfigError` (a ValueError) naming it."""
     path = Path(path)
-    with h5py.File(path, "r") as f:
-        groups = sorted(f["points"].items(), key=lambda kv: int(kv[0]))
-        params = [json.loads(g.attrs["params"]) for _, g in groups]
-        errors = [str(g.attrs["error"]) if "error" in g.attrs else None for _, g in groups]
-        results = [
-            None if e is not None else _read_values(g)
-            for (_, g), e in zip(groups, errors, strict=True)
-        ]
+    src = str(path)
+    with open_checked(path, what=_WHAT) as f:
+        if "n_points" not in f.attrs or "experiment" not in f.attrs:
+            raise ConfigError(src, "n_points", f"missing root attribute: not a merged {_WHAT}")
+        read_text(f, "experiment", source=src)
+        n = f.attrs["n_points"]
+        if not isinstance(n, (int, np.integer)) or n < 0:
+            raise ConfigError(src, "n_points", f"expected a count, found {n!r}")
+        found = _read_points(f, source=src)
+        names = sorted(f["points"])
+        if names != [f"{i:06d}" for i in range(int(n))]:
+            raise ConfigError(
+                src, "points", f"expected groups 000000..{int(n) - 1:06d}, found {len(names)}"
+            )
+        if "table" in f:  # not returned, but its checksums are verified: the file is whole
+            f["table"].visititems(lambda _, o: o[()] if isinstance(o, h5py.Dataset) else None)
+    params = [p for p, _, _, _ in found]
+    results = [r for _, _, r, _ in found]
+    errors = [e for _, _, _, e in found]
     return SweepResult(path, params, results, errors)
 
 

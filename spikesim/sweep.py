@@ -312,6 +312,17 @@ class SweepResult:
         return out
 
 
+def _move_aside(path: Path) -> Path:
+    """Rename ``path`` to ``<name>.damaged`` (or ``.damagedN`` if taken) and return it."""
+    dest = path.with_name(path.name + ".damaged")
+    k = 0
+    while dest.exists():
+        k += 1
+        dest = path.with_name(f"{path.name}.damaged{k}")
+    os.replace(path, dest)
+    return dest
+
+
 class _Store:
     """Chunk files under ``<out>.partial/`` plus the merged ``out``."""
 
@@ -329,7 +340,9 @@ class _Store:
         """Points already stored in ``out`` or the checkpoint chunks, by key. A file that
         does not read whole (damaged: its checksums, SHA-256 digests or structure do not
         check out) is skipped with a warning, all of it, so its points are run again; no
-        damaged value is taken over."""
+        damaged value is taken over. The damaged file is kept, renamed to
+        ``<name>.damaged`` (``.damaged1``, ... if taken), so the rerun overwrites nothing (a
+        damaged chunk goes with ``<out>.partial/`` once the sweep completes)."""
         done: dict[str, tuple[dict[str, Any] | None, str | None]] = {}
         sources = []
         if self.out.exists():
@@ -341,7 +354,14 @@ class _Store:
                 with open_checked(src, what=_WHAT) as f:
                     found = _read_points(f, source=str(src))
             except SpikesimError as exc:
-                log.warning("ignoring unreadable or damaged checkpoint file %s: %s", src, exc)
+                kept = _move_aside(src)
+                log.warning(
+                    "ignoring unreadable or damaged checkpoint file %s (kept as %s; its points "
+                    "run again): %s",
+                    src,
+                    kept,
+                    exc,
+                )
                 continue
             for _, key, res, err in found:
                 done[key] = (None, err) if err is not None else (res, None)

@@ -377,6 +377,30 @@ def test_resume_skips_a_damaged_chunk_and_reruns_its_points(
     assert np.array_equal(res.column("y"), load_sweep(merged).column("y"), equal_nan=True)
 
 
+def test_resume_over_a_damaged_merged_file_keeps_it_aside(
+    merged: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A damaged ``out`` found on resume is renamed to ``<out>.damaged``, not overwritten; all
+    its points run again and the new ``out`` equals the undamaged sweep."""
+    out = tmp_path / "m.h5"
+    data = bytearray(merged.read_bytes())
+    pos = data.find(b'"b": 1.0')
+    assert pos > 0
+    data[pos + 5] ^= 0x01
+    out.write_bytes(bytes(data))
+    CALLS.clear()
+    with caplog.at_level(logging.WARNING, logger="spikesim.sweep"):
+        res = sweep(experiment, GRID, out=out, progress=False, on_error="record")
+    kept = tmp_path / "m.h5.damaged"
+    assert kept.read_bytes() == bytes(data)
+    assert any(str(kept) in r.getMessage() for r in caplog.records)
+    assert len(CALLS) == 12
+    assert np.array_equal(res.column("y"), load_sweep(merged).column("y"), equal_nan=True)
+    out.write_bytes(bytes(data))  # a second damaged file does not replace the first one kept
+    sweep(experiment, GRID, out=out, progress=False, on_error="record")
+    assert (tmp_path / "m.h5.damaged1").read_bytes() == kept.read_bytes() == bytes(data)
+
+
 def test_checkpoint_state_damaged_edited_or_old(tmp_path: Path) -> None:
     ck = Checkpoint(tmp_path / "state.h5")
     ck.save({"w": np.arange(100.0), "k": 3, "name": "walk"})

@@ -53,6 +53,7 @@ __all__ = [
     "read_text",
     "repack",
     "write_text",
+    "TEXT_DIGEST_SUFFIX",
 ]
 
 #: Root attribute holding the hex SHA-256 of a hardware file's content (see the module doc).

@@ -26,9 +26,6 @@ change (variable-length string attributes, earliest HDF5 format) still read.
 from __future__ import annotations
 
 import json
-import select
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,6 +35,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from load_worker import Loader
 
 import spikesim as ss
 from spikesim._hdf5 import CORE_LIBVER
@@ -55,25 +53,11 @@ FUZZ = settings(
 #: Seconds a load may take in the worker before it counts as a hang (loads take ~10 ms).
 HANG_S = 30.0
 
-_WORKER = r"""
-import hashlib, pickle, sys, warnings
-warnings.simplefilter("error")
-import numpy as np
+_LOAD = """
 import spikesim as ss
-from spikesim.errors import SpikesimError
 
-def norm(o):
-    if isinstance(o, dict):
-        return {str(k): norm(v) for k, v in sorted(o.items())}
-    if isinstance(o, (list, tuple)):
-        return [norm(v) for v in o]
-    if isinstance(o, np.ndarray):
-        return ("array", o.dtype.str, o.shape, o.tobytes())
-    if isinstance(o, np.generic):
-        return o.item()
-    return o
-
-def content(kind, p):
+def load(request):
+    kind, p = request.split(" ", 1)
     if kind == "network":
         return ss.Network.from_hdf5(p).to_dict()
     r = ss.Result.from_hdf5(p)
@@ -83,70 +67,12 @@ def content(kind, p):
         "states": {k: [v.population, v.steps, v.indices, v.values] for k, v in r.states.items()},
         "rates": {k: [v.population, v.bin_s, v.rate_hz] for k, v in r.rates.items()},
     }
-
-print("ready", flush=True)
-for line in sys.stdin:
-    kind, p = line.rstrip("\n").split(" ", 1)
-    try:
-        out = "ok " + hashlib.sha256(pickle.dumps(norm(content(kind, p)))).hexdigest()
-    except SpikesimError as e:
-        named = p in str(e) and isinstance(e, ValueError)
-        out = f"typed {'named' if named else 'UNNAMED'} {type(e).__name__}: {e}"
-    except BaseException as e:
-        out = f"other {type(e).__name__}: {e}"
-    print(out.replace("\n", " "), flush=True)
 """
 
 
-class _Loader:
-    """A subprocess that loads files on request; a load without an answer in ``HANG_S``
-    seconds is a hang (the worker is killed and restarted)."""
-
-    def __init__(self) -> None:
-        self._start()
-
-    def _start(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", _WORKER],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        assert self.proc.stdout.readline().strip() == "ready"
-
-    def load(self, kind: str, path: Path) -> str:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        try:
-            self.proc.stdin.write(f"{kind} {path}\n")
-            self.proc.stdin.flush()
-        except BrokenPipeError:
-            self._start()
-            return "crash (worker gone before the load)"
-        ready, _, _ = select.select([self.proc.stdout], [], [], HANG_S)
-        if not ready:
-            self.close()
-            self._start()
-            return f"hang (no answer in {HANG_S:g} s)"
-        line = self.proc.stdout.readline()
-        if not line:
-            rc = self.proc.wait()
-            self._start()
-            return f"crash (worker exited with {rc})"
-        return line.strip()
-
-    def close(self) -> None:
-        self.proc.kill()
-        self.proc.wait()
-        for pipe in (self.proc.stdin, self.proc.stdout):
-            if pipe is not None:
-                pipe.close()
-
-
 @pytest.fixture(scope="module")
-def loader() -> Iterator[_Loader]:
-    worker = _Loader()
+def loader() -> Iterator[Loader]:
+    worker = Loader(_LOAD, hang_s=HANG_S)
     yield worker
     worker.close()
 
@@ -185,14 +111,14 @@ def seeds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def reference(seeds: dict[str, Path], loader: _Loader) -> dict[str, str]:
-    out = {kind: loader.load(kind, path) for kind, path in seeds.items()}
+def reference(seeds: dict[str, Path], loader: Loader) -> dict[str, str]:
+    out = {kind: loader.load(f"{kind} {path}") for kind, path in seeds.items()}
     assert all(v.startswith("ok ") for v in out.values()), out
     return out
 
 
-def _check(kind: str, path: Path, loader: _Loader, reference: dict[str, str], what: str) -> None:
-    got = loader.load(kind, path)
+def _check(kind: str, path: Path, loader: Loader, reference: dict[str, str], what: str) -> None:
+    got = loader.load(f"{kind} {path}")
     assert got == reference[kind] or got.startswith("typed named"), f"{what}: {got}"
 
 
@@ -214,7 +140,7 @@ def _damaged(src: Path, dst: Path, *, seed: int, n_flips: int) -> list[tuple[int
 
 @pytest.mark.parametrize("kind", ["network", "result"])
 def test_damaged_file_loads_unchanged_or_raises_a_named_typed_error(
-    kind: str, seeds: dict[str, Path], loader: _Loader, reference: dict[str, str]
+    kind: str, seeds: dict[str, Path], loader: Loader, reference: dict[str, str]
 ) -> None:
     src = seeds[kind]
     dst = src.with_name(f"damaged_{kind}.h5")
@@ -230,13 +156,13 @@ def test_damaged_file_loads_unchanged_or_raises_a_named_typed_error(
 
 @pytest.mark.parametrize("kind", ["network", "result"])
 def test_truncated_file_is_a_named_typed_error(
-    kind: str, seeds: dict[str, Path], loader: _Loader, reference: dict[str, str]
+    kind: str, seeds: dict[str, Path], loader: Loader, reference: dict[str, str]
 ) -> None:
     data = seeds[kind].read_bytes()
     dst = seeds[kind].with_name(f"truncated_{kind}.h5")
     for cut in (0, 8, 100, len(data) // 4, len(data) // 2, len(data) - 200, len(data) - 1):
         dst.write_bytes(data[:cut])
-        got = loader.load(kind, dst)
+        got = loader.load(f"{kind} {dst}")
         assert got.startswith("typed named"), f"{kind} cut at {cut} of {len(data)}: {got}"
 
 

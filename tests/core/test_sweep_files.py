@@ -20,9 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import select
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +29,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from load_worker import Loader
 
 from spikesim.errors import ConfigError
 from spikesim.sweep import Checkpoint, load_sweep, sweep
@@ -76,87 +74,18 @@ def experiment(*, a: int, b: float, mode: str) -> dict[str, Any]:
     }
 
 
-_WORKER = r"""
-import hashlib, pickle, sys, warnings
-warnings.simplefilter("error")
-import numpy as np
-from spikesim.errors import SpikesimError
+_LOAD = """
 from spikesim.sweep import load_sweep
 
-def norm(o):
-    if isinstance(o, dict):
-        return {str(k): norm(v) for k, v in sorted(o.items())}
-    if isinstance(o, (list, tuple)):
-        return [norm(v) for v in o]
-    if isinstance(o, np.ndarray):
-        return ("array", o.dtype.str, o.shape, o.tobytes())
-    if isinstance(o, np.generic):
-        return o.item()
-    return o
-
-print("ready", flush=True)
-for line in sys.stdin:
-    p = line.rstrip("\n")
-    try:
-        r = load_sweep(p)
-        out = "ok " + hashlib.sha256(pickle.dumps(norm([r.params, r.results, r.errors]))).hexdigest()
-    except SpikesimError as e:
-        named = p in str(e) and isinstance(e, ValueError)
-        out = f"typed {'named' if named else 'UNNAMED'} {type(e).__name__}: {e}"
-    except BaseException as e:
-        out = f"other {type(e).__name__}: {e}"
-    print(out.replace("\n", " "), flush=True)
+def load(request):
+    r = load_sweep(request.split(" ", 1)[1])
+    return [r.params, r.results, r.errors]
 """
 
 
-class _Loader:
-    """A subprocess running load_sweep on request; no answer in HANG_S s is a hang."""
-
-    def __init__(self) -> None:
-        self._start()
-
-    def _start(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", _WORKER],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        assert self.proc.stdout.readline().strip() == "ready"
-
-    def load(self, path: Path) -> str:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        try:
-            self.proc.stdin.write(f"{path}\n")
-            self.proc.stdin.flush()
-        except BrokenPipeError:
-            self._start()
-            return "crash (worker gone before the load)"
-        ready, _, _ = select.select([self.proc.stdout], [], [], HANG_S)
-        if not ready:
-            self.close()
-            self._start()
-            return f"hang (no answer in {HANG_S:g} s)"
-        line = self.proc.stdout.readline()
-        if not line:
-            rc = self.proc.wait()
-            self._start()
-            return f"crash (worker exited with {rc})"
-        return line.strip()
-
-    def close(self) -> None:
-        self.proc.kill()
-        self.proc.wait()
-        for pipe in (self.proc.stdin, self.proc.stdout):
-            if pipe is not None:
-                pipe.close()
-
-
 @pytest.fixture(scope="module")
-def loader() -> Iterator[_Loader]:
-    worker = _Loader()
+def loader() -> Iterator[Loader]:
+    worker = Loader(_LOAD, hang_s=HANG_S)
     yield worker
     worker.close()
 
@@ -170,8 +99,8 @@ def merged(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def reference(merged: Path, loader: _Loader) -> str:
-    got = loader.load(merged)
+def reference(merged: Path, loader: Loader) -> str:
+    got = loader.load(f"sweep {merged}")
     assert got.startswith("ok "), got
     return got
 
@@ -190,7 +119,7 @@ def _damaged(src: Path, dst: Path, *, seed: int, n_flips: int) -> list[tuple[int
 
 
 def test_damaged_sweep_file_loads_unchanged_or_raises_a_named_typed_error(
-    merged: Path, loader: _Loader, reference: str
+    merged: Path, loader: Loader, reference: str
 ) -> None:
     dst = merged.with_name("damaged.h5")
 
@@ -198,18 +127,18 @@ def test_damaged_sweep_file_loads_unchanged_or_raises_a_named_typed_error(
     @given(seed=st.integers(0, 2**32 - 1), n_flips=st.integers(1, 4))
     def run(seed: int, n_flips: int) -> None:
         flips = _damaged(merged, dst, seed=seed, n_flips=n_flips)
-        got = loader.load(dst)
+        got = loader.load(f"sweep {dst}")
         assert got == reference or got.startswith("typed named ConfigError"), (flips, got)
 
     run()
 
 
-def test_truncated_sweep_file_is_a_named_typed_error(merged: Path, loader: _Loader) -> None:
+def test_truncated_sweep_file_is_a_named_typed_error(merged: Path, loader: Loader) -> None:
     data = merged.read_bytes()
     dst = merged.with_name("truncated.h5")
     for cut in (0, 8, 100, len(data) // 4, len(data) // 2, len(data) - 200, len(data) - 1):
         dst.write_bytes(data[:cut])
-        got = loader.load(dst)
+        got = loader.load(f"sweep {dst}")
         assert got.startswith("typed named ConfigError"), f"cut at {cut} of {len(data)}: {got}"
 
 

@@ -766,8 +766,11 @@ class Network:
         exactly the synapses and initial values a run of this network with ``seed`` uses.
         Saving it keeps the exact weights; other backends (Brian2, Lava) consume it.
         """
+        from ._memory import check_memory, host_memory_bytes
         from .connectivity import Circulant, Conv2d, Explicit, materialize
 
+        # drawn tables live in host memory: refuse what cannot fit before drawing anything
+        check_memory(self, batch=1, itemsize=8, host_bytes=host_memory_bytes())
         out = Network.from_dict(self.to_dict())
         gen = np.random.default_rng(seed)
         for name, pop in self.populations.items():

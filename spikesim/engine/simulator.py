@@ -30,8 +30,8 @@ import numpy as np
 import torch
 
 from .. import dynamics as dyn
+from .._memory import check_memory, host_memory_bytes
 from .._validate import check_choice, check_int, check_positive
-from ..connectivity import Dense, Explicit, FixedFanIn, Sparse
 from ..dynamics import rate as rate_fn
 from ..errors import ParameterError, ShapeError, SimulationError
 from ..network import (
@@ -98,89 +98,24 @@ def _device(d: Any) -> torch.device:
 
 def _memory_limits(device: torch.device) -> tuple[int | None, int | None]:
     """(host, device) memory in bytes, None where unknown."""
-    try:
-        host: int | None = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
-        host = None
+    host = host_memory_bytes()
     if device.type == "cuda":
         return host, int(torch.cuda.get_device_properties(device).total_memory)
     return host, host if device.type == "cpu" else None
 
 
 def _check_memory(network: Network, batch: int, itemsize: int, device: torch.device) -> None:
-    """Refuse, before allocating, a population, projection or delay whose arrays alone exceed
-    the memory of the machine (lower-bound estimates: what fits may still be slow)."""
+    """Refuse, before allocating, what cannot fit the memory of ``device`` (see
+    :func:`spikesim._memory.check_memory`)."""
     host, dev_limit = _memory_limits(device)
-    on_cpu = device.type == "cpu"
-
-    def refuse(
-        where: str, field: str, what: str, host_b: float, dev_b: float, found: str, hint: str
-    ):
-        for need, limit, place in (
-            (host_b + dev_b if on_cpu else host_b, host, "host"),
-            (0.0 if on_cpu else dev_b, dev_limit, str(device)),
-        ):
-            if limit is not None and need > limit:
-                raise ParameterError(
-                    where,
-                    field,
-                    f"{what} in memory ({limit / 2**30:.1f} GiB on {place})",
-                    f"{found}: at least {need / 2**30:.3g} GiB",
-                    hint=hint,
-                )
-
-    for p in network.populations.values():
-        where = f"population {p.name!r}"
-        refuse(where, "size", "a population that fits", 8.0 * p.size, 0.0, f"{p.size} neurons", "")
-        refuse(
-            where,
-            "batch_size",
-            "a batch that fits",
-            0.0,
-            4.0 * batch * p.size * itemsize,
-            f"batch {batch} x {p.size} neurons",
-            "Use a smaller batch_size.",
-        )
-    for pr in network.projections.values():
-        where = f"projection {pr.name!r}"
-        n_pre = network.populations[pr.pre].size
-        n_post = network.populations[pr.post].size
-        conn = pr.connectivity
-        n_syn, found = 0.0, ""
-        if isinstance(conn, Dense):
-            n_syn, found = float(n_pre) * n_post, f"{n_post} x {n_pre} dense weights"
-        elif isinstance(conn, Sparse):
-            n_syn = conn.p * n_pre * n_post
-            found = f"about {n_syn:.3g} synapses (p = {conn.p:g} of {n_post} x {n_pre})"
-        elif isinstance(conn, FixedFanIn):
-            n_syn, found = float(conn.k) * n_post, f"{n_post} x k = {conn.k} synapses"
-        if n_syn:
-            dense = isinstance(conn, Dense)
-            refuse(
-                where,
-                "connectivity",
-                "a connectivity whose synapses fit",
-                n_syn * (8.0 if dense else 32.0),
-                n_syn * itemsize,
-                found,
-                "A dense projection stores every pre-post weight; use Sparse or FixedFanIn."
-                if dense
-                else "Use a smaller p or k, or fewer neurons.",
-            )
-        delay = pr.delay_steps
-        if isinstance(conn, Explicit) and conn.delay_steps is not None:
-            d = np.asarray(conn.delay_steps)
-            delay += int(d.max()) if d.size else 0
-        if delay:
-            refuse(
-                where,
-                "delay_steps",
-                "a delay whose ring buffer fits",
-                0.0,
-                (delay + 2.0) * batch * (n_post + 1) * itemsize,
-                f"{delay + 2} slots x batch {batch} x {n_post + 1} neurons",
-                "Delays are held in a ring buffer of one slot per step; use a shorter delay.",
-            )
+    check_memory(
+        network,
+        batch=batch,
+        itemsize=itemsize,
+        host_bytes=host,
+        device_bytes=dev_limit,
+        device=str(device) if device.type != "cpu" else None,
+    )
 
 
 def _dtype(d: Any) -> torch.dtype:

@@ -710,6 +710,19 @@ RUN_CASES = [
         ParameterError,
         r"batch_size.*batch 1000000000",
     ),
+    # Network.frozen draws every synapse into host memory: the same refusal, before drawing
+    (
+        "frozen dense 1e6 x 1e6",
+        lambda: _big(ss.Dense(weight=0.0)).frozen(seed=0),
+        ParameterError,
+        r"'p'.*connectivity.*1000000 x 1000000 dense",
+    ),
+    (
+        "frozen fixed fan-in 1e6 x k 1e6",
+        lambda: _big(ss.FixedFanIn(k=10**6)).frozen(seed=0),
+        ParameterError,
+        r"connectivity.*k = 1000000 synapses",
+    ),
 ]
 
 

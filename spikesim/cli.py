@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import sys
-import tomllib
 from typing import Any
 
 import click
@@ -86,18 +85,10 @@ def load_run_config(path: str | os.PathLike[str]) -> tuple[Any, dict[str, Any]]:
 
     Returns ``(network, run_options)``; unknown ``[run]`` keys raise :class:`ConfigError`.
     """
-    from .network import Network
+    from .network import Network, read_toml
 
     path = os.fspath(path)
-    try:
-        with open(path, "rb") as fh:
-            doc = tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(path, "-", "file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(path, "-", f"not valid TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:  # a folder, no permission, binary data
-        raise ConfigError(path, "-", f"cannot be read as a TOML text file: {exc}") from None
+    doc = read_toml(path)
     run = doc.pop("run", {})
     if not isinstance(run, dict):
         raise ConfigError(path, "run", f"expected a table, found {type(run).__name__}")
@@ -158,7 +149,8 @@ def run_cmd(config: str, **overrides: Any) -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False), required=False)
 def info_cmd(path: str | None) -> None:
     """Versions and devices; with PATH, describe a network (TOML/HDF5) or a result file."""
-    from .network import Network, _open_hdf5
+    from ._hdf5 import open_checked
+    from .network import Network
     from .results import Result, versions
 
     if path is None:
@@ -187,7 +179,7 @@ def info_cmd(path: str | None) -> None:
         return
     try:
         if path.endswith((".h5", ".hdf5")):
-            with _open_hdf5(path) as fh:
+            with open_checked(path, what="spikesim network or result file") as fh:
                 is_result = "run_json" in fh.attrs
             if is_result:
                 click.echo(Result.from_hdf5(path).summary())

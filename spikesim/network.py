@@ -696,18 +696,7 @@ class Network:
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike) -> Network:
-        import tomllib
-
-        try:
-            d = tomllib.loads(Path(path).read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(str(path), "<syntax>", str(exc)) from exc
-        except FileNotFoundError:
-            raise ConfigError(str(path), "-", "file not found") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(
-                str(path), "-", f"cannot be read as a TOML text file: {exc}"
-            ) from None
+        d = read_toml(path)
         if "run" in d:  # a run config may carry a [run] table beside the network
             d = {k: v for k, v in d.items() if k != "run"}
         return cls.from_dict(d, source=str(path))
@@ -838,6 +827,23 @@ def draw_population_values(pop: Population, gen: np.random.Generator) -> dict[st
     return out
 
 
+def read_toml(path: str | os.PathLike) -> dict[str, Any]:
+    """The TOML document at ``path``; a missing, unreadable (a folder, binary data) or
+    malformed file is a ConfigError naming it."""
+    import tomllib
+
+    p = os.fspath(path)
+    try:
+        with open(p, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(p, "-", "file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(p, "<syntax>", f"not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:  # a folder, no permission, binary data
+        raise ConfigError(p, "-", f"cannot be read as a TOML text file: {exc}") from None
+
+
 def _lists_to_arrays(obj: Any, fields: tuple[str, ...]) -> Any:
     """``obj`` with list/tuple values of ``fields`` as float arrays (already validated numeric),
     so the shape checks and backends see exactly what they would for an array."""
@@ -847,20 +853,6 @@ def _lists_to_arrays(obj: Any, fields: tuple[str, ...]) -> Any:
     return dataclasses.replace(
         obj, **{f: np.asarray(v, dtype=np.float64) for f, v in lists.items()}
     )
-
-
-def _open_hdf5(path: str | os.PathLike) -> Any:
-    """``h5py.File(path, "r")``; a missing, unreadable or non-HDF5 file is a ConfigError."""
-    import h5py
-
-    try:
-        return h5py.File(path, "r")
-    except FileNotFoundError:
-        raise ConfigError(os.fspath(path), "-", "file not found") from None
-    except OSError as exc:  # not HDF5, truncated, a directory, no permission
-        raise ConfigError(
-            os.fspath(path), "-", f"not a readable HDF5 file ({str(exc).splitlines()[0]})"
-        ) from None
 
 
 def read_description(g: Any, *, source: str) -> dict[str, Any]:

@@ -179,7 +179,7 @@ class Result:
     def from_hdf5(cls, path: str | os.PathLike, *, allow_incomplete: bool = False) -> Result:
         """Read a result file; an interrupted streamed run needs ``allow_incomplete=True``.
 
-        Files are checked as they are read (:mod:`spikesim._hdf5`): the 1.8 format's metadata
+        Files are checked as they are read (:mod:`spikesim._hdf5`): the 1.10 format's metadata
         checksums, the SHA-256 of the JSON texts, the Fletcher-32 checksums of the data and
         the declared dataset sizes. A missing, damaged or foreign file raises a
         :class:`~spikesim.errors.SpikesimError` naming it."""

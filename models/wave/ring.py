@@ -24,7 +24,10 @@ import numpy as np
 import torch
 
 from spikesim import Circulant, Explicit, Network, RateUnit, Ring, Simulator
+from spikesim._validate import check_finite, check_int
 from spikesim.errors import ParameterError, ShapeError
+
+from .._checks import check_device, check_fits, check_float_dtype, check_seed, finite_array
 
 __all__ = [
     "circulant_from_taps",
@@ -41,11 +44,17 @@ _WHERE = "wave ring"
 
 
 def _check_int(field: str, value: object, minimum: int, where: str = _WHERE) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ParameterError(where, field, f"an integer >= {minimum}", value)
-    if int(value) < minimum:
-        raise ParameterError(where, field, f"an integer >= {minimum}", value)
-    return int(value)
+    return check_int(where, field, value, minimum=minimum)
+
+
+def _tensor(field: str, value: object, dtype: torch.dtype, device: object) -> torch.Tensor:
+    """``value`` as a tensor of finite numbers (a tensor keeps its autograd graph)."""
+    if not isinstance(value, torch.Tensor):
+        value = finite_array(_WHERE, field, value)
+    t = torch.as_tensor(value, dtype=dtype, device=device)  # type: ignore[arg-type]
+    if not bool(torch.isfinite(t).all()):
+        raise ParameterError(_WHERE, field, "finite values (no NaN or Inf)", "values with NaN/Inf")
+    return t
 
 
 def circulant_from_taps(taps: np.ndarray, n: int) -> np.ndarray:
@@ -62,7 +71,8 @@ def circulant_from_taps(taps: np.ndarray, n: int) -> np.ndarray:
     -------
     ``(c, n, n)`` array ``W`` with ``W[ch, i, (i - m) mod n] = taps[ch, m + k // 2]``.
     """
-    taps = np.asarray(taps)
+    dtype = np.asarray(taps).dtype if np.asarray(taps).dtype.kind == "f" else np.float64
+    taps = finite_array(_WHERE, "taps", taps).astype(dtype)
     if taps.ndim != 2:
         raise ShapeError(_WHERE, "taps", ("c", "k"), taps.shape)
     c, k = taps.shape
@@ -78,7 +88,8 @@ def circulant_from_taps(taps: np.ndarray, n: int) -> np.ndarray:
             n,
             "the kernel would wrap onto itself",
         )
-    w = np.zeros((c, n, n), dtype=taps.dtype if taps.dtype.kind == "f" else np.float64)
+    check_fits(_WHERE, "n", float(c) * n * n * taps.dtype.itemsize, f"{c} dense {n} x {n} rings")
+    w = np.zeros((c, n, n), dtype=taps.dtype)
     rows = np.arange(n)
     half = k // 2
     for idx in range(k):
@@ -130,7 +141,7 @@ def shift_kernel(
             "the kernel would wrap onto itself",
         )
     taps = np.zeros((c, kernel_size), dtype=dtype)
-    taps[:, kernel_size // 2 + int(shift)] = gain
+    taps[:, kernel_size // 2 + int(shift)] = check_finite(_WHERE, "gain", gain)
     return circulant_from_taps(taps, n)
 
 
@@ -165,22 +176,32 @@ def ring_conv_run(
     c = _check_int("c", c, 1)
     if activation not in ("linear", "relu"):
         raise ParameterError(_WHERE, "activation", "'linear' or 'relu'", activation)
-    xt = torch.as_tensor(x, dtype=dtype, device=device)
+    dtype = check_float_dtype(_WHERE, "dtype", dtype)
+    device = check_device(_WHERE, device)
+    xt = _tensor("x", x, dtype, device)
     if xt.ndim not in (1, 2) or xt.shape[0] < 1:
         raise ShapeError(_WHERE, "x", ("T", "batch"), tuple(xt.shape))
+    itemsize = torch.finfo(dtype).bits // 8
+    steps_, batch_ = xt.shape[0], (xt.shape[1] if xt.ndim == 2 else 1)
+    check_fits(
+        _WHERE,
+        "x",
+        float(steps_) * batch_ * c * n * itemsize + float(c) * n * n * itemsize,
+        f"{steps_} steps x batch {batch_} x {c} channels x {n} units",
+    )
     squeeze = xt.ndim == 1
     if squeeze:
         xt = xt[:, None]
     if weights is None:
         w = torch.as_tensor(shift_kernel(n, c), dtype=dtype, device=xt.device)
     else:
-        w = torch.as_tensor(weights, dtype=dtype, device=xt.device)
+        w = _tensor("weights", weights, dtype, xt.device)
         if tuple(w.shape) != (c, n, n):
             raise ShapeError(_WHERE, "weights", (c, n, n), tuple(w.shape))
     if input_gain is None:
         g = torch.ones(c, dtype=dtype, device=xt.device)
     else:
-        g = torch.as_tensor(input_gain, dtype=dtype, device=xt.device)
+        g = _tensor("input_gain", input_gain, dtype, xt.device)
         if tuple(g.shape) != (c,):
             raise ShapeError(_WHERE, "input_gain", (c,), tuple(g.shape))
     steps, batch = xt.shape
@@ -200,10 +221,14 @@ def readout_kernel(readout: np.ndarray, input_gain: np.ndarray | None = None) ->
 
     For the shift ring (``t < n``) ``(readout * states[t]).sum() == sum_k K[k] x[t - k]``.
     """
-    r = np.asarray(readout, dtype=np.float64)
+    r = finite_array(_WHERE, "readout", readout)
     if r.ndim != 2:
         raise ShapeError(_WHERE, "readout", ("c", "n"), r.shape)
-    g = np.ones(r.shape[0]) if input_gain is None else np.asarray(input_gain, dtype=np.float64)
+    g = (
+        np.ones(r.shape[0])
+        if input_gain is None
+        else finite_array(_WHERE, "input_gain", input_gain)
+    )
     if g.shape != (r.shape[0],):
         raise ShapeError(_WHERE, "input_gain", (r.shape[0],), g.shape)
     return g @ r
@@ -215,10 +240,11 @@ def periodic_kernel(kernel: np.ndarray, length: int) -> np.ndarray:
     Once activity wraps round the ring, position ``k`` holds ``x[t-k] + x[t-k-n] + ...``, so the
     readout is the convolution with this periodised kernel.
     """
-    k = np.asarray(kernel, dtype=np.float64)
+    k = finite_array(_WHERE, "kernel", kernel)
     if k.ndim != 1 or k.size < 1:
         raise ShapeError(_WHERE, "kernel", ("n",), k.shape)
     length = _check_int("length", length, 1)
+    check_fits(_WHERE, "length", 8.0 * (length + k.size), f"{length} taps")
     reps = -(-length // k.size)
     return np.tile(k, reps)[:length]
 
@@ -232,7 +258,7 @@ def spacetime_velocity(states: np.ndarray, *, max_speed: int = 3) -> tuple[int, 
     ``[-max_speed, max_speed]`` whose line carries the most power of the mean-subtracted record
     outside the ``b = 0`` column (which holds no motion), and that power's fraction.
     """
-    s = np.asarray(states, dtype=np.float64)
+    s = finite_array(_WHERE, "states", states)
     if s.ndim != 2 or s.shape[0] < s.shape[1] or s.shape[1] < 2:
         raise ShapeError(_WHERE, "states", ("T >= n", "n >= 2"), s.shape)
     max_speed = _check_int("max_speed", max_speed, 0)
@@ -283,9 +309,11 @@ def ring_network(
         )
     if activation not in ("linear", "relu"):
         raise ParameterError(_WHERE, "activation", "'linear' or 'relu'", activation)
-    g = np.ones(c) if input_gain is None else np.asarray(input_gain, dtype=np.float64)
+    g = np.ones(c) if input_gain is None else finite_array(_WHERE, "input_gain", input_gain)
     if g.shape != (c,):
         raise ShapeError(_WHERE, "input_gain", (c,), g.shape)
+    # the channel identity (c, c) of the Circulant and the ring's state
+    check_fits(_WHERE, "c", 8.0 * c * c + 8.0 * c * n, f"{c} channels x {n} units")
     unit = RateUnit(
         tau_s=0.0,
         tau_syn_exc_s=0.0,
@@ -318,12 +346,21 @@ def run_ring_network(
     Runs ``T + 1`` steps in float64 and drops the first, so that ``out[t]`` is the ring after
     input ``x[t]`` arrived, as in :func:`ring_conv_run`.
     """
-    xt = torch.as_tensor(x, dtype=torch.float64)
+    xa = finite_array(_WHERE, "x", x)
+    xt = torch.as_tensor(xa, dtype=torch.float64)
     if xt.ndim == 1:
         xt = xt[:, None]
     if xt.ndim != 2 or xt.shape[0] < 1:
-        raise ShapeError(_WHERE, "x", ("T", "batch"), tuple(torch.as_tensor(x).shape))
+        raise ShapeError(_WHERE, "x", ("T", "batch"), xa.shape)
     steps, batch = xt.shape
+    if not isinstance(net, Network) or "ring" not in net.populations or "x" not in net.populations:
+        raise ParameterError(
+            _WHERE,
+            "net",
+            "a network from ring_network (populations 'x' and 'ring')",
+            sorted(net.populations) if isinstance(net, Network) else type(net).__name__,
+        )
+    check_seed(_WHERE, seed)
     ring = net.populations["ring"]
     c, n = ring.shape if ring.shape is not None else (1, ring.size)
     sim = Simulator(net, mode=mode, batch_size=batch, dtype="float64", seed=seed)

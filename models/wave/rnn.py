@@ -27,6 +27,7 @@ the last state ``(batch, n_out)`` or of every state ``(T, batch, n_out)``.
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import TypedDict
 
@@ -34,8 +35,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from spikesim._validate import check_int
 from spikesim.errors import ParameterError, ShapeError
 
+from .._checks import check_device, check_fits, check_float_dtype, check_generator, check_tensor
 from .fused import wave_recurrence
 
 __all__ = [
@@ -60,15 +63,24 @@ class _Factory(TypedDict):
 
 
 def _check_int(where: str, field: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ParameterError(where, field, f"an integer >= {minimum}", value)
-    return value
+    return check_int(where, field, value, minimum=minimum)
 
 
 def _check_choice(where: str, field: str, value: object, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ParameterError(where, field, f"one of {', '.join(map(repr, choices))}", value)
     return str(value)
+
+
+def _check_factory(
+    where: str, generator: object, device: object, dtype: object, n_params: float
+) -> None:
+    """Generator, device and dtype torch accepts, and parameters that fit in memory."""
+    check_generator(where, generator)
+    check_device(where, device)
+    dtype = check_float_dtype(where, "dtype", dtype)
+    size = f"{n_params:.3g} parameters"
+    check_fits(where, "size", n_params * (torch.finfo(dtype).bits // 8), size)
 
 
 def _uniform(t: torch.Tensor, bound: float, generator: torch.Generator | None) -> None:
@@ -100,8 +112,7 @@ class SequenceModel(nn.Module):
             raise ParameterError(name, "x", "a torch.Tensor (T, batch, n_inp)", type(x).__name__)
         if x.ndim != 3 or x.shape[2] != self.n_inp or x.shape[0] < 1 or x.shape[1] < 1:
             raise ShapeError(name, "x", ("T", "batch", self.n_inp), tuple(x.shape))
-        if not x.is_floating_point():
-            raise ParameterError(name, "x.dtype", "a floating-point dtype", x.dtype)
+        check_tensor(name, "x", x, dtype=self.readout.weight.dtype)
 
     def _run(self, x: torch.Tensor, keep_all: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Return (last hidden (batch, H), all hidden (T, batch, H) or None)."""
@@ -170,7 +181,8 @@ class WaveRNN(SequenceModel):
         self.n_out = _check_int(w, "n_out", n_out, 1)
         self.n = _check_int(w, "n", n, 1)
         self.channels = _check_int(w, "channels", channels, 1)
-        self.kernel_size = _check_int(w, "kernel_size", kernel_size, 1)
+        self.kernel_size = kernel_size = _check_int(w, "kernel_size", kernel_size, 1)
+        n, n_inp, n_out = self.n, self.n_inp, self.n_out
         if kernel_size % 2 != 1:
             raise ParameterError(w, "kernel_size", "an odd integer", kernel_size)
         if n < kernel_size:
@@ -187,6 +199,9 @@ class WaveRNN(SequenceModel):
         self.activation = _check_choice(w, "activation", activation, ("relu", "linear"))
         self.hidden_size = self.channels * self.n
         c, k = self.channels, self.kernel_size
+        _check_factory(
+            w, generator, device, dtype, float(c) * n * (n_inp + 1 + n_out) + c * c * k + c
+        )
         kw: _Factory = {"device": device, "dtype": dtype}
         # V x + b: input weight (c, n, n_inp), input bias (c, n)
         self.input_weight = nn.Parameter(torch.zeros(c, n, n_inp, **kw))
@@ -307,7 +322,24 @@ class ReferenceWaveRNN(SequenceModel):
         dtype: torch.dtype = torch.float32,
     ) -> None:
         super().__init__()
-        self.n_inp, self.n_out, self.n, self.channels = n_inp, n_out, n, channels
+        w = "ReferenceWaveRNN"
+        self.n_inp = _check_int(w, "n_inp", n_inp, 1)
+        self.n_out = _check_int(w, "n_out", n_out, 1)
+        self.n = _check_int(w, "n", n, 1)
+        self.channels = channels = _check_int(w, "channels", channels, 1)
+        kernel_size = _check_int(w, "kernel_size", kernel_size, 1)
+        n, n_inp, n_out = self.n, self.n_inp, self.n_out
+        if kernel_size % 2 != 1:
+            raise ParameterError(w, "kernel_size", "an odd integer", kernel_size)
+        if n < kernel_size:
+            raise ParameterError(w, "n", f"a ring size >= kernel_size = {kernel_size}", n)
+        _check_factory(
+            w,
+            generator,
+            device,
+            dtype,
+            float(channels) * n * (n_inp + 1 + n_out) + channels * channels * kernel_size,
+        )
         self.hidden_size = n * channels
         kw: _Factory = {"device": device, "dtype": dtype}
         self.wx = nn.Linear(n_inp, n * channels, **kw)
@@ -370,9 +402,11 @@ class IRNN(SequenceModel):
             raise ParameterError(w, "activation", "'relu' with impl='torch_rnn'", activation)
         self.n_inp = _check_int(w, "n_inp", n_inp, 1)
         self.n_out = _check_int(w, "n_out", n_out, 1)
-        self.hidden_size = _check_int(w, "hidden", hidden, 1)
+        self.hidden_size = hidden = _check_int(w, "hidden", hidden, 1)
+        n_inp, n_out = self.n_inp, self.n_out
         self.bias_init = _check_choice(w, "bias_init", bias_init, ("zeros", "official"))
         self.activation = _check_choice(w, "activation", activation, ("relu", "linear"))
+        _check_factory(w, generator, device, dtype, float(hidden) * (hidden + n_inp + 2 + n_out))
         kw: _Factory = {"device": device, "dtype": dtype}
         self.input_weight = nn.Parameter(torch.empty(hidden, n_inp, **kw))
         self.input_bias = nn.Parameter(torch.zeros(hidden, **kw))
@@ -434,7 +468,11 @@ class _TorchRNN(SequenceModel):
         w = type(self).__name__
         self.n_inp = _check_int(w, "n_inp", n_inp, 1)
         self.n_out = _check_int(w, "n_out", n_out, 1)
-        self.hidden_size = _check_int(w, "hidden", hidden, 1)
+        self.hidden_size = hidden = _check_int(w, "hidden", hidden, 1)
+        n_inp, n_out = self.n_inp, self.n_out
+        gates = 4 if self._cls is nn.LSTM else 3
+        n_params = float(hidden) * (gates * (hidden + n_inp + 2) + n_out)
+        _check_factory(w, generator, device, dtype, n_params)
         self.rnn = self._cls(n_inp, hidden, device=device, dtype=dtype)
         bound = 1.0 / math.sqrt(hidden)  # PyTorch's default LSTM/GRU init, drawn from generator
         for p in self.rnn.parameters():
@@ -470,4 +508,18 @@ _MODELS: dict[str, type[SequenceModel]] = {
 def build_model(kind: str, n_inp: int, n_out: int, **options) -> SequenceModel:
     """Build ``"wrnn"``, ``"irnn"``, ``"lstm"``, ``"gru"`` or ``"wrnn_reference"`` by name."""
     _check_choice("build_model", "kind", kind, tuple(_MODELS))
-    return _MODELS[kind](n_inp, n_out, **options)
+    cls = _MODELS[kind]
+    known = [
+        p.name
+        for p in inspect.signature(cls.__init__).parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise ParameterError(
+            "build_model",
+            f"options of {kind!r}",
+            f"keywords among {', '.join(known)}",
+            unknown[0],
+        )
+    return cls(n_inp, n_out, **options)

@@ -23,8 +23,10 @@ import numpy as np
 import torch
 
 from spikesim import LIF, Circulant, Explicit, Network, Ring, Simulator
+from spikesim._validate import check_int, check_probability
 from spikesim.errors import ParameterError, ShapeError
 
+from .._checks import check_seed, finite_array
 from .ring import ring_conv_run
 
 __all__ = [
@@ -38,10 +40,8 @@ __all__ = [
 _WHERE = "spiking wave ring"
 
 
-def _check_int(field: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ParameterError(_WHERE, field, f"an integer >= {minimum}", value)
-    return int(value)
+def _check_int(field: str, value: object, minimum: int, where: str = _WHERE) -> int:
+    return check_int(where, field, value, minimum=minimum)
 
 
 def spiking_ring_network(
@@ -93,9 +93,10 @@ def encode_input(
     x: np.ndarray, *, copies: int, code: str = "thermometer", seed: int = 0
 ) -> np.ndarray:
     """Spikes ``(T, copies)`` coding ``x`` ``(T,)`` in [0, 1] (thermometer or Bernoulli)."""
-    x = np.asarray(x, dtype=np.float64)
+    x = finite_array(_WHERE, "x", x)
     if x.ndim != 1:
         raise ShapeError(_WHERE, "x", ("T",), x.shape)
+    check_seed(_WHERE, seed)
     if x.size and (x.min() < 0 or x.max() > 1):
         raise ParameterError(_WHERE, "x", "values in [0, 1]", (float(x.min()), float(x.max())))
     copies = _check_int("copies", copies, 1)
@@ -141,12 +142,22 @@ def decode_history(
     ``features`` ``(trials, F)``, ``targets`` ``(trials, D)``; fitted on the first
     ``train_frac`` of the trials, scored on the rest.
     """
-    f = np.asarray(features, dtype=np.float64)
-    y = np.asarray(targets, dtype=np.float64)
-    if f.ndim != 2 or y.ndim != 2 or f.shape[0] != y.shape[0]:
+    f = finite_array(_WHERE, "features", features)
+    y = finite_array(_WHERE, "targets", targets)
+    if y.ndim != 2:
+        raise ShapeError(_WHERE, "targets", ("trials", "D"), y.shape)
+    if f.ndim != 2 or f.shape[0] != y.shape[0]:
         raise ShapeError(_WHERE, "features", (y.shape[0], "F"), f.shape)
-    a = np.concatenate([f, np.ones((f.shape[0], 1))], axis=1)
+    train_frac = check_probability(_WHERE, "train_frac", train_frac)
     split = int(train_frac * f.shape[0])
+    if split < 1 or f.shape[0] - split < 2:
+        raise ParameterError(
+            _WHERE,
+            "train_frac",
+            f"a fraction leaving >= 1 training and >= 2 test trials of {f.shape[0]}",
+            train_frac,
+        )
+    a = np.concatenate([f, np.ones((f.shape[0], 1))], axis=1)
     coef, *_ = np.linalg.lstsq(a[:split], y[:split], rcond=None)
     pred = a[split:] @ coef
     yt = y[split:]
@@ -167,7 +178,8 @@ def decoding_comparison(
     """
     n = _check_int("n", n, 4)
     trials = _check_int("trials", trials, 4)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(_WHERE, seed))
+    copies = _check_int("copies", copies, 1)
     length = n - 2
     x = rng.random((length, trials))
     targets = x[::-1].T  # (trials, L): column d is x[L - 1 - d]

@@ -28,7 +28,17 @@ import numpy as np
 import torch
 from numpy.typing import DTypeLike
 
+from spikesim._validate import check_int
 from spikesim.errors import ParameterError, ShapeError
+
+from .._checks import (
+    check_device,
+    check_fits,
+    check_float_dtype,
+    check_generator,
+    check_seed,
+    finite_array,
+)
 
 __all__ = [
     "adding_batch",
@@ -45,9 +55,20 @@ ADDING_SOLVED_MSE = 0.05
 
 
 def _check_int(where: str, field: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ParameterError(where, field, f"an integer >= {minimum}", value)
-    return int(value)
+    return check_int(where, field, value, minimum=minimum)
+
+
+def _check_batch_args(
+    where: str, generator: object, device: object, dtype: object, n_values: float
+) -> None:
+    """An explicit torch.Generator, a device and float dtype torch knows, a batch that fits."""
+    if generator is None:
+        raise ParameterError(where, "generator", "a torch.Generator (explicit seed)", None)
+    check_generator(where, generator)
+    check_device(where, device)
+    dtype = check_float_dtype(where, "dtype", dtype)
+    itemsize = torch.finfo(dtype).bits // 8
+    check_fits(where, "batch", n_values * itemsize, f"{n_values:.3g} values")
 
 
 def adding_batch(
@@ -61,6 +82,7 @@ def adding_batch(
     """One batch of the adding task: ``x`` ``(T, batch, 2)``, target ``(batch, 1)``."""
     T = _check_int("adding task", "T", T, 2)
     batch = _check_int("adding task", "batch", batch, 1)
+    _check_batch_args("adding task", generator, device, dtype, float(T) * batch * 4)
     values = torch.rand(T, batch, generator=generator, dtype=dtype)
     half = T // 2
     first = torch.randint(0, half, (batch,), generator=generator)
@@ -88,6 +110,7 @@ def copy_batch(
     """
     T = _check_int("copy task", "T", T, 0)
     batch = _check_int("copy task", "batch", batch, 1)
+    _check_batch_args("copy task", generator, device, dtype, (T + 21.0) * batch * 13)
     m = COPY_TOKENS
     length = T + 2 * m + 1
     sym = torch.zeros(length, batch, dtype=torch.int64)
@@ -102,6 +125,14 @@ def copy_batch(
 
 def copy_metrics(logits: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
     """Cross-entropy per step (all steps) and accuracy on the ten recall steps."""
+    for name, t in (("logits", logits), ("target", target)):
+        if not isinstance(t, torch.Tensor):
+            raise ParameterError("copy task", name, "a torch.Tensor", type(t).__name__)
+    if target.dtype != torch.int64:
+        raise ParameterError("copy task", "target.dtype", "torch.int64 symbols", target.dtype)
+    if target.numel() and (int(target.min()) < 0 or int(target.max()) > 9):
+        found = (int(target.min()), int(target.max()))
+        raise ParameterError("copy task", "target", "symbols in [0, 9]", found)
     if logits.ndim != 3 or logits.shape[:2] != target.shape or logits.shape[2] != 10:
         raise ShapeError("copy task", "logits", (*target.shape, 10), tuple(logits.shape))
     ce = torch.nn.functional.cross_entropy(logits.reshape(-1, 10), target.reshape(-1))
@@ -116,8 +147,15 @@ def read_idx(path: str | Path) -> np.ndarray:
     """Read an IDX file (optionally gzip-compressed) as a numpy array."""
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        data = f.read()
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        raise ParameterError("read_idx", "path", "an existing IDX file", str(path)) from None
+    except (OSError, EOFError) as exc:  # a folder, a damaged gzip stream
+        raise ParameterError(
+            "read_idx", "path", f"a readable IDX file ({exc})", str(path)
+        ) from None
     if len(data) < 4 or data[0] != 0 or data[1] != 0:
         raise ParameterError("read_idx", "path", "an IDX file (magic 0x0000)", str(path))
     dtypes: dict[int, DTypeLike] = {
@@ -154,7 +192,7 @@ def load_mnist_split(
     n_test = _check_int("load_mnist_split", "n_test", n_test, 1)
     if n_test >= images.shape[0]:
         raise ParameterError("load_mnist_split", "n_test", f"< {images.shape[0]}", n_test)
-    order = np.random.default_rng(seed).permutation(images.shape[0])
+    order = np.random.default_rng(check_seed("load_mnist_split", seed)).permutation(images.shape[0])
     te, tr = order[:n_test], order[n_test:]
     return (images[tr], labels[tr]), (images[te], labels[te])
 
@@ -171,11 +209,19 @@ class MNISTSequences:
         permutation_seed: int = 0,
         pixels_per_step: int = 1,
     ) -> None:
-        images = np.asarray(images, dtype=np.float32)
-        if images.ndim != 2 or images.shape[1] != 784:
-            raise ShapeError("MNISTSequences", "images", ("N", 784), images.shape)
-        if np.shape(labels) != (images.shape[0],):
-            raise ShapeError("MNISTSequences", "labels", (images.shape[0],), np.shape(labels))
+        w = "MNISTSequences"
+        images = finite_array(w, "images", images).astype(np.float32)
+        if images.ndim != 2 or images.shape[1] != 784 or images.shape[0] < 1:
+            raise ShapeError(w, "images", ("N >= 1", 784), images.shape)
+        lab = np.asarray(labels)
+        if lab.shape != (images.shape[0],):
+            raise ShapeError(w, "labels", (images.shape[0],), lab.shape)
+        if lab.dtype.kind == "f" and np.all(np.isfinite(lab)) and np.all(lab == np.round(lab)):
+            lab = lab.astype(np.int64)
+        if lab.dtype.kind not in "iu" or lab.min() < 0 or lab.max() > 9:
+            found = lab.dtype if lab.dtype.kind not in "iu" else (int(lab.min()), int(lab.max()))
+            raise ParameterError(w, "labels", "integer digit classes in [0, 9]", found)
+        check_seed(w, permutation_seed, "permutation_seed")
         self.pixels_per_step = _check_int("MNISTSequences", "pixels_per_step", pixels_per_step, 1)
         if 784 % self.pixels_per_step:
             raise ParameterError(
@@ -186,7 +232,7 @@ class MNISTSequences:
         )
         self.permutation = perm
         self.images = torch.as_tensor(images[:, perm])
-        self.labels = torch.as_tensor(np.asarray(labels, dtype=np.int64))
+        self.labels = torch.as_tensor(lab.astype(np.int64))
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
@@ -198,5 +244,7 @@ class MNISTSequences:
         return x, self.labels[idx]
 
     def batch(self, batch: int, *, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        batch = _check_int("MNISTSequences", "batch", batch, 1)
+        check_generator("MNISTSequences", generator)
         idx = torch.randint(0, len(self), (batch,), generator=generator)
         return self.sequences(idx)

@@ -25,8 +25,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from spikesim._validate import check_int, check_nonnegative
 from spikesim.errors import ParameterError
 
+from .._checks import check_device, check_float_dtype
 from .rnn import build_model
 from .tasks import ADDING_SOLVED_MSE, MNISTSequences, adding_batch, copy_batch, load_mnist_split
 
@@ -102,6 +104,13 @@ def train(
             raise ParameterError("train", name, f"an integer >= {lo}", v)
     if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
         raise ParameterError("train", "lr", "a finite number > 0", lr)
+    check_nonnegative("train", "grad_clip", grad_clip)
+    if mnist_train_limit is not None:
+        mnist_train_limit = check_int("train", "mnist_train_limit", mnist_train_limit, minimum=1)
+    check_float_dtype("train", "dtype", dtype)
+    check_device("train", device)
+    if model_options is not None and not isinstance(model_options, dict):
+        raise ParameterError("train", "model_options", "None or a dict of keywords", model_options)
     if time_limit_s is not None and not (
         isinstance(time_limit_s, (int, float))
         and not isinstance(time_limit_s, bool)

@@ -17,6 +17,10 @@ the file. Files are written in the HDF5 1.8 format (:data:`LIBVER`, checksummed 
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import Any
+
 from spikesim._hdf5 import (
     DIGEST_ATTR,
     H5_ERRORS,
@@ -37,4 +41,26 @@ __all__ = [
     "naming_file",
     "open_checked",
     "repack",
+    "writable_path",
 ]
+
+
+def writable_path(where: str, path: Any, field: str = "path") -> str:
+    """``path`` as a string, checked before anything is computed or written: a path (str or
+    os.PathLike) whose folder exists and which is not itself a folder; else a
+    :class:`~spikesim.errors.ParameterError` naming it (as the core's result files do)."""
+    from spikesim.errors import ParameterError
+
+    if not isinstance(path, (str, os.PathLike)):
+        raise ParameterError(where, field, "a file path (str or os.PathLike)", path)
+    p = os.fspath(path)
+    folder = Path(p).parent
+    if Path(p).is_dir() or not folder.is_dir():
+        raise ParameterError(
+            where,
+            field,
+            "a writable file path in an existing folder",
+            p,
+            hint=f"{p} is a folder" if Path(p).is_dir() else f"no folder {str(folder)!r}",
+        )
+    return p

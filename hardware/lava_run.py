@@ -15,10 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from spikesim.errors import ParameterError, SimulationError
+from spikesim._validate import check_positive
+from spikesim.errors import SimulationError
 
 from . import lava_env
-from .loihi.exchange import read_result, write_network
+from .loihi.exchange import check_run, read_result, write_network
 from .loihi.network import LoihiNetwork
 
 __all__ = ["LavaResult", "RUNNER", "run_in_lava"]
@@ -36,40 +37,6 @@ class LavaResult:
     lava_version: str
     seconds_run: float
     seconds_total: float
-
-
-def _as_numpy_inputs(
-    net: LoihiNetwork, inputs: dict[str, Any] | None, n_steps: int, batch_size: int | None
-) -> tuple[dict[str, np.ndarray], int]:
-    inputs = dict(inputs or {})
-    names = {i.name: i.n for i in net.inputs}
-    if set(inputs) != set(names):
-        raise ParameterError(
-            "run_in_lava",
-            "inputs",
-            f"exactly one spike train per input {sorted(names)}",
-            sorted(inputs),
-        )
-    batch = batch_size
-    out: dict[str, np.ndarray] = {}
-    for name, data in inputs.items():
-        arr = data.detach().cpu().numpy() if hasattr(data, "detach") else np.asarray(data)
-        if batch is None and arr.ndim == 3:
-            batch = arr.shape[1]
-        expected = (n_steps, batch if batch is not None else -1, names[name])
-        if arr.shape != expected:
-            from spikesim.errors import ShapeError
-
-            raise ShapeError(f"input {name!r}", "spikes [n_steps, batch, n]", expected, arr.shape)
-        if arr.dtype != np.bool_ and not np.isin(arr, (0, 1)).all():
-            raise ParameterError(
-                f"input {name!r}", "spikes", "binary values (0/1 or bool)", "other values"
-            )
-        out[name] = arr.astype(np.uint8)
-    batch = 1 if batch is None else batch
-    if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
-        raise ParameterError("run_in_lava", "batch_size", "an integer >= 1", batch)
-    return out, int(batch)
 
 
 def run_in_lava(
@@ -94,11 +61,16 @@ def run_in_lava(
     up (run ``spikesim lava setup``) and :class:`~spikesim.errors.SimulationError` when Lava
     fails (its output is included).
     """
-    if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
-        raise ParameterError("run_in_lava", "n_steps", "an integer >= 1", n_steps)
-    if not isinstance(net, LoihiNetwork):
-        raise ParameterError("run_in_lava", "net", "a LoihiNetwork", type(net).__name__)
-    ins, batch = _as_numpy_inputs(net, inputs, int(n_steps), batch_size)
+    ins, batch = check_run(
+        "run_in_lava",
+        net,
+        n_steps=n_steps,
+        inputs=inputs,
+        batch_size=batch_size,
+        steps_per_population=steps_per_population,
+        record_v=record_v,
+    )
+    check_positive("run_in_lava", "timeout_s", timeout_s)
     python = lava_env.require_ready(env)
     import time
 

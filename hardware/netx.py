@@ -50,7 +50,7 @@ import numpy as np
 
 from spikesim.errors import ConfigError, ParameterError, SpikesimError
 
-from .hdf5_files import H5_ERRORS, LIBVER, add_digest, naming_file, open_checked
+from .hdf5_files import H5_ERRORS, LIBVER, add_digest, naming_file, open_checked, writable_path
 from .loihi.network import (
     BIAS_MANT_RANGE,
     DELAY_RANGE,
@@ -140,6 +140,17 @@ def _lava_quantize(w: np.ndarray, num_weight_bits: int) -> tuple[np.ndarray | No
     return (-x if mode is SignMode.INHIBITORY else x), mode
 
 
+def _weight_matrix(where: str, field: str, value: Any, rows: int | None) -> np.ndarray:
+    """A 2-D matrix of whole numbers (``rows`` rows when given) as int64."""
+    a = np.asarray(value)
+    if a.ndim != 2 or (rows is not None and a.shape[0] != rows):
+        raise ParameterError(
+            where, field, "a 2-D integer matrix" + ("" if rows is None else f" with {rows} rows"),
+            f"an array of shape {a.shape}",
+        )  # fmt: skip
+    return _int_array(where, field, a, a.shape, -(2**62), 2**62)
+
+
 def netx_synapse(
     weights: Any, *, shared_with: Any = None, where: str = "netx layer"
 ) -> NetxSynapse:
@@ -147,8 +158,10 @@ def netx_synapse(
 
     ``shared_with``: the other matrix of a ``dense_rec`` layer (netx scales both together).
     """
-    w = np.asarray(weights, dtype=np.int64)
-    both = w if shared_with is None else np.hstack([w, np.asarray(shared_with, dtype=np.int64)])
+    w = _weight_matrix(where, "weights", weights, None)
+    both = w
+    if shared_with is not None:
+        both = np.hstack([w, _weight_matrix(where, "shared_with", shared_with, w.shape[0])])
     if both.size and (both.max() > 255 or both.min() < -256):
         raise ParameterError(
             where, "weights", "within -256..255 (netx's 8-bit weights)",
@@ -267,9 +280,12 @@ def _chain(net: LoihiNetwork) -> list[tuple[Any, Any | None]]:
 
 def write_netx(net: LoihiNetwork, path: str | os.PathLike[str]) -> None:
     """Write ``net`` (a chain, see the module doc) as a netx HDF5 file; nothing is written
-    when a layer cannot be represented exactly."""
+    when a layer cannot be represented exactly (or ``path``'s folder does not exist)."""
     import h5py
 
+    if not isinstance(net, LoihiNetwork):
+        raise ParameterError("write_netx", "net", "a LoihiNetwork", type(net).__name__)
+    path = writable_path("write_netx", path)
     layers = []
     for conn, rec in _chain(net):
         if isinstance(rec, DelayDense):
@@ -531,32 +547,49 @@ def run_netx_in_lava(
     :class:`~spikesim.hardware.lava_env.LavaEnvError` without that environment and
     :class:`~spikesim.errors.SimulationError` when Lava fails (its output is included).
     """
+    from spikesim._validate import check_positive
+
     from . import lava_env
 
+    check_positive("run_netx_in_lava", "timeout_s", timeout_s)
+    if not isinstance(record_v, (bool, np.bool_)):
+        raise ParameterError("run_netx_in_lava", "record_v", "True or False", record_v)
+    checked: list[tuple[str, np.ndarray]] = []
+    for k, item in enumerate(files):
+        if not (isinstance(item, (tuple, list)) and len(item) == 2):
+            raise ParameterError(
+                "run_netx_in_lava", f"files[{k}]", "a (netx file, input spikes) pair", item
+            )
+        path, spikes = item
+        if not isinstance(path, (str, os.PathLike)):
+            raise ParameterError("run_netx_in_lava", f"files[{k}]", "a netx file path", path)
+        if not Path(path).is_file():
+            raise ConfigError(os.fspath(path), "-", "netx file not found")
+        x = spikes.detach().cpu().numpy() if hasattr(spikes, "detach") else np.asarray(spikes)
+        if x.ndim != 3:
+            raise ParameterError(
+                f"inputs of {os.fspath(path)!r}", "spikes", "a 3-D array [n_steps, batch, n_in]",
+                f"shape {x.shape}",
+            )  # fmt: skip
+        if x.dtype.kind not in "biuf" or (x.dtype != np.bool_ and not np.isin(x, (0, 1)).all()):
+            raise ParameterError(
+                f"inputs of {os.fspath(path)!r}", "spikes", "0/1 values", "other values"
+            )
+        checked.append((str(Path(path).resolve()), x.astype(np.uint8)))
+    if not checked:
+        raise ParameterError("run_netx_in_lava", "files", "at least one (file, spikes) pair", [])
     python = lava_env.require_ready(env)
     jobs: list[str] = []
     with tempfile.TemporaryDirectory(prefix="spikesim-netx-") as tmp:
-        for k, (path, spikes) in enumerate(files):
-            if not Path(path).is_file():
-                raise ConfigError(os.fspath(path), "-", "netx file not found")
-            x = spikes.detach().cpu().numpy() if hasattr(spikes, "detach") else np.asarray(spikes)
-            if x.ndim != 3:
-                raise ParameterError(
-                    f"inputs of {os.fspath(path)!r}", "spikes", "a 3-D array [n_steps, batch, n_in]",
-                    f"shape {x.shape}",
-                )  # fmt: skip
-            if x.dtype != np.bool_ and not np.isin(x, (0, 1)).all():
-                raise ParameterError(
-                    f"inputs of {os.fspath(path)!r}", "spikes", "0/1 values", "other values"
-                )
+        for k, (path, x) in enumerate(checked):
             inp, out = Path(tmp) / f"in{k}.npz", Path(tmp) / f"out{k}.npz"
-            np.savez(inp, spikes=x.astype(np.uint8), record_v=np.array(int(record_v)))
-            jobs += [str(Path(path).resolve()), str(inp), str(out)]
+            np.savez(inp, spikes=x, record_v=np.array(int(record_v)))
+            jobs += [path, str(inp), str(out)]
         lava_env.run_script(
             python, NETX_RUNNER, jobs, cwd=tmp, timeout_s=timeout_s, what="lava netx"
         )
         results = []
-        for k in range(len(files)):
+        for k in range(len(checked)):
             with np.load(Path(tmp) / f"out{k}.npz", allow_pickle=False) as d:
                 names = [str(x) for x in d["layer_names"]]
                 spikes_out = {n: d[f"spikes{i}"].astype(bool) for i, n in enumerate(names)}

@@ -53,9 +53,12 @@ class LoihiLimits:
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                if not (f.name == "max_delay" and isinstance(value, int) and value == 0):
-                    raise ParameterError("LoihiLimits", f.name, "a positive integer", value)
+            lo = 0 if f.name == "max_delay" else 1
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+                raise ParameterError("LoihiLimits", f.name, f"an integer >= {lo}", value)
+            if value < lo:
+                raise ParameterError("LoihiLimits", f.name, f"an integer >= {lo}", value)
+            object.__setattr__(self, f.name, int(value))
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,8 @@ def _kind(conn: object) -> str:
 
 def resource_report(net: LoihiNetwork, *, limits: LoihiLimits | None = None) -> ResourceReport:
     """Count neurons, synapses, fan-in/out, bits and delays; estimate cores; list violations."""
+    if not isinstance(net, LoihiNetwork):
+        raise ParameterError("resource_report", "net", "a LoihiNetwork", type(net).__name__)
     limits = LoihiLimits() if limits is None else limits
     if not isinstance(limits, LoihiLimits):
         raise ParameterError("resource_report", "limits", "a LoihiLimits", type(limits).__name__)

@@ -15,8 +15,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from spikesim.errors import ParameterError
+
 from .lava_run import run_in_lava
 from .loihi.examples import Case, all_cases
+from .loihi.exchange import check_run
 from .loihi.fixed_point import simulate_fixed_point
 from .loihi.network import LoihiNetwork
 
@@ -39,7 +42,9 @@ class CaseReport:
 
 def merge_cases(cases: list[Case]) -> Case:
     """One network holding every case's network, names prefixed ``<case>__``; inputs are
-    zero-padded to the longest run (later steps cannot change earlier ones)."""
+    zero-padded to the longest run (later steps cannot change earlier ones). Each case is
+    checked first (:func:`~spikesim.hardware.loihi.exchange.check_run`)."""
+    cases = _checked(cases, "merge_cases")
     n_steps = max(c.n_steps for c in cases)
     pops, ins, conns, inputs = [], [], [], {}
     for c in cases:
@@ -56,6 +61,20 @@ def merge_cases(cases: list[Case]) -> Case:
             inputs[pre + name] = padded
     net = LoihiNetwork(populations=tuple(pops), inputs=tuple(ins), connections=tuple(conns))
     return Case("merged", net, n_steps, inputs)
+
+
+def _checked(cases: object, where: str) -> list[Case]:
+    """The cases as a list, each a :class:`Case` whose inputs fit its network and length."""
+    if isinstance(cases, (str, bytes)) or not hasattr(cases, "__iter__"):
+        raise ParameterError(where, "cases", "a list of Case objects", type(cases).__name__)
+    out = list(cases)
+    if not out:
+        raise ParameterError(where, "cases", "at least one Case", out)
+    for k, c in enumerate(out):
+        if not isinstance(c, Case):
+            raise ParameterError(where, f"cases[{k}]", "a Case", type(c).__name__)
+        check_run(f"case {c.name!r}", c.net, n_steps=c.n_steps, inputs=c.inputs or None)
+    return out
 
 
 def case_steps(cases: list[Case]) -> dict[str, int]:
@@ -75,7 +94,7 @@ def verify_against_lava(
     cases: list[Case] | None = None, *, env: str | os.PathLike[str] | None = None
 ) -> list[CaseReport]:
     """Run every case in both simulators and report agreement (one Lava subprocess)."""
-    cases = all_cases() if cases is None else list(cases)
+    cases = all_cases() if cases is None else _checked(cases, "verify_against_lava")
     merged = merge_cases(cases)
     lava = run_in_lava(
         merged.net,
@@ -123,7 +142,13 @@ def verify_netx_in_lava(
     from .loihi.examples import netx_cases
     from .netx import run_netx_in_lava, write_netx
 
-    cases = netx_cases() if cases is None else list(cases)
+    cases = netx_cases() if cases is None else _checked(cases, "verify_netx_in_lava")
+    for c in cases:
+        if len(c.inputs) != 1:
+            raise ParameterError(
+                f"case {c.name!r}", "inputs", "exactly one input (a netx stack has one)",
+                sorted(c.inputs),
+            )  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="spikesim-verify-netx-") as tmp:
         files = []
         for k, c in enumerate(cases):

@@ -24,20 +24,120 @@ The result file has ``pop_names``, ``spikes{i}`` (uint8[n_steps, batch, n]), opt
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from spikesim.errors import ConfigError
+from spikesim.errors import ConfigError, ParameterError, ShapeError
 
-from .network import DelayDense, LoihiNetwork, SignMode, Sparse
+from .network import DelayDense, LoihiNetwork, SignMode, Sparse, require_memory
 
-__all__ = ["EXCHANGE_FORMAT", "EXCHANGE_VERSION", "SIGN_MODE_CODES", "read_result", "write_network"]
+__all__ = [
+    "EXCHANGE_FORMAT",
+    "EXCHANGE_VERSION",
+    "SIGN_MODE_CODES",
+    "check_run",
+    "read_result",
+    "write_network",
+]
 
 EXCHANGE_FORMAT = "spikesim-loihi-exchange"
 EXCHANGE_VERSION = 1
 SIGN_MODE_CODES = {SignMode.MIXED: 1, SignMode.EXCITATORY: 2, SignMode.INHIBITORY: 3}
+
+
+def _int_at_least(where: str, field: str, value: Any, lo: int) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ParameterError(where, field, f"an integer >= {lo}", value)
+    if value < lo:
+        raise ParameterError(where, field, f"an integer >= {lo}", value)
+    return int(value)
+
+
+def check_run(
+    where: str,
+    net: LoihiNetwork,
+    *,
+    n_steps: Any,
+    inputs: Any,
+    batch_size: Any = None,
+    steps_per_population: Any = None,
+    record_v: Any = False,
+) -> tuple[dict[str, np.ndarray], int]:
+    """Check a Lava run's arguments before anything is written or started; returns the
+    inputs as uint8 numpy arrays ``[n_steps, batch, n]`` and the batch size.
+
+    ``inputs``: input name -> 0/1 spikes (numpy or torch), exactly one per input of ``net``;
+    ``batch_size`` (default: the inputs' batch, else 1) must match them. A run whose
+    spikes (and ``v`` with ``record_v``) would not fit in memory is refused."""
+    if not isinstance(net, LoihiNetwork):
+        raise ParameterError(where, "net", "a LoihiNetwork", type(net).__name__)
+    n_steps = _int_at_least(where, "n_steps", n_steps, 1)
+    if batch_size is not None:
+        batch_size = _int_at_least(where, "batch_size", batch_size, 1)
+    if not isinstance(record_v, (bool, np.bool_)):
+        raise ParameterError(where, "record_v", "True or False", record_v)
+    if inputs is not None and not isinstance(inputs, Mapping):
+        raise ParameterError(
+            where, "inputs", "a dict of input name -> spikes", type(inputs).__name__
+        )
+    inputs = dict(inputs or {})
+    names = {i.name: i.n for i in net.inputs}
+    if set(inputs) != set(names):
+        raise ParameterError(
+            where, "inputs", f"exactly one spike train per input {sorted(names)}", sorted(inputs)
+        )
+    batch = batch_size
+    out: dict[str, np.ndarray] = {}
+    for name, data in inputs.items():
+        try:
+            arr = data.detach().cpu().numpy() if hasattr(data, "detach") else np.asarray(data)
+        except (TypeError, ValueError):  # ragged nesting
+            raise ParameterError(
+                f"input {name!r}", "spikes", "binary values (0/1 or bool)", data
+            ) from None
+        if batch is None and arr.ndim == 3:
+            batch = int(arr.shape[1])
+        expected = (n_steps, batch if batch is not None else -1, names[name])
+        if arr.shape != expected:
+            raise ShapeError(f"input {name!r}", "spikes [n_steps, batch, n]", expected, arr.shape)
+        if arr.dtype.kind not in "biuf" or (
+            arr.dtype != np.bool_ and not np.isin(arr, (0, 1)).all()
+        ):
+            raise ParameterError(
+                f"input {name!r}", "spikes", "binary values (0/1 or bool)", "other values"
+            )
+        out[name] = arr.astype(np.uint8)
+    batch = 1 if batch is None else batch
+    n = sum(p.n for p in net.populations)
+    require_memory(
+        where,
+        "n_steps",
+        float(n_steps) * batch * n * (5 if record_v else 1),
+        f"{n_steps} steps x batch {batch} x {n} neurons of results",
+        hint="Run fewer steps (or a smaller batch) at a time.",
+    )
+    if steps_per_population is not None:
+        if not isinstance(steps_per_population, Mapping):
+            raise ParameterError(
+                where, "steps_per_population", "a dict of population name -> steps",
+                type(steps_per_population).__name__,
+            )  # fmt: skip
+        pops = [p.name for p in net.populations]
+        for key, value in steps_per_population.items():
+            if key not in pops:
+                raise ParameterError(
+                    where, "steps_per_population", f"keys among the populations {pops}", key
+                )
+            steps = _int_at_least(f"{where}: steps_per_population", repr(key), value, 1)
+            if steps > n_steps:
+                raise ParameterError(
+                    f"{where}: steps_per_population", repr(key), f"at most n_steps ({n_steps})",
+                    steps,
+                )  # fmt: skip
+    return out, batch
 
 
 def write_network(
@@ -50,10 +150,25 @@ def write_network(
     record_v: bool = False,
     steps_per_population: dict[str, int] | None = None,
 ) -> None:
-    """Write ``net`` and its (already validated) inputs ``[n_steps, batch, n]`` to ``path``.
+    """Write ``net`` and its inputs ``[n_steps, batch, n]`` to ``path`` (checked first with
+    :func:`check_run`; a path in a missing folder is a ParameterError, see
+    :func:`~spikesim.hardware.hdf5_files.writable_path`).
 
     ``steps_per_population`` lets the runner stop a disconnected part early (merged cases of
     different lengths)."""
+    from ..hdf5_files import writable_path
+
+    path = writable_path("write_network", path)
+    inputs, batch = check_run(
+        "write_network",
+        net,
+        n_steps=n_steps,
+        inputs=inputs,
+        batch_size=batch,
+        steps_per_population=steps_per_population,
+        record_v=record_v,
+    )
+    n_steps = int(n_steps)
     arrays: dict[str, Any] = {
         "format": np.array(EXCHANGE_FORMAT),
         "version": np.array(EXCHANGE_VERSION),

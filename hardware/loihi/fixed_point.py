@@ -24,6 +24,7 @@ are injected at step t (what Lava's ``RingBuffer`` sends at time_step t + 1).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +33,17 @@ import torch
 
 from spikesim.errors import ParameterError, ShapeError
 
-from .network import DelayDense, Dense, LifPopulation, LoihiNetwork, Sparse
+from .network import (
+    DECAY_RANGE,
+    VTH_RANGE,
+    DelayDense,
+    Dense,
+    LifPopulation,
+    LoihiNetwork,
+    Sparse,
+    _int,
+    require_memory,
+)
 
 __all__ = ["FixedPointResult", "lif_step", "simulate_fixed_point", "wrap_int32"]
 
@@ -55,6 +66,17 @@ class FixedPointResult:
     v: dict[str, torch.Tensor] | None = None
 
 
+def _device(device: Any) -> torch.device:
+    """The torch device, refused with a typed error when misspelt or absent (the engine's
+    check, :func:`spikesim.engine.simulator._device`)."""
+    from spikesim.engine.simulator import _device as engine_device
+
+    try:
+        return engine_device(device)
+    except ParameterError as err:
+        raise ParameterError("simulate_fixed_point", "device", err.expected, device) from None
+
+
 def wrap_int32(x: torch.Tensor) -> torch.Tensor:
     """Two's-complement wrap of an int64 tensor to the int32 range (numpy int32 overflow)."""
     return ((x + 2**31) & (2**32 - 1)) - 2**31
@@ -74,6 +96,9 @@ def lif_step(
 
     ``bias`` is the effective bias (``bias_mant`` shifted by ``bias_exp``).
     """
+    _int("lif_step", "du", du, *DECAY_RANGE)
+    _int("lif_step", "dv", dv, *DECAY_RANGE)
+    _int("lif_step", "vth", vth, *VTH_RANGE)
     decayed_u = torch.div(u * (_DECAY_UNITY - (du + 1)), _DECAY_UNITY, rounding_mode="trunc")
     act = wrap_int32(wrap_int32(a_in) << 6)
     pre = wrap_int32(decayed_u + act)
@@ -200,6 +225,13 @@ def _prepare_inputs(
     batch_size: int | None,
     device: torch.device,
 ) -> tuple[dict[str, torch.Tensor], int]:
+    if inputs is not None and not isinstance(inputs, Mapping):
+        raise ParameterError(
+            "simulate_fixed_point",
+            "inputs",
+            "a dict of input name -> spikes",
+            type(inputs).__name__,
+        )
     inputs = dict(inputs or {})
     names = {i.name: i for i in net.inputs}
     unknown = sorted(set(inputs) - set(names))
@@ -219,7 +251,13 @@ def _prepare_inputs(
     out: dict[str, torch.Tensor] = {}
     for name, data in inputs.items():
         where = f"input {name!r}"
-        t = torch.as_tensor(data) if not isinstance(data, torch.Tensor) else data
+        try:
+            t = torch.as_tensor(data) if not isinstance(data, torch.Tensor) else data
+        except (TypeError, ValueError, RuntimeError):  # strings, objects, ragged nesting
+            kind = getattr(np.asarray(data), "dtype", type(data).__name__)
+            raise ParameterError(
+                where, "spikes", "binary values (0/1 or bool)", f"{kind}"
+            ) from None
         if t.dim() != 3:
             raise ShapeError(
                 where,
@@ -243,9 +281,9 @@ def _prepare_inputs(
         out[name] = t.to(device)
     if batch is None:
         batch = 1
-    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+    if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
         raise ParameterError("simulate_fixed_point", "batch_size", "an integer >= 1", batch)
-    return out, batch
+    return out, int(batch)
 
 
 def simulate_fixed_point(
@@ -276,12 +314,23 @@ def simulate_fixed_point(
     n_steps = int(n_steps)
     if not isinstance(net, LoihiNetwork):
         raise ParameterError("simulate_fixed_point", "net", "a LoihiNetwork", type(net).__name__)
-    dev = torch.device(device) if device is not None else torch.device("cpu")
+    if not isinstance(record_state, (bool, np.bool_)):
+        raise ParameterError("simulate_fixed_point", "record_state", "True or False", record_state)
+    dev = _device(device)
     ins, batch = _prepare_inputs(net, inputs, n_steps, batch_size, dev)
     if batch_size is not None and batch_size != batch:
         raise ParameterError(
             "simulate_fixed_point", "batch_size", f"{batch} (the inputs' batch)", batch_size
         )
+    n_neurons = sum(p.n for p in net.populations)
+    # the recorded spikes (bool) and, with record_state, u and v (int32) of every step
+    require_memory(
+        "simulate_fixed_point",
+        "n_steps",
+        float(n_steps) * batch * n_neurons * (9 if record_state else 1),
+        f"{n_steps} steps x batch {batch} x {n_neurons} neurons",
+        hint="Run fewer steps (or a smaller batch) at a time.",
+    )
 
     conns = [_Conn(c, batch, dev) for c in net.connections]
     pops: list[LifPopulation] = list(net.populations)

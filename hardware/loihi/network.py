@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from spikesim._memory import host_memory_bytes
 from spikesim.errors import ParameterError, ShapeError
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "Sparse",
     "SpikeInput",
     "quantize_weights",
+    "require_memory",
     "weight_range",
 ]
 
@@ -64,13 +66,37 @@ class SignMode(str, Enum):  # noqa: UP042 - StrEnum needs Python 3.11
     MIXED = "mixed"
 
 
-def weight_range(sign_mode: SignMode) -> tuple[int, int]:
+def _sign_mode(where: str, value: Any) -> SignMode:
+    try:
+        return SignMode(value)
+    except ValueError:
+        raise ParameterError(
+            where, "sign_mode", "one of 'excitatory', 'inhibitory', 'mixed'", value
+        ) from None
+
+
+def weight_range(sign_mode: SignMode | str) -> tuple[int, int]:
     """Inclusive weight range Lava keeps for a sign mode (clip_weights with num_bits=8)."""
     return {
         SignMode.EXCITATORY: (0, 255),
         SignMode.INHIBITORY: (-255, 0),
         SignMode.MIXED: (-256, 255),
-    }[SignMode(sign_mode)]
+    }[_sign_mode("weight_range", sign_mode)]
+
+
+def require_memory(where: str, field: str, n_bytes: float, found: str, hint: str = "") -> None:
+    """Refuse, before allocating, arrays of ``n_bytes`` that exceed the host's memory (a
+    :class:`~spikesim.errors.ParameterError` naming ``where`` and ``field`` instead of a
+    MemoryError, or minutes of swapping, inside numpy or torch)."""
+    limit = host_memory_bytes()
+    if limit is not None and n_bytes > limit:
+        raise ParameterError(
+            where,
+            field,
+            f"arrays that fit in memory ({limit / 2**30:.1f} GiB on host)",
+            f"{found}: at least {n_bytes / 2**30:.3g} GiB",
+            hint=hint,
+        )
 
 
 def quantize_weights(
@@ -84,7 +110,7 @@ def quantize_weights(
     are negated first, so they truncate toward zero; mixed weights floor toward -inf).
     The ``weight_exp`` shift is applied later, to the summed activation.
     """
-    mode = SignMode(sign_mode)
+    mode = _sign_mode("quantize_weights", sign_mode)
     if isinstance(num_weight_bits, bool) or not isinstance(num_weight_bits, (int, np.integer)):
         raise ParameterError(
             "quantize_weights", "num_weight_bits", "an integer 1..8", num_weight_bits
@@ -93,7 +119,8 @@ def quantize_weights(
         raise ParameterError(
             "quantize_weights", "num_weight_bits", "an integer 1..8", num_weight_bits
         )
-    w = np.asarray(weights).astype(np.int64)
+    w = np.asarray(weights)
+    w = _int_array("quantize_weights", "weights", w, w.shape, -(2**62), 2**62)
     mixed = int(mode is SignMode.MIXED)
     if mode is SignMode.INHIBITORY:
         w = -w
@@ -119,7 +146,10 @@ def _int(where: str, name: str, value: Any, lo: int, hi: int) -> int:
 def _int_array(
     where: str, name: str, value: Any, shape: tuple[int, ...], lo: int, hi: int
 ) -> np.ndarray:
-    arr = np.asarray(value)
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):  # ragged nesting
+        raise ParameterError(where, name, f"integers in {lo}..{hi}", value) from None
     if arr.dtype == np.bool_ or not (
         np.issubdtype(arr.dtype, np.integer)
         or (
@@ -131,8 +161,8 @@ def _int_array(
         raise ParameterError(where, name, f"integers in {lo}..{hi}", f"array of dtype {arr.dtype}")
     if arr.shape != shape:
         raise ShapeError(where, name, shape, arr.shape)
-    arr = arr.astype(np.int64)
     if arr.size:
+        # the range is checked before the cast, so a float beyond int64 cannot wrap
         bad = (arr < lo) | (arr > hi)
         if bad.any():
             idx = tuple(int(i) for i in np.argwhere(bad)[0])
@@ -140,11 +170,23 @@ def _int_array(
                 where,
                 name,
                 f"integers in {lo}..{hi}",
-                int(arr[idx]),
+                arr[idx].item(),
                 hint=f"first offending entry at index {idx}",
             )
+    arr = arr.astype(np.int64)
     arr.setflags(write=False)
     return arr
+
+
+def _array(where: str, name: str, value: Any) -> np.ndarray | None:
+    if value is None:
+        return None
+    try:
+        return np.asarray(value)
+    except (TypeError, ValueError):  # ragged nesting
+        raise ParameterError(
+            where, name, "a 2-D integer array (n_target, n_source)", value
+        ) from None
 
 
 def _name(where: str, value: Any) -> str:
@@ -184,6 +226,8 @@ class LifPopulation:
         where = f"population {self.name!r}"
         _name(where, self.name)
         n = _int(where, "n", self.n, 1, 2**31 - 1)
+        # bias_mant and bias_exp are int64 per neuron
+        require_memory(where, "n", 16.0 * n, f"{n} neurons")
         _int(where, "du", self.du, *DECAY_RANGE)
         _int(where, "dv", self.dv, *DECAY_RANGE)
         _int(where, "vth", self.vth, *VTH_RANGE)
@@ -230,12 +274,7 @@ class _ConnectionBase:
         for attr in ("source", "target"):
             if not isinstance(getattr(self, attr), str):
                 raise ParameterError(where, attr, "a population or input name", getattr(self, attr))
-        try:
-            object.__setattr__(self, "sign_mode", SignMode(self.sign_mode))
-        except ValueError:
-            raise ParameterError(
-                where, "sign_mode", "one of 'excitatory', 'inhibitory', 'mixed'", self.sign_mode
-            ) from None
+        object.__setattr__(self, "sign_mode", _sign_mode(where, self.sign_mode))
         object.__setattr__(
             self, "num_weight_bits", _int(where, "num_weight_bits", self.num_weight_bits, 1, 8)
         )
@@ -283,7 +322,7 @@ class Dense(_ConnectionBase):
 
     def __post_init__(self) -> None:
         where = self._check_common()
-        w = np.asarray(self.weights) if self.weights is not None else None
+        w = _array(where, "weights", self.weights)
         if w is None or w.ndim != 2:
             raise ParameterError(
                 where,
@@ -363,6 +402,15 @@ class Sparse(_ConnectionBase):
         return (self.n_target, self.n_source)
 
     def dense_weights(self) -> np.ndarray:
+        n_t, n_s = self.shape
+        require_memory(
+            f"connection {self.name!r}",
+            "n_target x n_source",
+            8.0 * n_t * n_s,
+            f"{n_t} x {n_s} dense weights",
+            hint="the fixed-point simulation, the resource report and netx hold every "
+            "connection as a dense matrix",
+        )
         w = np.zeros(self.shape, dtype=np.int64)
         w[self.rows, self.cols] = self.values
         return w
@@ -379,7 +427,7 @@ class DelayDense(_ConnectionBase):
 
     def __post_init__(self) -> None:
         where = self._check_common()
-        w = np.asarray(self.weights) if self.weights is not None else None
+        w = _array(where, "weights", self.weights)
         if w is None or w.ndim != 2:
             raise ParameterError(
                 where,
@@ -412,6 +460,12 @@ class DelayDense(_ConnectionBase):
 Connection = Dense | Sparse | DelayDense
 
 
+def _tuple(where: str, field: str, value: Any) -> tuple:
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise ParameterError(where, field, "a tuple of objects", type(value).__name__)
+    return tuple(value)
+
+
 @dataclass(frozen=True, eq=False)
 class LoihiNetwork:
     """Populations, external inputs and connections between them.
@@ -428,12 +482,12 @@ class LoihiNetwork:
     def __post_init__(self) -> None:
         where = "LoihiNetwork"
         for attr, cls in (("populations", LifPopulation), ("inputs", SpikeInput)):
-            items = tuple(getattr(self, attr))
+            items = _tuple(where, attr, getattr(self, attr))
             for it in items:
                 if not isinstance(it, cls):
                     raise ParameterError(where, attr, f"{cls.__name__} objects", type(it).__name__)
             object.__setattr__(self, attr, items)
-        conns = tuple(self.connections)
+        conns = _tuple(where, "connections", self.connections)
         for c in conns:
             if not isinstance(c, (Dense, Sparse, DelayDense)):
                 raise ParameterError(

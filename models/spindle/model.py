@@ -52,9 +52,12 @@ import numpy as np
 import torch
 
 from spikesim import LIF, Network, RateUnit, Sheet, Simulator
+from spikesim._validate import check_finite, check_index_array, check_int
 from spikesim.analysis.waves import electrode_grid
 from spikesim.connectivity import DistanceDependent, Explicit, positions_of
 from spikesim.errors import ParameterError
+
+from .._checks import check_fits, check_seed
 
 __all__ = [
     "SpindleConfig",
@@ -74,6 +77,18 @@ __all__ = [
 ]
 
 _WHERE = "spindle model"
+
+#: integer fields of SpindleConfig and their minimum (a float there used to be truncated or
+#: crash deep in numpy)
+_INT_FIELDS = {
+    "n_modules": 2,
+    "units_per_module": 1,
+    "fan_in": 0,
+    "rows": 2,
+    "cols": 2,
+    "electrode_rows": 2,
+    "electrode_cols": 2,
+}
 
 #: Overrides that give the thalamus deterministic LIF relay/reticular cells (for spiking
 #: runs): a smooth gate current instead of Poisson gate spikes, a stronger ring coupling
@@ -187,6 +202,12 @@ class SpindleConfig:
             v = getattr(self, f.name)
             if f.name == "thalamus_neuron":
                 continue
+            if f.name in _INT_FIELDS:
+                check_int(_WHERE, f.name, v, minimum=_INT_FIELDS[f.name])
+                if not isinstance(v, (int, np.integer)):
+                    raise ParameterError(_WHERE, f.name, "an integer", v)
+                continue
+            check_finite(_WHERE, f.name, v)
             if f.name in ("chirality", "drive_gradient"):
                 if not -1.0 <= v <= 1.0:
                     raise ParameterError(_WHERE, f.name, "in [-1, 1]", v)
@@ -226,6 +247,14 @@ class SpindleConfig:
             )
         if self.lateral_fraction > 1:
             raise ParameterError(_WHERE, "lateral_fraction", "in [0, 1]", self.lateral_fraction)
+        M, N = self.n_modules, self.rows * self.cols
+        check_fits(
+            _WHERE,
+            "n_modules, rows, cols",
+            8.0
+            * (4.0 * M * M + 4.0 * M * N + 4.0 * N + self.electrode_rows * self.electrode_cols * N),
+            f"{M} modules and a {self.rows} x {self.cols} sheet",
+        )
         ext_x = (self.electrode_cols - 1) * self.electrode_spacing_m
         ext_y = (self.electrode_rows - 1) * self.electrode_spacing_m
         if ext_x > (self.cols - 1) * self.spacing_m or ext_y > (self.rows - 1) * self.spacing_m:
@@ -237,8 +266,18 @@ class SpindleConfig:
             )
 
 
+def _checked(cfg: Any, where: str) -> SpindleConfig:
+    """A valid SpindleConfig (anything else is a ParameterError naming ``where``)."""
+    if not isinstance(cfg, SpindleConfig):
+        raise ParameterError(where, "cfg", "a SpindleConfig", type(cfg).__name__)
+    cfg.validate()
+    return cfg
+
+
 def episodes_of(cfg: SpindleConfig, *, seed: int, trial: int = 0) -> list[Episode]:
     """Episode onsets and durations of one trial, drawn from ``seed``, within ``cfg.duration_s``."""
+    _checked(cfg, "episodes_of")
+    seed, trial = check_seed("episodes_of", seed), check_seed("episodes_of", trial, "trial")
     rng = np.random.default_rng([seed, trial, 1])
     out, t = [], cfg.first_episode_s
     while True:
@@ -252,11 +291,13 @@ def episodes_of(cfg: SpindleConfig, *, seed: int, trial: int = 0) -> list[Episod
 
 def cortex_positions(cfg: SpindleConfig) -> np.ndarray:
     """Positions (m) of the cortical sites [rows*cols, 2] (the Sheet layout's)."""
+    _checked(cfg, "cortex_positions")
     return positions_of(Sheet(cfg.rows, cfg.cols, cfg.spacing_m), (cfg.rows * cfg.cols,))
 
 
 def electrode_positions(cfg: SpindleConfig) -> np.ndarray:
     """The electrode grid centred on the sheet, positions in metres."""
+    _checked(cfg, "electrode_positions")
     pos = electrode_grid(
         rows=cfg.electrode_rows, cols=cfg.electrode_cols, spacing_m=cfg.electrode_spacing_m
     )
@@ -316,7 +357,7 @@ def build_spindle_network(cfg: SpindleConfig = SpindleConfig(), *, monitor: bool
 
     Its ``gate`` population is a spike_tensor source: give it :func:`gate_input` at run time.
     """
-    cfg.validate()
+    _checked(cfg, "build_spindle_network")
     net = Network(dt_s=cfg.dt_s, name="spindles")
     M, K = cfg.n_modules, cfg.units_per_module
     tc_rate = RateUnit(
@@ -463,9 +504,14 @@ def gate_rates_hz(
     ``drive_jitter_mV``), switched on in each module at a random delay in
     [0, ``onset_jitter_s``], so the modules start at random phases of the cycle.
     """
+    _checked(cfg, "gate_rates_hz")
+    seed, trial = check_seed("gate_rates_hz", seed), check_seed("gate_rates_hz", trial, "trial")
+    if not all(isinstance(e, Episode) for e in episodes):
+        raise ParameterError("gate_rates_hz", "episodes", "a list of Episode", episodes)
     rng = np.random.default_rng([seed, trial, 2])
     M = cfg.n_modules
     n = int(round(cfg.duration_s / cfg.dt_s))
+    check_fits("gate_rates_hz", "duration_s", 8.0 * 4 * n * M, f"{n} steps x {M} modules")
     t = np.arange(n) * cfg.dt_s
     ang = 2 * np.pi * np.arange(M) / M
     out = np.zeros((n, M))
@@ -492,8 +538,17 @@ def gate_input(
     """
     if mode not in ("rate", "spiking"):
         raise ParameterError(_WHERE, "mode", "'rate' or 'spiking'", mode)
+    _checked(cfg, "gate_input")
+    batch_size = check_int("gate_input", "batch_size", batch_size, minimum=1)
+    seed = check_seed("gate_input", seed)
     K = cfg.units_per_module
     n = int(round(cfg.duration_s / cfg.dt_s))
+    check_fits(
+        "gate_input",
+        "batch_size",
+        4.0 * n * batch_size * cfg.n_modules * K,
+        f"{n} steps x batch {batch_size} x {cfg.n_modules * K} gate units",
+    )
     out = torch.zeros((n, batch_size, cfg.n_modules * K), dtype=torch.float32)
     eps_all = []
     gen = torch.Generator().manual_seed(seed)
@@ -533,6 +588,9 @@ def lfp(
     mode = result.run["mode"]
     dt = result.run["dt_s"]
     n_steps = result.run["n_steps"]
+    _checked(cfg, "lfp")
+    key = f"{population}_rate" if mode == "rate" else f"{population}_spikes"
+    _check_result(result, key, batch, "lfp")
     if mode == "rate":
         r = result.states[f"{population}_rate"].values["r"][:, batch, :]  # [T, N]
         return _electrode_weights(cfg) @ r.T, 1.0 / dt
@@ -550,24 +608,29 @@ def _electrode_weights(cfg: SpindleConfig) -> np.ndarray:
     return wgt / wgt.sum(axis=1, keepdims=True)
 
 
-def _check_events(step: Any, index: Any, n_steps: int, size: int, where: str) -> tuple:
-    step = np.asarray(step)
-    index = np.asarray(index)
-    if step.ndim != 1 or index.shape != step.shape:
+def _check_result(result: Any, monitor: str, batch: Any, where: str) -> None:
+    """``result`` holds the ``monitor`` (a state or spike monitor) and trial ``batch``."""
+    found = {**getattr(result, "states", {}), **getattr(result, "spikes", {})}
+    if monitor not in found:
+        raise ParameterError(where, "result", f"a run with the monitor {monitor!r}", sorted(found))
+    n_batch = int(result.run.get("batch_size", 1))
+    check_int(where, "batch", batch, minimum=0)
+    if batch >= n_batch:
+        raise ParameterError(where, "batch", f"a trial index in [0, {n_batch})", batch)
+
+
+def _check_events(
+    step: Any, index: Any, n_steps: Any, size: int, where: str, per_step: int
+) -> tuple[np.ndarray, np.ndarray, int]:
+    n_steps = check_int(where, "n_steps", n_steps, minimum=1)
+    check_fits(where, "n_steps", 8.0 * n_steps * per_step, f"{n_steps} steps x {per_step}")
+    step = check_index_array(where, "step", step, n_steps)
+    index = check_index_array(where, "index", index, size)
+    if index.shape != step.shape:
         raise ParameterError(
             where, "step, index", "1-D arrays of equal length", (step.shape, index.shape)
         )
-    if int(n_steps) < 1:
-        raise ParameterError(where, "n_steps", ">= 1", n_steps)
-    if step.size and (step.min() < 0 or step.max() >= n_steps):
-        raise ParameterError(
-            where, "step", f"in [0, {n_steps})", (int(step.min()), int(step.max()))
-        )
-    if index.size and (index.min() < 0 or index.max() >= size):
-        raise ParameterError(
-            where, "index", f"in [0, {size})", (int(index.min()), int(index.max()))
-        )
-    return step.astype(np.int64), index.astype(np.int64)
+    return step, index, n_steps
 
 
 def lfp_from_spikes(step: Any, index: Any, cfg: SpindleConfig, *, n_steps: int) -> np.ndarray:
@@ -577,7 +640,11 @@ def lfp_from_spikes(step: Any, index: Any, cfg: SpindleConfig, *, n_steps: int) 
     / dt), computed from the events alone, e.g. those of a session streamed to HDF5 without
     any state monitor; memory [electrodes, n_steps], not [n_steps, sites].
     """
-    step, index = _check_events(step, index, n_steps, cfg.rows * cfg.cols, "lfp_from_spikes")
+    _checked(cfg, "lfp_from_spikes")
+    n_el = cfg.electrode_rows * cfg.electrode_cols
+    step, index, n_steps = _check_events(
+        step, index, n_steps, cfg.rows * cfg.cols, "lfp_from_spikes", n_el
+    )
     wgt = _electrode_weights(cfg)
     out = np.empty((wgt.shape[0], int(n_steps)))
     for e in range(wgt.shape[0]):
@@ -596,6 +663,8 @@ def ring_winding(
     episode's winding is its median over the episode less 0.3 s at either end (episodes
     shorter than that plus 50 steps are skipped).
     """
+    _checked(cfg, "ring_winding")
+    _check_result(result, "tc_rate", batch, "ring_winding")
     M, K = cfg.n_modules, cfg.units_per_module
     tc = result.states["tc_rate"].values["r"][:, batch, :]
     return _winding_of(tc.reshape(tc.shape[0], M, K).mean(-1), cfg, episodes)
@@ -606,8 +675,10 @@ def ring_winding_from_spikes(
 ) -> list[int]:
     """:func:`ring_winding` of one spiking trial from its TC spike events (step, TC index),
     e.g. those of a session streamed to HDF5 without the ``tc_rate`` state monitor."""
+    _checked(cfg, "ring_winding_from_spikes")
     M, K = cfg.n_modules, cfg.units_per_module
-    step, index = _check_events(step, index, n_steps, M * K, "ring_winding_from_spikes")
+    where = "ring_winding_from_spikes"
+    step, index, n_steps = _check_events(step, index, n_steps, M * K, where, M)
     tcm = np.zeros((int(n_steps), M))
     np.add.at(tcm, (step, index // K), 1.0 / (K * cfg.dt_s))
     return _winding_of(tcm, cfg, episodes)
@@ -617,8 +688,19 @@ def _winding_of(tcm: np.ndarray, cfg: SpindleConfig, episodes: list[Episode]) ->
     """Per-episode winding of module rates ``tcm`` [steps, modules] (see :func:`ring_winding`)."""
     from scipy import signal
 
+    if not all(isinstance(e, Episode) for e in episodes):
+        raise ParameterError("ring_winding", "episodes", "a list of Episode", episodes)
     fs = 1.0 / cfg.dt_s
     sos = signal.butter(2, (9.0, 18.0), btype="bandpass", fs=fs, output="sos")
+    # sosfiltfilt's default edge padding (its padlen formula)
+    pad = 3 * (2 * len(sos) + 1 - min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum())))
+    if tcm.shape[0] <= pad:
+        raise ParameterError(
+            "ring_winding",
+            "n_steps",
+            f"> {pad} steps (the band-pass filter's padding)",
+            tcm.shape[0],
+        )
     tcm = signal.sosfiltfilt(sos, tcm, axis=0)
     out = []
     for e in episodes:

@@ -35,6 +35,23 @@ def unpack(where: str, events: Any, sensor_size: Any) -> tuple[np.ndarray, tuple
 
 def check_events(where: str, events: Any, name: str = "events") -> np.ndarray:
     """A numpy structured array with integer fields t, x, y, p (x, y >= 0, p in {0, 1})."""
+    check_event_fields(where, events, name)
+    if events.size:
+        for f in ("x", "y"):
+            if events.dtype[f].kind == "i" and int(events[f].min()) < 0:
+                raise ParameterError(
+                    where, f"{name}[{f!r}]", "coordinates >= 0", int(events[f].min())
+                )
+        p = events["p"]
+        if int(p.min()) < 0 or int(p.max()) > 1:
+            bad = int(p.min()) if int(p.min()) < 0 else int(p.max())
+            raise ParameterError(where, f"{name}['p']", "polarities 0 (OFF) or 1 (ON)", bad)
+    return events
+
+
+def check_event_fields(where: str, events: Any, name: str = "events") -> np.ndarray:
+    """The structure :func:`check_events` needs (1-D, integer fields t, x, y, p), without
+    reading the values (constant time)."""
     if not isinstance(events, np.ndarray) or events.dtype.names is None:
         found = type(events).__name__
         if isinstance(events, np.ndarray):
@@ -58,16 +75,6 @@ def check_events(where: str, events: Any, name: str = "events") -> np.ndarray:
             raise ParameterError(
                 where, f"{name}[{f!r}]", "an integer field", f"dtype {events.dtype[f]}"
             )
-    if events.size:
-        for f in ("x", "y"):
-            if events.dtype[f].kind == "i" and int(events[f].min()) < 0:
-                raise ParameterError(
-                    where, f"{name}[{f!r}]", "coordinates >= 0", int(events[f].min())
-                )
-        p = events["p"]
-        if int(p.min()) < 0 or int(p.max()) > 1:
-            bad = int(p.min()) if int(p.min()) < 0 else int(p.max())
-            raise ParameterError(where, f"{name}['p']", "polarities 0 (OFF) or 1 (ON)", bad)
     return events
 
 
@@ -148,13 +155,70 @@ def check_float(where: str, field: str, value: Any, **bounds: Any) -> float:
     return float(check_number(where, field, value, **bounds))
 
 
+def check_bool(where: str, field: str, value: Any) -> bool:
+    """A switch: ``True`` / ``False`` (numpy bools too), never a string or a number."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ParameterError(where, field, "True or False", value)
+    return bool(value)
+
+
+def check_device(where: str, device: Any) -> Any:
+    """``None`` (numpy output / the CPU) or a torch device this process can use; the core's
+    check (:func:`spikesim.engine.simulator._device`) with this function's name."""
+    if device is None:
+        return None
+    from spikesim.engine.simulator import _device
+
+    try:
+        return _device(device)
+    except ParameterError as exc:
+        raise ParameterError(where, "device", exc.expected, exc.found) from None
+
+
+MAX_OUTPUT_BYTES = 1 << 34  # 16 GiB: the most any dense output may take (less on small hosts)
+
+
+def max_output_bytes() -> int:
+    """:data:`MAX_OUTPUT_BYTES`, or half the machine's memory where that is less."""
+    from spikesim._memory import host_memory_bytes
+
+    host = host_memory_bytes()
+    return MAX_OUTPUT_BYTES if host is None else min(MAX_OUTPUT_BYTES, host // 2)
+
+
+def check_alloc(
+    where: str, field: str, value: Any, shape: tuple[int | float, ...], itemsize: int
+) -> None:
+    """Refuse an output of ``shape`` x ``itemsize`` bytes over :func:`max_output_bytes` before
+    anything of that size is allocated (``shape`` may hold floats: counts not yet cast)."""
+    limit = max_output_bytes()
+    nbytes = float(itemsize)
+    for v in shape:
+        nbytes *= float(v)
+    if not nbytes <= limit:
+        dims = tuple(int(v) if math.isfinite(v) and abs(v) < 2**63 else v for v in shape)
+        raise ParameterError(
+            where,
+            field,
+            f"a value giving at most {limit / 2**30:.1f} GiB of output",
+            value,
+            hint=f"the output {dims} would take {nbytes / 2**30:.3g} GiB; use a coarser time "
+            "step / window, fewer steps, or crop / downsample the events first",
+        )
+
+
 def pixel_index(events: np.ndarray, width: int) -> np.ndarray:
     """Flat pixel index ``y * width + x`` as int64."""
     return events["y"].astype(np.int64) * width + events["x"].astype(np.int64)
 
 
 def refractory_keep(
-    pix: np.ndarray, t: np.ndarray, gap_us: float, *, inclusive: bool
+    pix: np.ndarray,
+    t: np.ndarray,
+    gap_us: float,
+    *,
+    inclusive: bool,
+    where: str = "refractory filter",
 ) -> np.ndarray:
     """Mask of events kept by a per-pixel refractory period measured from the last *kept* event.
 
@@ -167,15 +231,23 @@ def refractory_keep(
     if n == 0:
         return keep
     order = np.lexsort((np.arange(n), t, pix))
-    gp = pix[order].astype(np.int64)
+    ps = pix[order]
     ts = t[order].astype(np.int64)
     tmin = int(ts.min())
     span = int(ts.max()) - tmin
     big = span + 1
-    if int(gp.max()) + 1 > (2**62) // big:
-        raise ValueError("refractory_keep: time span too long for the vectorised search")
+    new_pixel = np.r_[True, ps[1:] != ps[:-1]]
+    starts = np.flatnonzero(new_pixel)
+    gp = np.cumsum(new_pixel, dtype=np.int64) - 1  # rank of the pixel: 0 .. n_pixels - 1
+    if starts.size > (2**62) // big:
+        raise ParameterError(
+            where,
+            "events['t']",
+            f"a time span that times the number of active pixels ({starts.size}) stays below 2**62",
+            f"a span of {span} us",
+            hint="filter the recording in shorter pieces",
+        )
     key = gp * big + (ts - tmin)
-    starts = np.flatnonzero(np.r_[True, gp[1:] != gp[:-1]])
     keep_sorted = np.zeros(n, dtype=bool)
     cur = starts
     while cur.size:

@@ -39,6 +39,8 @@ import torch
 from spikesim.errors import ParameterError
 
 from ._checks import (
+    check_alloc,
+    check_bool,
     check_events,
     check_float,
     check_inside,
@@ -125,15 +127,58 @@ def _frames(where: str, frames: torch.Tensor, min_dim: int = 2) -> torch.Tensor:
     return frames
 
 
-def _rng(where: str, seed: Any) -> np.random.Generator:
+def _check_seed(where: str, seed: Any) -> Any:
     if isinstance(seed, np.random.Generator):
         return seed
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ParameterError(where, "seed", "an int >= 0 or a numpy.random.Generator", seed)
-    return np.random.default_rng(seed)
+    return int(seed)
+
+
+def _rng(where: str, seed: Any) -> np.random.Generator:
+    seed = _check_seed(where, seed)
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+def _store_t(where: str, field: str, value: Any, out: np.ndarray, t: np.ndarray) -> None:
+    """``out["t"] = t`` (int64 values), refused when a value does not fit the events' time
+    field (an unsigned field and a negative time, or a narrow field) instead of wrapping."""
+    info = np.iinfo(out.dtype["t"])
+    if t.size and (int(t.min()) < info.min or int(t.max()) > info.max):
+        bad = int(t.min()) if int(t.min()) < info.min else int(t.max())
+        raise ParameterError(
+            where,
+            field,
+            f"a value keeping every time in the range of the events' t field "
+            f"({out.dtype['t']}: {info.min} .. {info.max})",
+            value,
+            hint=f"it gives t = {bad}",
+        )
+    out["t"] = t
+
+
+def _time_range(where: str, field: str, value: Any, lo: float, hi: float) -> None:
+    """Refuse a time transform whose result leaves int64 (it would wrap silently)."""
+    if not (-(2.0**63) <= lo and hi < 2.0**63):
+        raise ParameterError(
+            where,
+            field,
+            "a value keeping every time within int64 microseconds",
+            value,
+            hint=f"it gives times up to {hi if hi >= 2.0**63 else lo:.3g} us",
+        )
 
 
 # ----------------------------------------------------------------------------- spatial
+def _crop_box(where: str, x0: Any, y0: Any, width: Any, height: Any) -> tuple[int, int, int, int]:
+    return (
+        check_int(where, "x0", x0, minimum=0),
+        check_int(where, "y0", y0, minimum=0),
+        check_int(where, "width", width, minimum=0, strict=True),
+        check_int(where, "height", height, minimum=0, strict=True),
+    )
+
+
 def crop(
     events: Any,
     *,
@@ -150,10 +195,8 @@ def crop(
     Recording's sensor size becomes ``(width, height)``. A torch tensor ``[..., H, W]`` is sliced.
     """
     where = "crop"
-    x0 = check_int(where, "x0", x0, minimum=0)
-    y0 = check_int(where, "y0", y0, minimum=0)
-    width = check_int(where, "width", width, minimum=0, strict=True)
-    height = check_int(where, "height", height, minimum=0, strict=True)
+    x0, y0, width, height = _crop_box(where, x0, y0, width, height)
+    shift = check_bool(where, "shift", shift)
     if isinstance(events, torch.Tensor):
         f = _frames(where, events)
         H, W = f.shape[-2:]
@@ -326,15 +369,25 @@ def time_skew(events: Any, *, time_scale: float = 1.0, time_offset_us: int = 0) 
     ``time_scale == 1`` is exact integer arithmetic; otherwise float64 (exact up to 2**53 µs).
     """
     where = "time_skew"
-    scale = check_float(where, "time_scale", time_scale, minimum=0, strict=True)
-    offset = check_int(where, "time_offset_us", time_offset_us)
+    scale, offset = _skew_params(where, time_scale, time_offset_us)
     ev, _, rec = _in(where, events)
     out = ev.copy()
+    if ev.size:
+        lo, hi = float(ev["t"].min()) * scale, float(ev["t"].max()) * scale
+        _time_range(where, "time_scale", time_scale, lo, hi)
+        _time_range(where, "time_offset_us", time_offset_us, lo + offset, hi + offset)
     t = ev["t"].astype(np.int64)
     if scale != 1.0:
         t = np.floor(t * scale).astype(np.int64)
-    out["t"] = t + offset
+    _store_t(where, "time_offset_us", time_offset_us, out, t + offset)
     return _out(rec, out)
+
+
+def _skew_params(where: str, time_scale: Any, time_offset_us: Any) -> tuple[float, int]:
+    return (
+        check_float(where, "time_scale", time_scale, minimum=0, strict=True),
+        check_int(where, "time_offset_us", time_offset_us),
+    )
 
 
 def align_time(events: Any) -> Any:
@@ -351,22 +404,36 @@ def time_jitter(
 ) -> Any:
     """Add ``round(N(0, std_us))`` to each timestamp; optionally drop negative times and sort."""
     where = "time_jitter"
-    std = check_float(where, "std_us", std_us, minimum=0)
+    std = _jitter_params(where, std_us, seed, clip_negative, sort)
     rng = _rng(where, seed)
     ev, _, rec = _in(where, events)
     out = ev.copy()
-    out["t"] = ev["t"].astype(np.int64) + np.rint(rng.normal(0.0, std, ev.size)).astype(np.int64)
+    noise = np.rint(rng.normal(0.0, std, ev.size))
+    if ev.size:
+        lo = float(ev["t"].min()) + float(noise.min())
+        hi = float(ev["t"].max()) + float(noise.max())
+        _time_range(where, "std_us", std_us, lo, hi)
+    t = ev["t"].astype(np.int64) + noise.astype(np.int64)
     if clip_negative:
-        out = out[out["t"] >= 0]
+        keep = t >= 0
+        out, t = out[keep], t[keep]
+    _store_t(where, "std_us", std_us, out, t)
     if sort:
         out = out[np.argsort(out["t"], kind="stable")]
     return _out(rec, out)
 
 
+def _jitter_params(where: str, std_us: Any, seed: Any, clip_negative: Any, sort: Any) -> float:
+    _check_seed(where, seed)
+    check_bool(where, "clip_negative", clip_negative)
+    check_bool(where, "sort", sort)
+    return check_float(where, "std_us", std_us, minimum=0)
+
+
 def drop_events(events: Any, *, fraction: float, seed: Any = 0) -> Any:
     """Drop ``round(fraction * n)`` events chosen uniformly without replacement; order kept."""
     where = "drop_events"
-    frac = check_float(where, "fraction", fraction, minimum=0, maximum=1)
+    frac = _drop_params(where, fraction, seed)
     rng = _rng(where, seed)
     ev, _, rec = _in(where, events)
     n_drop = int(frac * ev.size + 0.5)
@@ -375,7 +442,30 @@ def drop_events(events: Any, *, fraction: float, seed: Any = 0) -> Any:
     return _out(rec, ev[keep])
 
 
+def _drop_params(where: str, fraction: Any, seed: Any) -> float:
+    _check_seed(where, seed)
+    return check_float(where, "fraction", fraction, minimum=0, maximum=1)
+
+
 # ----------------------------------------------------------------------------- filters
+def _refractory_params(where: str, refractory_us: Any, reference: Any) -> float:
+    r = check_float(where, "refractory_us", refractory_us, minimum=0)
+    if not isinstance(reference, str) or reference not in ("any", "kept"):
+        raise ParameterError(where, "reference", "'any' or 'kept'", reference)
+    return r
+
+
+def _denoise_params(where: str, filter_time_us: Any, neighbourhood: Any) -> float:
+    ft = check_float(where, "filter_time_us", filter_time_us, minimum=0, strict=True)
+    if isinstance(neighbourhood, (bool, np.bool_)) or not isinstance(
+        neighbourhood, (int, np.integer)
+    ):
+        raise ParameterError(where, "neighbourhood", "8 or 4", neighbourhood)
+    if neighbourhood not in _NEIGHBOURS:
+        raise ParameterError(where, "neighbourhood", "8 or 4", neighbourhood)
+    return ft
+
+
 def _padded_pixels(ev: np.ndarray) -> tuple[np.ndarray, int]:
     """Pixel index with a one-pixel border, so that every neighbour index is valid and unique."""
     wp = int(ev["x"].max()) + 3
@@ -391,16 +481,14 @@ def refractory_filter(events: Any, *, refractory_us: float, reference: str = "an
     pixel fires at most once per refractory period (pixel dead time; per pixel in time order).
     """
     where = "refractory_filter"
-    r = check_float(where, "refractory_us", refractory_us, minimum=0)
-    if reference not in ("any", "kept"):
-        raise ParameterError(where, "reference", "'any' or 'kept'", reference)
+    r = _refractory_params(where, refractory_us, reference)
     ev, _, rec = _in(where, events)
     if ev.size == 0:
         return _out(rec, ev.copy())
     pix, _ = _padded_pixels(ev)
     t = ev["t"].astype(np.int64)
     if reference == "kept":
-        return _out(rec, ev[refractory_keep(pix, t, r, inclusive=False)])
+        return _out(rec, ev[refractory_keep(pix, t, r, inclusive=False, where=where)])
     order = np.argsort(pix, kind="stable")  # per pixel in stream order
     ps, ts = pix[order], t[order]
     keep_sorted = np.ones(ev.size, dtype=bool)
@@ -423,20 +511,46 @@ _NEIGHBOURS = {
 def denoise_mask(events: Any, *, filter_time_us: float, neighbourhood: int = 8) -> np.ndarray:
     """Boolean mask of the events :func:`denoise` keeps."""
     where = "denoise"
-    ft = check_float(where, "filter_time_us", filter_time_us, minimum=0, strict=True)
-    if neighbourhood not in _NEIGHBOURS:
-        raise ParameterError(where, "neighbourhood", "8 or 4", neighbourhood)
+    ft = _denoise_params(where, filter_time_us, neighbourhood)
     ev, _, _ = _in(where, events)
     n = ev.size
     if n == 0:
         return np.zeros(0, dtype=bool)
     pix, wp = _padded_pixels(ev)
-    memory = np.full((int(ev["y"].max()) + 3) * wp, _NEVER, dtype=np.int64)
+    cells = (int(ev["y"].max()) + 3) * wp
+    memory: Any
+    if cells <= max(_DENSE_CELLS, 16 * n):
+        memory = np.full(cells, _NEVER, dtype=np.int64)
+    else:  # events spread over a huge grid (e.g. one event at x = y = 65535): no dense grid
+        memory = _PixelMemory(pix)
     return _denoise_blocks(pix, ev["t"].astype(np.int64), memory, wp, neighbourhood, ft)
 
 
+_DENSE_CELLS = 1 << 24  # per-pixel memory kept as a dense grid up to 128 MiB
+
+
+class _PixelMemory:
+    """The per-pixel last-event times of :func:`_denoise_blocks` for the pixels that occur
+    only (sorted keys, binary search): ``memory[pixels]`` reads (``_NEVER`` for a pixel that
+    never fired) and ``memory[pixels] = times`` writes, like the dense grid."""
+
+    def __init__(self, pixels: np.ndarray) -> None:
+        self.keys = np.unique(pixels)
+        self.values = np.full(self.keys.size + 1, _NEVER, dtype=np.int64)  # last: never
+
+    def _slots(self, pixels: np.ndarray) -> np.ndarray:
+        pos = np.minimum(np.searchsorted(self.keys, pixels), self.keys.size - 1)
+        return np.where(self.keys[pos] == pixels, pos, self.keys.size)
+
+    def __getitem__(self, pixels: np.ndarray) -> np.ndarray:
+        return self.values[self._slots(pixels)]
+
+    def __setitem__(self, pixels: np.ndarray, times: np.ndarray) -> None:
+        self.values[self._slots(pixels)] = times
+
+
 def _denoise_blocks(
-    pix: np.ndarray, t: np.ndarray, memory: np.ndarray, wp: int, neighbourhood: int, ft: float
+    pix: np.ndarray, t: np.ndarray, memory: Any, wp: int, neighbourhood: int, ft: float
 ) -> np.ndarray:
     """Denoise mask of padded pixel indices ``pix``; ``memory`` (per padded pixel, the time of
     its last event so far) is read and updated in place."""
@@ -483,7 +597,7 @@ def hot_pixels(events: Any, *, max_rate_hz: float) -> np.ndarray:
     """``[k, 2]`` array of (x, y) of pixels whose event count exceeds ``max_rate_hz`` times the
     recording's duration (first to last event), sorted by x then y (tonic's identify_hot_pixel)."""
     where = "hot_pixels"
-    rate = check_float(where, "max_rate_hz", max_rate_hz, minimum=0)
+    rate = check_float(where, "max_rate_hz", max_rate_hz, minimum=0)  # as RemoveHotPixels
     ev, _, _ = _in(where, events)
     if ev.size == 0:
         return np.zeros((0, 2), dtype=np.int64)
@@ -491,25 +605,47 @@ def hot_pixels(events: Any, *, max_rate_hz: float) -> np.ndarray:
     x = ev["x"].astype(np.int64)
     y = ev["y"].astype(np.int64)
     h = int(y.max()) + 1
-    counts = np.bincount(x * h + y)
-    hot = np.flatnonzero(counts > rate * duration_s)
+    # counts of the pixels that occur (no dense grid: one outlier at x = y = 65535 would
+    # need 32 GiB); keys sorted by x then y
+    keys, counts = np.unique(x * h + y, return_counts=True)
+    hot = keys[counts > rate * duration_s]
     return np.stack([hot // h, hot % h], axis=1)
 
 
 def drop_pixels(events: Any, *, pixels: Any) -> Any:
     """Remove every event at the given (x, y) pixels (``[k, 2]`` array-like)."""
     where = "drop_pixels"
-    px = (
-        np.asarray(pixels, dtype=np.int64).reshape(-1, 2)
-        if len(pixels)
-        else np.zeros((0, 2), np.int64)
-    )
+    px = _pixel_list(where, pixels)
     ev, _, rec = _in(where, events)
     if px.size == 0 or ev.size == 0:
         return _out(rec, ev.copy())
     w = int(max(ev["x"].max(), px[:, 0].max())) + 1
     bad = np.isin(ev["y"].astype(np.int64) * w + ev["x"], px[:, 1] * w + px[:, 0])
     return _out(rec, ev[~bad])
+
+
+def _pixel_list(where: str, pixels: Any) -> np.ndarray:
+    """``[k, 2]`` int64 (x, y) pairs: integers >= 0 (no truncation, no reshaping)."""
+    expected = "a [k, 2] array-like of integer (x, y) pixels >= 0"
+    try:
+        arr = np.asarray(pixels)
+    except (TypeError, ValueError):  # ragged nesting
+        raise ParameterError(where, "pixels", expected, pixels) from None
+    if arr.size == 0 and arr.ndim <= 2 and (arr.ndim < 2 or arr.shape[1] in (0, 2)):
+        return np.zeros((0, 2), dtype=np.int64)
+    if arr.ndim != 2 or arr.shape[1] != 2 or arr.dtype.kind not in "iuf":
+        raise ParameterError(where, "pixels", expected, f"{arr.dtype} array of shape {arr.shape}")
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr) & (arr == np.round(arr))):
+        bad = arr[~(np.isfinite(arr) & (arr == np.round(arr)))][0].item()
+        raise ParameterError(where, "pixels", expected, bad)
+    if arr.min() < 0 or arr.max() >= 2**31:
+        raise ParameterError(
+            where,
+            "pixels",
+            expected + " (< 2**31)",
+            (arr.min() if arr.min() < 0 else arr.max()).item(),
+        )
+    return arr.astype(np.int64)
 
 
 def remove_hot_pixels(events: Any, *, max_rate_hz: float) -> Any:
@@ -529,12 +665,10 @@ class DenoiseStream:
     def __init__(self, *, sensor_size: Any, filter_time_us: float, neighbourhood: int = 8) -> None:
         where = "DenoiseStream"
         self.sensor_size = check_sensor_size(where, sensor_size)
-        self.filter_time_us = check_float(
-            where, "filter_time_us", filter_time_us, minimum=0, strict=True
-        )
-        if neighbourhood not in _NEIGHBOURS:
-            raise ParameterError(where, "neighbourhood", "8 or 4", neighbourhood)
-        self.neighbourhood = neighbourhood
+        self.filter_time_us = _denoise_params(where, filter_time_us, neighbourhood)
+        self.neighbourhood = int(neighbourhood)
+        w, h = self.sensor_size
+        check_alloc(where, "sensor_size", sensor_size, (h + 2, w + 2), 8)
         self._wp = self.sensor_size[0] + 2
         self.reset()
 
@@ -563,9 +697,8 @@ class RefractoryStream:
     def __init__(self, *, sensor_size: Any, refractory_us: float, reference: str = "any") -> None:
         where = "RefractoryStream"
         self.sensor_size = check_sensor_size(where, sensor_size)
-        self.refractory_us = check_float(where, "refractory_us", refractory_us, minimum=0)
-        if reference not in ("any", "kept"):
-            raise ParameterError(where, "reference", "'any' or 'kept'", reference)
+        self.refractory_us = _refractory_params(where, refractory_us, reference)
+        check_alloc(where, "sensor_size", sensor_size, self.sensor_size, 8)
         self.reference = reference
         self.reset()
 
@@ -598,7 +731,9 @@ class RefractoryStream:
         seen = seen[mem[seen] != _NEVER]
         all_pix = np.concatenate([seen, pix])
         all_t = np.concatenate([mem[seen], t])
-        keep = refractory_keep(all_pix, all_t, self.refractory_us, inclusive=False)[seen.size :]
+        keep = refractory_keep(
+            all_pix, all_t, self.refractory_us, inclusive=False, where="RefractoryStream"
+        )[seen.size :]
         np.maximum.at(mem, pix[keep], t[keep])
         return keep
 
@@ -609,6 +744,13 @@ class RefractoryStream:
 
 
 # ----------------------------------------------------------------------------- wrappers
+# Each wrapper checks its fields when it is built (the same checks as its function), so a
+# bad pipeline fails where it is written, not at the first sample.
+def _check_size_field(where: str, sensor_size: Any) -> None:
+    if sensor_size is not None:
+        check_sensor_size(where, sensor_size)
+
+
 @dataclasses.dataclass(frozen=True)
 class Crop:
     x0: int
@@ -617,6 +759,11 @@ class Crop:
     height: int
     sensor_size: tuple[int, int] | None = None
     shift: bool = True
+
+    def __post_init__(self) -> None:
+        _crop_box("Crop", self.x0, self.y0, self.width, self.height)
+        _check_size_field("Crop", self.sensor_size)
+        check_bool("Crop", "shift", self.shift)
 
     def __call__(self, events: Any) -> Any:
         return crop(events, **dataclasses.asdict(self))
@@ -628,6 +775,10 @@ class CenterCrop:
     height: int
     sensor_size: tuple[int, int] | None = None
 
+    def __post_init__(self) -> None:
+        _crop_box("CenterCrop", 0, 0, self.width, self.height)
+        _check_size_field("CenterCrop", self.sensor_size)
+
     def __call__(self, events: Any) -> Any:
         return center_crop(events, **dataclasses.asdict(self))
 
@@ -637,6 +788,10 @@ class Downsample:
     spatial_factor: float | tuple[float, float]
     sensor_size: tuple[int, int] | None = None
 
+    def __post_init__(self) -> None:
+        _factors("Downsample", self.spatial_factor)
+        _check_size_field("Downsample", self.sensor_size)
+
     def __call__(self, events: Any) -> Any:
         return downsample(events, spatial_factor=self.spatial_factor, sensor_size=self.sensor_size)
 
@@ -645,6 +800,9 @@ class Downsample:
 class FlipLR:
     sensor_size: tuple[int, int] | None = None
 
+    def __post_init__(self) -> None:
+        _check_size_field("FlipLR", self.sensor_size)
+
     def __call__(self, events: Any) -> Any:
         return flip_lr(events, sensor_size=self.sensor_size)
 
@@ -652,6 +810,9 @@ class FlipLR:
 @dataclasses.dataclass(frozen=True)
 class FlipUD:
     sensor_size: tuple[int, int] | None = None
+
+    def __post_init__(self) -> None:
+        _check_size_field("FlipUD", self.sensor_size)
 
     def __call__(self, events: Any) -> Any:
         return flip_ud(events, sensor_size=self.sensor_size)
@@ -674,6 +835,9 @@ class TimeSkew:
     time_scale: float = 1.0
     time_offset_us: int = 0
 
+    def __post_init__(self) -> None:
+        _skew_params("TimeSkew", self.time_scale, self.time_offset_us)
+
     def __call__(self, events: Any) -> Any:
         return time_skew(events, time_scale=self.time_scale, time_offset_us=self.time_offset_us)
 
@@ -691,6 +855,9 @@ class TimeJitter:
     clip_negative: bool = False
     sort: bool = False
 
+    def __post_init__(self) -> None:
+        _jitter_params("TimeJitter", self.std_us, self.seed, self.clip_negative, self.sort)
+
     def __call__(self, events: Any) -> Any:
         return time_jitter(
             events,
@@ -706,6 +873,9 @@ class DropEvents:
     fraction: float
     seed: Any = 0
 
+    def __post_init__(self) -> None:
+        _drop_params("DropEvents", self.fraction, self.seed)
+
     def __call__(self, events: Any) -> Any:
         return drop_events(events, fraction=self.fraction, seed=self.seed)
 
@@ -714,6 +884,9 @@ class DropEvents:
 class RefractoryFilter:
     refractory_us: float
     reference: str = "any"
+
+    def __post_init__(self) -> None:
+        _refractory_params("RefractoryFilter", self.refractory_us, self.reference)
 
     def __call__(self, events: Any) -> Any:
         return refractory_filter(events, refractory_us=self.refractory_us, reference=self.reference)
@@ -724,6 +897,9 @@ class Denoise:
     filter_time_us: float
     neighbourhood: int = 8
 
+    def __post_init__(self) -> None:
+        _denoise_params("Denoise", self.filter_time_us, self.neighbourhood)
+
     def __call__(self, events: Any) -> Any:
         return denoise(events, filter_time_us=self.filter_time_us, neighbourhood=self.neighbourhood)
 
@@ -732,6 +908,9 @@ class Denoise:
 class DropPixels:
     pixels: tuple[tuple[int, int], ...]
 
+    def __post_init__(self) -> None:
+        _pixel_list("DropPixels", self.pixels)
+
     def __call__(self, events: Any) -> Any:
         return drop_pixels(events, pixels=self.pixels)
 
@@ -739,6 +918,9 @@ class DropPixels:
 @dataclasses.dataclass(frozen=True)
 class RemoveHotPixels:
     max_rate_hz: float
+
+    def __post_init__(self) -> None:
+        check_float("RemoveHotPixels", "max_rate_hz", self.max_rate_hz, minimum=0)
 
     def __call__(self, events: Any) -> Any:
         return remove_hot_pixels(events, max_rate_hz=self.max_rate_hz)

@@ -10,8 +10,10 @@ import dataclasses
 
 import numpy as np
 
-from spikesim._validate import check_int, check_nonnegative, check_positive
+from spikesim._validate import check_finite, check_int, check_nonnegative, check_positive
 from spikesim.errors import ParameterError
+
+from .._checks import check_fits, check_seed
 
 __all__ = ["Trajectory", "linear_track_laps", "arena_walk"]
 
@@ -70,11 +72,18 @@ def linear_track_laps(
     n_laps = check_int(where, "n_laps", n_laps, minimum=1)
     rest_s = check_nonnegative(where, "rest_s", rest_s)
     dt_s = check_positive(where, "dt_s", dt_s)
-    if not 0 <= speed_jitter < 1:
+    if not 0 <= check_finite(where, "speed_jitter", speed_jitter) < 1:
         raise ParameterError(where, "speed_jitter", "in [0, 1)", speed_jitter)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(where, seed))
     pos, run, dirs = [], [], []
     n_rest = int(round(rest_s / dt_s))
+    n_lap = length_m / (speed_m_s * (1 - speed_jitter)) / dt_s + 2
+    check_fits(
+        where,
+        "dt_s",
+        40.0 * n_laps * (n_rest + n_lap),
+        f"about {n_laps * (n_rest + n_lap):.3g} samples",
+    )
     here = 0.0
     for lap in range(n_laps):
         d = -1 if (back_and_forth and lap % 2 == 1) else 1
@@ -124,10 +133,15 @@ def arena_walk(
     duration_s = check_positive(where, "duration_s", duration_s)
     speed_m_s = check_positive(where, "speed_m_s", speed_m_s)
     dt_s = check_positive(where, "dt_s", dt_s)
-    if not 0 <= rest_fraction < 1:
+    if not 0 <= check_finite(where, "rest_fraction", rest_fraction) < 1:
         raise ParameterError(where, "rest_fraction", "in [0, 1)", rest_fraction)
-    rng = np.random.default_rng(seed)
+    mean_bout_s = check_positive(where, "mean_bout_s", mean_bout_s)
+    turn_sd_rad_s = check_nonnegative(where, "turn_sd_rad_s", turn_sd_rad_s)
+    rng = np.random.default_rng(check_seed(where, seed))
     n = int(round(duration_s / dt_s))
+    if n < 2:
+        raise ParameterError(where, "duration_s", f">= 2 steps of dt_s = {dt_s}", duration_s)
+    check_fits(where, "duration_s", 64.0 * n, f"{n} samples")
     running = np.zeros(n, bool)
     k, state = 0, True
     while k < n:

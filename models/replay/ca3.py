@@ -37,9 +37,16 @@ import torch
 
 import spikesim
 from spikesim import dynamics as dyn
-from spikesim._validate import check_choice, check_int, check_positive
+from spikesim._validate import (
+    check_choice,
+    check_finite,
+    check_int,
+    check_nonnegative,
+    check_positive,
+)
 from spikesim.errors import ParameterError, ShapeError
 
+from .._checks import check_fits, check_seed, finite_array
 from .behavior import Trajectory
 from .place_cells import PlaceCells
 
@@ -54,7 +61,12 @@ def stdp_update(spikes: np.ndarray, cfg: CA3Config) -> torch.Tensor:
     """
     from scipy.signal import lfilter
 
-    s = np.asarray(spikes, dtype=np.float64)
+    if not isinstance(cfg, CA3Config):
+        raise ParameterError("stdp_update", "cfg", "a CA3Config", type(cfg).__name__)
+    cfg.validate()
+    s = finite_array("stdp_update", "spikes", spikes)
+    if s.ndim != 3 or s.shape[2] != cfg.n_exc:
+        raise ShapeError("stdp_update", "spikes", ("T", "B", cfg.n_exc), s.shape)
     dp, dm = math.exp(-cfg.dt_s / cfg.stdp_tau_plus_s), math.exp(-cfg.dt_s / cfg.stdp_tau_minus_s)
     x = lfilter([0.0, 1.0], [1.0, -dp], s, axis=0)
     y = lfilter([0.0, 1.0], [1.0, -dm], s, axis=0)
@@ -118,6 +130,15 @@ class CA3Config:
             "cue_s",
         ):
             check_positive(where, f, getattr(self, f))
+        for f in ("w_in_mV", "w_ei_mV", "w_ie_mV", "w_ii_mV", "t_ref_s", "adapt_b_mV"):
+            check_nonnegative(where, f, getattr(self, f))
+        for f in ("stdp_eta_mV", "stdp_a_plus", "cue_rate_hz"):
+            check_nonnegative(where, f, getattr(self, f))
+        for f in ("w_ee_init_mV", "stdp_a_minus", "sw_drive_mV", "ripple_drive_mV"):
+            check_finite(where, f, getattr(self, f))
+        if self.w_ee_sum_mV is not None:
+            check_positive(where, "w_ee_sum_mV", self.w_ee_sum_mV)
+        check_finite(where, "cue_fraction", self.cue_fraction)
         if not 0 < self.cue_fraction < 0.5:
             raise ParameterError(where, "cue_fraction", "in (0, 0.5)", self.cue_fraction)
 
@@ -179,7 +200,14 @@ class CA3Model:
     """The CA3 network with its plastic recurrent weights (``w_ee`` [post, pre], mV)."""
 
     def __init__(self, cfg: CA3Config, *, place_cells: PlaceCells, seed: int) -> None:
+        if not isinstance(cfg, CA3Config):
+            raise ParameterError("CA3Model", "cfg", "a CA3Config", type(cfg).__name__)
+        if not isinstance(place_cells, PlaceCells):
+            raise ParameterError(
+                "CA3Model", "place_cells", "a PlaceCells", type(place_cells).__name__
+            )
         cfg.validate()
+        seed = check_seed("CA3Model", seed)
         if place_cells.n != cfg.n_exc:
             raise ShapeError(
                 "CA3Model",
@@ -268,6 +296,7 @@ class CA3Model:
         time axis.
         """
         cfg = self.cfg
+        check_seed("CA3Model.run_running", seed)
         if abs(traj.dt_s - cfg.dt_s) > 1e-12:
             raise ParameterError(
                 "CA3Model.run_running", "traj.dt_s", f"the network dt_s ({cfg.dt_s})", traj.dt_s
@@ -330,12 +359,21 @@ class CA3Model:
         throughout) each pyramidal cell receives Poisson input at ``background_hz``.
         """
         cfg, dt = self.cfg, self.cfg.dt_s
+        where = "CA3Model.replay_events"
+        if isinstance(kinds, str) or not isinstance(kinds, (tuple, list)):
+            raise ParameterError(where, "kinds", "a tuple of event kinds", kinds)
         for k in kinds:
-            check_choice(
-                "CA3Model.replay_events", "kinds", k, ("forward", "reverse", "random", "none")
-            )
+            check_choice(where, "kinds", k, ("forward", "reverse", "random", "none"))
         if not kinds:
-            raise ParameterError("CA3Model.replay_events", "kinds", "at least one event", kinds)
+            raise ParameterError(where, "kinds", "at least one event", kinds)
+        for field, pair in (("ripple_hz", ripple_hz), ("duration_s", duration_s)):
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise ParameterError(where, field, "a (low, high) pair", pair)
+            for v in pair:
+                check_finite(where, field, v)
+        margin_s = check_nonnegative(where, "margin_s", margin_s)
+        background_hz = check_nonnegative(where, "background_hz", background_hz)
+        seed = check_seed(where, seed)
         lo, hi = ripple_hz
         if not 150.0 <= lo <= hi <= 250.0 or not 0.05 <= duration_s[0] <= duration_s[1] <= 0.12:
             raise ParameterError(
@@ -349,6 +387,8 @@ class CA3Model:
         f = rng.uniform(lo, hi, B)
         dur = rng.uniform(duration_s[0], duration_s[1], B)
         T = int(round((duration_s[1] + 2 * margin_s) / dt))
+        n_all = 3.0 * cfg.n_exc + 2.0 * cfg.n_inh + 2
+        check_fits(where, "margin_s", 8.0 * B * T * n_all, f"{B} events x {T} steps")
         t = dt * np.arange(T) - margin_s
         on = (t[None, :] >= 0) & (t[None, :] < dur[:, None])  # [B, T]
         cur_e = np.where(on, cfg.sw_drive_mV, 0.0)[:, :, None] * np.ones((1, 1, cfg.n_exc))
@@ -387,6 +427,7 @@ class CA3Model:
     def weight_asymmetry(self, *, max_offset_m: float = 0.2) -> float:
         """(forward - backward) / (forward + backward) summed weight between cells whose
         fields are 0 < d <= ``max_offset_m`` apart (forward: pre field before post field)."""
+        check_positive("CA3Model.weight_asymmetry", "max_offset_m", max_offset_m)
         c = self.place_cells.centres_m
         d = c[:, None] - c[None, :]  # [post, pre]: post centre - pre centre
         w = self.w_ee.numpy()
@@ -398,6 +439,11 @@ class CA3Model:
         self, *, bin_m: float = 0.02, max_offset_m: float = 0.3
     ) -> tuple[np.ndarray, np.ndarray]:
         """Mean weight against field offset (post centre - pre centre), for plots."""
+        where = "CA3Model.weight_profile"
+        bin_m = check_positive(where, "bin_m", bin_m)
+        max_offset_m = check_positive(where, "max_offset_m", max_offset_m)
+        n_bins = 2 * max_offset_m / bin_m
+        check_fits(where, "bin_m", 32.0 * n_bins, f"{n_bins:.3g} bins")
         c = self.place_cells.centres_m
         d = (c[:, None] - c[None, :]).ravel()
         w = self.w_ee.numpy().ravel()

@@ -16,9 +16,10 @@ import dataclasses
 import numpy as np
 from scipy.special import i0e
 
-from spikesim._validate import check_nonnegative, check_positive
+from spikesim._validate import check_finite, check_int, check_nonnegative, check_positive
 from spikesim.errors import ParameterError, ShapeError
 
+from .._checks import check_fits, check_seed, finite_array
 from .behavior import Trajectory
 
 __all__ = ["PlaceCells"]
@@ -39,11 +40,14 @@ class PlaceCells:
 
     def __post_init__(self) -> None:
         where = "PlaceCells"
-        c = np.asarray(self.centres_m, dtype=np.float64)
-        ext = tuple(float(e) for e in np.atleast_1d(self.extent_m))
+        c = finite_array(where, "centres_m", self.centres_m)
+        ext_arr = finite_array(where, "extent_m", self.extent_m)
+        ext = tuple(float(e) for e in np.atleast_1d(ext_arr))
         object.__setattr__(self, "centres_m", c)
         object.__setattr__(self, "extent_m", ext)
-        if len(ext) not in (1, 2) or any(e <= 0 for e in ext):
+        if not isinstance(self.precession, (bool, np.bool_)):
+            raise ParameterError(where, "precession", "True or False", self.precession)
+        if ext_arr.ndim > 1 or len(ext) not in (1, 2) or any(e <= 0 for e in ext):
             raise ParameterError(
                 where, "extent_m", "a track length or (width, height) > 0", self.extent_m
             )
@@ -68,10 +72,14 @@ class PlaceCells:
     @classmethod
     def tiling(cls, n: int, *, length_m: float, seed: int | None = None, **kw) -> PlaceCells:
         """``n`` cells with centres evenly spaced on a track (or uniform random with ``seed``)."""
+        n = check_int("PlaceCells.tiling", "n", n, minimum=1)
+        length_m = check_positive("PlaceCells.tiling", "length_m", length_m)
+        check_fits("PlaceCells.tiling", "n", 16.0 * n, f"{n} cells")
         if seed is None:
             c = (np.arange(n) + 0.5) * length_m / n
         else:
-            c = np.sort(np.random.default_rng(seed).uniform(0, length_m, n))
+            rng = np.random.default_rng(check_seed("PlaceCells.tiling", seed))
+            c = np.sort(rng.uniform(0, length_m, n))
         return cls(c, (length_m,), **kw)
 
     @property
@@ -80,7 +88,14 @@ class PlaceCells:
 
     def field(self, positions_m: np.ndarray) -> np.ndarray:
         """Gaussian field values [T, n] in [0, 1]."""
-        p = np.asarray(positions_m, dtype=np.float64)
+        p = finite_array("PlaceCells.field", "positions_m", positions_m)
+        track = len(self.extent_m) == 1
+        if (track and p.ndim > 1) or (not track and (p.ndim != 2 or p.shape[1] != 2)):
+            want = ("T",) if track else ("T", 2)
+            raise ShapeError("PlaceCells.field", "positions_m", want, p.shape)
+        check_fits(
+            "PlaceCells.field", "positions_m", 24.0 * p.size * self.n, f"{p.size} x {self.n}"
+        )
         if len(self.extent_m) == 1:
             d2 = (p.reshape(-1, 1) - self.centres_m[None, :]) ** 2
         else:
@@ -113,12 +128,18 @@ class PlaceCells:
 
     def poisson_spikes(self, traj: Trajectory, *, seed: int, theta: bool = True) -> np.ndarray:
         """Spike raster [T, n] (bool) by Bernoulli draws with p = rate * dt (seeded)."""
+        rng = np.random.default_rng(check_seed("PlaceCells.poisson_spikes", seed))
         r = self.rates_hz(traj, theta=theta)
         p = np.clip(r * traj.dt_s, 0, 1)
-        return np.random.default_rng(seed).random(p.shape) < p
+        return rng.random(p.shape) < p
 
     @staticmethod
     def raster_to_times(raster: np.ndarray, dt_s: float, t0_s: float = 0.0) -> list[np.ndarray]:
         """A raster [T, n] as a list of spike-time arrays (spike at the start of its step)."""
+        where = "PlaceCells.raster_to_times"
+        dt_s = check_positive(where, "dt_s", dt_s)
+        t0_s = check_finite(where, "t0_s", t0_s)
         r = np.asarray(raster, bool)
+        if r.ndim != 2:
+            raise ShapeError(where, "raster", ("T", "n"), r.shape)
         return [t0_s + dt_s * np.flatnonzero(r[:, i]) for i in range(r.shape[1])]

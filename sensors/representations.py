@@ -31,10 +31,21 @@ import torch
 
 from spikesim.errors import ParameterError
 
-from ._checks import check_float, check_inside, check_int, need_sensor_size, unpack
+from ._checks import (
+    MAX_OUTPUT_BYTES,
+    check_alloc,
+    check_bool,
+    check_device,
+    check_float,
+    check_inside,
+    check_int,
+    need_sensor_size,
+    unpack,
+)
 from .events import Recording
 
 __all__ = [
+    "MAX_OUTPUT_BYTES",
     "batch_spike_tensor",
     "count_frame",
     "polarity_frame",
@@ -54,21 +65,8 @@ def _prepare(where: str, events: Any, sensor_size: Any) -> tuple[np.ndarray, int
     return ev, w, h
 
 
-MAX_OUTPUT_BYTES = 1 << 34  # 16 GiB: larger dense outputs are refused with a typed error
-
-
-def _check_alloc(where: str, field: str, value: Any, shape: tuple[int, ...], itemsize: int) -> None:
-    """Refuse a dense output larger than :data:`MAX_OUTPUT_BYTES` before allocating it."""
-    nbytes = int(np.prod([int(v) for v in shape], dtype=object)) * itemsize
-    if nbytes > MAX_OUTPUT_BYTES:
-        raise ParameterError(
-            where,
-            field,
-            f"a value giving at most {MAX_OUTPUT_BYTES / 2**30:.0f} GiB of output",
-            value,
-            hint=f"the output {shape} would take {nbytes / 2**30:.1f} GiB; use a coarser time "
-            "step / window, fewer steps, or crop / downsample the events first",
-        )
+# Dense outputs over MAX_OUTPUT_BYTES (or half the host's memory) are refused with a typed
+# error naming the option that sets their size, before anything of that size is allocated.
 
 
 def _to_device(arr: np.ndarray, device: Any) -> Any:
@@ -82,13 +80,17 @@ def count_frame(
     events: Any, *, sensor_size: Any = None, split_polarity: bool = False, device: Any = None
 ) -> Any:
     """Number of events per pixel: ``[H, W]``, or ``[2, H, W]`` (OFF, ON) with ``split_polarity``."""
-    ev, w, h = _prepare("count_frame", events, sensor_size)
+    where = "count_frame"
+    ev, w, h = _prepare(where, events, sensor_size)
+    split_polarity = check_bool(where, "split_polarity", split_polarity)
+    device = check_device(where, device)
     pix = ev["y"].astype(np.int64) * w + ev["x"]
     if split_polarity:
         pix = pix + ev["p"].astype(np.int64) * (w * h)
         shape: tuple[int, ...] = (2, h, w)
     else:
         shape = (h, w)
+    check_alloc(where, "sensor_size", (w, h), shape, 8)
     out = np.bincount(pix, minlength=int(np.prod(shape))).reshape(shape)
     return _to_device(out.astype(np.int64, copy=False), device)
 
@@ -101,9 +103,12 @@ def polarity_frame(
     ``mode="sum"``: ON count minus OFF count per pixel. ``mode="last"``: +1 / -1 for the
     polarity of the last event (in stream order) at the pixel, 0 where none.
     """
-    ev, w, h = _prepare("polarity_frame", events, sensor_size)
-    if mode not in ("sum", "last"):
-        raise ParameterError("polarity_frame", "mode", "'sum' or 'last'", mode)
+    where = "polarity_frame"
+    ev, w, h = _prepare(where, events, sensor_size)
+    if not isinstance(mode, str) or mode not in ("sum", "last"):
+        raise ParameterError(where, "mode", "'sum' or 'last'", mode)
+    device = check_device(where, device)
+    check_alloc(where, "sensor_size", (w, h), (h, w), 16)
     pix = ev["y"].astype(np.int64) * w + ev["x"]
     sign = 2 * ev["p"].astype(np.int64) - 1
     out = np.zeros(w * h, dtype=np.int64)
@@ -125,9 +130,19 @@ def _time_slices(
     event_count: Any,
     n_time_bins: Any,
     t_start_us: Any,
-    include_incomplete: bool,
+    include_incomplete: Any,
+    frame: tuple[int, ...],
+    itemsize: int,
+    window_field: str = "time_window_us",
 ) -> tuple[np.ndarray, int]:
-    """Frame index of every event (-1: in no frame) and the number of frames."""
+    """Frame index of every event (-1: in no frame) and the number of frames.
+
+    The output, that many frames of shape ``frame`` and ``itemsize``, is checked to fit
+    (:func:`check_alloc`) before any per-frame array is made; ``window_field`` names the
+    time-window option in messages."""
+    include_incomplete = check_bool(where, "include_incomplete", include_incomplete)
+    if t_start_us is not None:
+        t_start_us = check_int(where, "t_start_us", t_start_us)
     given = [v is not None for v in (time_window_us, event_count, n_time_bins)]
     if sum(given) != 1:
         raise ParameterError(
@@ -135,7 +150,7 @@ def _time_slices(
             "time_window_us / event_count / n_time_bins",
             "exactly one of them",
             {
-                "time_window_us": time_window_us,
+                window_field: time_window_us,
                 "event_count": event_count,
                 "n_time_bins": n_time_bins,
             },
@@ -145,32 +160,36 @@ def _time_slices(
         event_count = check_int(where, "event_count", event_count, minimum=0, strict=True)
         n_frames = -(-n // event_count) if include_incomplete else n // event_count
         n_frames = max(n_frames, 1)
+        check_alloc(where, "event_count", event_count, (n_frames, *frame), itemsize)
         idx = np.arange(n, dtype=np.int64) // event_count
         idx[idx >= n_frames] = -1
         return idx, n_frames
+    if time_window_us is not None:
+        w = check_float(where, window_field, time_window_us, minimum=0, strict=True)
+    else:
+        n_frames = check_int(where, "n_time_bins", n_time_bins, minimum=0, strict=True)
+        check_alloc(where, "n_time_bins", n_time_bins, (n_frames, *frame), itemsize)
     if n == 0:
-        if time_window_us is not None:
-            check_float(where, "time_window_us", time_window_us, minimum=0, strict=True)
-        else:
-            check_int(where, "n_time_bins", n_time_bins, minimum=0, strict=True)
-        return np.zeros(0, dtype=np.int64), (int(n_time_bins) if n_time_bins is not None else 1)
-    t0 = int(t.min()) if t_start_us is None else check_int(where, "t_start_us", t_start_us)
+        return np.zeros(0, dtype=np.int64), (n_frames if n_time_bins is not None else 1)
+    t0 = int(t.min()) if t_start_us is None else t_start_us
     rel = t.astype(np.int64) - t0
     span = int(t.max()) - t0
     if time_window_us is not None:
-        w = check_float(where, "time_window_us", time_window_us, minimum=0, strict=True)
+        # in floats first: a tiny window would overflow an integer count
         if include_incomplete:
-            n_frames = int(math.floor(span / w) + 1)  # every event, also one on the last edge
+            count = math.floor(span / w) + 1.0  # every event, also one on the last edge
         else:
-            n_frames = int(math.floor((span - w) / w) + 1)
-        n_frames = max(n_frames, 1)
-        idx = np.floor(rel / w).astype(np.int64)
+            count = math.floor((span - w) / w) + 1.0
+        count = max(count, 1.0)
+        check_alloc(where, window_field, time_window_us, (count, *frame), itemsize)
+        n_frames = int(count)
+        idx_f = np.floor(rel / w)
+        idx_f[(rel < 0) | (idx_f >= n_frames)] = -1
+        return idx_f.astype(np.int64), n_frames
+    if span <= 0:
+        idx = np.zeros(n, dtype=np.int64)
     else:
-        n_frames = check_int(where, "n_time_bins", n_time_bins, minimum=0, strict=True)
-        if span <= 0:
-            idx = np.zeros(n, dtype=np.int64)
-        else:
-            idx = np.minimum((rel * n_frames) // span, n_frames - 1)
+        idx = np.minimum((rel * n_frames) // span, n_frames - 1)
     idx[(rel < 0) | (idx >= n_frames)] = -1
     return idx, n_frames
 
@@ -197,6 +216,9 @@ def to_frames(
     """
     where = "to_frames"
     ev, w, h = _prepare(where, events, sensor_size)
+    split_polarity = check_bool(where, "split_polarity", split_polarity)
+    device = check_device(where, device)
+    n_pol = 2 if split_polarity else 1
     idx, n_frames = _time_slices(
         where,
         ev["t"],
@@ -205,20 +227,14 @@ def to_frames(
         n_time_bins=n_time_bins,
         t_start_us=t_start_us,
         include_incomplete=include_incomplete,
+        frame=(n_pol, h, w),
+        itemsize=4,
     )
-    n_pol = 2 if split_polarity else 1
     keep = idx >= 0
     flat = idx[keep] * n_pol
     if split_polarity:
         flat = flat + ev["p"][keep]
     flat = (flat * h + ev["y"][keep]) * w + ev["x"][keep]
-    slicing = {
-        "time_window_us": time_window_us,
-        "event_count": event_count,
-        "n_time_bins": n_time_bins,
-    }
-    field = next(k for k, v in slicing.items() if v is not None)
-    _check_alloc(where, field, slicing[field], (n_frames, n_pol, h, w), 4)
     out = np.zeros(n_frames * n_pol * h * w, dtype=np.int32)
     u, c = _unique_counts(flat)
     out[u] = c
@@ -241,7 +257,8 @@ def voxel_grid(
     where = "voxel_grid"
     ev, w, h = _prepare(where, events, sensor_size)
     n_bins = check_int(where, "n_time_bins", n_time_bins, minimum=0, strict=True)
-    _check_alloc(where, "n_time_bins", n_bins, (n_bins, h, w), 12)
+    device = check_device(where, device)
+    check_alloc(where, "n_time_bins", n_bins, (n_bins, h, w), 12)
     out = np.zeros(n_bins * h * w, dtype=np.float64)
     if ev.size:
         t = ev["t"].astype(np.float64)
@@ -287,6 +304,9 @@ def time_surface(
     where = "time_surface"
     ev, w, h = _prepare(where, events, sensor_size)
     tau_us = check_float(where, "tau_s", tau_s, minimum=0, strict=True) * 1e6
+    split_polarity = check_bool(where, "split_polarity", split_polarity)
+    device = check_device(where, device)
+    check_alloc(where, "sensor_size", (w, h), (2 if split_polarity else 1, h, w), 8)
     if t_us is None:
         t_ref = float(ev["t"].max()) if ev.size else 0.0
     else:
@@ -319,6 +339,9 @@ def time_surfaces(
     where = "time_surfaces"
     ev, w, h = _prepare(where, events, sensor_size)
     tau_us = check_float(where, "tau_s", tau_s, minimum=0, strict=True) * 1e6
+    split_polarity = check_bool(where, "split_polarity", split_polarity)
+    device = check_device(where, device)
+    n_pol = 2 if split_polarity else 1
     idx, n_frames = _time_slices(
         where,
         ev["t"],
@@ -327,21 +350,41 @@ def time_surfaces(
         n_time_bins=None,
         t_start_us=t_start_us,
         include_incomplete=include_incomplete,
+        frame=(n_pol, h, w),
+        itemsize=4,
+        window_field="dt_us",
     )
     dt = float(dt_us)
     t0 = (int(ev["t"].min()) if ev.size else 0) if t_start_us is None else int(t_start_us)
-    n_pol = 2 if split_polarity else 1
-    last = np.full(n_pol * h * w, -np.inf)
-    _check_alloc(where, "dt_us", dt_us, (n_frames, n_pol, h, w), 4)
-    out = np.empty((n_frames, n_pol * h * w), dtype=np.float32)
-    order = np.argsort(idx, kind="stable")
-    sorted_idx = idx[order]
-    bounds = np.searchsorted(sorted_idx, np.arange(n_frames + 1))
-    for k in range(n_frames):
-        sel = ev[order[bounds[k] : bounds[k + 1]]]
-        if sel.size:
-            last = np.maximum(last, _last_times(sel, w, h, n_pol))
-        out[k] = np.exp((last - (t0 + (k + 1) * dt)) / tau_us)
+    n_px = n_pol * h * w
+    last = np.full(n_px, -np.inf)
+    out = np.empty((n_frames, n_px), dtype=np.float32)
+    inside = idx >= 0
+    if inside.any():
+        sel = ev[inside]
+        pix = sel["y"].astype(np.int64) * w + sel["x"]
+        if n_pol == 2:
+            pix = pix + sel["p"].astype(np.int64) * (h * w)
+        frame_of, t_sel = idx[inside], sel["t"].astype(np.float64)
+    else:
+        pix = frame_of = np.zeros(0, dtype=np.int64)
+        t_sel = np.zeros(0)
+    # frames in blocks of about 2**20 values: per block, the latest event per pixel in each
+    # frame, carried forward by a running maximum (no Python loop over frames)
+    block = max(1, (1 << 20) // n_px)
+    order = np.argsort(frame_of, kind="stable")
+    frame_of, pix, t_sel = frame_of[order], pix[order], t_sel[order]
+    bounds = np.searchsorted(frame_of, np.arange(0, n_frames + block, block))
+    for b, k0 in enumerate(range(0, n_frames, block)):
+        k1 = min(k0 + block, n_frames)
+        lo, hi = bounds[b], bounds[b + 1]
+        buf = np.full((k1 - k0, n_px), -np.inf)
+        np.maximum.at(buf, (frame_of[lo:hi] - k0, pix[lo:hi]), t_sel[lo:hi])
+        buf[0] = np.maximum(buf[0], last)
+        np.maximum.accumulate(buf, axis=0, out=buf)
+        last = buf[-1].copy()
+        ends = t0 + (np.arange(k0, k1, dtype=np.float64) + 1) * dt
+        out[k0:k1] = np.exp((buf - ends[:, None]) / tau_us)
     return _to_device(out.reshape(n_frames, n_pol, h, w), device)
 
 
@@ -371,21 +414,30 @@ def _spike_index(
     n_steps: int | None,
     t_start_us: int | None,
     split_polarity: bool,
+    alloc: tuple[int, int],
 ) -> tuple[np.ndarray, int]:
-    """Flat index ``((step*P + p)*H + y)*W + x`` of every event inside the tensor, and T."""
+    """Flat index ``((step*P + p)*H + y)*W + x`` of every event inside the tensor, and T.
+
+    ``alloc`` = (batch size, itemsize): a tensor of T steps for the whole batch must fit
+    (:func:`check_alloc`), checked before any per-step value is cast to an integer."""
     if ev.size == 0:
         t0 = 0
-        last_step = -1
+        last_step = -1.0
         rel = np.zeros(0, dtype=np.int64)
     else:
         t0 = int(ev["t"].min()) if t_start_us is None else int(t_start_us)
         rel = ev["t"].astype(np.int64) - t0
-        last_step = int(np.floor(float(rel.max()) / dt_us))
-    step = np.floor(rel / dt_us).astype(np.int64)
-    T = max(last_step + 1, 1) if n_steps is None else n_steps
-    keep = (rel >= 0) & (step < T)
+        last_step = math.floor(float(rel.max()) / dt_us)  # a float: dt_us may be tiny
     n_pol = 2 if split_polarity else 1
-    flat = step[keep] * n_pol
+    if n_steps is None:
+        T_f = max(last_step + 1.0, 1.0)
+        check_alloc(where, "dt_us", dt_us, (T_f, alloc[0], n_pol, h, w), alloc[1])
+        T = int(T_f)
+    else:
+        T = n_steps
+    step_f = np.floor(rel / dt_us)
+    keep = (rel >= 0) & (step_f < T)
+    flat = step_f[keep].astype(np.int64) * n_pol
     if split_polarity:
         flat = flat + ev["p"][keep]
     flat = (flat * h + ev["y"][keep]) * w + ev["x"][keep]
@@ -451,7 +503,11 @@ def spike_tensor(
     ev, w, h = _prepare(where, events, sensor_size)
     dt, n_steps = _check_steps(where, dt_us, n_steps, t_start_us)
     dtype = _check_torch_dtype(where, dtype, mode)
-    dev = torch.device(device) if device is not None else torch.device("cpu")
+    split_polarity = check_bool(where, "split_polarity", split_polarity)
+    dev = check_device(where, device) or torch.device("cpu")
+    n_pol = 2 if split_polarity else 1
+    if n_steps is not None:
+        check_alloc(where, "n_steps", n_steps, (n_steps, n_pol, h, w), dtype.itemsize)
     flat, T = _spike_index(
         where,
         ev,
@@ -461,10 +517,8 @@ def spike_tensor(
         n_steps=n_steps,
         t_start_us=t_start_us,
         split_polarity=split_polarity,
+        alloc=(1, dtype.itemsize),
     )
-    n_pol = 2 if split_polarity else 1
-    field, value = ("dt_us", dt_us) if n_steps is None else ("n_steps", n_steps)
-    _check_alloc(where, field, value, (T, n_pol, h, w), dtype.itemsize)
     return _fill(flat, T * n_pol * h * w, mode=mode, dtype=dtype, device=dev).reshape(
         T, n_pol, h, w
     )
@@ -501,7 +555,10 @@ def batch_spike_tensor(
         )
     dt, n_steps = _check_steps(where, dt_us, n_steps, t_start_us)
     dtype = _check_torch_dtype(where, dtype, mode)
-    dev = torch.device(device) if device is not None else torch.device("cpu")
+    split_polarity = check_bool(where, "split_polarity", split_polarity)
+    dev = check_device(where, device) or torch.device("cpu")
+    n_pol = 2 if split_polarity else 1
+    B = len(recordings)
     prepared = []
     size = None
     for i, rec in enumerate(recordings):
@@ -511,6 +568,8 @@ def batch_spike_tensor(
                 where, f"recordings[{i}] sensor_size", f"{size} like sample 0", (w, h)
             )
         size = (w, h)
+        if n_steps is not None and i == 0:
+            check_alloc(where, "n_steps", n_steps, (n_steps, B, n_pol, h, w), dtype.itemsize)
         prepared.append(
             _spike_index(
                 where,
@@ -521,20 +580,17 @@ def batch_spike_tensor(
                 n_steps=n_steps,
                 t_start_us=t_start_us,
                 split_polarity=split_polarity,
+                alloc=(B, dtype.itemsize),
             )
         )
     assert size is not None  # recordings is non-empty
     w, h = size
-    n_pol = 2 if split_polarity else 1
     T = max(t for _, t in prepared) if n_steps is None else n_steps
     per_step = n_pol * h * w
-    B = len(prepared)
     parts = []
     for b, (flat, _) in enumerate(prepared):
         step, rest = np.divmod(flat, per_step)
         parts.append((step * B + b) * per_step + rest)
-    field, value = ("dt_us", dt_us) if n_steps is None else ("n_steps", n_steps)
-    _check_alloc(where, field, value, (T, B, n_pol, h, w), dtype.itemsize)
     flat = np.concatenate(parts)
     return _fill(flat, T * B * per_step, mode=mode, dtype=dtype, device=dev).reshape(
         T, B, n_pol, h, w
@@ -562,6 +618,8 @@ def simulator_inputs(
     (bool, the default) are converted step by step by the simulator.
     """
     where = "simulator_inputs"
+    if not isinstance(source, str):
+        raise ParameterError(where, "source", "the name of a spike_tensor source", source)
     for attr in ("pops", "batch_size", "dt_s", "device"):
         if not hasattr(simulator, attr):
             raise ParameterError(

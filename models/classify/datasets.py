@@ -36,7 +36,8 @@ import torch
 from spikesim.sensors.errors import EventFormatError
 from spikesim.sensors.formats import aedat3, nmnist_bin
 
-from spikesim.errors import ParameterError
+from spikesim._validate import check_choice, check_int, check_positive
+from spikesim.errors import ParameterError, ShapeError
 
 from .errors import (
     ClassCountError,
@@ -160,8 +161,9 @@ class EventDataset(torch.utils.data.Dataset):
 
 def check_classes(dataset: Any, n_classes: int) -> None:
     """Refuse a dataset whose class count differs from the model's (names the dataset root)."""
+    n_classes = check_int("check_classes", "n_classes", n_classes, minimum=1)
     k = getattr(dataset, "n_classes", None)
-    if k is not None and int(k) != int(n_classes):
+    if k is not None and int(k) != n_classes:
         root = getattr(dataset, "root", type(dataset).__name__)
         raise ClassCountError(
             root, f"the dataset has {k} classes but the model has {n_classes} outputs"
@@ -442,18 +444,23 @@ class ToSpikeTensor:
         mode: str = "binary",
         dtype: torch.dtype = torch.uint8,
     ) -> None:
-        if n_steps < 1 or duration_us <= 0 or downsample < 1:
-            raise ParameterError(
-                "ToSpikeTensor",
-                "n_steps / duration_us / downsample",
-                "positive",
-                (n_steps, duration_us, downsample),
-            )
-        self.sensor_size = (int(sensor_size[0]), int(sensor_size[1]))
-        self.n_steps = int(n_steps)
-        self.duration_us = float(duration_us)
-        self.downsample = int(downsample)
-        self.mode = mode
+        w = "ToSpikeTensor"
+        if (
+            isinstance(sensor_size, (str, bytes))
+            or not isinstance(sensor_size, (tuple, list, np.ndarray))
+            or len(sensor_size) != 2
+        ):
+            raise ParameterError(w, "sensor_size", "(width, height)", sensor_size)
+        self.sensor_size = (
+            check_int(w, "sensor_size", sensor_size[0], minimum=1),
+            check_int(w, "sensor_size", sensor_size[1], minimum=1),
+        )
+        self.n_steps = check_int(w, "n_steps", n_steps, minimum=1)
+        self.duration_us = check_positive(w, "duration_us", duration_us)
+        self.downsample = check_int(w, "downsample", downsample, minimum=1)
+        self.mode = check_choice(w, "mode", mode, ("binary", "count"))
+        if not isinstance(dtype, torch.dtype) or dtype.is_complex:
+            raise ParameterError(w, "dtype", "a real torch dtype (torch.uint8, ...)", dtype)
         self.dtype = dtype
         w, h = self.sensor_size
         self.out_size = (-(-w // self.downsample), -(-h // self.downsample))
@@ -473,6 +480,13 @@ class ToSpikeTensor:
         from spikesim.sensors.representations import spike_tensor
 
         ev = np.asarray(events)
+        if ev.dtype.names is None or not {"t", "x", "y", "p"} <= set(ev.dtype.names):
+            raise ParameterError(
+                "ToSpikeTensor",
+                "events",
+                "a structured event array with fields t, x, y, p",
+                f"an array of dtype {ev.dtype} and shape {ev.shape}",
+            )
         if self.downsample > 1 and len(ev):
             ev = ev.copy()
             ev["x"] //= self.downsample
@@ -504,15 +518,32 @@ class TensorDataset(torch.utils.data.Dataset):
         classes: Sequence[str] | None = None,
         packed: bool = False,
     ) -> None:
+        w = "TensorDataset"
+        for field, t in (("x", x), ("y", y)):
+            if not isinstance(t, torch.Tensor):
+                raise ParameterError(w, field, "a torch.Tensor", type(t).__name__)
+        if x.ndim < 1 or x.shape[0] < 1:
+            raise ParameterError(w, "x", "at least one sample [N >= 1, ...]", tuple(x.shape))
+        if y.ndim != 1:
+            raise ShapeError(w, "y", (x.shape[0],), tuple(y.shape))
         if x.shape[0] != y.shape[0]:
-            raise ParameterError("TensorDataset", "y", f"{x.shape[0]} labels", y.shape[0])
+            raise ParameterError(w, "y", f"{x.shape[0]} labels", y.shape[0])
+        if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+            raise ParameterError(w, "y.dtype", "an integer dtype (class indices)", y.dtype)
+        if int(y.min()) < 0:
+            raise ParameterError(w, "y", "class indices >= 0", int(y.min()))
+        if classes is not None and int(y.max()) >= len(classes):
+            raise ParameterError(
+                w, "y", f"class indices < len(classes) = {len(classes)}", int(y.max())
+            )
         self.shape = tuple(x.shape[1:])
         self.packed = bool(packed)
         if self.packed:
             arr = x.numpy()
-            if arr.size and arr.max() > 1:
+            bad = arr[(arr != 0) & (arr != 1)] if arr.size else arr[:0]
+            if bad.size:
                 raise ParameterError(
-                    "TensorDataset", "x", "binary spikes (0/1) when packed", int(arr.max())
+                    "TensorDataset", "x", "binary spikes (0/1) when packed", bad.flat[0].item()
                 )
             flat = arr.astype(np.uint8).reshape(arr.shape[0], -1)
             self.x = torch.from_numpy(np.packbits(flat, axis=1))

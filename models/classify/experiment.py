@@ -36,13 +36,14 @@ import dataclasses
 import json
 import os
 import time
-import tomllib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from spikesim.errors import ConfigError
+from spikesim._validate import check_finite, check_int
+from spikesim.errors import ConfigError, ParameterError
+from spikesim.network import read_toml
 from spikesim.training import evaluate, train
 
 from .datasets import (
@@ -149,19 +150,40 @@ def _check_keys(source: str, table: str, d: Any, allowed: set[str]) -> dict[str,
     return dict(d)
 
 
+def _cfg_int(source: str, key: str, value: Any, minimum: int) -> int:
+    """An integer option of a run file (a float or a string is refused, never truncated)."""
+    try:
+        return check_int(source, key, value, minimum=minimum)
+    except ParameterError as exc:
+        raise ConfigError(source, key, f"expected {exc.expected}, found {value!r}") from None
+
+
+def _cfg_positive(source: str, key: str, value: Any) -> float:
+    try:
+        v = check_finite(source, key, value)
+    except ParameterError as exc:
+        raise ConfigError(source, key, f"expected {exc.expected}, found {value!r}") from None
+    if v <= 0:
+        raise ConfigError(source, key, f"expected a number > 0, found {value!r}")
+    return v
+
+
+def _cfg_bool(source: str, key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(source, key, f"expected true or false, found {value!r}")
+    return value
+
+
 def load_config(path: str | os.PathLike) -> dict[str, Any]:
     """Read and check a run file; relative paths are taken from the file's folder."""
     src = os.fspath(path)
-    try:
-        with open(src, "rb") as f:
-            doc = tomllib.load(f)
-    except FileNotFoundError:
-        raise ConfigError(src, "-", "file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(src, "-", f"not valid TOML: {exc}") from None
+    doc = read_toml(src)  # a missing, unreadable or malformed file is a ConfigError naming it
     unknown = sorted(set(doc) - {"data", "model", "train"})
     if unknown:
         raise ConfigError(src, unknown[0], "unknown table; known: data, model, train")
+    for table in ("data", "model", "train"):
+        if not isinstance(doc.get(table, {}), dict):
+            raise ConfigError(src, table, f"expected a table, found {doc[table]!r}")
     base = Path(src).resolve().parent
     cfg: dict[str, Any] = {
         "data": dict(doc.get("data", {})),
@@ -185,17 +207,27 @@ def _datasets(d: dict[str, Any], source: str) -> tuple[Any, Any, tuple[int, ...]
     if "path" not in d:
         raise ConfigError(source, "data.path", "missing: the dataset folder")
     path = d["path"]
-    n_steps = int(d.get("n_steps", 16))
-    duration = float(d.get("duration_us", _DEFAULT_DURATION[kind]))
+    n_steps = _cfg_int(source, "data.n_steps", d.get("n_steps", 16), 1)
+    duration = _cfg_positive(
+        source, "data.duration_us", d.get("duration_us", _DEFAULT_DURATION[kind])
+    )
     cache = d.get("cache_dir")
     mode = d.get("mode", "binary")
+    if mode not in ("binary", "count"):
+        raise ConfigError(source, "data.mode", f"expected 'binary' or 'count', found {mode!r}")
     if kind == "saccade_mnist":
-        seed, workers = int(d.get("seed", 0)), int(d.get("workers", 1))
+        seed = _cfg_int(source, "data.seed", d.get("seed", 0), 0)
+        workers = _cfg_int(source, "data.workers", d.get("workers", 1), 1)
+        n_tr, n_te = d.get("n_train"), d.get("n_test")
+        if n_tr is not None:
+            n_tr = _cfg_int(source, "data.n_train", n_tr, 1)
+        if n_te is not None:
+            n_te = _cfg_int(source, "data.n_test", n_te, 1)
         saccade_tr = SaccadeMNIST(
-            path, train=True, n=d.get("n_train"), seed=seed, cache_dir=cache, workers=workers
+            path, train=True, n=n_tr, seed=seed, cache_dir=cache, workers=workers
         )
         saccade_te = SaccadeMNIST(
-            path, train=False, n=d.get("n_test"), seed=seed, cache_dir=cache, workers=workers
+            path, train=False, n=n_te, seed=seed, cache_dir=cache, workers=workers
         )
         return (
             saccade_tr.tensors(n_steps=n_steps, duration_us=duration, mode=mode),
@@ -205,7 +237,10 @@ def _datasets(d: dict[str, Any], source: str) -> tuple[Any, Any, tuple[int, ...]
     for key in ("n_train", "n_test", "workers"):
         if key in d:
             raise ConfigError(source, f"data.{key}", f"only for kind 'saccade_mnist', not {kind!r}")
-    opts = {"on_error": d.get("on_error", "raise"), "verify": bool(d.get("verify", False))}
+    opts = {
+        "on_error": d.get("on_error", "raise"),
+        "verify": _cfg_bool(source, "data.verify", d.get("verify", False)),
+    }
     classes: dict[str, type[NMNIST] | type[NCaltech101] | type[DVSGesture]] = {
         "nmnist": NMNIST,
         "ncaltech101": NCaltech101,
@@ -217,7 +252,7 @@ def _datasets(d: dict[str, Any], source: str) -> tuple[Any, Any, tuple[int, ...]
         sensor_size=cls.sensor_size,
         n_steps=n_steps,
         duration_us=duration,
-        downsample=int(d.get("downsample", 1)),
+        downsample=_cfg_int(source, "data.downsample", d.get("downsample", 1), 1),
         mode=mode,
     )
     shape = tf.shape[1:]
@@ -239,15 +274,17 @@ def run_experiment(config: dict[str, Any], *, progress: bool | None = None) -> R
     t = _check_keys(source, "train", config.get("train"), TRAIN_KEYS)
     t0 = time.perf_counter()
     train_set, test_set, shape = _datasets(d, source)
-    n_classes = int(m.pop("n_classes", train_set.n_classes))
+    n_classes = _cfg_int(source, "model.n_classes", m.pop("n_classes", train_set.n_classes), 2)
     for ds in (train_set, test_set):
         check_classes(ds, n_classes)
     kind = m.pop("kind", "conv")
     for key in ("channels", "hidden"):
         if key in m:
-            m[key] = tuple(int(v) for v in m[key])
-    seed = int(t.pop("seed", 0))
-    batch_size = int(t.pop("batch_size", 20))
+            if not isinstance(m[key], list):
+                raise ConfigError(source, f"model.{key}", f"expected a list, found {m[key]!r}")
+            m[key] = tuple(_cfg_int(source, f"model.{key}", v, 1) for v in m[key])
+    seed = _cfg_int(source, "train.seed", t.pop("seed", 0), 0)
+    batch_size = _cfg_int(source, "train.batch_size", t.pop("batch_size", 20), 1)
     device = t.pop("device", "cpu")
     model = build_classifier(
         kind,
@@ -263,9 +300,9 @@ def run_experiment(config: dict[str, Any], *, progress: bool | None = None) -> R
     result = train(
         model,
         train_set,
-        epochs=int(t.pop("epochs", 3)),
+        epochs=_cfg_int(source, "train.epochs", t.pop("epochs", 3), 1),
         batch_size=batch_size,
-        lr=float(t.pop("lr", 5e-3)),
+        lr=_cfg_positive(source, "train.lr", t.pop("lr", 5e-3)),
         seed=seed,
         device=device,
         out_dir=out,

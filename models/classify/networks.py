@@ -12,6 +12,7 @@ input never exists).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,8 +20,11 @@ import numpy as np
 import torch
 
 from spikesim import Conv2d, CubaLIF, Dense, Network, Normal, Simulator
+from spikesim._validate import check_int, check_positive
 from spikesim.dynamics.surrogate import SavedTensorStats, compact_saved_spikes
 from spikesim.errors import ParameterError, ShapeError
+
+from .._checks import check_fits, check_seed
 
 __all__ = [
     "dense_classifier_network",
@@ -33,10 +37,39 @@ __all__ = [
 
 INPUT = "input"
 OUTPUT = "output"
+_CARRY_KEYS = {"sim", "counts", "steps"}
 
 
 def _neuron(tau_syn_s: float, tau_mem_s: float, v_th: float) -> CubaLIF:
     return CubaLIF(tau_syn_s=tau_syn_s, tau_mem_s=tau_mem_s, v_th=v_th)
+
+
+def _ints(field: str, value: Any, *, minimum: int, length: int | None = None) -> tuple[int, ...]:
+    """A sequence of integers >= ``minimum`` (a float is refused, never truncated)."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
+        raise ParameterError("classifier", field, "a sequence of integers", value)
+    out = tuple(check_int("classifier", field, v, minimum=minimum) for v in value)
+    if length is not None and len(out) != length:
+        raise ParameterError("classifier", field, f"{length} integers", tuple(value))
+    if not out and length is None and field == "input_shape":
+        raise ParameterError("classifier", field, "at least one dimension", tuple(value))
+    return out
+
+
+def _check_common(
+    *, n_classes: Any, dt_s: Any, tau_syn_s: Any, tau_mem_s: Any, v_th: Any, weight_scale: Any
+) -> int:
+    """The options both builders share (before any weight scale is computed from them)."""
+    n = check_int("classifier", "n_classes", n_classes, minimum=2)
+    for field, v in (
+        ("dt_s", dt_s),
+        ("tau_syn_s", tau_syn_s),
+        ("tau_mem_s", tau_mem_s),
+        ("v_th", v_th),
+        ("weight_scale", weight_scale),
+    ):
+        check_positive("classifier", field, v)
+    return n
 
 
 def _gain(dt_s: float, tau_syn_s: float, tau_mem_s: float) -> float:
@@ -62,14 +95,22 @@ def dense_classifier_network(
     ``s = weight_scale * v_th / (gain * sqrt(fan_in))``, ``gain`` the CubaLIF's steady-state
     response to a unit input, so firing starts in a trainable range whatever the time constants.
     """
-    if n_classes < 2:
-        raise ParameterError("classifier", "n_classes", ">= 2", n_classes)
+    n_classes = _check_common(
+        n_classes=n_classes,
+        dt_s=dt_s,
+        tau_syn_s=tau_syn_s,
+        tau_mem_s=tau_mem_s,
+        v_th=v_th,
+        weight_scale=weight_scale,
+    )
+    input_shape = _ints("input_shape", input_shape, minimum=1)
+    hidden = _ints("hidden", hidden, minimum=1)
     net = Network(dt_s=dt_s, name="dense_classifier")
     size = int(np.prod(input_shape))
-    net.add_spike_tensor(INPUT, size, shape=tuple(int(s) for s in input_shape))
+    net.add_spike_tensor(INPUT, size, shape=input_shape)
     g = _gain(dt_s, tau_syn_s, tau_mem_s)
     pre, fan = INPUT, size
-    layers = [*(int(h) for h in hidden), int(n_classes)]
+    layers = [*hidden, n_classes]
     for i, n in enumerate(layers):
         name = OUTPUT if i == len(layers) - 1 else f"hidden{i}"
         net.add_population(name, n, _neuron(tau_syn_s, tau_mem_s, v_th))
@@ -101,9 +142,20 @@ def conv_classifier_network(
     Convolution kernels are part of the description (arrays), drawn here from ``seed``
     with the same scaling rule as :func:`dense_classifier_network`.
     """
-    if n_classes < 2:
-        raise ParameterError("classifier", "n_classes", ">= 2", n_classes)
-    c, h, w = (int(s) for s in input_shape)
+    n_classes = _check_common(
+        n_classes=n_classes,
+        dt_s=dt_s,
+        tau_syn_s=tau_syn_s,
+        tau_mem_s=tau_mem_s,
+        v_th=v_th,
+        weight_scale=weight_scale,
+    )
+    c, h, w = _ints("input_shape", input_shape, minimum=1, length=3)
+    channels = _ints("channels", channels, minimum=1)
+    hidden = _ints("hidden", hidden, minimum=1)
+    kernel_size = check_int("classifier", "kernel_size", kernel_size, minimum=1)
+    stride = check_int("classifier", "stride", stride, minimum=1)
+    seed = check_seed("classifier", seed)
     net = Network(dt_s=dt_s, name="conv_classifier")
     net.add_spike_tensor(INPUT, c * h * w, shape=(c, h, w))
     g = _gain(dt_s, tau_syn_s, tau_mem_s)
@@ -113,6 +165,12 @@ def conv_classifier_network(
     for i, c_out in enumerate(channels):
         fan = shape[0] * kernel_size * kernel_size
         std = weight_scale * v_th / (g * np.sqrt(fan))
+        check_fits(
+            "classifier",
+            "channels",
+            8.0 * c_out * fan,
+            f"conv{i} kernel {c_out} x {shape[0]} x {kernel_size} x {kernel_size}",
+        )
         kernel = rng.normal(0.0, std, size=(int(c_out), shape[0], kernel_size, kernel_size))
         conn = Conv2d(kernel=kernel, stride=stride, padding=pad)
         out_shape = conn.out_shape(shape)
@@ -125,7 +183,7 @@ def conv_classifier_network(
         net.add_projection(f"{pre}_to_{name}", pre, name, conn, trainable=True)
         pre, shape = name, out_shape
     fan = int(np.prod(shape))
-    layers = [*(int(x) for x in hidden), int(n_classes)]
+    layers = [*hidden, n_classes]
     for i, n in enumerate(layers):
         name = OUTPUT if i == len(layers) - 1 else f"hidden{i}"
         net.add_population(name, n, _neuron(tau_syn_s, tau_mem_s, v_th))
@@ -174,6 +232,10 @@ class SpikingClassifier(torch.nn.Module):
         layerwise: bool = True,
     ) -> None:
         super().__init__()
+        if not isinstance(network, Network):
+            raise ParameterError(
+                "classifier", "network", "a spikesim Network", type(network).__name__
+            )
         if readout not in ("count", "rate"):
             raise ParameterError("classifier", "readout", "'count' or 'rate'", readout)
         for name in (INPUT, OUTPUT):
@@ -186,7 +248,7 @@ class SpikingClassifier(torch.nn.Module):
                 )
         self.network = network
         self.readout = readout
-        self.rate_scale = float(rate_scale)
+        self.rate_scale = check_positive("classifier", "rate_scale", rate_scale)
         self.compact_saved = bool(compact_saved)
         self.saved_stats = SavedTensorStats()
         self.input_shape = network.populations[INPUT].dims
@@ -219,9 +281,19 @@ class SpikingClassifier(torch.nn.Module):
 
     def forward(self, x: torch.Tensor, carry: dict[str, Any] | None = None) -> dict[str, Any]:
         B = self.sim.batch_size
-        if x.dim() < 3 or tuple(x.shape[2:]) not in (
-            tuple(self.input_shape),
-            (int(np.prod(self.input_shape)),),
+        if not isinstance(x, torch.Tensor):
+            raise ParameterError(
+                "classifier input", "x", "a torch.Tensor [B, T, ...]", type(x).__name__
+            )
+        if (
+            x.dim() < 3
+            or x.shape[0] < 1
+            or x.shape[1] < 1
+            or tuple(x.shape[2:])
+            not in (
+                tuple(self.input_shape),
+                (int(np.prod(self.input_shape)),),
+            )
         ):
             raise ShapeError("classifier input", "x", ("B", "T", *self.input_shape), tuple(x.shape))
         b, T = x.shape[0], x.shape[1]
@@ -232,6 +304,11 @@ class SpikingClassifier(torch.nn.Module):
         xt = x.transpose(0, 1).reshape(T, b, -1)
         if b < B:
             xt = torch.cat([xt, xt.new_zeros(T, B - b, xt.shape[2])], dim=1)
+        if carry is not None and (not isinstance(carry, dict) or set(carry) != _CARRY_KEYS):
+            found = sorted(carry) if isinstance(carry, dict) else type(carry).__name__
+            raise ParameterError(
+                "classifier input", "carry", "None or the 'carry' of a previous forward", found
+            )
         sim_carry = None if carry is None else carry["sim"]
         if torch.is_grad_enabled():
             self.saved_stats = SavedTensorStats()
@@ -269,6 +346,21 @@ def build_classifier(
     **options: Any,
 ) -> SpikingClassifier:
     """``kind`` ``"dense"`` or ``"conv"``; ``options`` go to the network builder."""
+    builders = {"dense": dense_classifier_network, "conv": conv_classifier_network}
+    if kind in builders:
+        known = [
+            p.name
+            for p in inspect.signature(builders[kind]).parameters.values()
+            if p.name not in ("input_shape", "n_classes", "seed")
+        ]
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            raise ParameterError(
+                "classifier",
+                f"options of {kind!r}",
+                f"keywords among {', '.join(known)}",
+                unknown[0],
+            )
     if kind == "dense":
         net = dense_classifier_network(input_shape=input_shape, n_classes=n_classes, **options)
     elif kind == "conv":

@@ -24,8 +24,10 @@ import numpy as np
 import torch
 from spikesim.sensors.events import EVENT_DTYPE
 
+from spikesim._validate import check_int
 from spikesim.errors import ParameterError
 
+from .._checks import check_seed
 from .datasets import EventDataset, Sample, TensorDataset, ToSpikeTensor
 from .errors import CorruptFileError, MissingFileError
 
@@ -93,9 +95,11 @@ class SaccadeMNIST(EventDataset):
         images_path, labels_path = find_mnist_files(mnist_dir)
         super().__init__(Path(mnist_dir), transform=transform, on_error="raise")
         lo, hi = POOL_TRAIN if train else POOL_TEST
-        n = hi - lo if n is None else int(n)
+        n = hi - lo if n is None else check_int("SaccadeMNIST", "n", n, minimum=1)
         if not 1 <= n <= hi - lo:
             raise ParameterError("SaccadeMNIST", "n", f"in [1, {hi - lo}]", n)
+        seed = check_seed("SaccadeMNIST", seed)
+        workers = check_int("SaccadeMNIST", "workers", workers, minimum=1)
         from spikesim.sensors.errors import EventFormatError
         from spikesim.sensors.synthetic import load_mnist_idx
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from spikesim import LIF, Network, Sparse, Uniform
+from spikesim._validate import check_finite, check_int
+from spikesim.errors import ParameterError
 
 __all__ = ["vogels_abbott_coba"]
 
@@ -22,7 +24,19 @@ def vogels_abbott_coba(
     connectivity, conductances relative to the leak (we = 0.6, wi = 6.7), a constant drive of
     20 mV, 5 ms refractory period, initial v uniform between reset and threshold.
     """
+    where = "vogels_abbott_coba"
+    n = check_int(where, "n", n, minimum=2)
+    frac_exc = check_finite(where, "frac_exc", frac_exc)
     n_exc = int(round(n * frac_exc))
+    if not 1 <= n_exc <= n - 1:
+        raise ParameterError(
+            where,
+            "frac_exc",
+            f"a fraction leaving >= 1 excitatory and >= 1 inhibitory of {n}",
+            frac_exc,
+        )
+    if not isinstance(monitor, bool):
+        raise ParameterError(where, "monitor", "True or False", monitor)
     model = LIF(
         tau_mem_s=20e-3,
         v_rest_mV=-60.0,

@@ -29,6 +29,10 @@ import numpy as np
 import torch
 
 import spikesim as ss
+from spikesim._validate import check_int
+from spikesim.errors import ParameterError
+
+from ._checks import check_fits
 
 __all__ = ["demo", "run_demo", "edge_network", "bundled_data_dir"]
 
@@ -56,6 +60,11 @@ def _edge_kernels(size: int = 4) -> np.ndarray:
 
 def edge_network(*, width: int = 34, height: int = 34, dt_s: float = 1e-3) -> ss.Network:
     """DVS spikes [2, H, W] -> oriented edge detectors [4, H', W'] -> one unit per orientation."""
+    width = check_int("edge_network", "width", width, minimum=2)
+    height = check_int("edge_network", "height", height, minimum=2)
+    # the pooling matrix is dense: 4 x (4 * H' * W')
+    n_edges = 4.0 * ((height + 2 - 4) // 2 + 1) * ((width + 2 - 4) // 2 + 1)
+    check_fits("edge_network", "width, height", 8.0 * 4 * n_edges, f"{width} x {height} pixels")
     net = ss.Network(dt_s=dt_s, name="dvs_edges")
     net.add_spike_tensor("dvs", 2 * height * width, shape=(2, height, width))
     kernel = _edge_kernels(4)
@@ -225,8 +234,21 @@ def _stage_loihi(stage1: dict[str, Any], out: Path) -> None:
 
 
 def run_demo(
-    *, out: Path, classifier: bool = True, epochs: int = 3, n_train: int = 600, n_test: int = 200
+    *,
+    out: str | os.PathLike,
+    classifier: bool = True,
+    epochs: int = 3,
+    n_train: int = 600,
+    n_test: int = 200,
 ) -> None:
+    if not isinstance(out, (str, os.PathLike)):
+        raise ParameterError("run_demo", "out", "a folder path", out)
+    out = Path(out)
+    if not isinstance(classifier, bool):
+        raise ParameterError("run_demo", "classifier", "True or False", classifier)
+    epochs = check_int("run_demo", "epochs", epochs, minimum=1)
+    n_train = check_int("run_demo", "n_train", n_train, minimum=1)
+    n_test = check_int("run_demo", "n_test", n_test, minimum=1)
     data = bundled_data_dir()
     if not (data / "dvs" / "nmnist_sample.bin").is_file():
         raise click.ClickException(
@@ -262,4 +284,7 @@ def run_demo(
 @click.option("--epochs", type=int, default=3, show_default=True)
 def demo(out: Path, classifier: bool, epochs: int) -> None:
     """Bundled DVS recording -> spiking network -> classifier -> Loihi fixed point (1-2 min)."""
-    run_demo(out=out, classifier=classifier, epochs=epochs)
+    try:
+        run_demo(out=out, classifier=classifier, epochs=epochs)
+    except ss.SpikesimError as exc:  # bad options: the message, exit status 1, no traceback
+        raise click.ClickException(str(exc)) from None

@@ -13,6 +13,7 @@ array per source name.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 import click
 import numpy as np
 
+from spikesim._validate import _is_number
 from spikesim.errors import ConfigError, SpikesimError
 
 __all__ = ["export", "lava", "load_config_or_result"]
@@ -66,7 +68,19 @@ def _load_config_or_result(p: str) -> tuple[Any, dict[str, Any]]:
 
     net, run = load_run_config(p)
     if "duration_s" in run:
-        run["n_steps"] = int(round(float(run["duration_s"]) / net.dt_s))
+        d = run["duration_s"]
+        if not (_is_number(d) and math.isfinite(d) and d > 0):
+            raise ConfigError(
+                p, "run.duration_s", f"expected a duration > 0 in seconds, found {d!r}"
+            )
+        run["n_steps"] = max(1, int(round(float(d) / net.dt_s)))
+    for key in ("batch_size", "seed"):
+        v = run.get(key)
+        if v is not None and (
+            isinstance(v, bool) or not isinstance(v, int) or v < (key == "batch_size")
+        ):
+            floor = 1 if key == "batch_size" else 0
+            raise ConfigError(p, f"run.{key}", f"expected an integer >= {floor}, found {v!r}")
     return net, run
 
 
@@ -179,8 +193,18 @@ def setup_cmd(path: str | None, force: bool) -> None:
 
 _common = [
     click.argument("config_or_result", type=click.Path(dir_okay=False)),
-    click.option("--steps", type=int, default=None, help="Time steps (default: from the file)."),
-    click.option("--seed", type=int, default=None, help="Seed for random parts and poisson."),
+    click.option(
+        "--steps",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Time steps (default: from the file).",
+    ),
+    click.option(
+        "--seed",
+        type=click.IntRange(0, 2**62 - 1),
+        default=None,
+        help="Seed for random parts and poisson.",
+    ),
     click.option(
         "--inputs",
         "inputs_file",
@@ -204,9 +228,12 @@ def run_cmd(
     config_or_result: str, steps: int | None, seed: int | None, inputs_file: str | None, out: str
 ) -> None:
     """Quantise the network and run it in Lava's fixed-point CPU simulation."""
+    from .hdf5_files import writable_path
     from .lava_run import run_in_lava
 
     try:
+        if out:
+            writable_path("spikesim lava run", out, "--out")  # before the Lava run, not after
         q, report, trains, n_steps, _ = _prepare(config_or_result, steps, seed, inputs_file)
         res = run_in_lava(q.loihi, n_steps=n_steps, inputs=trains or None)
     except SpikesimError as exc:
@@ -226,8 +253,12 @@ def run_cmd(
 
 @lava.command("verify")
 @click.argument("config_or_result", type=click.Path(dir_okay=False), required=False)
-@click.option("--steps", type=int, default=None, help="Time steps (default: from the file).")
-@click.option("--seed", type=int, default=None, help="Seed for random parts and poisson.")
+@click.option(
+    "--steps", type=click.IntRange(min=1), default=None, help="Time steps (default: from the file)."
+)
+@click.option(
+    "--seed", type=click.IntRange(0, 2**62 - 1), default=None, help="Seed for random parts."
+)
 @click.option("--inputs", "inputs_file", type=click.Path(exists=True, dir_okay=False), default=None)
 @click.option(
     "--netx",
@@ -297,8 +328,17 @@ def export(
     layered network, quantised with weight_exp 0, bias_exp 6 and weights within 7 bits, see NETX_QUANTIZE)."""
     import time
 
+    from .hdf5_files import writable_path
+
     t0 = time.perf_counter()
     try:
+        writable_path(f"spikesim export {target}", out, "--out")  # before any work
+        for flag, value in (("--steps", steps), ("--inputs", inputs_file)):
+            if target != "lava" and value is not None:
+                raise ConfigError(
+                    f"spikesim export {target}", flag, "only `export lava` writes inputs; "
+                    f"a {target} file holds the network alone",
+                )  # fmt: skip
         if target == "nir":
             from .nir_io import write_nir
             from .quantize import quantize

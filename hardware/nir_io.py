@@ -40,11 +40,11 @@ import numpy as np
 from spikesim._validate import check_positive
 from spikesim.connectivity import Dense as FloatDense
 from spikesim.connectivity import OneToOne
-from spikesim.errors import ConfigError, ParameterError, SpikesimError
+from spikesim.errors import ConfigError, ParameterError, ShapeError, SpikesimError
 from spikesim.network import Network
 from spikesim.neurons import CubaLIF
 
-from .hdf5_files import H5_ERRORS, naming_file, open_checked, repack
+from .hdf5_files import H5_ERRORS, naming_file, open_checked, repack, writable_path
 from .loihi.network import _int_array
 
 __all__ = ["from_nir", "read_nir", "to_nir", "write_nir"]
@@ -63,9 +63,11 @@ def _nir():
 
 def to_nir(net: Network, *, seed: int | None = None) -> Any:
     """The NIR graph (``nir.NIRGraph``) of a float CubaLIF network (see the module doc)."""
-    from .quantize import _as_cuba, _freeze, _needs_seed, _project_dense
+    from .quantize import _as_cuba, _freeze, _needs_seed, _project_dense, _seed, check_size
 
     nir = _nir()
+    check_size(net, "to_nir")
+    seed = _seed("to_nir", seed)
     if _needs_seed(net):
         if seed is None:
             raise ParameterError(
@@ -180,7 +182,7 @@ def write_nir(net: Network, path: str | os.PathLike[str], *, seed: int | None = 
     """Write :func:`to_nir`'s graph to an NIR HDF5 file, in the HDF5 1.8 format (checksummed
     metadata) with spikesim's content digest (:mod:`~spikesim.hardware.hdf5_files`; NIR
     readers ignore the extra root attributes)."""
-    p = os.fspath(path)
+    p = writable_path("write_nir", path)
     _nir().write(p, to_nir(net, seed=seed))
     repack(p)
 
@@ -225,6 +227,18 @@ def from_nir(graph: Any, *, dt_s: float | None = None, name: str = "from_nir") -
     """A spikesim Network (spike_tensor sources, CubaLIF populations, Dense/OneToOne
     projections) from an ``nir.NIRGraph`` (see the module doc for the mapping)."""
     nir = _nir()
+    if not isinstance(graph, nir.NIRGraph):
+        raise ParameterError("from_nir", "graph", "an nir.NIRGraph", type(graph).__name__)
+    if not isinstance(graph.nodes, dict) or not graph.nodes:
+        raise ParameterError("from_nir", "graph.nodes", "a non-empty dict of nodes", graph.nodes)
+    for k, edge in enumerate(graph.edges):
+        if not (isinstance(edge, (tuple, list)) and len(edge) == 2):
+            raise ParameterError("from_nir", f"graph.edges[{k}]", "a (source, target) pair", edge)
+        for end in edge:
+            if end not in graph.nodes:
+                raise ParameterError(
+                    "from_nir", f"graph.edges[{k}]", "names of nodes of the graph", end
+                )
     if dt_s is None:
         dt_s = (graph.metadata or {}).get("dt_s")
     if dt_s is None:
@@ -257,6 +271,8 @@ def from_nir(graph: Any, *, dt_s: float | None = None, name: str = "from_nir") -
         elif isinstance(node, nir.CubaLIF):
             node_shape = np.asarray(node.tau_mem).shape
             n = int(np.prod(node_shape))
+            if n == 0:
+                raise ParameterError(where, "tau_mem", "one value per neuron (>= 1 neuron)", [])
             for field in ("tau_syn", "tau_mem", "r", "w_in", "v_threshold", "v_leak"):
                 _finite(where, field, getattr(node, field))
             why = "spikesim and Loihi share time constants per population"
@@ -309,18 +325,34 @@ def from_nir(graph: Any, *, dt_s: float | None = None, name: str = "from_nir") -
                 type(node).__name__,
             )
 
-    def back(k: str, delay: np.ndarray | None) -> tuple[str, np.ndarray | None]:
+    used: set[str] = set()  # the nodes a projection is built from
+
+    def back(
+        k: str, delay: np.ndarray | None, seen: tuple[str, ...] = ()
+    ) -> tuple[str, np.ndarray | None]:
         node = graph.nodes[k]
+        if k in seen:
+            raise ParameterError(
+                f"NIR node {k!r}", "inputs", "a path from a node with state (no cycle of "
+                "Delay/Flatten nodes)", list((*seen, k)),
+            )  # fmt: skip
+        used.add(k)
         if isinstance(node, nir.Delay):
             if len(preds[k]) != 1:
                 raise ParameterError(f"NIR node {k!r}", "inputs", "exactly one", preds[k])
-            d = np.asarray(node.delay, dtype=np.float64)
-            return back(preds[k][0], d if delay is None else delay + d)
+            d = _finite(f"NIR node {k!r}", "delay", node.delay)
+            return back(preds[k][0], d if delay is None else delay + d, (*seen, k))
         if isinstance(node, nir.Flatten):
             if len(preds[k]) != 1:
                 raise ParameterError(f"NIR node {k!r}", "inputs", "exactly one", preds[k])
-            return back(preds[k][0], delay)
+            return back(preds[k][0], delay, (*seen, k))
         return k, delay
+
+    def uniform_delay(k: str, d2: np.ndarray | None) -> float | None:
+        """A delay before a weight node is per source neuron: one value, or refused."""
+        if d2 is None:
+            return None
+        return _uniform(f"NIR node {k!r}", "delay", d2, "one delay per projection")
 
     def steps_of(where: str, delay: np.ndarray | None) -> int:
         if delay is None:
@@ -340,6 +372,7 @@ def from_nir(graph: Any, *, dt_s: float | None = None, name: str = "from_nir") -
             continue
         for p in preds[key]:
             src, delay = back(p, None)
+            used.add(src)
             where = f"NIR node {src!r}"
             src_node = graph.nodes[src]
             if isinstance(src_node, (nir.Affine, nir.Linear)):
@@ -350,8 +383,19 @@ def from_nir(graph: Any, *, dt_s: float | None = None, name: str = "from_nir") -
                 if len(preds[src]) != 1:
                     raise ParameterError(where, "inputs", "exactly one", preds[src])
                 pre, d2 = back(preds[src][0], None)
-                total = delay if d2 is None else (d2.mean() + (0 if delay is None else delay))
+                d_in = uniform_delay(preds[src][0], d2)
+                total = (
+                    delay if d_in is None else np.asarray(d_in + (0 if delay is None else delay))
+                )
                 w = _finite(where, "weight", src_node.weight)
+                n_post = scale[key].size
+                if w.ndim != 2 or w.shape[0] != n_post:
+                    raise ShapeError(
+                        where,
+                        f"weight (rows: the {n_post} neurons of {key!r})",
+                        (n_post, w.shape[-1] if w.ndim else 0),
+                        w.shape,
+                    )
                 w = w * scale[key][:, None]
                 conn: Any = FloatDense(weight=w)
                 proj_name = names[src]
@@ -360,7 +404,10 @@ def from_nir(graph: Any, *, dt_s: float | None = None, name: str = "from_nir") -
                 if len(preds[src]) != 1:
                     raise ParameterError(where, "inputs", "exactly one", preds[src])
                 pre, d2 = back(preds[src][0], None)
-                total = delay if d2 is None else (d2.mean() + (0 if delay is None else delay))
+                d_in = uniform_delay(preds[src][0], d2)
+                total = (
+                    delay if d_in is None else np.asarray(d_in + (0 if delay is None else delay))
+                )
                 proj_name = names[src]
             else:
                 pre, total = src, delay
@@ -378,6 +425,16 @@ def from_nir(graph: Any, *, dt_s: float | None = None, name: str = "from_nir") -
                 conn,
                 delay_steps=steps_of(f"NIR node {p!r}", total),
             )
+    for key, node in graph.nodes.items():
+        # a weight node whose output reaches no CubaLIF (e.g. a Linear readout into an Output)
+        # would be dropped: spikesim has no stateless readout
+        if isinstance(node, (nir.Affine, nir.Linear, nir.Conv2d)) and key not in used:
+            raise ParameterError(
+                f"NIR node {key!r}",
+                "outputs",
+                "a CubaLIF node (directly or through Delay/Flatten): its weights would be dropped",
+                succs[key],
+            )
     return net
 
 
@@ -385,9 +442,10 @@ def _flat(value: Any, shape: tuple[int, ...]) -> np.ndarray:
     return np.broadcast_to(np.asarray(value, dtype=np.float64), shape).reshape(-1)
 
 
-def _pair(where: str, field: str, value: Any) -> int:
-    v = np.atleast_1d(np.asarray(value)).astype(int)
-    if v.size and not np.all(v == v[0]):
+def _pair(where: str, field: str, value: Any, lo: int) -> int:
+    raw = np.atleast_1d(np.asarray(value)).reshape(-1)
+    v = _int_array(where, field, raw, raw.shape, lo, 2**31 - 1)
+    if not v.size or not np.all(v == v[0]):
         raise ParameterError(where, field, "the same value for both axes", v.tolist())
     return int(v[0])
 
@@ -398,11 +456,19 @@ def _conv_from_nir(where: str, node: Any, gain: np.ndarray) -> Any:
 
     if isinstance(node.padding, str):
         raise ParameterError(where, "padding", "an integer", node.padding)
-    if _pair(where, "dilation", node.dilation) != 1 or int(node.groups) != 1:
+    if (
+        _pair(where, "dilation", node.dilation, 1) != 1
+        or _pair(where, "groups", node.groups, 1) != 1
+    ):
         raise ParameterError(where, "dilation/groups", "1 and 1", (node.dilation, node.groups))
     if np.any(np.asarray(node.bias) != 0):
         raise ParameterError(where, "bias", "0 (a constant input into a CubaLIF current)", "≠ 0")
     k = _finite(where, "weight", node.weight)
+    if k.ndim != 4 or k.shape[0] * (gain.size // max(k.shape[0], 1)) != gain.size:
+        raise ParameterError(
+            where, "weight", "a 4-D kernel (out channels, in channels, kh, kw) whose out "
+            f"channels divide the target's {gain.size} neurons", f"an array of shape {k.shape}",
+        )  # fmt: skip
     per_channel = gain.reshape(k.shape[0], -1)
     if not np.allclose(per_channel, per_channel[:, :1], rtol=1e-9, atol=0):
         raise ParameterError(
@@ -410,8 +476,8 @@ def _conv_from_nir(where: str, node: Any, gain: np.ndarray) -> Any:
         )
     return FloatConv2d(
         kernel=k * per_channel[:, 0][:, None, None, None],
-        stride=_pair(where, "stride", node.stride),
-        padding=_pair(where, "padding", node.padding),
+        stride=_pair(where, "stride", node.stride, 1),
+        padding=_pair(where, "padding", node.padding, 0),
     )
 
 

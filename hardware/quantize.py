@@ -43,15 +43,18 @@ from typing import Any
 
 import numpy as np
 
+from spikesim._memory import check_memory, host_memory_bytes
+from spikesim._validate import _is_number, check_int, check_positive
 from spikesim.connectivity import Dense as FloatDense
 from spikesim.connectivity import materialize
 from spikesim.dynamics.spiking import syn_coefficient
-from spikesim.errors import ParameterError
+from spikesim.errors import ParameterError, ShapeError
 from spikesim.network import Network, PoissonSource, SpikeTensorSource, SpikeTimesSource
 from spikesim.neurons import LIF, AdLIF, CubaLIF
 from spikesim.values import draw
 
 from .loihi.network import (
+    DECAY_RANGE,
     DELAY_RANGE,
     VTH_RANGE,
     WEIGHT_EXP_RANGE,
@@ -62,6 +65,8 @@ from .loihi.network import (
     SignMode,
     Sparse,
     SpikeInput,
+    _int,
+    require_memory,
 )
 
 __all__ = [
@@ -89,7 +94,11 @@ _SPARSE_DENSITY = 0.25
 
 def decay_from_tau(tau_s: float, dt_s: float, *, which: str) -> int:
     """Loihi's 12-bit decay for a time constant: ``which`` is ``"u"`` (du, with Lava's +1
-    offset: factor ``(4095 - du) / 4096``) or ``"v"`` (dv: factor ``(4096 - dv) / 4096``)."""
+    offset: factor ``(4095 - du) / 4096``) or ``"v"`` (dv: factor ``(4096 - dv) / 4096``).
+    ``tau_s`` > 0 (``inf``: no decay), ``dt_s`` > 0."""
+    check_positive("decay_from_tau", "dt_s", dt_s)
+    if not (_is_number(tau_s) and float(tau_s) > 0):  # NaN fails too
+        raise ParameterError("decay_from_tau", "tau_s", "> 0 seconds (inf: no decay)", tau_s)
     keep = math.exp(-dt_s / tau_s) * 4096.0
     if which == "u":
         return int(min(4095, max(0, 4095 - round(keep))))
@@ -105,7 +114,11 @@ def _keep(decay: int, which: str) -> float:
 def tau_from_decay(decay: int, dt_s: float, *, which: str) -> float:
     """The time constant (s) a 12-bit decay realises: ``-dt / ln(factor)``; 0.0 when the state
     is cleared every step and ``inf`` when it does not decay."""
-    k = _keep(int(decay), which)
+    decay = _int("tau_from_decay", "decay", decay, *DECAY_RANGE)
+    check_positive("tau_from_decay", "dt_s", dt_s)
+    if which not in ("u", "v"):
+        raise ParameterError("tau_from_decay", "which", "'u' or 'v'", which)
+    k = _keep(decay, which)
     if k <= 0:
         return 0.0
     if k >= 1:
@@ -381,6 +394,50 @@ def _needs_seed(net: Network) -> list[str]:
     return out
 
 
+def _seed(where: str, seed: Any) -> int | None:
+    """``None`` or a seed as the engine takes it (an integer in [0, 2**62))."""
+    if seed is None:
+        return None
+    value = check_int(where, "seed", seed, minimum=0)
+    if value >= 1 << 62:
+        raise ParameterError(where, "seed", "an integer in [0, 2**62)", seed)
+    return value
+
+
+#: bytes per (post, pre) pair that quantize and to_nir hold while mapping a projection: the
+#: dense float weights, mask and delays, and the scaled, rounded and realised copies
+_BYTES_PER_PAIR = 64
+
+
+def check_size(net: Network, where: str) -> None:
+    """Refuse, before drawing or allocating anything, a network whose arrays cannot fit the
+    host's memory: the core's estimate (:func:`spikesim._memory.check_memory`: neurons and
+    synapses), and the dense ``(n_post, n_pre)`` matrices every projection (and the input of
+    every switched current, ``(n, 3 n)``) is held as here."""
+    if not isinstance(net, Network):
+        raise ParameterError(where, "net", "a spikesim Network", type(net).__name__)
+    check_memory(net, batch=1, itemsize=8, host_bytes=host_memory_bytes())
+    hint = "quantize and to_nir hold every projection as dense (n_post, n_pre) matrices"
+    for name, pr in net.projections.items():
+        n_pre, n_post = net.populations[pr.pre].size, net.populations[pr.post].size
+        require_memory(
+            f"projection {name!r}",
+            "connectivity",
+            float(_BYTES_PER_PAIR) * n_pre * n_post,
+            f"{n_post} x {n_pre} pre-post pairs",
+            hint=hint,
+        )
+    for name, c in net.currents.items():
+        n = net.populations[c.target].size
+        require_memory(
+            f"current {name!r}",
+            "target",
+            3.0 * _BYTES_PER_PAIR * n * n,
+            f"{n} x {3 * n} input channels",
+            hint="a switched current becomes a (n, 3 n) input connection",
+        )
+
+
 def _freeze(net: Network, seed: int) -> Network:
     """Like ``Network.frozen``: every random value drawn with ``seed`` in the engine's order
     (population values, then projections); Dense rules stay (n_post, n_pre) matrices."""
@@ -509,8 +566,8 @@ def quantize(
       with excitatory input and inhibitory recurrence) map onto Lava exactly only when every
       weight is within -128..127, so the netx set-up uses ``weight_max=120``.
     """
-    if not isinstance(net, Network):
-        raise ParameterError("quantize", "net", "a spikesim Network", type(net).__name__)
+    check_size(net, "quantize")
+    seed = _seed("quantize", seed)
     random_parts = _needs_seed(net)
     if random_parts:
         if seed is None:
@@ -523,7 +580,11 @@ def quantize(
             )
         net = _freeze(net, seed)
     dt = net.dt_s
-    if isinstance(num_weight_bits, bool) or num_weight_bits not in range(1, 9):
+    if (
+        isinstance(num_weight_bits, bool)
+        or not isinstance(num_weight_bits, (int, np.integer))
+        or num_weight_bits not in range(1, 9)
+    ):
         raise ParameterError("quantize", "num_weight_bits", "an integer 1..8", num_weight_bits)
     lo_e, hi_e = WEIGHT_EXP_RANGE
     if weight_exp is not None and (
@@ -572,6 +633,18 @@ def quantize(
         models[p.name] = m
     if not models:
         raise ParameterError("quantize", "net", "at least one CubaLIF population", "none")
+    if isinstance(vth, dict):
+        unknown = sorted(set(vth) - set(models), key=str)
+        if unknown:
+            raise ParameterError(
+                "quantize", "vth", f"keys among the LIF populations {sorted(models)}", unknown
+            )
+        for key, value in vth.items():
+            if value is not None:
+                _int(f"population {key!r}", "vth", value, 1, VTH_RANGE[1])
+    elif vth is not None:
+        for key in models:  # one threshold for every population
+            _int(f"population {key!r}", "vth", vth, 1, VTH_RANGE[1])
 
     bias_float = {n: _as_array(m.bias, net.populations[n].size) for n, m in models.items()}
     step_currents: list[_Proj] = []
@@ -724,6 +797,17 @@ def quantize(
         w_int = (np.round(x / 2.0**e / 2**k) * 2**k).astype(np.int64)
         lo, hi = (-256, 255) if mixed else ((0, 255) if mode is SignMode.EXCITATORY else (-255, 0))
         w_int = np.clip(w_int, lo, hi)
+        if not np.any(w_int[q.mask] != 0):
+            raise ParameterError(
+                where,
+                "weight",
+                f"at least one weight of at least half a step of 2**{e} / (64 vth) of "
+                f"the threshold (8-bit weights, weight_exp >= {WEIGHT_EXP_RANGE[0]})",
+                float(np.abs(w).max()),
+                hint=f"every synapse rounds to 0 with vth = {vths[q.post]}, so the projection "
+                f"would vanish on the chip; a larger vth (up to {VTH_RANGE[1]}) gives finer "
+                "weight steps",
+            )
         realised = w_int * 2.0**e * 64.0 / s
         err = np.abs(realised - w)[q.mask]
         max_delay = int(q.delays[q.mask].max()) if q.mask.any() else 0
@@ -786,6 +870,14 @@ def loihi_to_float(
     ``tau_mem_s``, ``v_th``, ``bias`` (array); per connection the float ``weights``
     ``(n_target, n_source)`` and ``delay_steps``. ``scales`` (state units per float unit, from
     :class:`QuantizedNetwork`) default to 64, i.e. a float threshold equal to ``vth``."""
+    if not isinstance(loihi, LoihiNetwork):
+        raise ParameterError("loihi_to_float", "loihi", "a LoihiNetwork", type(loihi).__name__)
+    check_positive("loihi_to_float", "dt_s", dt_s)
+    names = [p.name for p in loihi.populations]
+    for key, value in (scales or {}).items():
+        if key not in names:
+            raise ParameterError("loihi_to_float", "scales", f"keys among {names}", key)
+        check_positive(f"population {key!r}", "scale", value)
     out: dict[str, dict[str, Any]] = {}
     sc = {p.name: (scales or {}).get(p.name, 64.0) for p in loihi.populations}
     for p in loihi.populations:
@@ -878,6 +970,22 @@ def _current_trains(net: Network, c: Any, n_steps: int, batch: int) -> np.ndarra
     return arr
 
 
+def _spikes(where: str, value: Any, shape: tuple[int, int, int], dims: tuple) -> np.ndarray:
+    """Given 0/1 spikes ``[n_steps, batch, n]`` or ``[n_steps, batch, *dims]`` (numpy or
+    torch) as uint8 ``[n_steps, batch, n]``."""
+    try:
+        arr = value.detach().cpu().numpy() if hasattr(value, "detach") else np.asarray(value)
+    except (TypeError, ValueError):  # ragged nesting
+        raise ParameterError(where, "given", "0/1 spikes", value) from None
+    if arr.shape == (*shape[:2], *dims):
+        arr = arr.reshape(shape)
+    if arr.shape != shape:
+        raise ShapeError(where, "given [n_steps, batch, n]", shape, arr.shape)
+    if arr.dtype.kind not in "biuf" or (arr.dtype != np.bool_ and not np.isin(arr, (0, 1)).all()):
+        raise ParameterError(where, "given", "0/1 spikes", "other values")
+    return arr.astype(np.uint8)
+
+
 def input_trains(
     net: Network, *, n_steps: int, batch: int = 1, seed: int, given: dict[str, Any] | None = None
 ) -> dict[str, np.ndarray]:
@@ -885,17 +993,43 @@ def input_trains(
     spike_times sources binned exactly as the engine bins them, poisson sources drawn with
     ``seed`` (Bernoulli ``rate dt`` per step), spike_tensor sources taken from ``given``, and
     the channels of time-limited currents."""
+    if not isinstance(net, Network):
+        raise ParameterError("input_trains", "net", "a spikesim Network", type(net).__name__)
+    n_steps = check_int("input_trains", "n_steps", n_steps, minimum=1)
+    batch = check_int("input_trains", "batch", batch, minimum=1)
+    if seed is None:  # the poisson draws must be reproducible
+        raise ParameterError("input_trains", "seed", "an integer in [0, 2**62)", None)
+    seed_value = _seed("input_trains", seed)
+    if given is not None and not isinstance(given, dict):
+        raise ParameterError(
+            "input_trains", "given", "a dict of source name -> spikes", type(given).__name__
+        )
     given = dict(given or {})
-    gen = np.random.default_rng(seed)
+    tensors = [p.name for p in net.populations.values() if isinstance(p.model, SpikeTensorSource)]
+    unknown = sorted(set(given) - set(tensors), key=str)
+    if unknown:
+        raise ParameterError(
+            "input_trains", "given", f"keys among the spike_tensor sources {tensors}", unknown
+        )
+    n_in = sum(p.size for p in net.populations.values() if p.is_source)
+    n_in += sum(3 * net.populations[c.target].size for c in net.currents.values())
+    # uint8 trains, and the float64 uniform draws of a poisson source
+    require_memory(
+        "input_trains",
+        "n_steps",
+        9.0 * n_steps * batch * n_in,
+        f"{n_steps} steps x batch {batch} x {n_in} input channels",
+        hint="Make the trains for fewer steps at a time.",
+    )
+    gen = np.random.default_rng(seed_value)
     out: dict[str, np.ndarray] = {}
     for p in net.populations.values():
         m = p.model
         if isinstance(m, SpikeTensorSource):
+            where = f"population {p.name!r}"
             if p.name not in given:
-                raise ParameterError(
-                    f"population {p.name!r}", "given", "a spike tensor for this source", None
-                )
-            out[p.name] = np.asarray(given[p.name]).astype(np.uint8)
+                raise ParameterError(where, "given", "a spike tensor for this source", None)
+            out[p.name] = _spikes(where, given[p.name], (n_steps, batch, p.size), tuple(p.dims))
         elif isinstance(m, SpikeTimesSource):
             steps = np.floor((np.asarray(m.times_s) + 1e-3 * net.dt_s) / net.dt_s).astype(int)
             arr = np.zeros((n_steps, batch, p.size), dtype=np.uint8)

@@ -187,7 +187,14 @@ def max_output_bytes() -> int:
 
 
 def check_alloc(
-    where: str, field: str, value: Any, shape: tuple[int | float, ...], itemsize: int
+    where: str,
+    field: str,
+    value: Any,
+    shape: tuple[int | float, ...],
+    itemsize: int,
+    *,
+    advice: str = "use a coarser time step / window, fewer steps, or crop / downsample the "
+    "events first",
 ) -> None:
     """Refuse an output of ``shape`` x ``itemsize`` bytes over :func:`max_output_bytes` before
     anything of that size is allocated (``shape`` may hold floats: counts not yet cast)."""
@@ -202,8 +209,7 @@ def check_alloc(
             field,
             f"a value giving at most {limit / 2**30:.1f} GiB of output",
             value,
-            hint=f"the output {dims} would take {nbytes / 2**30:.3g} GiB; use a coarser time "
-            "step / window, fewer steps, or crop / downsample the events first",
+            hint=f"the output {dims} would take {nbytes / 2**30:.3g} GiB; {advice}",
         )
 
 

@@ -30,7 +30,7 @@ import numpy as np
 
 from spikesim.errors import ParameterError
 
-from ._checks import check_float, check_int, refractory_keep
+from ._checks import check_alloc, check_float, check_int, check_sensor_size, refractory_keep
 from .errors import EventFormatError, TruncatedFileError
 from .events import EVENT_DTYPE, Recording, make_events
 
@@ -102,6 +102,33 @@ def _as_times(where: str, times_us: Any, n: int) -> np.ndarray:
     return t
 
 
+def _emulator_params(
+    where: str,
+    threshold_on: Any,
+    threshold_off: Any,
+    threshold_sigma: Any,
+    refractory_us: Any,
+    noise_rate_hz: Any,
+    log_eps: Any,
+    seed: Any,
+) -> tuple[float, float, float, int, float, float, int]:
+    return (
+        check_float(where, "threshold_on", threshold_on, minimum=0, strict=True),
+        check_float(where, "threshold_off", threshold_off, minimum=0, strict=True),
+        check_float(where, "threshold_sigma", threshold_sigma, minimum=0),
+        check_int(where, "refractory_us", refractory_us, minimum=0),
+        check_float(where, "noise_rate_hz", noise_rate_hz, minimum=0),
+        check_float(where, "log_eps", log_eps, minimum=0, strict=True),
+        check_int(where, "seed", seed, minimum=0),
+    )
+
+
+# bytes per threshold crossing held while a frame interval is processed (about ten int64 /
+# float64 work arrays) and per emitted event kept until the end
+_CROSSING_BYTES = 80
+_EVENT_BYTES = 24
+
+
 def emulate_dvs(
     frames: Any,
     *,
@@ -129,13 +156,16 @@ def emulate_dvs(
     intensity = _as_frames(where, frames)
     n, h, w = intensity.shape
     t = _as_times(where, times_us, n)
-    th_on = check_float(where, "threshold_on", threshold_on, minimum=0, strict=True)
-    th_off = check_float(where, "threshold_off", threshold_off, minimum=0, strict=True)
-    sigma = check_float(where, "threshold_sigma", threshold_sigma, minimum=0)
-    refr = check_int(where, "refractory_us", refractory_us, minimum=0)
-    noise = check_float(where, "noise_rate_hz", noise_rate_hz, minimum=0)
-    eps = check_float(where, "log_eps", log_eps, minimum=0, strict=True)
-    seed = check_int(where, "seed", seed, minimum=0)
+    th_on, th_off, sigma, refr, noise, eps, seed = _emulator_params(
+        where,
+        threshold_on,
+        threshold_off,
+        threshold_sigma,
+        refractory_us,
+        noise_rate_hz,
+        log_eps,
+        seed,
+    )
     rng = np.random.default_rng(seed)
     hw = h * w
     on = np.full(hw, th_on)
@@ -151,6 +181,7 @@ def emulate_dvs(
     ts: list[np.ndarray] = []
     pixs: list[np.ndarray] = []
     pols: list[np.ndarray] = []
+    n_events = 0
     for k in range(1, n):
         lo, ln = L[k - 1], L[k]
         t0, t1 = int(t[k - 1]), int(t[k])
@@ -162,6 +193,16 @@ def emulate_dvs(
         if act.size == 0:
             continue
         c = count[act]
+        # tiny thresholds make billions of crossings: refuse before allocating them
+        n_cross = int(c.sum())
+        check_alloc(
+            where,
+            "threshold_on / threshold_off",
+            (threshold_on, threshold_off),
+            (n_events + n_cross,),
+            _CROSSING_BYTES,
+            advice="larger thresholds or smaller intensity changes give fewer events",
+        )
         sign = np.where(up[act], 1.0, -1.0)
         th = th_px[act]
         # every candidate crossing i = 1..c of every active pixel at once
@@ -185,6 +226,7 @@ def emulate_dvs(
             te = tc
         ok = te <= t1  # te grows with i: the emitted crossings are a prefix per pixel
         n_emit = np.bincount(seg[ok], minlength=act.size)
+        n_events += int(n_emit.sum())
         ts.append(te[ok])
         pixs.append(act[seg[ok]])
         pols.append(np.where(sign[seg[ok]] > 0, 1, 0).astype(np.int8))
@@ -196,12 +238,21 @@ def emulate_dvs(
     p_all = np.concatenate(pols) if pols else np.zeros(0, dtype=np.int8)
     if noise > 0 and n > 1:
         span_us = int(t[-1] - t[0])
-        m = int(rng.poisson(noise * hw * span_us * 1e-6))
+        lam = noise * hw * span_us * 1e-6
+        check_alloc(
+            where,
+            "noise_rate_hz",
+            noise_rate_hz,
+            (n_events + 2 * lam + 10,),
+            _EVENT_BYTES,
+            advice="lower the noise rate",
+        )
+        m = int(rng.poisson(lam))
         t_all = np.concatenate([t_all, rng.integers(t[0], t[-1] + 1, size=m)])
         pix_all = np.concatenate([pix_all, rng.integers(0, hw, size=m)])
         p_all = np.concatenate([p_all, rng.integers(0, 2, size=m).astype(np.int8)])
         if refr > 0 and m:
-            keep = refractory_keep(pix_all, t_all, refr, inclusive=True)
+            keep = refractory_keep(pix_all, t_all, refr, inclusive=True, where=where)
             t_all, pix_all, p_all = t_all[keep], pix_all[keep], p_all[keep]
     order = np.argsort(t_all, kind="stable")
     pix_all = pix_all[order]
@@ -219,6 +270,9 @@ class DVSEmulator:
     noise_rate_hz: float = 0.0
     log_eps: float = 1e-3
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        _emulator_params("DVSEmulator", *dataclasses.astuple(self))
 
     def __call__(self, frames: Any, *, times_us: Any) -> np.ndarray:
         return emulate_dvs(frames, times_us=times_us, **dataclasses.asdict(self))
@@ -316,19 +370,31 @@ def saccade_frames(
             "intensities in [0, 1] (or uint8)",
             (float(np.nanmin(img)), float(np.nanmax(img))),
         )
-    W, H = _size(where, sensor_size)
+    (W, H), dur, fdt, path, blur, bg, t_start = _saccade_params(
+        where,
+        sensor_size,
+        saccade_duration_us,
+        frame_dt_us,
+        path_px,
+        blur_px,
+        background,
+        t_start_us,
+    )
     if img.shape[0] > H or img.shape[1] > W:
         raise ParameterError(
             where, "image", f"at most {H}x{W} (the sensor_size {sensor_size})", img.shape
         )
-    dur = check_int(where, "saccade_duration_us", saccade_duration_us, minimum=0, strict=True)
-    fdt = check_int(where, "frame_dt_us", frame_dt_us, minimum=0, strict=True)
-    blur = check_float(where, "blur_px", blur_px, minimum=0)
-    bg = check_float(where, "background", background, minimum=0, strict=True, maximum=1)
-    t_start = check_int(where, "t_start_us", t_start_us, minimum=0)
-    path = np.asarray(path_px, dtype=np.float64)
-    if path.ndim != 2 or path.shape[1] != 2 or path.shape[0] < 2 or not np.all(np.isfinite(path)):
-        raise ParameterError(where, "path_px", "at least two (dx, dy) vertices", path_px)
+    # the frames (float64) and the bilinear shift's work arrays (about 8 of the same size)
+    check_alloc(where, "sensor_size", sensor_size, (H, W), 8 * 9, advice="a smaller sensor")
+    n_frames = path.shape[0] * dur // fdt + 2
+    check_alloc(
+        where,
+        "saccade_duration_us / frame_dt_us",
+        (saccade_duration_us, frame_dt_us),
+        (n_frames, H, W),
+        8 * 9,
+        advice="a longer frame_dt_us or shorter saccades give fewer frames",
+    )
     canvas = np.zeros((H, W))
     y0, x0 = (H - img.shape[0]) // 2, (W - img.shape[1]) // 2
     canvas[y0 : y0 + img.shape[0], x0 : x0 + img.shape[1]] = img
@@ -347,6 +413,31 @@ def saccade_frames(
     frames = _shift_bilinear(canvas, pos[:, 0], pos[:, 1])
     np.clip(frames, 0.0, 1.0, out=frames)
     return bg + (1.0 - bg) * frames, times + t_start
+
+
+def _saccade_params(
+    where: str,
+    sensor_size: Any,
+    saccade_duration_us: Any,
+    frame_dt_us: Any,
+    path_px: Any,
+    blur_px: Any,
+    background: Any,
+    t_start_us: Any,
+) -> tuple[tuple[int, int], int, int, np.ndarray, float, float, int]:
+    size = check_sensor_size(where, sensor_size)
+    dur = check_int(where, "saccade_duration_us", saccade_duration_us, minimum=0, strict=True)
+    fdt = check_int(where, "frame_dt_us", frame_dt_us, minimum=0, strict=True)
+    blur = check_float(where, "blur_px", blur_px, minimum=0)
+    bg = check_float(where, "background", background, minimum=0, strict=True, maximum=1)
+    t_start = check_int(where, "t_start_us", t_start_us, minimum=0)
+    try:
+        path = np.asarray(path_px, dtype=np.float64)
+    except (TypeError, ValueError):
+        path = np.zeros((0, 0))
+    if path.ndim != 2 or path.shape[1] != 2 or path.shape[0] < 2 or not np.all(np.isfinite(path)):
+        raise ParameterError(where, "path_px", "at least two finite (dx, dy) vertices", path_px)
+    return size, dur, fdt, path, blur, bg, t_start
 
 
 def _shift_bilinear(canvas: np.ndarray, dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
@@ -372,8 +463,6 @@ def _shift_bilinear(canvas: np.ndarray, dx: np.ndarray, dy: np.ndarray) -> np.nd
 
 
 def _size(where: str, sensor_size: Any) -> tuple[int, int]:
-    from ._checks import check_sensor_size
-
     return check_sensor_size(where, sensor_size)
 
 
@@ -401,6 +490,7 @@ def saccade_events(
     the real N-MNIST sample in the shared data has 4,325 events, 50 % ON. ``seed``
     fixes the threshold mismatch and the noise.
     """
+    check_float("saccade_events", "threshold", threshold, minimum=0, strict=True)
     frames, times = saccade_frames(
         image,
         sensor_size=sensor_size,
@@ -446,6 +536,30 @@ class SaccadeRecorder:
     refractory_us: int = 1_000
     noise_rate_hz: float = 0.2
     t_start_us: int = 0
+
+    def __post_init__(self) -> None:
+        where = "SaccadeRecorder"
+        check_float(where, "threshold", self.threshold, minimum=0, strict=True)
+        _saccade_params(
+            where,
+            self.sensor_size,
+            self.saccade_duration_us,
+            self.frame_dt_us,
+            self.path_px,
+            self.blur_px,
+            self.background,
+            self.t_start_us,
+        )
+        _emulator_params(
+            where,
+            self.threshold,
+            self.threshold,
+            self.threshold_sigma,
+            self.refractory_us,
+            self.noise_rate_hz,
+            1e-3,
+            0,
+        )
 
     def __call__(self, image: Any, *, seed: int = 0) -> np.ndarray:
         return saccade_events(image, seed=seed, **dataclasses.asdict(self))

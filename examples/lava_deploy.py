@@ -1,4 +1,4 @@
-"""Deploy a float spikesim network to Loihi 2 via Lava, end to end (about 20 s on a CPU).
+"""Deploy a float spikesim network to Loihi 2 via Lava, end to end (20-40 s on a 2-core CPU).
 
 float network (a CubaLIF ring attractor) -> quantise to Loihi integers (error report) ->
 resource report against Loihi 2 limits -> export (NIR, Lava exchange file) -> run in Lava's

@@ -1,11 +1,13 @@
 """Train a small convolutional spiking network on saccade-generated N-MNIST-like recordings.
 
-Runs offline: the recordings are generated from the MNIST test set in ../shared/data/mnist
-(images 0-7999 are the training pool, 8000-9999 the test pool), cached in --cache, binned into
-spike tensors and fed to a classifier built from a spikesim Network description. Prints the
-test accuracy and saves a confusion matrix PNG.
+Runs offline: the recordings are generated from the MNIST test set in --mnist (default
+$SPIKESIM_SHARED_DATA/mnist, else ../shared/data/mnist beside the repository; images 0-7999 are
+the training pool, 8000-9999 the test pool), cached in --cache, binned into spike tensors and
+fed to a classifier built from a spikesim Network description. Prints the loss and accuracy of
+each epoch and the test accuracy, and saves confusion.png in --out (default: both in
+$TMPDIR/spikesim-nmnist-example).
 
-    python examples/nmnist_classification.py                      # ~1-2 min on one CPU core
+    python examples/nmnist_classification.py                      # ~30 s on one CPU core
     python examples/nmnist_classification.py --n-train 8000 --n-test 2000 --epochs 10 --device cuda
 """
 

@@ -1,7 +1,7 @@
 """Sleep consolidation, the whole story: place cells -> CA3 STDP -> ripple replay -> cortex, and
 the Go-CLS complementary-learning-systems curves. Draws the figures into ``--out``.
 
-    .venv/bin/python examples/sleep_consolidation.py --out figures/sleep   # ~1-2 min, 2 cores
+    .venv/bin/python examples/sleep_consolidation.py --out figures/sleep   # ~1-3 min, one CPU thread
     .venv/bin/python examples/sleep_consolidation.py --full --out figures/sleep_full
 
 Figures: place_fields.png (tuning curves ordered by field and the learned CA3 weight profile),

@@ -1,7 +1,7 @@
 """Sleep spindles as rotating waves: run the spindle model, analyse its 8 x 8 electrode grid,
 and draw the pictures.
 
-    python examples/spindle_waves.py --out spindle_pictures    # rate mode, ~1-3 min on 2 cores
+    python examples/spindle_waves.py --out spindle_pictures    # rate mode, ~1-3 min on one CPU thread
     python examples/spindle_waves.py --out pics --chirality 0 --mode spiking --rows 30
     python examples/spindle_waves.py --out pics --mode spiking --thalamus lif --rows 20
 

@@ -4,7 +4,7 @@ The wRNN's recurrent kernel starts as a one-unit shift, so every input enters ri
 and travels round the ring one unit per step: the hidden state is a space-time record of the
 input history. The figure shows the input tokens, the ring state of one channel over time (the
 diagonal bands are the wave; the space-time FFT velocity is printed), and the model's recall
-after a short training run. About 30 s on one CPU thread with the defaults.
+after a short training run. About 10 s on one CPU thread with the defaults.
 
     python examples/wave_rnn_copy_task.py --out wave_rnn_copy.png
 """

@@ -28,7 +28,7 @@ from torch import nn
 from spikesim._validate import check_int, check_nonnegative
 from spikesim.errors import ParameterError
 
-from .._checks import check_device, check_float_dtype
+from .._checks import check_device, check_fits, check_float_dtype
 from .rnn import build_model
 from .tasks import ADDING_SOLVED_MSE, MNISTSequences, adding_batch, copy_batch, load_mnist_split
 
@@ -109,6 +109,16 @@ def train(
         mnist_train_limit = check_int("train", "mnist_train_limit", mnist_train_limit, minimum=1)
     check_float_dtype("train", "dtype", dtype)
     check_device("train", device)
+    if task in ("adding", "copy"):  # the batches' size, before the model and optimiser exist
+        T = check_int("train", "T", T, minimum=2 if task == "adding" else 0)
+        steps = T if task == "adding" else T + 21
+        n_values = float(steps) * max(batch, eval_batch) * (_n_io(task)[0] + 1)
+        check_fits(
+            "train",
+            "batch, eval_batch",
+            n_values * (torch.finfo(dtype).bits // 8),
+            f"{steps} steps x batch {max(batch, eval_batch)}",
+        )
     if model_options is not None and not isinstance(model_options, dict):
         raise ParameterError("train", "model_options", "None or a dict of keywords", model_options)
     if time_limit_s is not None and not (

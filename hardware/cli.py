@@ -32,9 +32,9 @@ def load_config_or_result(path: str | os.PathLike[str]) -> tuple[Any, dict[str, 
 
     A file that cannot be read raises :class:`~spikesim.errors.ConfigError` naming it; what
     the network description refuses raises its error with the file's path in front."""
-    from .hdf5_files import H5_ERRORS, naming_file
+    from .hdf5_files import H5_ERRORS, file_path, naming_file
 
-    p = os.fspath(path)
+    p = file_path("load_config_or_result", path)
     if not Path(p).is_file():
         raise ConfigError(p, "-", "file not found")
     try:

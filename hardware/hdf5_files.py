@@ -34,6 +34,7 @@ from spikesim._hdf5 import (
 
 __all__ = [
     "DIGEST_ATTR",
+    "file_path",
     "H5_ERRORS",
     "LIBVER",
     "add_digest",
@@ -45,15 +46,23 @@ __all__ = [
 ]
 
 
+def file_path(where: str, path: Any, field: str = "path") -> str:
+    """``os.fspath(path)``, with anything but a str or os.PathLike refused as a
+    :class:`~spikesim.errors.ParameterError` naming it (os.fspath raises TypeError)."""
+    from spikesim.errors import ParameterError
+
+    if not isinstance(path, (str, os.PathLike)):
+        raise ParameterError(where, field, "a file path (str or os.PathLike)", path)
+    return os.fspath(path)
+
+
 def writable_path(where: str, path: Any, field: str = "path") -> str:
     """``path`` as a string, checked before anything is computed or written: a path (str or
     os.PathLike) whose folder exists and which is not itself a folder; else a
     :class:`~spikesim.errors.ParameterError` naming it (as the core's result files do)."""
     from spikesim.errors import ParameterError
 
-    if not isinstance(path, (str, os.PathLike)):
-        raise ParameterError(where, field, "a file path (str or os.PathLike)", path)
-    p = os.fspath(path)
+    p = file_path(where, path, field)
     folder = Path(p).parent
     if Path(p).is_dir() or not folder.is_dir():
         raise ParameterError(

@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from spikesim.errors import ConfigError, SimulationError
+from spikesim.errors import ConfigError, ParameterError, SimulationError
 
 __all__ = [
     "LAVA_NODEPS_REQUIREMENTS",
@@ -81,6 +81,10 @@ class LavaEnvInfo:
 def env_path(path: str | os.PathLike[str] | None = None) -> Path:
     """The environment folder: ``path``, else ``$SPIKESIM_LAVA_ENV``, else ``<repo>/.venv-lava``."""
     if path is not None:
+        if not isinstance(path, (str, os.PathLike)):
+            raise ParameterError(
+                "Lava environment", "path", "a folder path (str or os.PathLike)", path
+            )
         return Path(path).expanduser().resolve()
     env = os.environ.get(_ENV_VAR)
     if env:

@@ -50,7 +50,15 @@ import numpy as np
 
 from spikesim.errors import ConfigError, ParameterError, SpikesimError
 
-from .hdf5_files import H5_ERRORS, LIBVER, add_digest, naming_file, open_checked, writable_path
+from .hdf5_files import (
+    H5_ERRORS,
+    LIBVER,
+    add_digest,
+    file_path,
+    naming_file,
+    open_checked,
+    writable_path,
+)
 from .loihi.network import (
     BIAS_MANT_RANGE,
     DELAY_RANGE,
@@ -425,7 +433,7 @@ def read_netx(path: str | os.PathLike[str], *, input_name: str = "inp") -> Loihi
     :class:`~spikesim.errors.ConfigError` naming the file and the dataset (or the
     :class:`~spikesim.errors.ParameterError` of the Loihi class that refuses a value, with
     the file's path in front)."""
-    p = os.fspath(path)
+    p = file_path("read_netx", path)
     with open_checked(p, what="netx network file") as f:
         try:
             return _read_netx(f, p, input_name)

@@ -44,7 +44,7 @@ from spikesim.errors import ConfigError, ParameterError, ShapeError, SpikesimErr
 from spikesim.network import Network
 from spikesim.neurons import CubaLIF
 
-from .hdf5_files import H5_ERRORS, naming_file, open_checked, repack, writable_path
+from .hdf5_files import H5_ERRORS, file_path, naming_file, open_checked, repack, writable_path
 from .loihi.network import _int_array
 
 __all__ = ["from_nir", "read_nir", "to_nir", "write_nir"]
@@ -490,7 +490,7 @@ def read_nir(
     sizes, and the content digest of files spikesim wrote); what the ``nir`` package cannot
     read raises :class:`~spikesim.errors.ConfigError`, and what :func:`from_nir` refuses its
     error with the file's path in front."""
-    p = os.fspath(path)
+    p = file_path("read_nir", path)
     with open_checked(p, what="NIR graph file"):
         pass
     try:

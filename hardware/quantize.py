@@ -905,6 +905,8 @@ def float_network(qnet: QuantizedNetwork) -> Network:
     whose du is 4095 (u cleared every step: no positive tau_syn_s)."""
     from spikesim.connectivity import Explicit
 
+    if not isinstance(qnet, QuantizedNetwork):
+        raise ParameterError("float_network", "qnet", "a QuantizedNetwork", type(qnet).__name__)
     vals = loihi_to_float(qnet.loihi, dt_s=qnet.dt_s, scales=qnet.scales)
     net = Network(dt_s=qnet.dt_s, name="from_loihi")
     for i in qnet.loihi.inputs:

@@ -27,8 +27,8 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
-from spikesim.hardware import netx, nir_io, quantize, resources, verify
-from spikesim.hardware.cli import export, lava
+from spikesim.hardware import lava_env, netx, nir_io, quantize, resources, verify
+from spikesim.hardware.cli import export, lava, load_config_or_result
 from spikesim.hardware.lava_env import LavaEnvError
 from spikesim.hardware.lava_run import run_in_lava
 from spikesim.hardware.loihi import examples, exchange, fixed_point
@@ -266,6 +266,7 @@ QUANTIZE_CASES = [
     ("to_float scale 0", lambda: quantize.loihi_to_float(_lnet(), dt_s=1e-3, scales={"a": 0.0}), ParameterError, r"population 'a': scale.*> 0.*0\.0"),
     ("to_float scale negative", lambda: quantize.loihi_to_float(_lnet(), dt_s=1e-3, scales={"a": -1.0}), ParameterError, r"population 'a': scale.*-1\.0"),
     ("to_float scale unknown", lambda: quantize.loihi_to_float(_lnet(), dt_s=1e-3, scales={"zz": 2.0}), ParameterError, r"scales.*'zz'"),
+    ("float_network str", lambda: quantize.float_network("x"), ParameterError, r"qnet.*'str'"),
     ("to_float net str", lambda: quantize.loihi_to_float("x", dt_s=1e-3), ParameterError, r"loihi.*'str'"),
 ]  # fmt: skip
 
@@ -318,6 +319,12 @@ LOIHI_CASES = [
     ("limits float", lambda: resources.LoihiLimits(neurons_per_core=1.5), ParameterError, r"neurons_per_core.*1\.5"),
     ("limits max_delay", lambda: resources.LoihiLimits(max_delay=-1), ParameterError, r"max_delay.*>= 0.*-1"),
     ("report net str", lambda: resources.resource_report("x"), ParameterError, r"net.*'str'"),
+    # paths that are not paths (os.fspath's TypeError before)
+    ("lava environment path int", lambda: lava_env.require_ready(123), ParameterError, r"path.*123"),
+    ("lava setup path int", lambda: lava_env.setup(path=123), ParameterError, r"path.*123"),
+    ("read_netx path int", lambda: netx.read_netx(5), ParameterError, r"read_netx: path.*5"),
+    ("read_nir path int", lambda: nir_io.read_nir(5), ParameterError, r"read_nir: path.*5"),
+    ("CLI reader path int", lambda: load_config_or_result(5), ParameterError, r"load_config_or_result: path.*5"),
     ("check exceeds", lambda: resources.check_resources(_lnet(), limits=resources.LoihiLimits(neurons_per_core=1, cores_per_chip=2)), ParameterError, r"estimated cores.*at most 2.*3.*population 'a'"),
 ]  # fmt: skip
 

@@ -26,6 +26,7 @@ import builtins
 import dataclasses
 import inspect
 import math
+import numbers
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -33,6 +34,9 @@ from typing import Any
 
 import numpy as np
 
+from spikesim.errors import ParameterError
+
+from ._checks import check_bool, check_event_fields, check_int, check_sensor_size
 from .errors import EventFormatError
 from .events import EVENT_DTYPE, Recording
 from .formats import FormatSpec, all_formats, get_format
@@ -113,9 +117,15 @@ def open(path: str | os.PathLike, *, format: str | None = None, **options: Any) 
             raise FileNotFoundError(f"{path}: no such file")
     for key in options:
         if not (_accepts(spec.read, key) or _accepts(spec.iter_chunks, key)):
-            raise ValueError(
-                f"open {path}: option {key!r} is not understood by the {spec.name} reader"
+            raise ParameterError(
+                f"open {path}",
+                "options",
+                f"options the {spec.name} reader understands",
+                key,
+                hint=f"option {key!r} is not understood by the {spec.name} reader",
             )
+    if options.get("sensor_size") is not None:
+        check_sensor_size(f"open {path}", options["sensor_size"])
     return EventReader(path, spec, options)
 
 
@@ -215,8 +225,11 @@ class EventReader:
         chunk plus the events of one window, whatever the file size.
         """
         width_us = _window_width_us(window_us, window_s)
+        t_start_us, t_end_us = _window_range(t_start_us, t_end_us)
+        skip_empty = check_bool("iter_windows", "skip_empty", skip_empty)
+        chunk_events = check_chunk_events(chunk_events, where="iter_windows")
         # formats with a time index (DSEC's ms_to_idx) start reading near t_start_us
-        seek = {} if t_start_us is None else {"t_start_us": int(t_start_us)}
+        seek = {} if t_start_us is None else {"t_start_us": t_start_us}
         return iter_windows(
             self.iter_chunks(chunk_events=chunk_events, **seek),
             window_us=width_us,
@@ -227,21 +240,35 @@ class EventReader:
 
 
 def _window_width_us(window_us: int | None, window_s: float | None) -> int:
+    where = "iter_windows"
     if (window_us is None) == (window_s is None):
-        raise ValueError(
-            f"pass exactly one of window_us and window_s, found window_us={window_us!r}, "
-            f"window_s={window_s!r}"
+        raise ParameterError(
+            where,
+            "window_us / window_s",
+            "exactly one of window_us and window_s",
+            {"window_us": window_us, "window_s": window_s},
         )
     if window_s is not None:
-        if not (isinstance(window_s, int | float) and math.isfinite(window_s) and window_s > 0):
-            raise ValueError(f"window_s: expected a positive number of seconds, found {window_s!r}")
-        width = round(window_s * 1e6)
+        if (
+            isinstance(window_s, (bool, np.bool_))
+            or not isinstance(window_s, numbers.Real)
+            or not (math.isfinite(window_s) and window_s > 0)
+        ):
+            raise ParameterError(where, "window_s", "a positive number of seconds", window_s)
+        width = round(float(window_s) * 1e6)
         if width < 1:
-            raise ValueError(f"window_s: {window_s} s is shorter than 1 microsecond")
+            raise ParameterError(where, "window_s", "at least 1 microsecond (1e-6 s)", window_s)
         return width
-    if isinstance(window_us, bool) or not isinstance(window_us, int | np.integer) or window_us < 1:
-        raise ValueError(f"window_us: expected a positive integer, found {window_us!r}")
-    return int(window_us)
+    return check_int(where, "window_us", window_us, minimum=1)
+
+
+def _window_range(t_start_us: Any, t_end_us: Any) -> tuple[int | None, int | None]:
+    """``t_start_us`` / ``t_end_us`` as ints (or None), the end after the start."""
+    t0 = None if t_start_us is None else check_int("iter_windows", "t_start_us", t_start_us)
+    t1 = None if t_end_us is None else check_int("iter_windows", "t_end_us", t_end_us)
+    if t0 is not None and t1 is not None and t1 <= t0:
+        raise ParameterError("iter_windows", "t_end_us", f"greater than t_start_us ({t0})", t1)
+    return t0, t1
 
 
 def iter_windows(
@@ -254,10 +281,8 @@ def iter_windows(
 ) -> Iterator[EventWindow]:
     """Cut a stream of event chunks into time windows (see :meth:`EventReader.iter_windows`)."""
     w = _window_width_us(window_us, None)
-    t0 = None if t_start_us is None else int(t_start_us)
-    t_end = None if t_end_us is None else int(t_end_us)
-    if t0 is not None and t_end is not None and t_end <= t0:
-        raise ValueError(f"t_end_us ({t_end}) must be greater than t_start_us ({t0})")
+    t0, t_end = _window_range(t_start_us, t_end_us)
+    skip_empty = check_bool("iter_windows", "skip_empty", skip_empty)
     run_max: int | None = None  # running maximum of timestamps seen so far
     current = -1  # index of the window being filled
     pending: list[np.ndarray] = []
@@ -269,6 +294,7 @@ def iter_windows(
 
     finished = False
     for chunk in chunks:
+        check_event_fields("iter_windows", chunk, "chunk")
         if chunk.shape[0] == 0:
             continue  # nothing to place (readers never yield one; other chunk sources may)
         t = chunk["t"]
@@ -340,20 +366,44 @@ def _segments(m: np.ndarray, t0: int, w: int) -> tuple[list[int], list[int], lis
 
 
 # ---------------------------------------------------------------------- playback
-def _check_speed(speed: float) -> float:
-    if isinstance(speed, bool) or not isinstance(speed, int | float) or not speed > 0:
-        raise ValueError(f"speed: expected a positive factor (1.0 = real time), found {speed!r}")
+def _check_play(where: str, speed: Any, clock: Any, sleep: Any) -> float:
+    if (
+        isinstance(speed, (bool, np.bool_))
+        or not isinstance(speed, numbers.Real)
+        or not float(speed) > 0
+    ):
+        raise ParameterError(where, "speed", "a positive factor (1.0 = real time)", speed)
+    for name, fn in (("clock", clock), ("sleep", sleep)):
+        if not callable(fn):
+            raise ParameterError(where, name, "a function", fn)
     return float(speed)
 
 
 def _windows_for_play(
-    source: EventReader | Iterator[EventWindow], window_us: int | None, window_s: float | None
+    where: str,
+    source: EventReader | Iterator[EventWindow],
+    window_us: int | None,
+    window_s: float | None,
 ) -> Iterator[EventWindow]:
     if isinstance(source, EventReader):
         return source.iter_windows(
             window_us=_window_width_us(window_us, window_s) if window_s is not None else window_us
         )
-    return iter(source)
+    if isinstance(source, (Recording, np.ndarray, str, bytes)) or not hasattr(source, "__iter__"):
+        raise ParameterError(
+            where,
+            "reader",
+            "an EventReader (spikesim.sensors.open) or an iterator of EventWindow",
+            type(source).__name__,
+        )
+
+    def checked() -> Iterator[EventWindow]:
+        for win in source:
+            if not isinstance(win, EventWindow):
+                raise ParameterError(where, "reader", "windows of type EventWindow", win)
+            yield win
+
+    return checked()
 
 
 def play(
@@ -373,11 +423,11 @@ def play(
     falls behind gets the late windows at once (none dropped). ``clock`` (seconds) and
     ``sleep`` are injectable for tests.
     """
-    speed = _check_speed(speed)
+    speed = _check_play("play", speed, clock, sleep)
     if window_s is not None:
         window_us = None
     origin: tuple[float, int] | None = None  # (wall clock, t_start_us) at the first window
-    for win in _windows_for_play(reader, window_us, window_s):
+    for win in _windows_for_play("play", reader, window_us, window_s):
         if origin is None:
             origin = (clock(), win.t_start_us)
         start_wall, t0 = origin
@@ -408,10 +458,11 @@ async def aplay(
     Decoding of the next window runs in a worker thread (``decode_in_thread``) so other tasks
     keep running while the file is read; waiting uses ``await sleep(delay)``.
     """
-    speed = _check_speed(speed)
+    speed = _check_play("aplay", speed, clock, sleep)
+    decode_in_thread = check_bool("aplay", "decode_in_thread", decode_in_thread)
     if window_s is not None:
         window_us = None
-    windows = _windows_for_play(reader, window_us, window_s)
+    windows = _windows_for_play("aplay", reader, window_us, window_s)
     origin: tuple[float, int] | None = None  # (wall clock, t_start_us) at the first window
     while True:
         if decode_in_thread:

@@ -68,6 +68,9 @@ def all_formats() -> list[FormatSpec]:
 
 
 def get_format(name: str) -> FormatSpec:
+    if not isinstance(name, str):
+        known = ", ".join(s.name for s in all_formats())
+        raise ValueError(f"format: expected a format name (one of {known}), found {name!r}")
     for spec in all_formats():
         if spec.name.lower() == name.lower():
             return spec

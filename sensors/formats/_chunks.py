@@ -44,14 +44,19 @@ DEFAULT_CHUNK_EVENTS = 1 << 20
 READ_BLOCK_BYTES = 1 << 22  # 4 MiB per read: bounded memory whatever the file size
 
 
-def check_chunk_events(chunk_events: int) -> int:
-    """``chunk_events`` as an int ≥ 1, else ``ValueError`` naming the option."""
-    if isinstance(chunk_events, bool) or not isinstance(chunk_events, (int, np.integer)):
-        raise ValueError(
-            f"chunk_events: expected a positive integer, found {type(chunk_events).__name__}"
-        )
-    if chunk_events < 1:
-        raise ValueError(f"chunk_events: expected a positive integer, found {chunk_events}")
+def check_chunk_events(
+    chunk_events: int, *, name: str = "chunk_events", where: str = "iter_chunks"
+) -> int:
+    """``chunk_events`` as an int ≥ 1, else a :class:`~spikesim.errors.ParameterError` (a
+    ``ValueError``) naming the option and the value."""
+    from spikesim.errors import ParameterError
+
+    if (
+        isinstance(chunk_events, (bool, np.bool_))
+        or not isinstance(chunk_events, (int, np.integer))
+        or chunk_events < 1
+    ):
+        raise ParameterError(where, name, "a positive integer", chunk_events)
     return int(chunk_events)
 
 

@@ -337,7 +337,9 @@ class TextWriter(FileWriter):
     ) -> None:
         self.t_unit = _check_unit(t_unit)
         self.sensor_size = sensor_size
-        self.block_events = check_chunk_events(block_events)
+        self.block_events = check_chunk_events(
+            block_events, name="block_events", where="text writer"
+        )
         size_line = b""
         if sensor_size is not None:
             size_line = f"{int(sensor_size[0])} {int(sensor_size[1])}\n".encode()

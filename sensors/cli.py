@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import sys
 from collections.abc import Iterator
@@ -98,6 +99,20 @@ def events() -> None:
 
 def _fail(exc: Exception) -> click.ClickException:
     return click.ClickException(str(exc))
+
+
+def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """Refuse NaN and infinity, which click's FloatRange lets through."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"expected a finite number, found {value!r}")
+    return value
+
+
+def _out_dir(path: str, hint: str) -> None:
+    """The folder an output file goes into must exist (else a traceback from the writer)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise click.BadParameter(f"folder {folder!r} does not exist", param_hint=hint)
 
 
 def _format_detail(meta: dict[str, Any]) -> str:
@@ -250,6 +265,7 @@ def convert(
     size = _parse_size(sensor_size)
     if os.path.abspath(src) == os.path.abspath(out):
         raise click.BadParameter("IN and OUT are the same file", param_hint="OUT")
+    _out_dir(out, "OUT")
     try:
         rec = open_recording(src)
         if size is None:
@@ -287,7 +303,7 @@ def convert(
                 ) from exc
             n = len(recording.events)
             mode = "read then written"
-    except (EventFormatError, ValueError, click.BadParameter) as exc:
+    except (EventFormatError, ValueError, OSError, click.BadParameter) as exc:
         if os.path.exists(out):  # never leave a half-written file behind
             os.unlink(out)
         if isinstance(exc, click.BadParameter):
@@ -308,6 +324,7 @@ def convert(
 @click.option(
     "--window-ms",
     type=click.FloatRange(min=0.001),
+    callback=_finite,
     default=33.0,
     show_default=True,
     help="Time accumulated into each frame, in milliseconds.",
@@ -327,6 +344,7 @@ def convert(
 @click.option(
     "--fps",
     type=click.FloatRange(min=0.1, max=100),
+    callback=_finite,
     default=None,
     help="GIF frame rate (default: real time, 1000 / window-ms, capped at 50).",
 )
@@ -346,6 +364,7 @@ def view(
         raise click.BadParameter(
             f"expected a .png or .gif file name, found extension {ext!r}", param_hint="--out"
         )
+    _out_dir(out, "--out")
     try:
         rec = open_recording(file)
         summary = cli_view.render(
@@ -356,7 +375,7 @@ def view(
             scale=scale,
             fps=fps,
         )
-    except (EventFormatError, ValueError) as exc:
+    except (EventFormatError, ValueError, OSError) as exc:
         raise _fail(exc) from exc
     click.echo(
         f"wrote {summary.n_frames} frame(s) of {summary.width}x{summary.height} "

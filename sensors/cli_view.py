@@ -14,6 +14,9 @@ import os
 
 import numpy as np
 
+from spikesim.errors import ParameterError
+
+from ._checks import check_events, check_float, check_inside, check_int, check_sensor_size
 from .events import EVENT_DTYPE
 from .io import EventReader
 
@@ -35,7 +38,9 @@ class ViewSummary:
 
 def event_frame(events: np.ndarray, sensor_size: tuple[int, int]) -> np.ndarray:
     """``(height, width, 3)`` uint8 image of one window's events (see the module docstring)."""
-    w, h = sensor_size
+    events = check_events("event_frame", events)
+    w, h = check_sensor_size("event_frame", sensor_size)
+    check_inside("event_frame", events, (w, h))
     net = np.zeros(h * w, dtype=np.int64)
     if events.shape[0]:
         flat = events["y"].astype(np.int64) * w + events["x"].astype(np.int64)
@@ -54,6 +59,8 @@ def event_frame(events: np.ndarray, sensor_size: tuple[int, int]) -> np.ndarray:
 def frame_grid(frames: list[np.ndarray]) -> np.ndarray:
     """Frames tiled row-major in a near-square grid with grey gutters."""
     n = len(frames)
+    if n == 0:
+        raise ParameterError("frame_grid", "frames", "at least one frame", frames)
     cols = math.ceil(math.sqrt(n))
     rows = math.ceil(n / cols)
     fh, fw = frames[0].shape[:2]
@@ -90,10 +97,21 @@ def render(
     """Render consecutive ``window_us`` frames of ``reader`` to ``out`` (.png grid or .gif)."""
     from PIL import Image
 
+    where = "render"
+    if not isinstance(reader, EventReader):
+        raise ParameterError(
+            where, "reader", "an EventReader (spikesim.sensors.open)", type(reader).__name__
+        )
     out = os.fspath(out)
     gif = out.lower().endswith(".gif")
     if max_frames is None:
         max_frames = 100 if gif else 16
+    max_frames = check_int(where, "max_frames", max_frames, minimum=1)
+    if scale is not None:
+        scale = check_int(where, "scale", scale, minimum=1)
+    if fps is not None:
+        fps = check_float(where, "fps", fps, minimum=0, strict=True)
+    window_us = check_int(where, "window_us", window_us, minimum=1)
     size = _sensor_size(reader)
     if scale is None:
         scale = max(1, math.ceil(128 / size[0]))

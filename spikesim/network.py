@@ -133,14 +133,26 @@ class SpikeTimesSource:
                 raise ParameterError(where, "times_s", "finite times >= 0", float(t[bad][0]))
 
 
+SPIKE_TENSOR_VALUES = ("real", "count", "binary")
+
+
 @dataclasses.dataclass(frozen=True)
 class SpikeTensorSource:
-    """Spikes supplied at run time as a tensor [steps, batch, size] (e.g. from a DVS sensor)."""
+    """Activity supplied at run time as a tensor [steps, batch, size] (e.g. from a DVS sensor).
+
+    Each entry is multiplied by the weights of the synapses it drives, so graded entries are
+    meaningful and used: event counts per step, rates or probabilities per step, a real-valued
+    signal driving a rate network. ``values`` says which entries the source takes, and every
+    run checks its input against it (a typed error naming the input, the value and its step,
+    batch and neuron): ``"real"`` (default, what earlier versions took): any finite number;
+    ``"count"``: integers >= 0 (events per step); ``"binary"``: spikes, 0 or 1.
+    """
 
     kind = "spike_tensor"
+    values: str = "real"
 
     def validate(self, where: str) -> None:
-        return None
+        check_choice(where, "values", self.values, SPIKE_TENSOR_VALUES)
 
 
 _SOURCES = {
@@ -321,9 +333,19 @@ class Network:
         return self.add_population(name, size, src)
 
     def add_spike_tensor(
-        self, name: str, size: int, *, shape: tuple[int, ...] | None = None
+        self,
+        name: str,
+        size: int,
+        *,
+        shape: tuple[int, ...] | None = None,
+        values: str = "real",
     ) -> Population:
-        return self.add_population(name, size, SpikeTensorSource(), shape=shape)
+        """A source whose activity each run supplies as a tensor [steps, batch, size].
+
+        ``values``: ``"binary"`` (spikes, 0 or 1), ``"count"`` (integers >= 0, e.g. events
+        binned per step) or ``"real"`` (any finite number: graded drive); each run's input is
+        checked against it (see :class:`SpikeTensorSource`)."""
+        return self.add_population(name, size, SpikeTensorSource(values=values), shape=shape)
 
     def add_projection(
         self,
@@ -508,6 +530,8 @@ class Network:
                 elif isinstance(p.model, SpikeTimesSource):
                     src["indices"] = np.asarray(p.model.indices).tolist()
                     src["times_s"] = np.asarray(p.model.times_s).tolist()
+                elif p.model.values != "real":  # the default stays unwritten (older files)
+                    src["values"] = p.model.values
                 d["source"] = src
             pops.append(d)
         projs = []
@@ -609,8 +633,8 @@ class Network:
                         np.asarray(s.get("indices", [])), np.asarray(s.get("times_s", []))
                     )
                 else:
-                    _only(where, s, set(), "spike_tensor source")
-                    model = SpikeTensorSource()
+                    _only(where, s, {"values"}, "spike_tensor source")
+                    model = SpikeTensorSource(values=s.get("values", "real"))
             layout = None
             if "layout" in p:
                 if not isinstance(p["layout"], dict):

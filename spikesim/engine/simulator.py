@@ -118,6 +118,77 @@ def _check_memory(network: Network, batch: int, itemsize: int, device: torch.dev
     )
 
 
+_VALUES_EXPECTED = {
+    "real": "finite numbers (values='real')",
+    "count": "integers >= 0 (values='count': events per step)",
+    "binary": "0 or 1 (values='binary': spikes)",
+}
+_CHECK_BLOCK = 1 << 24  # entries range-checked at a time (bounded temporaries)
+_FRACTION_BLOCK_CPU = 1 << 18  # entries checked for fractions at a time: stays in cache
+
+
+def _block_ok(c: torch.Tensor, values: str) -> bool:
+    """Whether every entry of ``c`` is one ``values`` allows: one min/max reduction (no
+    temporary; NaN propagates through it), and for 'count' and 'binary' floats one pass for
+    fractions (in the range checked first, integers are all 'binary' takes)."""
+    floating = c.dtype.is_floating_point
+    lo, hi = torch.aminmax(c)
+    if floating and not bool(torch.isfinite(lo) & torch.isfinite(hi)):
+        return False
+    if values == "real":
+        return True
+    if not bool(lo >= 0) or values == "binary" and not bool(hi <= 1):
+        return False
+    if not floating:
+        return True
+    size = _FRACTION_BLOCK_CPU if c.device.type == "cpu" else c.numel()
+    return not any(bool(piece.frac().any()) for piece in c.reshape(-1).split(size))
+
+
+def _first_bad(c: torch.Tensor, values: str) -> tuple[int, ...]:
+    """Index of the first entry of ``c`` (in step, batch, neuron order) ``values`` refuses."""
+    if values == "binary":
+        bad = (c != 0) & (c != 1)
+    else:
+        bad = (
+            ~torch.isfinite(c)
+            if c.dtype.is_floating_point
+            else torch.zeros_like(c, dtype=torch.bool)
+        )
+        if values == "count":
+            bad |= c < 0
+            if c.dtype.is_floating_point:
+                bad |= c != torch.trunc(c)
+    return tuple(int(i) for i in torch.nonzero(bad)[0])
+
+
+def check_spike_values(where: str, t: torch.Tensor, values: str) -> None:
+    """Refuse an input tensor [steps, batch, neurons] with an entry ``values`` does not allow
+    (see :class:`~spikesim.network.SpikeTensorSource`), naming the first one and its place.
+    Bool tensors are 0/1 and integer tensors finite by construction; the others are read once
+    or twice, in blocks of whole steps (benchmarks/spike_input_check.md has the cost)."""
+    if t.dtype == torch.bool or values == "real" and not t.dtype.is_floating_point:
+        return
+    x = t.detach()
+    steps = max(1, _CHECK_BLOCK // max(1, x[0].numel()))
+    for s0 in range(0, x.shape[0], steps):
+        c = x[s0 : s0 + steps]
+        if _block_ok(c, values):
+            continue
+        i = _first_bad(c, values)
+        value = c[i].item()
+        raise ParameterError(
+            where,
+            "spike tensor",
+            _VALUES_EXPECTED[values],
+            f"{value!r} at step {s0 + i[0]}, batch {i[1]}, neuron {i[2]}",
+            hint={
+                "binary": "Graded input needs add_spike_tensor(..., values='count' or 'real').",
+                "count": "Graded input needs add_spike_tensor(..., values='real').",
+            }.get(values, ""),
+        )
+
+
 def _dtype(d: Any) -> torch.dtype:
     if isinstance(d, torch.dtype):
         if d not in (torch.float32, torch.float64):
@@ -403,6 +474,7 @@ class Simulator(torch.nn.Module):
                 t = t.reshape(t.shape[0], t.shape[1], -1)
             if tuple(t.shape) != expected:
                 raise ShapeError(f"input {name!r}", "spike tensor", expected, tuple(t.shape))
+            check_spike_values(f"input {name!r}", t, self.pops[name].model.values)
             inputs[name] = t
         return inputs
 

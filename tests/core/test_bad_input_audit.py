@@ -47,9 +47,9 @@ def _ring(conn):
     return net.add_projection("c", "r", "r", conn)
 
 
-def _tensor_net() -> ss.Network:
+def _tensor_net(values="real") -> ss.Network:
     net = ss.Network(dt_s=1e-4)
-    net.add_spike_tensor("x", 4)
+    net.add_spike_tensor("x", 4, values=values)
     net.add_population("a", 3, ss.CubaLIF())
     net.add_projection("p", "x", "a", ss.Dense(weight=0.5))
     net.monitor_spikes("a")
@@ -102,8 +102,19 @@ def _distance_workspace_only() -> ss.Network:
     return _big_distance(n, 1, ss.Ring(1.0), ss.Ring(1.0), p_max=1.0, sigma_m=1e-9)
 
 
-def _fwd(inputs, **kw):
-    return ss.Simulator(_tensor_net(), differentiable=True)(inputs, **kw)
+def _fwd(inputs, values="real", **kw):
+    return ss.Simulator(_tensor_net(values), differentiable=True)(inputs, **kw)
+
+
+def _with(value, at=(3, 1, 2), dtype=torch.float32):
+    """A [10, 2, 4] input of zeros and ones with ``value`` at step, batch, neuron ``at``."""
+    x = (torch.arange(80).reshape(10, 2, 4) % 3 == 0).to(dtype)
+    x[at] = value
+    return {"x": x}
+
+
+def _run_values(values, inputs):
+    return ss.Simulator(_tensor_net(values), batch_size=2).run(0.001, inputs=inputs)
 
 
 _X = {"x": torch.zeros(10, 1, 4)}
@@ -404,6 +415,12 @@ DESCRIPTION_CASES = [
     ),
     # inputs
     (
+        "spike tensor values unknown",
+        lambda: _net().add_spike_tensor("s", 4, values="spikes"),
+        ParameterError,
+        r"'s'.*values must be one of 'real', 'count', 'binary'.*'spikes'",
+    ),
+    (
         "Poisson rate < 0",
         lambda: _net().add_poisson("s", 4, rate_hz=-1.0),
         ParameterError,
@@ -686,6 +703,50 @@ RUN_CASES = [
         ParameterError,
         r"'x'.*'abc'",
     ),
+    # what a spike-tensor source takes (add_spike_tensor(values=...)), checked on every run
+    (
+        "inputs graded into values='binary'",
+        lambda: _run_values("binary", _with(0.5)),
+        ParameterError,
+        r"input 'x'.*spike tensor must be 0 or 1.*'0\.5 at step 3, batch 1, neuron 2'.*"
+        r"values='count' or 'real'",
+    ),
+    (
+        "inputs count 2 into values='binary'",
+        lambda: _run_values("binary", _with(2, at=(9, 0, 3), dtype=torch.uint8)),
+        ParameterError,
+        r"0 or 1.*'2 at step 9, batch 0, neuron 3'",
+    ),
+    (
+        "inputs negative count",
+        lambda: _run_values("count", _with(-1, at=(0, 0, 1), dtype=torch.int64)),
+        ParameterError,
+        r"input 'x'.*integers >= 0.*'-1 at step 0, batch 0, neuron 1'",
+    ),
+    (
+        "inputs fractional count",
+        lambda: _run_values("count", _with(1.5)),
+        ParameterError,
+        r"integers >= 0.*'1\.5 at step 3, batch 1, neuron 2'",
+    ),
+    (
+        "inputs NaN (values='real')",
+        lambda: _run_values("real", _with(float("nan"))),
+        ParameterError,
+        r"input 'x'.*finite numbers.*'nan at step 3, batch 1, neuron 2'",
+    ),
+    (
+        "inputs -inf (values='real')",
+        lambda: _run_values("real", _with(float("-inf"), at=(5, 0, 0), dtype=torch.float64)),
+        ParameterError,
+        r"finite numbers.*'-inf at step 5, batch 0, neuron 0'",
+    ),
+    (
+        "forward graded into values='binary'",
+        lambda: _fwd({"x": _with(0.25, at=(3, 0, 2))["x"][:, :1]}, values="binary", record=("a",)),
+        ParameterError,
+        r"input 'x'.*0 or 1.*'0\.25 at step 3, batch 0, neuron 2'",
+    ),
     (
         "forward wrong shape",
         lambda: _fwd({"x": torch.zeros(10, 1, 5)}, record=("a",)),
@@ -937,6 +998,18 @@ CONFIG_CASES = [
     ),
     ("monitor a string", _set(["monitors", 0], "x"), ConfigError, r"monitors\[0\].*table.*str"),
     ("future format_version", _set(["format_version"], 99), ConfigError, r"format_version.*99"),
+    (
+        "spike tensor values unknown",
+        _set(["populations", 0, "source"], {"kind": "spike_tensor", "values": "spikes"}),
+        ParameterError,
+        r"values.*'spikes'",
+    ),
+    (
+        "spike tensor unknown key",
+        _set(["populations", 0, "source"], {"kind": "spike_tensor", "binary": True}),
+        ConfigError,
+        r"'binary'",
+    ),
 ]
 
 
@@ -1068,6 +1141,32 @@ def test_cli_on_unreadable_files_exits_1_with_the_message(tmp_path):
 
 
 # ------------------------------------------------------- valid neighbours still work
+
+
+def test_spike_tensor_values_that_each_kind_takes_and_what_they_deliver():
+    """Graded entries are delivered times the weight (a count of 2 drives twice what a spike
+    does: CubaLIF current after one step, to 1e-6 relative); 0/1 floats, ints and bools pass
+    'binary', integer-valued floats 'count', negative and fractional numbers 'real'."""
+    zeros = torch.zeros(10, 2, 4)
+    ok = {
+        "binary": [zeros, zeros + 1, zeros.bool(), zeros.to(torch.uint8), zeros.long() + 1],
+        "count": [zeros + 3, zeros.to(torch.int32) + 7, zeros.bool()],
+        "real": [zeros - 0.3, zeros + 1e30, zeros.to(torch.int64) - 5],
+    }
+    for values, tensors in ok.items():
+        for x in tensors:
+            assert _run_values(values, {"x": x}).spikes["a_spikes"].count() >= 0
+
+    def current(count):
+        net = _tensor_net("count")
+        net.monitor_state("a", "u")
+        x = torch.zeros(10, 1, 4)
+        x[0, 0, 1] = count
+        return ss.Simulator(net).run(0.001, inputs={"x": x}).states["a_state"].values["u"]
+
+    one, two = current(1), current(2)
+    assert float(np.abs(one).max()) > 0
+    np.testing.assert_allclose(np.asarray(two), 2 * np.asarray(one), rtol=1e-6)
 
 
 def test_valid_neighbours_of_the_refused_inputs_behave_as_arrays_do():

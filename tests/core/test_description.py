@@ -13,7 +13,8 @@ def _rich_network() -> ss.Network:
     net = ss.Network(dt_s=1e-4, name="rich")
     net.add_poisson("noise", 50, rate_hz=ss.Uniform(5.0, 15.0))
     net.add_spike_times("cue", 4, indices=[0, 1, 3], times_s=[0.001, 0.002, 0.0035])
-    net.add_spike_tensor("pixels", 2 * 4 * 4, shape=(2, 4, 4))
+    net.add_spike_tensor("pixels", 2 * 4 * 4, shape=(2, 4, 4), values="count")
+    net.add_spike_tensor("drive", 3)  # values="real", the default, is not written
     net.add_population(
         "exc",
         40,

@@ -1,0 +1,71 @@
+"""Cost of checking a spike-tensor input against its source's ``values`` (Simulator.run and
+forward check every input once per call), next to the run it guards.
+
+The input is an N-MNIST-sized spike tensor, 300 steps x batch 32 x (2 x 34 x 34) neurons
+(22.2 M entries, Bernoulli p = 0.05), in several dtypes; the run is that input -> 100 CubaLIF
+-> 10 CubaLIF (two Dense projections), ``Simulator.run`` and ``forward`` + backward. Times are
+the best of ``--repeat`` calls after one warm-up, one thread (``torch.set_num_threads(1)``).
+
+    .venv/bin/python benchmarks/spike_input_check.py [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+import spikesim as ss
+from spikesim.engine.simulator import check_spike_values
+
+T, B, N = 300, 32, 2 * 34 * 34
+
+
+def _net(values: str) -> ss.Network:
+    net = ss.Network(dt_s=1e-3)
+    net.add_spike_tensor("x", N, values=values)
+    net.add_population("h", 100, ss.CubaLIF())
+    net.add_population("y", 10, ss.CubaLIF())
+    net.add_projection("w1", "x", "h", ss.Dense(weight=ss.Normal(0, 0.05)), trainable=True)
+    net.add_projection("w2", "h", "y", ss.Dense(weight=ss.Normal(0, 0.3)), trainable=True)
+    net.monitor_spikes("y")
+    return net
+
+
+def _best(fn, repeat: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    x = (torch.rand(T, B, N, generator=torch.Generator().manual_seed(0)) < 0.05).float()
+    print("| input dtype | values | check ms | ns per entry |\n|---|---|---|---|")
+    for dtype in (torch.float32, torch.float64, torch.float16, torch.uint8, torch.bool):
+        xx = x.to(dtype)
+        for values in ("real", "count", "binary"):
+            t = _best(lambda xx=xx, v=values: check_spike_values("input 'x'", xx, v), args.repeat)
+            print(f"| {str(dtype)[6:]} | {values} | {t * 1e3:.1f} | {t / xx.numel() * 1e9:.2f} |")
+    sim = ss.Simulator(_net("binary"), batch_size=B)
+    run = _best(lambda: sim.run(T * 1e-3, inputs={"x": x}, progress=False), args.repeat)
+    train = ss.Simulator(_net("binary"), batch_size=B, differentiable=True)
+
+    def step() -> None:
+        train({"x": x}, record=("y",))["y"].sum().backward()
+
+    fb = _best(step, args.repeat)
+    print(f"\nSimulator.run (float32 input, check included): {run * 1e3:.0f} ms")
+    print(f"forward + backward (float32 input, check included): {fb * 1e3:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()

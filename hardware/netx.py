@@ -69,6 +69,7 @@ from .loihi.network import (
     SignMode,
     SpikeInput,
     _int_array,
+    spike_array,
 )
 
 __all__ = [
@@ -573,17 +574,13 @@ def run_netx_in_lava(
             raise ParameterError("run_netx_in_lava", f"files[{k}]", "a netx file path", path)
         if not Path(path).is_file():
             raise ConfigError(os.fspath(path), "-", "netx file not found")
-        x = spikes.detach().cpu().numpy() if hasattr(spikes, "detach") else np.asarray(spikes)
+        x = spike_array(f"inputs of {os.fspath(path)!r}", "spikes", spikes)
         if x.ndim != 3:
             raise ParameterError(
                 f"inputs of {os.fspath(path)!r}", "spikes", "a 3-D array [n_steps, batch, n_in]",
                 f"shape {x.shape}",
             )  # fmt: skip
-        if x.dtype.kind not in "biuf" or (x.dtype != np.bool_ and not np.isin(x, (0, 1)).all()):
-            raise ParameterError(
-                f"inputs of {os.fspath(path)!r}", "spikes", "0/1 values", "other values"
-            )
-        checked.append((str(Path(path).resolve()), x.astype(np.uint8)))
+        checked.append((str(Path(path).resolve()), x))
     if not checked:
         raise ParameterError("run_netx_in_lava", "files", "at least one (file, spikes) pair", [])
     python = lava_env.require_ready(env)

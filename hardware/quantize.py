@@ -67,6 +67,7 @@ from .loihi.network import (
     SpikeInput,
     _int,
     require_memory,
+    spike_array,
 )
 
 __all__ = [
@@ -975,17 +976,12 @@ def _current_trains(net: Network, c: Any, n_steps: int, batch: int) -> np.ndarra
 def _spikes(where: str, value: Any, shape: tuple[int, int, int], dims: tuple) -> np.ndarray:
     """Given 0/1 spikes ``[n_steps, batch, n]`` or ``[n_steps, batch, *dims]`` (numpy or
     torch) as uint8 ``[n_steps, batch, n]``."""
-    try:
-        arr = value.detach().cpu().numpy() if hasattr(value, "detach") else np.asarray(value)
-    except (TypeError, ValueError):  # ragged nesting
-        raise ParameterError(where, "given", "0/1 spikes", value) from None
+    arr = spike_array(where, "given", value)
     if arr.shape == (*shape[:2], *dims):
         arr = arr.reshape(shape)
     if arr.shape != shape:
         raise ShapeError(where, "given [n_steps, batch, n]", shape, arr.shape)
-    if arr.dtype.kind not in "biuf" or (arr.dtype != np.bool_ and not np.isin(arr, (0, 1)).all()):
-        raise ParameterError(where, "given", "0/1 spikes", "other values")
-    return arr.astype(np.uint8)
+    return arr
 
 
 def input_trains(

@@ -30,9 +30,10 @@ from typing import Any
 
 import numpy as np
 
+from spikesim._validate import check_int
 from spikesim.errors import ConfigError, ParameterError, ShapeError
 
-from .network import DelayDense, LoihiNetwork, SignMode, Sparse, require_memory
+from .network import DelayDense, LoihiNetwork, SignMode, Sparse, require_memory, spike_array
 
 __all__ = [
     "EXCHANGE_FORMAT",
@@ -46,14 +47,6 @@ __all__ = [
 EXCHANGE_FORMAT = "spikesim-loihi-exchange"
 EXCHANGE_VERSION = 1
 SIGN_MODE_CODES = {SignMode.MIXED: 1, SignMode.EXCITATORY: 2, SignMode.INHIBITORY: 3}
-
-
-def _int_at_least(where: str, field: str, value: Any, lo: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ParameterError(where, field, f"an integer >= {lo}", value)
-    if value < lo:
-        raise ParameterError(where, field, f"an integer >= {lo}", value)
-    return int(value)
 
 
 def check_run(
@@ -74,9 +67,9 @@ def check_run(
     spikes (and ``v`` with ``record_v``) would not fit in memory is refused."""
     if not isinstance(net, LoihiNetwork):
         raise ParameterError(where, "net", "a LoihiNetwork", type(net).__name__)
-    n_steps = _int_at_least(where, "n_steps", n_steps, 1)
+    n_steps = check_int(where, "n_steps", n_steps, minimum=1)
     if batch_size is not None:
-        batch_size = _int_at_least(where, "batch_size", batch_size, 1)
+        batch_size = check_int(where, "batch_size", batch_size, minimum=1)
     if not isinstance(record_v, (bool, np.bool_)):
         raise ParameterError(where, "record_v", "True or False", record_v)
     if inputs is not None and not isinstance(inputs, Mapping):
@@ -92,24 +85,13 @@ def check_run(
     batch = batch_size
     out: dict[str, np.ndarray] = {}
     for name, data in inputs.items():
-        try:
-            arr = data.detach().cpu().numpy() if hasattr(data, "detach") else np.asarray(data)
-        except (TypeError, ValueError):  # ragged nesting
-            raise ParameterError(
-                f"input {name!r}", "spikes", "binary values (0/1 or bool)", data
-            ) from None
+        arr = spike_array(f"input {name!r}", "spikes", data)
         if batch is None and arr.ndim == 3:
             batch = int(arr.shape[1])
         expected = (n_steps, batch if batch is not None else -1, names[name])
         if arr.shape != expected:
             raise ShapeError(f"input {name!r}", "spikes [n_steps, batch, n]", expected, arr.shape)
-        if arr.dtype.kind not in "biuf" or (
-            arr.dtype != np.bool_ and not np.isin(arr, (0, 1)).all()
-        ):
-            raise ParameterError(
-                f"input {name!r}", "spikes", "binary values (0/1 or bool)", "other values"
-            )
-        out[name] = arr.astype(np.uint8)
+        out[name] = arr
     batch = 1 if batch is None else batch
     n = sum(p.n for p in net.populations)
     require_memory(
@@ -131,7 +113,7 @@ def check_run(
                 raise ParameterError(
                     where, "steps_per_population", f"keys among the populations {pops}", key
                 )
-            steps = _int_at_least(f"{where}: steps_per_population", repr(key), value, 1)
+            steps = check_int(f"{where}: steps_per_population", repr(key), value, minimum=1)
             if steps > n_steps:
                 raise ParameterError(
                     f"{where}: steps_per_population", repr(key), f"at most n_steps ({n_steps})",

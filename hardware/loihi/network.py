@@ -40,6 +40,7 @@ __all__ = [
     "SpikeInput",
     "quantize_weights",
     "require_memory",
+    "spike_array",
     "weight_range",
 ]
 
@@ -82,6 +83,22 @@ def weight_range(sign_mode: SignMode | str) -> tuple[int, int]:
         SignMode.INHIBITORY: (-255, 0),
         SignMode.MIXED: (-256, 255),
     }[_sign_mode("weight_range", sign_mode)]
+
+
+def spike_array(where: str, field: str, value: Any) -> np.ndarray:
+    """``value`` (numpy, torch or nested lists) as a uint8 array of 0/1 spikes, of any shape
+    (the caller checks it); anything but 0/1 or bool values is a ParameterError."""
+    try:
+        arr = value.detach().cpu().numpy() if hasattr(value, "detach") else np.asarray(value)
+    except (TypeError, ValueError):  # ragged nesting
+        raise ParameterError(where, field, "binary values (0/1 or bool)", value) from None
+    if arr.dtype.kind not in "biuf":
+        raise ParameterError(
+            where, field, "binary values (0/1 or bool)", f"an array of dtype {arr.dtype}"
+        )
+    if arr.dtype != np.bool_ and not np.isin(arr, (0, 1)).all():
+        raise ParameterError(where, field, "binary values (0/1 or bool)", "other values")
+    return arr.astype(np.uint8)
 
 
 def require_memory(where: str, field: str, n_bytes: float, found: str, hint: str = "") -> None:

@@ -178,5 +178,5 @@ def test_runner_reports_a_missing_file_and_bad_spikes(tmp_path: Path, lava_ready
         run_netx_in_lava([(tmp_path / "missing.net", np.zeros((5, 1, 3)))])
     case = CASES["netx_feedforward"]
     write_netx(case.net, tmp_path / "ff.net")
-    with pytest.raises(ParameterError, match=r"spikes must be 0/1 values"):
+    with pytest.raises(ParameterError, match=r"spikes must be binary values \(0/1"):
         run_netx_in_lava([(tmp_path / "ff.net", np.full((5, 1, 24), 2))])

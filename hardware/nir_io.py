@@ -24,7 +24,11 @@ per-neuron time constants (spikesim and Loihi share them per population), a non-
 ``v_reset``, an Affine bias feeding a CubaLIF (no exact CUBA form), delays that are not whole
 steps, dilated or grouped convolutions, and node types other than Input, Output, Affine,
 Linear, Conv2d, Flatten, Delay and CubaLIF. Non-finite parameters or weights, neuron counts
-above ``MAX_NIR_NEURONS`` and delays above ``MAX_NIR_DELAY_STEPS`` are refused the same way.
+above ``MAX_NIR_NEURONS`` and delays above ``MAX_NIR_DELAY_STEPS`` are refused the same way,
+as are graphs whose structure spikesim would have to guess at: an edge naming a missing node,
+a cycle of Delay/Flatten nodes, a weight matrix whose rows are not the target's neurons (never
+broadcast), a per-source delay before a weight node (never averaged), and a weight node whose
+output reaches no CubaLIF (a readout into an Output: never dropped).
 :func:`read_nir` names the file in every error, and checks the content digest of the files
 :func:`write_nir` writes (:mod:`~spikesim.hardware.hdf5_files`).
 """

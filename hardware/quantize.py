@@ -30,7 +30,11 @@ saturate at its negative limit under sustained inhibition), (b) the weights fit 
 Anything Loihi cannot run raises :class:`~spikesim.errors.ParameterError` naming the
 population or projection and the limit: other neuron models (AdLIF, Izhikevich, rate
 units), conductance synapses, a refractory period, separate excitatory/inhibitory synaptic time
-constants, a reset other than the rest potential, a non-rest initial state, delays above 62, weights or biases outside the registers.
+constants, a reset other than the rest potential, a non-rest initial state, delays above 62,
+weights or biases outside the registers, a synaptic time constant above ``8191.5 dt_s`` (u
+always decays by at least 1/4096 per step), a projection whose every weight rounds to 0 at
+8 bits. A network whose dense ``(n_post, n_pre)`` matrices cannot fit the host's memory is
+refused before anything is drawn (:func:`check_size`).
 Nothing is approximated silently: :class:`QuantizationReport` lists the error of every
 parameter, and :func:`loihi_to_float` maps integers back to float parameters for display.
 """
@@ -106,6 +110,22 @@ def decay_from_tau(tau_s: float, dt_s: float, *, which: str) -> int:
     if which == "v":
         return int(min(4095, max(0, 4096 - round(keep))))
     raise ParameterError("decay_from_tau", "which", "'u' or 'v'", which)
+
+
+def _check_u_decay(where: str, tau_syn_s: float, dt_s: float) -> None:
+    """Refuse a synaptic time constant Loihi cannot come near: with Lava's +1 offset, u
+    decays by at least 1/4096 per step (du = 0), so a tau_syn_s for which ``du`` would round
+    below 0 (longer than ``-dt / ln(4095.5 / 4096)``, about 8191.5 dt) would be clamped."""
+    longest = -dt_s / math.log(4095.5 / 4096)
+    if 4095 - round(math.exp(-dt_s / tau_syn_s) * 4096.0) < 0:
+        raise ParameterError(
+            where,
+            "tau_syn_s",
+            f"at most {longest:.6g} s (8191.5 dt_s: Loihi's u decays by at least 1/4096 "
+            "per step, du >= 0)",
+            tau_syn_s,
+            hint="a synaptic current without decay does not exist on Loihi 2",
+        )
 
 
 def _keep(decay: int, which: str) -> float:
@@ -631,6 +651,7 @@ def quantize(
             raise ParameterError(
                 where, "v_init", "0 (Loihi's LIF starts from u = v = 0)", "non-zero values"
             )
+        _check_u_decay(where, m.tau_syn_s, dt)
         models[p.name] = m
     if not models:
         raise ParameterError("quantize", "net", "at least one CubaLIF population", "none")

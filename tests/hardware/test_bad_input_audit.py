@@ -235,6 +235,7 @@ QUANTIZE_CASES = [
     ("reset below rest", lambda: quantize.quantize(_net(model=_lif(v_reset_mV=-70.0))), ParameterError, r"population 'h': v_reset_mV.*-70"),
     ("v_init LIF", lambda: quantize.quantize(_net(model=_lif(v_init_mV=-60.0))), ParameterError, r"population 'h': v_init_mV"),
     ("v_init CubaLIF", lambda: quantize.quantize(_net(model=CubaLIF(v_init=0.5))), ParameterError, r"population 'h': v_init.*0"),
+    ("u without decay", lambda: quantize.quantize(_net(model=CubaLIF(tau_syn_s=1e9))), ParameterError, r"population 'h': tau_syn_s.*at most 8\.1915 s.*1000000000\.0"),
     ("delay 63", lambda: quantize.quantize(_net(delay_steps=63)), ParameterError, r"projection 'xh': delay_steps.*62.*63"),
     ("weight 1e30", lambda: quantize.quantize(_net(conn=FloatDense(weight=1e30))), ParameterError, r"projection 'xh': weight.*1e\+30"),
     ("every weight rounds to 0", lambda: quantize.quantize(_net(conn=FloatDense(weight=1e-9))), ParameterError, r"projection 'xh': weight.*1e-09.*rounds to 0"),
@@ -592,6 +593,9 @@ def test_valid_neighbours_still_work(tmp_path: Path) -> None:
     c = quantize.quantize(_net(conn=FloatDense(weight=w))).report.connections[0]
     assert c.lost_synapses == 19 and c.synapses == 20
     assert quantize.decay_from_tau(float("inf"), 1e-3, which="v") == 0
+    # the longest synaptic time constant below the du >= 0 limit, and v without leak
+    p = quantize.quantize(_net(model=CubaLIF(tau_syn_s=8.0, tau_mem_s=1e9))).report.populations[0]
+    assert p.du == 0 and p.dv == 0 and p.tau_mem_s_loihi == float("inf")
     assert quantize.tau_from_decay(np.int64(0), 1e-3, which="v") == float("inf")
     # trains: spike tensors flat or in the source's shape
     shaped = ss.Network(dt_s=1e-3)

@@ -9,13 +9,17 @@ its scalar summary (one sweep point).
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from typing import Any
 
 import numpy as np
 import torch
 
+from spikesim._validate import check_int, check_positive
 from spikesim.analysis import replay as rp
+from spikesim.errors import ParameterError
 
+from .._checks import finite_array
 from .behavior import Trajectory, linear_track_laps
 from .ca3 import CA3Config, CA3Model, ReplayEvents
 from .place_cells import PlaceCells
@@ -89,6 +93,22 @@ def track_session(
     """Run the track story. ``kinds_p``: probabilities of forward / reverse / random-position
     / no cue for the ripples of the sleep session (each ripple in its own segment with
     ``margin_s`` = 0.75 s of rest around it, so ripples take ~5 % of the time)."""
+    where = "track_session"
+    check_int(where, "n_ripples", n_ripples, minimum=1)
+    check_int(where, "n_shuffles", n_shuffles, minimum=1)
+    for field, v in (
+        ("decode_bin_s", decode_bin_s),
+        ("event_bin_s", event_bin_s),
+        ("bin_m", bin_m),
+    ):
+        check_positive(where, field, v)
+    p = finite_array(where, "kinds_p", kinds_p)
+    if p.shape != (4,) or np.any(p < 0) or not np.isclose(p.sum(), 1.0):
+        raise ParameterError(
+            where, "kinds_p", "4 probabilities >= 0 summing to 1", tuple(np.ravel(p).tolist())
+        )
+    if config is not None and not isinstance(config, CA3Config):
+        raise ParameterError(where, "config", "None or a CA3Config", type(config).__name__)
     torch.set_num_threads(1)
     cfg = dataclasses.replace(config or CA3Config(), n_exc=n_cells)
     pcs = PlaceCells.tiling(n_cells, length_m=length_m, sigma_m=0.07)
@@ -179,5 +199,11 @@ def track_session(
 
 def track_point(**params: Any) -> dict[str, float]:
     """One sweep point: the scalar summary of :func:`track_session` (``alpha`` optional)."""
+    known = [*inspect.signature(track_session).parameters, "alpha"]
+    unknown = sorted(set(params) - set(known))
+    if unknown:  # a sweep file's misspelt parameter, named instead of a TypeError per point
+        raise ParameterError(
+            "track_point", "params", f"keywords among {', '.join(known)}", unknown[0]
+        )
     alpha = params.pop("alpha", 0.01)
     return track_session(**params).summary(alpha=alpha)

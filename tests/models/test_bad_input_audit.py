@@ -21,6 +21,7 @@ from click.testing import CliRunner
 from spikesim.models import classic, classify, demo, replay, spindle, wave
 from spikesim.models.classify import experiment as cexp
 from spikesim.models.replay.ca3 import stdp_update
+from spikesim.models.replay.experiments import track_point
 from spikesim.models.wave import ring, tasks
 from spikesim.models.wave import spiking_ring as sr
 from spikesim.models.wave import train as wtrain
@@ -609,6 +610,24 @@ CASES = [
         lambda: stdp_update(np.ones((3, 4)), _ca3()),
         ShapeError,
         r"spikes.*\(3, 4\)",
+    ),
+    (
+        "sweep point misspelt parameter",
+        lambda: track_point(n_cell=10),
+        ParameterError,
+        r"track_point: params.*n_cells.*'n_cell'",
+    ),
+    (
+        "track kinds_p not summing to 1",
+        lambda: track_point(kinds_p=(0.5, 0.5, 0.5, 0.5)),
+        ParameterError,
+        r"kinds_p.*summing to 1.*\(0\.5, 0\.5, 0\.5, 0\.5\)",
+    ),
+    (
+        "track decode bin 0",
+        lambda: track_point(decode_bin_s=0.0),
+        ParameterError,
+        r"decode_bin_s.*0\.0",
     ),
     # ---------------------------------------------------------------- classify
     ("n_classes 2.5", lambda: _dense(n_classes=2.5), ParameterError, r"n_classes.*2\.5"),

@@ -245,11 +245,11 @@ def refractory_keep(
     new_pixel = np.r_[True, ps[1:] != ps[:-1]]
     starts = np.flatnonzero(new_pixel)
     gp = np.cumsum(new_pixel, dtype=np.int64) - 1  # rank of the pixel: 0 .. n_pixels - 1
-    if starts.size > (2**62) // big:
+    if starts.size > (2**63 - 1) // big:
         raise ParameterError(
             where,
             "events['t']",
-            f"a time span that times the number of active pixels ({starts.size}) stays below 2**62",
+            f"a time span (us) times the number of active pixels ({starts.size}) below 2**63",
             f"a span of {span} us",
             hint="filter the recording in shorter pieces",
         )

@@ -654,17 +654,25 @@ def simulator_inputs(
         n_steps = int(round(duration_s / simulator.dt_s))
         if n_steps < 1:
             raise ParameterError(where, "duration_s", f">= dt_s ({simulator.dt_s})", duration_s)
-    spikes = batch_spike_tensor(
-        recordings,
-        sensor_size=sensor_size,
-        dt_us=dt_us,
-        n_steps=n_steps,
-        t_start_us=t_start_us,
-        split_polarity=split_polarity,
-        mode=mode,
-        dtype=dtype,
-        device=simulator.device,
-    )
+    try:
+        spikes = batch_spike_tensor(
+            recordings,
+            sensor_size=sensor_size,
+            dt_us=dt_us,
+            n_steps=n_steps,
+            t_start_us=t_start_us,
+            split_polarity=split_polarity,
+            mode=mode,
+            dtype=dtype,
+            device=simulator.device,
+        )
+    except ParameterError as exc:
+        if exc.field != "n_steps" or duration_s is None:
+            raise
+        # n_steps came from duration_s: name the caller's option
+        raise ParameterError(
+            where, "duration_s", exc.expected, duration_s, hint=f"{n_steps} steps of dt_s"
+        ) from None
     T, B, P, H, W = spikes.shape
     if P * H * W != pop.size:
         raise ParameterError(

@@ -158,14 +158,15 @@ def _store_t(where: str, field: str, value: Any, out: np.ndarray, t: np.ndarray)
 
 
 def _time_range(where: str, field: str, value: Any, lo: float, hi: float) -> None:
-    """Refuse a time transform whose result leaves int64 (it would wrap silently)."""
-    if not (-(2.0**63) <= lo and hi < 2.0**63):
+    """Refuse a time transform whose result ``lo .. hi`` (ints, or floats about to be cast)
+    leaves int64 (it would wrap silently); compared exactly."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or lo < -(2**63) or hi > 2**63 - 1:
         raise ParameterError(
             where,
             field,
             "a value keeping every time within int64 microseconds",
             value,
-            hint=f"it gives times up to {hi if hi >= 2.0**63 else lo:.3g} us",
+            hint=f"it gives times up to {hi if hi > 2**63 - 1 else lo:.3g} us",
         )
 
 
@@ -372,13 +373,14 @@ def time_skew(events: Any, *, time_scale: float = 1.0, time_offset_us: int = 0) 
     scale, offset = _skew_params(where, time_scale, time_offset_us)
     ev, _, rec = _in(where, events)
     out = ev.copy()
-    if ev.size:
-        lo, hi = float(ev["t"].min()) * scale, float(ev["t"].max()) * scale
-        _time_range(where, "time_scale", time_scale, lo, hi)
-        _time_range(where, "time_offset_us", time_offset_us, lo + offset, hi + offset)
     t = ev["t"].astype(np.int64)
-    if scale != 1.0:
-        t = np.floor(t * scale).astype(np.int64)
+    if ev.size:
+        if scale != 1.0:
+            lo, hi = int(t.min()) * scale, int(t.max()) * scale
+            _time_range(where, "time_scale", time_scale, lo, hi)
+            t = np.floor(t * scale).astype(np.int64)
+        lo, hi = int(t.min()) + offset, int(t.max()) + offset
+        _time_range(where, "time_offset_us", time_offset_us, lo, hi)
     _store_t(where, "time_offset_us", time_offset_us, out, t + offset)
     return _out(rec, out)
 
@@ -410,8 +412,8 @@ def time_jitter(
     out = ev.copy()
     noise = np.rint(rng.normal(0.0, std, ev.size))
     if ev.size:
-        lo = float(ev["t"].min()) + float(noise.min())
-        hi = float(ev["t"].max()) + float(noise.max())
+        lo = int(ev["t"].min()) + int(noise.min())
+        hi = int(ev["t"].max()) + int(noise.max())
         _time_range(where, "std_us", std_us, lo, hi)
     t = ev["t"].astype(np.int64) + noise.astype(np.int64)
     if clip_negative:

@@ -30,10 +30,18 @@ import numpy as np
 import torch
 
 import spikesim
-from spikesim._validate import check_int, check_nonnegative, check_positive
+from spikesim._validate import (
+    check_finite,
+    check_index_array,
+    check_int,
+    check_nonnegative,
+    check_positive,
+    check_probability,
+)
 from spikesim.analysis.replay import weighted_correlation
 from spikesim.errors import ParameterError, ShapeError
 
+from .._checks import check_fits, check_seed, finite_array
 from .ca3 import CA3Config, stdp_update
 
 __all__ = [
@@ -69,7 +77,9 @@ class Cortex:
         where = "Cortex"
         n_ctx = check_int(where, "n_ctx", n_ctx, minimum=2)
         check_positive(where, "eta_mV", eta_mV)
-        c = np.asarray(ca3_centres_m, dtype=np.float64)
+        length_m = check_positive(where, "length_m", length_m)
+        check_seed(where, seed)
+        c = finite_array(where, "ca3_centres_m", ca3_centres_m)
         if c.ndim != 1:
             raise ShapeError(where, "ca3_centres_m", ("n_ca3",), c.shape)
         if np.any(c < 0) or np.any(c > length_m):
@@ -137,8 +147,17 @@ def cortical_recall(
     no order. Returns (score, raster [n_steps, n]). Score = max(weighted correlation, 0) x
     coverage (fraction of units that fired).
     """
-    tie = np.random.default_rng(seed).random(np.asarray(w).shape[0]) * 1e-9
-    w_raw = np.asarray(w, dtype=np.float64)
+    where = "cortical_recall"
+    w_raw = finite_array(where, "w", w)
+    if w_raw.ndim != 2 or w_raw.shape[0] != w_raw.shape[1] or w_raw.shape[0] < 1:
+        raise ShapeError(where, "w", ("n", "n"), w_raw.shape)
+    check_finite(where, "theta_mV", theta_mV)
+    k_active = check_int(where, "k_active", k_active, minimum=1)
+    if k_active > w_raw.shape[0]:
+        raise ParameterError(where, "k_active", f"<= the {w_raw.shape[0]} units", k_active)
+    if n_steps is not None:
+        n_steps = check_int(where, "n_steps", n_steps, minimum=1)
+    tie = np.random.default_rng(check_seed(where, seed)).random(w_raw.shape[0]) * 1e-9
     # the winners are chosen by the drive relative to each unit's total input (units late in
     # the sequence collect potentiation from all earlier ones); they fire if the raw drive
     # reaches theta_mV
@@ -180,17 +199,18 @@ class HopfieldNotebook:
     """
 
     def __init__(self, n_units: int, *, sparsity: float = 0.05, seed: int) -> None:
-        self.n = check_int("HopfieldNotebook", "n_units", n_units, minimum=10)
-        if not 0 < sparsity < 0.5:
+        self.n = n_units = check_int("HopfieldNotebook", "n_units", n_units, minimum=10)
+        check_fits("HopfieldNotebook", "n_units", 8.0 * n_units * n_units, f"{n_units} units")
+        if not 0 < check_finite("HopfieldNotebook", "sparsity", sparsity) < 0.5:
             raise ParameterError("HopfieldNotebook", "sparsity", "in (0, 0.5)", sparsity)
         self.a = sparsity
         self.k = max(1, int(round(sparsity * n_units)))
-        self.rng = np.random.default_rng(seed)
+        self.rng = np.random.default_rng(check_seed("HopfieldNotebook", seed))
         self.patterns = np.zeros((0, n_units), dtype=np.float32)
 
     def store(self, x: np.ndarray, y: np.ndarray) -> None:
-        x = np.asarray(x, dtype=np.float64)
-        y = np.asarray(y, dtype=np.float64).reshape(-1)
+        x = finite_array("HopfieldNotebook.store", "x", x)
+        y = finite_array("HopfieldNotebook.store", "y", y).reshape(-1)
         if x.ndim != 2 or y.shape != (x.shape[0],):
             raise ShapeError(
                 "HopfieldNotebook.store", "y (one target per row of x)", (x.shape[0],), y.shape
@@ -219,7 +239,10 @@ class HopfieldNotebook:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Recall from cues of the given memories (a random ``cue_fraction`` of the memory's
         active units plus as many random units); returns (x_hat [n, N], y_hat [n])."""
-        mem = np.asarray(memories, dtype=np.int64)
+        where = "HopfieldNotebook.recall"
+        mem = check_index_array(where, "memories", np.ravel(memories), self.patterns.shape[0])
+        check_probability(where, "cue_fraction", cue_fraction)
+        n_iter = check_int(where, "n_iter", n_iter, minimum=0)
         n = mem.size
         s = np.zeros((n, self.n), dtype=np.float32)
         for i, m in enumerate(mem):
@@ -284,11 +307,22 @@ def go_cls(
     where = "go_cls"
     N = check_int(where, "n_inputs", n_inputs, minimum=2)
     alpha = check_positive(where, "alpha", alpha)
-    if not (snr > 0):
+    numeric = isinstance(snr, (int, float, np.integer, np.floating)) and not isinstance(snr, bool)
+    if not (numeric and snr > 0):
         raise ParameterError(where, "snr", "> 0 (inf: a noiseless teacher)", snr)
     check_nonnegative(where, "lr", lr)
-    rng = np.random.default_rng(seed)
+    epochs = check_int(where, "epochs", epochs, minimum=1)
+    recalls_per_memory = check_int(where, "recalls_per_memory", recalls_per_memory, minimum=1)
+    eval_every = check_int(where, "eval_every", eval_every, minimum=1)
+    rng = np.random.default_rng(check_seed(where, seed))
     P = max(1, int(round(alpha * N)))
+    units = check_int(where, "notebook_units", notebook_units, minimum=10)
+    check_fits(
+        where,
+        "alpha",
+        8.0 * P * recalls_per_memory * (units + N) + 8.0 * P * N,
+        f"{P} memories x {recalls_per_memory} recalls of {units} units",
+    )
     w_star, x, y, _ = _teacher(N, P, snr, rng)
     nb = HopfieldNotebook(notebook_units, seed=seed + 1)
     nb.store(x, y)
@@ -354,6 +388,8 @@ def cortex_consolidation(
     from .ca3 import CA3Model
     from .place_cells import PlaceCells
 
+    check_int("cortex_consolidation", "n_replays", n_replays, minimum=0)
+    n_cells = check_int("cortex_consolidation", "n_cells", n_cells, minimum=2)
     torch.set_num_threads(1)
     cfg = CA3Config(n_exc=n_cells, n_inh=max(5, n_cells // 4))
     pcs = PlaceCells.tiling(n_cells, length_m=length_m, sigma_m=0.07)

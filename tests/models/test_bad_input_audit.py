@@ -20,6 +20,7 @@ import torch
 from click.testing import CliRunner
 from spikesim.models import classic, classify, demo, replay, spindle, wave
 from spikesim.models.classify import experiment as cexp
+from spikesim.models.replay import consolidation as cons
 from spikesim.models.replay.ca3 import stdp_update
 from spikesim.models.replay.experiments import track_point
 from spikesim.models.wave import ring, tasks
@@ -628,6 +629,44 @@ CASES = [
         lambda: track_point(decode_bin_s=0.0),
         ParameterError,
         r"decode_bin_s.*0\.0",
+    ),
+    (
+        "cortex NaN centres",
+        lambda: cons.Cortex(ca3_centres_m=np.array([NAN, 0.2]), length_m=1.0),
+        ParameterError,
+        r"ca3_centres_m must be finite",
+    ),
+    (
+        "recall theta NaN",
+        lambda: cons.cortical_recall(np.eye(4), theta_mV=NAN),
+        ParameterError,
+        r"theta_mV.*nan",
+    ),
+    (
+        "recall k_active > n",
+        lambda: cons.cortical_recall(np.eye(4), theta_mV=1.0, k_active=10),
+        ParameterError,
+        r"k_active.*4 units.*10",
+    ),
+    (
+        "notebook huge",
+        lambda: cons.HopfieldNotebook(10**7, seed=0),
+        ParameterError,
+        r"n_units.*" + HUGE,
+    ),
+    (
+        "notebook NaN x",
+        lambda: cons.HopfieldNotebook(20, seed=0).store(np.full((2, 3), NAN), np.ones(2)),
+        ParameterError,
+        r"x must be finite",
+    ),
+    ("go_cls snr str", lambda: cons.go_cls(snr="x"), ParameterError, r"snr.*'x'"),
+    ("go_cls epochs 0", lambda: cons.go_cls(epochs=0), ParameterError, r"epochs.*0"),
+    (
+        "go_cls huge",
+        lambda: cons.go_cls(alpha=1e6, n_inputs=1000),
+        ParameterError,
+        r"alpha.*" + HUGE,
     ),
     # ---------------------------------------------------------------- classify
     ("n_classes 2.5", lambda: _dense(n_classes=2.5), ParameterError, r"n_classes.*2\.5"),

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -302,23 +302,38 @@ def _check_digest(f: Any, p: str, what: str) -> None:
             )
 
 
+#: How a reader words the failures h5py reports (see :func:`open_checked`): called with the
+#: path, the failure (``"missing"``, ``"unreadable"``: no HDF5 file there; ``"damaged"``: an
+#: h5py error while checking or reading it) and h5py's exception; returns the error to raise.
+Refusal = Callable[[str, str, BaseException], SpikesimError]
+
+
 @contextmanager
-def open_checked(path: str | os.PathLike[str], *, what: str) -> Iterator[Any]:
+def open_checked(
+    path: str | os.PathLike[str], *, what: str, refuse: Refusal | None = None
+) -> Iterator[Any]:
     """Open ``path`` read-only after checking dataset sizes (:func:`check_sizes`) and the
     whole-file digest (when the file has one). ``what`` names the expected content in errors
     ("netx network file"). A missing or unreadable file, and h5py's errors inside the
-    ``with`` block, raise :class:`~spikesim.errors.ConfigError` naming the file; spikesim
-    errors raised inside get the file's path in front (:func:`naming_file`)."""
+    ``with`` block, raise :class:`~spikesim.errors.ConfigError` naming the file, or what
+    ``refuse`` returns for them (a reader whose users get another error type for these);
+    spikesim errors raised inside get the file's path in front (:func:`naming_file`)."""
     import h5py
 
     p = os.fspath(path)
+
+    def fail(kind: str, err: BaseException, default: SpikesimError) -> SpikesimError:
+        return default if refuse is None else refuse(p, kind, err)
+
     try:
         f = h5py.File(p, "r")
-    except FileNotFoundError:
-        raise ConfigError(p, "-", f"{what} not found") from None
+    except FileNotFoundError as err:
+        raise fail("missing", err, ConfigError(p, "-", f"{what} not found")) from None
     except H5_ERRORS as err:
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise ConfigError(p, "-", f"not a readable HDF5 file ({what}): {first}") from None
+        raise fail(
+            "unreadable", err, ConfigError(p, "-", f"not a readable HDF5 file ({what}): {first}")
+        ) from None
     with f:
         try:
             check_sizes(f, p, os.path.getsize(p))
@@ -326,15 +341,22 @@ def open_checked(path: str | os.PathLike[str], *, what: str) -> Iterator[Any]:
         except SpikesimError as err:
             raise naming_file(err, p) from None
         except H5_ERRORS as err:
-            raise ConfigError(
-                p, "-", f"not a readable {what}: {type(err).__name__}: {err}"
+            raise fail(
+                "damaged",
+                err,
+                ConfigError(p, "-", f"not a readable {what}: {type(err).__name__}: {err}"),
             ) from None
         try:
             yield f
         except SpikesimError as err:
             raise naming_file(err, p) from None
         except H5_ERRORS as err:
-            raise ConfigError(
-                p, "-", f"not a readable {what} (damaged or missing part): "
-                f"{type(err).__name__}: {err}"
-            ) from None  # fmt: skip
+            raise fail(
+                "damaged",
+                err,
+                ConfigError(
+                    p,
+                    "-",
+                    f"not a readable {what} (damaged or missing part): {type(err).__name__}: {err}",
+                ),
+            ) from None

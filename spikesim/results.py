@@ -183,48 +183,27 @@ class Result:
         checksums, the SHA-256 of the JSON texts, the Fletcher-32 checksums of the data and
         the declared dataset sizes. A missing, damaged or foreign file raises a
         :class:`~spikesim.errors.SpikesimError` naming it."""
-        import h5py
-
-        from ._hdf5 import H5_ERRORS, check_sizes, naming_file
+        from ._hdf5 import open_checked
 
         p = os.fspath(path) if isinstance(path, (str, os.PathLike)) else str(path)
-        try:
-            f = h5py.File(p, "r")
-        except FileNotFoundError:
-            raise ParameterError(p, "file", "an existing result file", "file not found") from None
-        except H5_ERRORS as exc:  # not HDF5, truncated, a directory
-            raise ParameterError(
-                p, "file", "a readable HDF5 result file", str(exc).splitlines()[0]
-            ) from None
-        with f:
-            try:
-                check_sizes(f, p, os.path.getsize(p))
-                if "run_json" not in f.attrs:
-                    raise ParameterError(
-                        p, "file", "a spikesim result file (run_json attribute)", "none"
-                    )
-                complete = f.attrs.get("complete", True)
-                if not isinstance(complete, (bool, np.bool_)):
-                    raise ParameterError(p, "complete", "a boolean attribute", f"{complete!r}")
-                if not bool(complete) and not allow_incomplete:
-                    raise ParameterError(
-                        p,
-                        "file",
-                        "a complete result file",
-                        "the file of an interrupted run",
-                        hint="pass allow_incomplete=True to read what was streamed before the "
-                        "interruption",
-                    )
-                return cls._read(f, p)
-            except SpikesimError as err:
-                raise naming_file(err, p) from None
-            except H5_ERRORS as exc:  # another program's or a damaged file
+        with open_checked(p, what="spikesim result file", refuse=_result_file_error) as f:
+            if "run_json" not in f.attrs:
+                raise ParameterError(
+                    p, "file", "a spikesim result file (run_json attribute)", "none"
+                )
+            complete = f.attrs.get("complete", True)
+            if not isinstance(complete, (bool, np.bool_)):
+                raise ParameterError(p, "complete", "a boolean attribute", f"{complete!r}")
+            if not bool(complete) and not allow_incomplete:
                 raise ParameterError(
                     p,
                     "file",
-                    "a complete spikesim result file",
-                    f"a file with a missing or unreadable part ({type(exc).__name__}: {exc})",
-                ) from None
+                    "a complete result file",
+                    "the file of an interrupted run",
+                    hint="pass allow_incomplete=True to read what was streamed before the "
+                    "interruption",
+                )
+            return cls._read(f, p)
 
     @classmethod
     def _read(cls, f: Any, path: str) -> Result:
@@ -266,6 +245,22 @@ class Result:
                 raise ShapeError(where, "rate_hz", ("bins", "batch"), rate.shape)
             res.rates[name] = RateData(_text(g, "population", where), float(g.attrs["bin_s"]), rate)
         return res
+
+
+def _result_file_error(path: str, kind: str, err: BaseException) -> SpikesimError:
+    """Result.from_hdf5's words for what h5py reports (``open_checked``'s ``refuse``): a
+    ParameterError on the argument ``file``, as result files have always been refused."""
+    if kind == "missing":
+        return ParameterError(path, "file", "an existing result file", "file not found")
+    if kind == "unreadable":  # not HDF5, truncated, a directory
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        return ParameterError(path, "file", "a readable HDF5 result file", first)
+    return ParameterError(  # another program's or a damaged file
+        path,
+        "file",
+        "a complete spikesim result file",
+        f"a file with a missing or unreadable part ({type(err).__name__}: {err})",
+    )
 
 
 class ResultWriter:

@@ -39,7 +39,10 @@ from spikesim import (
     Simulator,
     Uniform,
 )
+from spikesim._validate import check_finite, check_int, check_positive
 from spikesim.errors import ParameterError, ShapeError
+
+from .._checks import check_fits, check_seed, finite_array
 
 __all__ = [
     "ZhangRing",
@@ -52,22 +55,25 @@ __all__ = [
 
 
 def _check_int(where: str, field: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ParameterError(where, field, f"an integer >= {minimum}", value)
-    return int(value)
+    return check_int(where, field, value, minimum=minimum)
 
 
 def _check_pos(where: str, field: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ParameterError(where, field, "a finite number > 0", value)
-    if not math.isfinite(float(value)):
-        raise ParameterError(where, field, "a finite number > 0", value)
-    return float(value)
+    return check_positive(where, field, value)
+
+
+def _check_result_net(where: str, net: object, population: str) -> Network:
+    if not isinstance(net, Network) or population not in net.populations:
+        found = sorted(net.populations) if isinstance(net, Network) else type(net).__name__
+        raise ParameterError(where, "net", f"a network with the population {population!r}", found)
+    return net
 
 
 def bump_angle(activity: np.ndarray | torch.Tensor) -> np.ndarray:
     """Population-vector angle (rad, in ``(-pi, pi]``) of ring activity ``(..., N)``."""
-    a = np.asarray(activity, dtype=np.float64)
+    a = finite_array("bump_angle", "activity", activity)
+    if a.ndim < 1 or a.shape[-1] < 2:
+        raise ShapeError("bump_angle", "activity", ("...", "N >= 2"), a.shape)
     n = a.shape[-1]
     theta = 2 * np.pi * np.arange(n) / n
     return np.angle((a * np.exp(1j * theta)).sum(-1))
@@ -100,6 +106,10 @@ class ZhangRing:
         self.tau_s = _check_pos(w, "tau_s", self.tau_s)
         self.dt_s = _check_pos(w, "dt_s", self.dt_s)
         self.beta = _check_pos(w, "beta", self.beta)
+        self.j0 = check_finite(w, "j0", self.j0)
+        self.j1 = check_finite(w, "j1", self.j1)
+        self.theta = check_finite(w, "theta", self.theta)
+        check_fits(w, "n", 8.0 * 4 * self.n * self.n, f"{self.n} x {self.n} weights")
         if self.dt_s > self.tau_s:
             raise ParameterError(w, "dt_s", f"<= tau_s ({self.tau_s})", self.dt_s)
         ang = 2 * np.pi * np.arange(self.n) / self.n
@@ -115,6 +125,9 @@ class ZhangRing:
         self, angle_rad: float, *, amplitude: float = 3.0, width_rad: float = 0.5
     ) -> np.ndarray:
         """A von-Mises-like input bump centred on ``angle_rad``."""
+        check_finite("ZhangRing.cue", "angle_rad", angle_rad)
+        check_finite("ZhangRing.cue", "amplitude", amplitude)
+        check_positive("ZhangRing.cue", "width_rad", width_rad)
         return amplitude * np.exp((np.cos(self.angles - angle_rad) - 1) / width_rad**2)
 
     def run(
@@ -130,19 +143,28 @@ class ZhangRing:
 
         ``external``: input ``(steps, N)`` or ``(N,)`` (held); ``gamma``: scalar or ``(steps,)``.
         """
-        steps = int(round(_check_pos("ZhangRing.run", "duration_s", duration_s) / self.dt_s))
+        where = "ZhangRing.run"
+        steps = int(round(_check_pos(where, "duration_s", duration_s) / self.dt_s))
+        record_every = _check_int(where, "record_every", record_every, 1)
         n = self.n
-        u = torch.zeros(n, dtype=torch.float64) if u0 is None else torch.as_tensor(u0).double()
+        check_fits(
+            where,
+            "duration_s",
+            8.0 * n * (steps // record_every + 1) + 8.0 * n * steps * (np.ndim(external) == 2),
+            f"{steps} steps of {n} units",
+        )
+        u = (
+            torch.zeros(n, dtype=torch.float64)
+            if u0 is None
+            else torch.as_tensor(finite_array(where, "u0", u0))
+        )
         if u.shape != (n,):
-            raise ShapeError("ZhangRing.run", "u0", (n,), tuple(u.shape))
-        ext = np.zeros(n) if external is None else np.asarray(external, dtype=np.float64)
+            raise ShapeError(where, "u0", (n,), tuple(u.shape))
+        ext = np.zeros(n) if external is None else finite_array(where, "external", external)
         if ext.shape not in ((n,), (steps, n)):
             raise ShapeError("ZhangRing.run", "external", (steps, n), ext.shape)
-        g = (
-            np.broadcast_to(np.asarray(gamma, dtype=np.float64), (steps,))
-            if np.ndim(gamma) == 0
-            else np.asarray(gamma, dtype=np.float64)
-        )
+        g_arr = finite_array(where, "gamma", gamma)
+        g = np.broadcast_to(g_arr, (steps,)) if g_arr.ndim == 0 else g_arr
         if g.shape != (steps,):
             raise ShapeError("ZhangRing.run", "gamma", (steps,), g.shape)
         ext_t = torch.as_tensor(ext)
@@ -191,6 +213,11 @@ def line_attractor_network(
     """
     n = _check_int("line attractor", "n", n, 2)
     tau_s = _check_pos("line attractor", "tau_s", tau_s)
+    check_fits("line attractor", "n", 8.0 * 4 * n * n, f"{n} x {n} weights")
+    if not isinstance(other_eigenvalues, (tuple, list)) or len(other_eigenvalues) != 2:
+        raise ParameterError(
+            "line attractor", "other_eigenvalues", "a (lo, hi) pair", other_eigenvalues
+        )
     lo, hi = other_eigenvalues
     if not (-1.0 <= lo <= hi < 1.0):
         raise ParameterError(
@@ -199,7 +226,7 @@ def line_attractor_network(
             "lo <= hi with both in [-1, 1)",
             other_eigenvalues,
         )
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed("line attractor", seed))
     q, _ = np.linalg.qr(rng.normal(size=(n, n)))
     lam = np.concatenate([[1.0], np.linspace(lo, hi, n - 1)])
     w = (q * lam) @ q.T
@@ -213,6 +240,14 @@ def line_attractor_network(
 
 def run_line_attractor(net: Network, duration_s: float, *, seed: int = 0) -> np.ndarray:
     """Run a :func:`line_attractor_network` in rate mode (float64); rates ``(steps, n)``."""
+    _check_result_net("run_line_attractor", net, "units")
+    if "units_r" not in net.monitors:
+        raise ParameterError(
+            "run_line_attractor",
+            "net",
+            "a network with the monitor 'units_r'",
+            sorted(net.monitors),
+        )
     sim = Simulator(net, mode="rate", dtype="float64", seed=seed)
     res = sim.run(duration_s)
     return res.states["units_r"].values["r"][:, 0, :]
@@ -264,6 +299,8 @@ def ring_attractor_network(
     if neuron not in ("lif", "cuba"):
         raise ParameterError(where, "neuron", "'lif' or 'cuba'", neuron)
     sigma_rad = _check_pos(where, "sigma_rad", sigma_rad)
+    cue_width_rad = _check_pos(where, "cue_width_rad", cue_width_rad)
+    check_finite(where, "cue_angle_rad", cue_angle_rad)
     net = Network(dt_s=dt_s, name=name)
     exc_lif = LIF(
         tau_mem_s=20e-3,
@@ -333,6 +370,18 @@ def spiking_bump_angles(
     Returns (window centres in s, bump angle per window (population vector of the excitatory
     spike counts), mean excitatory rate per window in Hz).
     """
+    where = "spiking_bump_angles"
+    _check_result_net(where, net, "exc")
+    if "exc_spikes" not in net.monitors:
+        raise ParameterError(
+            where, "net", "a network with the monitor 'exc_spikes'", sorted(net.monitors)
+        )
+    duration_s = check_positive(where, "duration_s", duration_s)
+    window_s = check_positive(where, "window_s", window_s)
+    if not net.dt_s <= window_s <= duration_s:
+        raise ParameterError(
+            where, "window_s", f"in [dt_s = {net.dt_s}, duration_s = {duration_s}]", window_s
+        )
     sim = Simulator(net, mode="spiking", seed=seed)
     res = sim.run(duration_s)
     spk = res.spikes["exc_spikes"]

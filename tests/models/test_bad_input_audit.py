@@ -23,6 +23,7 @@ from spikesim.models.classify import experiment as cexp
 from spikesim.models.replay import consolidation as cons
 from spikesim.models.replay.ca3 import stdp_update
 from spikesim.models.replay.experiments import track_point
+from spikesim.models.wave import attractors as att
 from spikesim.models.wave import ring, tasks
 from spikesim.models.wave import spiking_ring as sr
 from spikesim.models.wave import train as wtrain
@@ -387,6 +388,54 @@ CASES = [
         lambda: sr.decode_history(np.full((10, 2), NAN), np.ones((10, 1))),
         ParameterError,
         r"features must be finite",
+    ),
+    # ---------------------------------------------------------------- wave: attractors
+    ("Zhang j1 NaN", lambda: att.ZhangRing(n=16, j1=NAN), ParameterError, r"j1.*nan"),
+    ("Zhang huge", lambda: att.ZhangRing(n=10**6), ParameterError, r"n must.*" + HUGE),
+    (
+        "Zhang run forever",
+        lambda: att.ZhangRing(n=16).run(1e9),
+        ParameterError,
+        r"duration_s.*1000000000000 steps",
+    ),
+    (
+        "Zhang record_every 0",
+        lambda: att.ZhangRing(n=16).run(0.01, record_every=0),
+        ParameterError,
+        r"record_every.*0",
+    ),
+    (
+        "Zhang external NaN",
+        lambda: att.ZhangRing(n=16).run(0.01, external=np.full(16, NAN)),
+        ParameterError,
+        r"external must be finite",
+    ),
+    (
+        "Zhang cue width 0",
+        lambda: att.ZhangRing(n=16).cue(0.0, width_rad=0.0),
+        ParameterError,
+        r"width_rad.*0\.0",
+    ),
+    ("bump_angle NaN", lambda: att.bump_angle(np.full((2, 4), NAN)), ParameterError, r"finite"),
+    (
+        "line eigenvalues scalar",
+        lambda: att.line_attractor_network(other_eigenvalues=0.5),
+        ParameterError,
+        r"other_eigenvalues.*pair.*0\.5",
+    ),
+    (
+        "run_line_attractor foreign net",
+        lambda: att.run_line_attractor(classic.vogels_abbott_coba(n=10), 0.01),
+        ParameterError,
+        r"net.*'units'.*\['exc', 'inh'\]",
+    ),
+    (
+        "bump window longer than the run",
+        lambda: att.spiking_bump_angles(
+            att.ring_attractor_network(n_exc=8, n_inh=2), 0.02, window_s=0.05
+        ),
+        ParameterError,
+        r"window_s.*0\.05",
     ),
     # ---------------------------------------------------------------- spindle
     ("n_modules 4.5", lambda: _spin(n_modules=4.5), ParameterError, r"n_modules.*integer.*4\.5"),

@@ -938,7 +938,7 @@ def test_bad_config_files_are_config_errors(tmp_path: Path) -> None:
 
 
 def test_spindle_result_readers_name_the_trial_and_monitor() -> None:
-    cfg = _scfg(duration_s=0.3, first_episode_s=0.01, min_episode_s=0.1, max_episode_s=0.2)
+    cfg = _scfg(duration_s=0.1, first_episode_s=0.01, min_episode_s=0.05, max_episode_s=0.06)
     res, eps = spindle.run_spindles(cfg, mode="rate", batch_size=1)
     with pytest.raises(
         ParameterError, match=r"lfp: batch must be a trial index in \[0, 1\), got 3"
@@ -949,7 +949,7 @@ def test_spindle_result_readers_name_the_trial_and_monitor() -> None:
     with pytest.raises(ParameterError, match=r"ring_winding: batch.*got 1"):
         spindle.ring_winding(res, cfg, eps[0], batch=1)
     signal, fs = spindle.lfp(res, cfg)  # the valid call on the same result
-    assert signal.shape == (4, 300) and fs == pytest.approx(1000.0)
+    assert signal.shape == (4, 100) and fs == pytest.approx(1000.0)
     assert np.all(np.isfinite(signal))
 
 

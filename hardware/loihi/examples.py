@@ -8,14 +8,18 @@ same network and inputs.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 
+from spikesim._validate import check_int
 from spikesim.errors import ParameterError
 
-from .network import DelayDense, Dense, LifPopulation, LoihiNetwork, Sparse, SpikeInput
+from .exchange import check_run
+from .network import DelayDense, Dense, LifPopulation, LoihiNetwork, Sparse, SpikeInput, spike_array
 
 __all__ = [
     "Case",
@@ -57,6 +61,35 @@ class Case:
     n_steps: int
     inputs: dict[str, np.ndarray]
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ParameterError("Case", "name", "a non-empty string", self.name)
+        # the network, n_steps >= 1 and one 0/1 train [n_steps, batch, n] per input
+        check_run(f"case {self.name!r}", self.net, n_steps=self.n_steps, inputs=self.inputs or None)
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+#: the smallest value of the builders' integer arguments
+_MINIMUM = {
+    "seed": 0, "n_steps": 1, "batch": 1, "n": 1, "n_exc": 1, "n_inh": 1, "max_delay": 0,
+    "cue_at": 0,
+}  # fmt: skip
+
+
+def _int_args(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Check a builder's integer keyword arguments (:data:`_MINIMUM`) before it draws."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: _P.args, **kw: _P.kwargs) -> _R:
+        for key, value in kw.items():
+            if key in _MINIMUM:
+                kw[key] = check_int(fn.__name__, key, value, minimum=_MINIMUM[key])
+        return fn(*args, **kw)
+
+    return wrapper
+
 
 def _bernoulli(rng: np.random.Generator, p: float, shape: tuple[int, ...]) -> np.ndarray:
     return (rng.random(shape) < p).astype(np.uint8)
@@ -88,6 +121,7 @@ def nir_paper_single_lif() -> Case:
     )
 
 
+@_int_args
 def bias_only(*, n_steps: int = 300) -> Case:
     """Four unconnected LIF neurons driven only by their biases (positive/negative exponents)."""
     net = LoihiNetwork(
@@ -106,6 +140,7 @@ def bias_only(*, n_steps: int = 300) -> Case:
     return Case("bias_only", net, n_steps, {})
 
 
+@_int_args
 def feedforward(*, seed: int = 1, n_steps: int = 300, batch: int = 1) -> Case:
     """Input(20) -> Dense -> LIF(30) -> Dense -> LIF(10), with weight_exp and truncation."""
     rng = np.random.default_rng(seed)
@@ -137,6 +172,7 @@ def feedforward(*, seed: int = 1, n_steps: int = 300, batch: int = 1) -> Case:
     return Case("feedforward", net, n_steps, {"x": _bernoulli(rng, 0.15, (n_steps, batch, 20))})
 
 
+@_int_args
 def recurrent_ei(*, seed: int = 2, n_steps: int = 400, n_exc: int = 80, n_inh: int = 20) -> Case:
     """Recurrent E/I network (80 E + 20 I) with Dense and Sparse, all three sign modes."""
     rng = np.random.default_rng(seed)
@@ -183,6 +219,7 @@ def recurrent_ei(*, seed: int = 2, n_steps: int = 400, n_exc: int = 80, n_inh: i
     return Case("recurrent_ei", net, n_steps, {"drive": _bernoulli(rng, 0.08, (n_steps, 1, n_in))})
 
 
+@_int_args
 def delay_network(*, seed: int = 3, n_steps: int = 300, max_delay: int = 15) -> Case:
     """Input(30) -> DelayDense (random delays 0..max_delay) -> LIF(50), plus a recurrent
     mixed-sign DelayDense with a negative weight exponent."""
@@ -202,6 +239,7 @@ def delay_network(*, seed: int = 3, n_steps: int = 300, max_delay: int = 15) -> 
     return Case("delay_network", net, n_steps, {"pulses": _bernoulli(rng, 0.06, (n_steps, 1, 30))})
 
 
+@_int_args
 def extremes(*, seed: int = 4, n_steps: int = 200) -> Case:
     """Edge cases: u wrapping at 24 bits (huge shifted inputs), v clipped at -(2**23 - 1)
     (huge inhibition), vth at its 17-bit maximum, du = 4095 and dv = 0."""
@@ -224,6 +262,7 @@ def extremes(*, seed: int = 4, n_steps: int = 200) -> Case:
     return Case("extremes", net, n_steps, {"burst": burst})
 
 
+@_int_args
 def feedforward_benchmark(
     *, n: int = 1000, n_steps: int = 1000, batch: int = 1, seed: int = 5
 ) -> Case:
@@ -248,6 +287,7 @@ def feedforward_benchmark(
     )
 
 
+@_int_args
 def ring_attractor_network(*, n: int = 48, dt_s: float = 1e-3):
     """A float spikesim bump attractor: a ring of ``n`` CubaLIF neurons with local circulant
     excitation (offsets -3..3), a global inhibitory pool of 8 CubaLIF neurons (Dense both ways)
@@ -272,18 +312,22 @@ def ring_attractor_network(*, n: int = 48, dt_s: float = 1e-3):
     return net
 
 
+@_int_args
 def ring_attractor(*, n: int = 48, n_steps: int = 300, seed: int = 6, cue_at: int = 20) -> Case:
     """:func:`ring_attractor_network` quantised (:func:`spikesim.hardware.quantize.quantize`),
     cued for 30 steps at neurons ``cue_at .. cue_at + 4`` (Bernoulli 0.5 per step)."""
     from ..quantize import quantize
 
+    if cue_at + 5 > n:
+        raise ParameterError("ring_attractor", "cue_at", f"at most n - 5 = {n - 5}", cue_at)
     q = quantize(ring_attractor_network(n=n))
     rng = np.random.default_rng(seed)
     cue = np.zeros((n_steps, 1, n), dtype=np.uint8)
-    cue[:30, 0, cue_at : cue_at + 5] = _bernoulli(rng, 0.5, (30, 5))
+    cue[:30, 0, cue_at : cue_at + 5] = _bernoulli(rng, 0.5, (30, 5))[:n_steps]
     return Case("ring_attractor", q.loihi, n_steps, {"cue": cue})
 
 
+@_int_args
 def models_ring_attractor(*, n_steps: int = 300, seed: int = 1) -> Case:
     """``spikesim.models.wave.attractors.ring_attractor_network(neuron="cuba")`` (128 + 32
     CubaLIF, Poisson background, a cue current from 50 to 250 ms) quantised, with its
@@ -305,6 +349,10 @@ def trained_network(model):
     weights replaced by the trained tensors (Dense matrices, Conv2d kernels)."""
     from spikesim.network import Network
 
+    if not (hasattr(model, "network") and hasattr(model, "sim")):
+        raise ParameterError(
+            "trained_network", "model", "a classifier with .network and .sim", type(model).__name__
+        )
     d = model.network.to_dict()
     for pr in d["projections"]:
         w = model.sim.projs[pr["name"]].weight.detach().cpu().double().numpy()
@@ -329,14 +377,17 @@ def trained_classifier(model, x, *, name: str = "classifier", **quantize_options
     from ..quantize import quantize
 
     q = quantize(trained_network(model), **quantize_options)
-    arr = np.asarray(x.cpu().numpy() if hasattr(x, "cpu") else x)
-    if arr.max(initial=0) > 1:
-        raise ParameterError(name, "x", "binary spikes (0/1)", int(arr.max()))
+    arr = spike_array(name, "x", x)
+    if arr.ndim < 3:
+        raise ParameterError(
+            name, "x", "events [batch, n_steps, *input_shape]", f"an array of shape {arr.shape}"
+        )
     spikes = np.ascontiguousarray(arr.reshape(arr.shape[0], arr.shape[1], -1).transpose(1, 0, 2))
     (inp,) = q.loihi.inputs
     return Case(name, q.loihi, spikes.shape[0], {inp.name: spikes.astype(np.uint8)})
 
 
+@_int_args
 def netx_feedforward(*, seed: int = 11, n_steps: int = 300, batch: int = 1) -> Case:
     """A netx-exportable chain: Input(24) -> Dense (excitatory, 6 bits, weight_exp -2) ->
     LIF(40, biases multiples of 64) -> Sparse (mixed, weight_exp 1) -> LIF(12)."""
@@ -364,6 +415,7 @@ def netx_feedforward(*, seed: int = 11, n_steps: int = 300, batch: int = 1) -> C
     )
 
 
+@_int_args
 def netx_recurrent(*, seed: int = 12, n_steps: int = 300, n: int = 60, n_inh: int = 12) -> Case:
     """A netx ``dense_rec`` layer: Input(30) -> Dense -> LIF(60) with a recurrent E/I Dense onto
     itself (the last 12 neurons inhibit, the others excite) -> Dense (mixed) -> LIF(10)."""
@@ -388,6 +440,7 @@ def netx_recurrent(*, seed: int = 12, n_steps: int = 300, n: int = 60, n_inh: in
     return Case("netx_recurrent", net, n_steps, {"drive": _bernoulli(rng, 0.1, (n_steps, 1, 30))})
 
 
+@_int_args
 def netx_delays(*, seed: int = 13, n_steps: int = 300, max_delay: int = 20) -> Case:
     """Input(20) -> DelayDense (delays 0..max_delay, weight_exp -1) -> LIF(40) -> Dense -> LIF(10),
     a netx ``dense`` layer with a ``delay`` matrix (Lava's DelayDense inside lava-dl's block)."""
@@ -410,6 +463,7 @@ def netx_delays(*, seed: int = 13, n_steps: int = 300, max_delay: int = 20) -> C
     return Case("netx_delays", net, n_steps, {"pulses": _bernoulli(rng, 0.1, (n_steps, 1, 20))})
 
 
+@_int_args
 def netx_quantized_network(*, seed: int = 14):
     """A float spikesim network for the netx path: spike_tensor(32) -> CubaLIF(48, bias) ->
     CubaLIF(10), Dense float weights (the second of both signs)."""
@@ -433,6 +487,7 @@ def netx_quantized_network(*, seed: int = 14):
     return net
 
 
+@_int_args
 def netx_quantized(*, seed: int = 14, n_steps: int = 300) -> Case:
     """:func:`netx_quantized_network` quantised for netx (:data:`~spikesim.hardware.netx.
     NETX_QUANTIZE`: ``weight_exp=0, bias_exp=6, weight_max=120``)."""

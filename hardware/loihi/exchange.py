@@ -93,6 +93,8 @@ def check_run(
             raise ShapeError(f"input {name!r}", "spikes [n_steps, batch, n]", expected, arr.shape)
         out[name] = arr
     batch = 1 if batch is None else batch
+    if batch < 1:  # inputs of shape [n_steps, 0, n]
+        raise ParameterError(where, "batch_size", "an integer >= 1 (the inputs' batch)", batch)
     n = sum(p.n for p in net.populations)
     require_memory(
         where,

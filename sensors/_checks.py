@@ -42,11 +42,22 @@ def check_events(where: str, events: Any, name: str = "events") -> np.ndarray:
                 raise ParameterError(
                     where, f"{name}[{f!r}]", "coordinates >= 0", int(events[f].min())
                 )
+            if events.dtype[f].itemsize > 2 and int(events[f].max()) > MAX_COORDINATE:
+                # wider fields (tonic's int64): pixel indices y * width + x must not overflow
+                raise ParameterError(
+                    where,
+                    f"{name}[{f!r}]",
+                    f"coordinates <= {MAX_COORDINATE}",
+                    int(events[f].max()),
+                )
         p = events["p"]
         if int(p.min()) < 0 or int(p.max()) > 1:
             bad = int(p.min()) if int(p.min()) < 0 else int(p.max())
             raise ParameterError(where, f"{name}['p']", "polarities 0 (OFF) or 1 (ON)", bad)
     return events
+
+
+MAX_COORDINATE = 2**31 - 1  # x and y beyond this would overflow int64 pixel indices
 
 
 def check_event_fields(where: str, events: Any, name: str = "events") -> np.ndarray:
@@ -153,6 +164,14 @@ def check_int(where: str, field: str, value: Any, **bounds: Any) -> int:
 def check_float(where: str, field: str, value: Any, **bounds: Any) -> float:
     """:func:`check_number` for reals, typed as ``float``."""
     return float(check_number(where, field, value, **bounds))
+
+
+MAX_TIME_ORIGIN_US = 2**62  # |t_start_us|, so that t - t_start_us stays within int64
+
+
+def check_time_origin(where: str, field: str, value: Any) -> int:
+    """A time origin in microseconds (``t_start_us`` ...): an integer within +-2**62."""
+    return check_int(where, field, value, minimum=-MAX_TIME_ORIGIN_US, maximum=MAX_TIME_ORIGIN_US)
 
 
 def check_bool(where: str, field: str, value: Any) -> bool:

@@ -36,7 +36,13 @@ import numpy as np
 
 from spikesim.errors import ParameterError
 
-from ._checks import check_bool, check_event_fields, check_int, check_sensor_size
+from ._checks import (
+    check_bool,
+    check_event_fields,
+    check_int,
+    check_sensor_size,
+    check_time_origin,
+)
 from .errors import EventFormatError
 from .events import EVENT_DTYPE, Recording
 from .formats import FormatSpec, all_formats, get_format
@@ -187,7 +193,7 @@ class EventReader:
         self, *, events_per_batch: int, chunk_events: int = DEFAULT_CHUNK_EVENTS
     ) -> Iterator[np.ndarray]:
         """Consecutive batches of exactly ``events_per_batch`` events (the last one shorter)."""
-        n = check_chunk_events(events_per_batch)
+        n = check_chunk_events(events_per_batch, name="events_per_batch", where="iter_batches")
         pending: list[np.ndarray] = []
         have = 0
         for chunk in self.iter_chunks(chunk_events=chunk_events):
@@ -264,8 +270,9 @@ def _window_width_us(window_us: int | None, window_s: float | None) -> int:
 
 def _window_range(t_start_us: Any, t_end_us: Any) -> tuple[int | None, int | None]:
     """``t_start_us`` / ``t_end_us`` as ints (or None), the end after the start."""
-    t0 = None if t_start_us is None else check_int("iter_windows", "t_start_us", t_start_us)
-    t1 = None if t_end_us is None else check_int("iter_windows", "t_end_us", t_end_us)
+    where = "iter_windows"
+    t0 = None if t_start_us is None else check_time_origin(where, "t_start_us", t_start_us)
+    t1 = None if t_end_us is None else check_time_origin(where, "t_end_us", t_end_us)
     if t0 is not None and t1 is not None and t1 <= t0:
         raise ParameterError("iter_windows", "t_end_us", f"greater than t_start_us ({t0})", t1)
     return t0, t1

@@ -39,6 +39,7 @@ from ._checks import (
     check_float,
     check_inside,
     check_int,
+    check_time_origin,
     need_sensor_size,
     unpack,
 )
@@ -142,7 +143,7 @@ def _time_slices(
     time-window option in messages."""
     include_incomplete = check_bool(where, "include_incomplete", include_incomplete)
     if t_start_us is not None:
-        t_start_us = check_int(where, "t_start_us", t_start_us)
+        t_start_us = check_time_origin(where, "t_start_us", t_start_us)
     given = [v is not None for v in (time_window_us, event_count, n_time_bins)]
     if sum(given) != 1:
         raise ParameterError(
@@ -474,7 +475,7 @@ def _check_steps(where: str, dt_us: Any, n_steps: Any, t_start_us: Any) -> tuple
     if n_steps is not None:
         n_steps = check_int(where, "n_steps", n_steps, minimum=0, strict=True)
     if t_start_us is not None:
-        check_int(where, "t_start_us", t_start_us)
+        check_time_origin(where, "t_start_us", t_start_us)
     return dt, n_steps
 
 

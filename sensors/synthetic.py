@@ -415,6 +415,9 @@ def saccade_frames(
     return bg + (1.0 - bg) * frames, times + t_start
 
 
+_MAX_SHIFT_PX = 1e6  # a larger shift only moves the image off the sensor (and overflows)
+
+
 def _saccade_params(
     where: str,
     sensor_size: Any,
@@ -435,8 +438,18 @@ def _saccade_params(
         path = np.asarray(path_px, dtype=np.float64)
     except (TypeError, ValueError):
         path = np.zeros((0, 0))
-    if path.ndim != 2 or path.shape[1] != 2 or path.shape[0] < 2 or not np.all(np.isfinite(path)):
-        raise ParameterError(where, "path_px", "at least two finite (dx, dy) vertices", path_px)
+    if (
+        path.ndim != 2
+        or path.shape[1] != 2
+        or path.shape[0] < 2
+        or not np.all(np.isfinite(path) & (np.abs(path) <= _MAX_SHIFT_PX))
+    ):
+        raise ParameterError(
+            where,
+            "path_px",
+            f"at least two (dx, dy) vertices with |dx|, |dy| <= {_MAX_SHIFT_PX:g} pixels",
+            path_px,
+        )
     return size, dur, fdt, path, blur, bg, t_start
 
 

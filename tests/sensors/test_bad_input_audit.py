@@ -136,6 +136,30 @@ CASES = [
     ),
     # ------------------------------------------------------------------ transforms.py: events
     (
+        "denoise x = 2**40 in an int64 field (pixel index overflow)",
+        lambda: T.denoise(_tonic([0, 2**40], [0, 2**40], [0, 1], [1, 1]), filter_time_us=5),
+        ParameterError,
+        r"events\['x'\].*<= 2147483647.*1099511627776",
+    ),
+    (
+        "spike_tensor t_start -2**63 (t - t_start wrapped)",
+        lambda: R.spike_tensor(_rec(), dt_us=1, n_steps=4, t_start_us=-(2**63)),
+        ParameterError,
+        r"t_start_us.*-9223372036854775808",
+    ),
+    (
+        "iter_windows t_start -2**63",
+        lambda: _windows([_ev()], window_us=5, t_start_us=-(2**63) + 1),
+        ParameterError,
+        r"t_start_us.*-9223372036854775807",
+    ),
+    (
+        "saccade_frames path 1e300 px (int cast overflow)",
+        lambda: S.saccade_frames(_IMG, path_px=[(0, 0), (1e300, 0)]),
+        ParameterError,
+        r"path_px.*1e\+300",
+    ),
+    (
         "crop float array",
         lambda: T.crop(np.zeros((4, 4)), x0=0, y0=0, width=1, height=1),
         ParameterError,
@@ -1239,6 +1263,21 @@ def test_cli_bad_options_exit_cleanly_naming_the_option(small_file, tmp_path, ar
     assert re.search(pattern, res.output), res.output
     leftovers = sorted(p.name for p in tmp_path.iterdir())
     assert leftovers == [], leftovers  # no half-written output
+
+
+def test_reader_batch_and_chunk_options_are_named(small_file):
+    reader = io.open(small_file)
+    with pytest.raises(ParameterError, match=r"iter_batches: events_per_batch.*positive.*0"):
+        next(reader.iter_batches(events_per_batch=0))
+    with pytest.raises(ParameterError, match=r"iter_chunks: chunk_events.*positive.*2\.5"):
+        next(reader.iter_chunks(chunk_events=2.5))
+    with pytest.raises(ParameterError, match=r"iter_windows: chunk_events.*True"):
+        next(reader.iter_windows(window_us=10, chunk_events=True))
+    with pytest.raises(ParameterError, match=r"options.*'colour'"):
+        io.open(small_file, colour=True)
+    # valid neighbours: numpy integers
+    batches = list(reader.iter_batches(events_per_batch=np.int64(3)))
+    assert [len(b) for b in batches] == [3, 1]
 
 
 def test_cli_view_render_api_checks_its_options(small_file, tmp_path):

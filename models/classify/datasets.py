@@ -36,9 +36,10 @@ import torch
 from spikesim.sensors.errors import EventFormatError
 from spikesim.sensors.formats import aedat3, nmnist_bin
 
-from spikesim._validate import check_choice, check_int, check_positive
+from spikesim._validate import check_choice, check_finite, check_int, check_positive
 from spikesim.errors import ParameterError, ShapeError
 
+from .._checks import check_seed
 from .errors import (
     ClassCountError,
     CorruptFileError,
@@ -91,6 +92,13 @@ def _check_on_error(on_error: str) -> str:
     return on_error
 
 
+def _check_flags(where: str, **flags: Any) -> None:
+    """Boolean options are bools (a string such as "test" would be taken as true)."""
+    for field, v in flags.items():
+        if not isinstance(v, (bool, np.bool_)):
+            raise ParameterError(where, field, "True or False", v)
+
+
 def _child(root: Path, name: str) -> Path | None:
     """``root/name`` matched case-insensitively (None when absent)."""
     exact = root / name
@@ -116,6 +124,8 @@ class EventDataset(torch.utils.data.Dataset):
         on_error: str,
     ) -> None:
         self.root = Path(root)
+        if transform is not None and not callable(transform):
+            raise ParameterError(type(self).__name__, "transform", "None or a callable", transform)
         self.transform = transform
         self.on_error = _check_on_error(on_error)
         self.samples: list[Sample] = []
@@ -224,6 +234,7 @@ class NMNIST(_BinDataset):
         on_error: str = "raise",
         verify: bool = False,
     ) -> None:
+        _check_flags("NMNIST", train=train, verify=verify)
         super().__init__(root, transform=transform, on_error=on_error)
         split = "Train" if train else "Test"
         folder = _child(self.root, split)
@@ -264,8 +275,14 @@ class NCaltech101(_BinDataset):
         verify: bool = False,
         exclude: Sequence[str] = ("BACKGROUND_Google",),
     ) -> None:
+        _check_flags("NCaltech101", train=train, verify=verify)
+        check_seed("NCaltech101", seed)
+        if isinstance(exclude, (str, bytes)) or not all(isinstance(e, str) for e in exclude):
+            raise ParameterError(
+                "NCaltech101", "exclude", "a sequence of class folder names", exclude
+            )
         super().__init__(root, transform=transform, on_error=on_error)
-        if not 0.0 < test_fraction < 1.0:
+        if not 0.0 < check_finite("NCaltech101", "test_fraction", test_fraction) < 1.0:
             raise ParameterError("NCaltech101", "test_fraction", "in (0, 1)", test_fraction)
         base = self.root
         inner = _child(self.root, "Caltech101")
@@ -355,6 +372,7 @@ class DVSGesture(EventDataset):
         on_error: str = "raise",
         verify: bool = False,
     ) -> None:
+        _check_flags("DVSGesture", train=train, verify=verify)
         super().__init__(root, transform=transform, on_error=on_error)
         base = self.root
         inner = _child(self.root, "DvsGesture")

@@ -92,6 +92,9 @@ class SaccadeMNIST(EventDataset):
         transform: Callable | None = None,
         progress: bool = False,
     ) -> None:
+        if not isinstance(train, bool) or not isinstance(progress, bool):
+            bad = ("train", train) if not isinstance(train, bool) else ("progress", progress)
+            raise ParameterError("SaccadeMNIST", bad[0], "True or False", bad[1])
         images_path, labels_path = find_mnist_files(mnist_dir)
         super().__init__(Path(mnist_dir), transform=transform, on_error="raise")
         lo, hi = POOL_TRAIN if train else POOL_TEST

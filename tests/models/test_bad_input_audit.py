@@ -853,6 +853,31 @@ CASES = [
         r"binary.*0\.5",
     ),
     (
+        "NMNIST train as a str",
+        lambda: classify.NMNIST("/", train="test"),
+        ParameterError,
+        r"NMNIST: train.*'test'",
+    ),
+    (
+        "DVSGesture verify as a str",
+        lambda: classify.DVSGesture("/", verify="yes"),
+        ParameterError,
+        r"verify.*'yes'",
+    ),
+    (
+        "NCaltech101 exclude as a str",
+        lambda: classify.NCaltech101("/", exclude="BACKGROUND_Google"),
+        ParameterError,
+        r"exclude.*'BACKGROUND_Google'",
+    ),
+    ("NCaltech101 seed 1.5", lambda: classify.NCaltech101("/", seed=1.5), ParameterError, r"1\.5"),
+    (
+        "dataset transform not callable",
+        lambda: classify.NMNIST("/", transform=3),
+        ParameterError,
+        r"transform.*3",
+    ),
+    (
         "check_classes 3.7",
         lambda: classify.check_classes(_td(torch.zeros(3, 2), torch.tensor([0, 1, 2])), 3.7),
         ParameterError,

@@ -1457,3 +1457,51 @@ def test_wrappers_equal_their_functions_after_validation():
     assert dataclasses.is_dataclass(T.TimeJitter)
     assert np.array_equal(T.TimeJitter(std_us=3, seed=4)(ev), T.time_jitter(ev, std_us=3, seed=4))
     assert np.array_equal(T.Crop(1, 0, 2, 2)(ev), T.crop(ev, x0=1, y0=0, width=2, height=2))
+
+
+def test_frame_tensor_transforms_leave_their_input_unchanged():
+    frames = torch.arange(2 * 2 * 6 * 8, dtype=torch.float32).reshape(2, 2, 6, 8)
+    before = frames.clone()
+    outs = [
+        T.crop(frames, x0=1, y0=1, width=4, height=3),
+        T.center_crop(frames, width=4, height=4),
+        T.downsample(frames, spatial_factor=0.5),
+        T.flip_lr(frames),
+        T.flip_ud(frames),
+        T.flip_polarity(frames),
+        T.merge_polarities(frames),
+    ]
+    assert torch.equal(frames, before)
+    for out in outs:
+        out.add_(1)  # writing to a result never reaches the input
+    assert torch.equal(frames, before)
+
+
+def test_order_free_representations_do_not_depend_on_event_order():
+    """Unsorted timestamps are legal input (real EVT3 streams step back): the count- and
+    max-based representations of a shuffled stream equal those of the sorted one."""
+    rng = np.random.default_rng(9)
+    n = 2000
+    t = np.sort(rng.integers(0, 40_000, n))
+    ev = make_events(t, rng.integers(0, 12, n), rng.integers(0, 9, n), rng.integers(0, 2, n))
+    shuffled = ev[rng.permutation(n)]
+    size = (12, 9)
+    for name, call in [
+        ("count_frame", lambda e: R.count_frame(e, sensor_size=size, split_polarity=True)),
+        ("polarity_frame sum", lambda e: R.polarity_frame(e, sensor_size=size)),
+        ("to_frames window", lambda e: R.to_frames(e, sensor_size=size, time_window_us=3000)),
+        ("to_frames bins", lambda e: R.to_frames(e, sensor_size=size, n_time_bins=7)),
+        ("voxel_grid", lambda e: R.voxel_grid(e, sensor_size=size, n_time_bins=5)),
+        ("time_surface", lambda e: R.time_surface(e, sensor_size=size, tau_s=0.01)),
+        ("time_surfaces", lambda e: R.time_surfaces(e, sensor_size=size, tau_s=0.01, dt_us=4000)),
+        ("spike_tensor", lambda e: R.spike_tensor(e, sensor_size=size, dt_us=1000)),
+        ("hot_pixels", lambda e: T.hot_pixels(e, max_rate_hz=500)),
+    ]:
+        a, b = call(ev), call(shuffled)
+        if isinstance(a, torch.Tensor):
+            assert torch.equal(a, b), name
+        elif a.dtype.kind == "f":
+            # voxel_grid sums floats: equal up to summation order (float32 output)
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-5, err_msg=name)
+        else:
+            assert np.array_equal(a, b), name

@@ -8,14 +8,16 @@ with the core's :func:`~spikesim._memory.host_memory_bytes`).
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
 
 from spikesim._memory import host_memory_bytes
 from spikesim._validate import check_int
-from spikesim.errors import ParameterError
+from spikesim.errors import ConfigError, ParameterError
 from spikesim.values import check_value
 
 __all__ = [
@@ -26,6 +28,7 @@ __all__ = [
     "check_float_dtype",
     "check_generator",
     "check_device",
+    "dataclass_from_dict",
 ]
 
 
@@ -96,3 +99,22 @@ def check_device(where: str, device: Any) -> torch.device | None:
         raise ParameterError(
             where, "device", "a torch device such as 'cpu' or 'cuda:0'", device
         ) from exc
+
+
+T = TypeVar("T")
+
+
+def dataclass_from_dict(cls: type[T], d: Any, source: str) -> T:
+    """``cls(**d)`` for a config dataclass, with a ConfigError naming an unknown key (instead
+    of the constructor's TypeError) and the class's ``validate()`` run."""
+    if not isinstance(d, Mapping):
+        raise ConfigError(source, "-", f"expected a table of {cls.__name__} fields, found {d!r}")
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    unknown = sorted(set(d) - set(names))
+    if unknown:
+        raise ConfigError(source, str(unknown[0]), f"unknown key; known: {', '.join(names)}")
+    obj = cls(**d)
+    validate = getattr(obj, "validate", None)
+    if validate is not None:
+        validate()
+    return obj

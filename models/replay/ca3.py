@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any
 
 import numpy as np
 import torch
@@ -46,7 +47,7 @@ from spikesim._validate import (
 )
 from spikesim.errors import ParameterError, ShapeError
 
-from .._checks import check_fits, check_seed, finite_array
+from .._checks import check_fits, check_seed, dataclass_from_dict, finite_array
 from .behavior import Trajectory
 from .place_cells import PlaceCells
 
@@ -113,6 +114,12 @@ class CA3Config:
     cue_fraction: float = 0.08
     cue_rate_hz: float = 600.0
     cue_s: float = 0.012
+
+    @classmethod
+    def from_dict(cls, d: Any, *, source: str = "<dict>") -> CA3Config:
+        """A validated config from a dict (e.g. a TOML table): an unknown key is a
+        :class:`~spikesim.errors.ConfigError` naming it and ``source``."""
+        return dataclass_from_dict(cls, d, source)
 
     def validate(self) -> None:
         where = "CA3Config"

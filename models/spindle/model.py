@@ -57,7 +57,7 @@ from spikesim.analysis.waves import electrode_grid
 from spikesim.connectivity import DistanceDependent, Explicit, positions_of
 from spikesim.errors import ParameterError
 
-from .._checks import check_fits, check_seed
+from .._checks import check_fits, check_seed, dataclass_from_dict
 
 __all__ = [
     "SpindleConfig",
@@ -194,6 +194,12 @@ class SpindleConfig:
     electrode_cols: int = 8
     electrode_spacing_m: float = 0.01
     lfp_sigma_m: float = 5e-3
+
+    @classmethod
+    def from_dict(cls, d: Any, *, source: str = "<dict>") -> SpindleConfig:
+        """A validated config from a dict (e.g. a TOML table): an unknown key is a
+        :class:`~spikesim.errors.ConfigError` naming it and ``source``."""
+        return dataclass_from_dict(cls, d, source)
 
     def validate(self) -> None:
         if self.thalamus_neuron not in ("rate", "lif"):

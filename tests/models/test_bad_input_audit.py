@@ -451,6 +451,12 @@ CASES = [
         r"100000 modules",
     ),
     (
+        "spindle config unknown key",
+        lambda: spindle.SpindleConfig.from_dict({"n_module": 3}, source="spindle.toml"),
+        ConfigError,
+        r"spindle\.toml: key 'n_module': unknown key; known: .*n_modules",
+    ),
+    (
         "episodes seed float",
         lambda: spindle.episodes_of(_scfg(), seed=1.5),
         ParameterError,
@@ -594,6 +600,18 @@ CASES = [
         lambda: replay.PlaceCells.raster_to_times(np.ones((3, 2)), NAN),
         ParameterError,
         r"dt_s.*nan",
+    ),
+    (
+        "CA3 config unknown key",
+        lambda: replay.CA3Config.from_dict({"n_ex": 3}),
+        ConfigError,
+        r"key 'n_ex': unknown key; known: n_exc",
+    ),
+    (
+        "CA3 config bad value",
+        lambda: replay.CA3Config.from_dict({"n_exc": 2.5}),
+        ParameterError,
+        r"n_exc.*2\.5",
     ),
     (
         "CA3 eta NaN",

@@ -22,6 +22,7 @@ import click
 import numpy as np
 
 from . import io
+from ._checks import check_event_fields
 from .errors import EventFormatError
 from .formats import FormatSpec, all_formats, get_format
 
@@ -70,6 +71,7 @@ def stream_stats(chunks: Iterator[np.ndarray]) -> EventStats:
     t_first = t_last = t_min = t_max = x_max = y_max = None
     monotonic = True
     for c in chunks:
+        check_event_fields("stream_stats", c, "chunk")
         if c.shape[0] == 0:
             continue
         t = c["t"]

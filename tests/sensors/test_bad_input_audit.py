@@ -30,6 +30,7 @@ from spikesim.sensors import representations as R
 from spikesim.sensors import synthetic as S
 from spikesim.sensors import transforms as T
 from spikesim.sensors.cli import events as events_cli
+from spikesim.sensors.cli import stream_stats
 from spikesim.sensors.events import EVENT_DTYPE, Recording, empty_events, make_events
 from spikesim.sensors.formats import get_format, numpy_files
 
@@ -1145,6 +1146,24 @@ CASES = [
         lambda: _aplay(iter([]), decode_in_thread="yes"),
         ParameterError,
         r"decode_in_thread.*'yes'",
+    ),
+    (
+        "stream_stats float chunks",
+        lambda: stream_stats(iter([np.zeros(3)])),
+        ParameterError,
+        r"stream_stats: chunk.*float64",
+    ),
+    (
+        "denoise_mask floats",
+        lambda: T.denoise_mask(np.zeros(3), filter_time_us=1),
+        ParameterError,
+        r"events.*float64",
+    ),
+    (
+        "saccade_recording sensor (0, 0)",
+        lambda: S.saccade_recording(_IMG, sensor_size=(0, 0)),
+        ParameterError,
+        r"sensor_size.*\(0, 0\)",
     ),
     # ------------------------------------------------------------------ cli_view (rendering API)
     (

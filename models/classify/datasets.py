@@ -462,23 +462,23 @@ class ToSpikeTensor:
         mode: str = "binary",
         dtype: torch.dtype = torch.uint8,
     ) -> None:
-        w = "ToSpikeTensor"
+        where = "ToSpikeTensor"
         if (
             isinstance(sensor_size, (str, bytes))
             or not isinstance(sensor_size, (tuple, list, np.ndarray))
             or len(sensor_size) != 2
         ):
-            raise ParameterError(w, "sensor_size", "(width, height)", sensor_size)
+            raise ParameterError(where, "sensor_size", "(width, height)", sensor_size)
         self.sensor_size = (
-            check_int(w, "sensor_size", sensor_size[0], minimum=1),
-            check_int(w, "sensor_size", sensor_size[1], minimum=1),
+            check_int(where, "sensor_size", sensor_size[0], minimum=1),
+            check_int(where, "sensor_size", sensor_size[1], minimum=1),
         )
-        self.n_steps = check_int(w, "n_steps", n_steps, minimum=1)
-        self.duration_us = check_positive(w, "duration_us", duration_us)
-        self.downsample = check_int(w, "downsample", downsample, minimum=1)
-        self.mode = check_choice(w, "mode", mode, ("binary", "count"))
+        self.n_steps = check_int(where, "n_steps", n_steps, minimum=1)
+        self.duration_us = check_positive(where, "duration_us", duration_us)
+        self.downsample = check_int(where, "downsample", downsample, minimum=1)
+        self.mode = check_choice(where, "mode", mode, ("binary", "count"))
         if not isinstance(dtype, torch.dtype) or dtype.is_complex:
-            raise ParameterError(w, "dtype", "a real torch dtype (torch.uint8, ...)", dtype)
+            raise ParameterError(where, "dtype", "a real torch dtype (torch.uint8, ...)", dtype)
         self.dtype = dtype
         w, h = self.sensor_size
         self.out_size = (-(-w // self.downsample), -(-h // self.downsample))

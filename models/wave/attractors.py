@@ -150,7 +150,8 @@ class ZhangRing:
         check_fits(
             where,
             "duration_s",
-            8.0 * n * (steps // record_every + 1) + 8.0 * n * steps * (np.ndim(external) == 2),
+            8.0 * n * (steps // record_every + 1)
+            + (8.0 * n * steps if external is not None and np.ndim(external) == 2 else 0.0),
             f"{steps} steps of {n} units",
         )
         u = (

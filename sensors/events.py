@@ -97,12 +97,21 @@ class Recording:
     def __post_init__(self) -> None:
         """Checks the structure only (constant time): the event values are checked by the
         functions that use them."""
-        from ._checks import check_event_fields, check_sensor_size
+        from spikesim.errors import ParameterError
 
-        check_event_fields("Recording", self.events)
-        if self.sensor_size is not None:
-            size = check_sensor_size("Recording", self.sensor_size)
-            object.__setattr__(self, "sensor_size", size)
+        from ._checks import check_event_fields, check_sensor_size
+        from .errors import EventFormatError
+
+        try:
+            check_event_fields("Recording", self.events)
+            if self.sensor_size is not None:
+                size = check_sensor_size("Recording", self.sensor_size)
+                object.__setattr__(self, "sensor_size", size)
+        except ParameterError as exc:
+            if self.path is None:
+                raise
+            # made by a reader: a file whose header gives e.g. a zero width is a format error
+            raise EventFormatError(self.path, None, str(exc)) from None
 
     def __len__(self) -> int:
         return int(self.events.shape[0])

@@ -203,6 +203,11 @@ def _parse_streams(xml_text: str, path: str | os.PathLike) -> dict[int, dict[str
                 stream[name] = int(info[key]) if key in info else None
             except ValueError:
                 stream[name] = None
+        for key, name in (("sizeX", "width"), ("sizeY", "height")):
+            if stream[name] is not None and not 0 < stream[name] <= 65536:
+                raise EventFormatError(
+                    path, 18, f"stream {sid}: {key} = {stream[name]}, expected 1 .. 65536"
+                )
         streams[sid] = stream
     return streams
 

@@ -31,6 +31,7 @@ from spikesim.sensors import synthetic as S
 from spikesim.sensors import transforms as T
 from spikesim.sensors.cli import events as events_cli
 from spikesim.sensors.cli import stream_stats
+from spikesim.sensors.errors import EventFormatError
 from spikesim.sensors.events import EVENT_DTYPE, Recording, empty_events, make_events
 from spikesim.sensors.formats import get_format, numpy_files
 
@@ -1524,3 +1525,21 @@ def test_order_free_representations_do_not_depend_on_event_order():
             np.testing.assert_allclose(a, b, rtol=0, atol=1e-5, err_msg=name)
         else:
             assert np.array_equal(a, b), name
+
+
+def test_a_reader_made_recording_with_a_bad_sensor_size_is_a_format_error(tmp_path):
+    """Recording checks its sensor size; one made by a reader (``path`` set) reports it as an
+    EventFormatError naming the file, the readers' contract. An AEDAT4 header with sizeX = 0
+    used to give a Recording of sensor (0, 2)."""
+    with pytest.raises(EventFormatError, match=r"f\.bin.*sensor_size.*\(0, 2\)"):
+        Recording(_ev(), (0, 2), "X", str(tmp_path / "f.bin"))
+    from spikesim.sensors.formats import aedat4
+
+    path = tmp_path / "a.aedat4"
+    aedat4.write(path, make_events([0, 10], [0, 1], [0, 1], [1, 0]), sensor_size=(4, 2))
+    raw = path.read_bytes()
+    bad = re.sub(rb'(key="sizeX"[^>]*>)4<', rb"\g<1>0<", raw)
+    assert bad != raw and len(bad) == len(raw)
+    path.write_bytes(bad)
+    with pytest.raises(EventFormatError, match=r"a\.aedat4.*sizeX = 0, expected 1 \.\. 65536"):
+        io.open(path).read()

@@ -22,7 +22,6 @@ tensors on that device instead.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -178,9 +177,9 @@ def _time_slices(
     if time_window_us is not None:
         # in floats first: a tiny window would overflow an integer count
         if include_incomplete:
-            count = math.floor(span / w) + 1.0  # every event, also one on the last edge
+            count = float(np.floor(span / w)) + 1.0  # every event, also one on the last edge
         else:
-            count = math.floor((span - w) / w) + 1.0
+            count = float(np.floor((span - w) / w)) + 1.0  # np.floor: inf stays inf
         count = max(count, 1.0)
         check_alloc(where, window_field, time_window_us, (count, *frame), itemsize)
         n_frames = int(count)
@@ -428,7 +427,7 @@ def _spike_index(
     else:
         t0 = int(ev["t"].min()) if t_start_us is None else int(t_start_us)
         rel = ev["t"].astype(np.int64) - t0
-        last_step = math.floor(float(rel.max()) / dt_us)  # a float: dt_us may be tiny
+        last_step = float(np.floor(float(rel.max()) / dt_us))  # a float: dt_us may be tiny
     n_pol = 2 if split_polarity else 1
     if n_steps is None:
         T_f = max(last_step + 1.0, 1.0)

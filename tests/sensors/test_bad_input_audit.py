@@ -807,6 +807,24 @@ CASES = [
         r"dt_us.*GiB.*1e-300",
     ),
     (
+        "spike_tensor dt 1e-320 (subnormal: inf steps)",
+        lambda: R.spike_tensor(_rec(), dt_us=1e-320),
+        ParameterError,
+        r"dt_us.*GiB.*1e-320",
+    ),
+    (
+        "to_frames window 1e-320 (inf frames)",
+        lambda: R.to_frames(_rec(), time_window_us=1e-320),
+        ParameterError,
+        r"time_window_us.*GiB.*1e-320",
+    ),
+    (
+        "time_surfaces dt 1e-320",
+        lambda: R.time_surfaces(_rec(), tau_s=1, dt_us=1e-320),
+        ParameterError,
+        r"dt_us.*GiB.*1e-320",
+    ),
+    (
         "spike_tensor 1e9 steps",
         lambda: R.spike_tensor(_rec(), dt_us=1, n_steps=10**9),
         ParameterError,

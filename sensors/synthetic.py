@@ -188,21 +188,21 @@ def emulate_dvs(
         d = ln - ref
         up = d > 0
         th_px = np.where(up, on, off)
-        count = np.floor(np.abs(d) / th_px + 1e-9).astype(np.int64)  # exact multiples count
-        act = np.flatnonzero(count >= 1)
+        with np.errstate(over="ignore"):  # a tiny threshold: inf crossings, refused below
+            count_f = np.floor(np.abs(d) / th_px + 1e-9)  # exact multiples count
+        act = np.flatnonzero(count_f >= 1)
         if act.size == 0:
             continue
-        c = count[act]
-        # tiny thresholds make billions of crossings: refuse before allocating them
-        n_cross = int(c.sum())
+        # tiny thresholds make billions of crossings: refuse before casting or allocating
         check_alloc(
             where,
             "threshold_on / threshold_off",
             (threshold_on, threshold_off),
-            (n_events + n_cross,),
+            (n_events + float(count_f[act].sum()),),
             _CROSSING_BYTES,
             advice="larger thresholds or smaller intensity changes give fewer events",
         )
+        c = count_f[act].astype(np.int64)
         sign = np.where(up[act], 1.0, -1.0)
         th = th_px[act]
         # every candidate crossing i = 1..c of every active pixel at once

@@ -942,6 +942,14 @@ CASES = [
         r"threshold_on / threshold_off.*GiB.*1e-12",
     ),
     (
+        "emulate_dvs threshold 1e-320 (inf crossings, overflow)",
+        lambda: S.emulate_dvs(
+            _FRAMES, times_us=[0, 1000, 2000], threshold_on=1e-320, threshold_off=1e-320
+        ),
+        ParameterError,
+        r"threshold_on / threshold_off.*GiB.*1e-320",
+    ),
+    (
         "emulate_dvs noise 1e15 Hz (233 TiB)",
         lambda: S.emulate_dvs(_FRAMES, times_us=[0, 1000, 2000], noise_rate_hz=1e15),
         ParameterError,

@@ -261,6 +261,9 @@ def refractory_keep(
     tmin = int(ts.min())
     span = int(ts.max()) - tmin
     big = span + 1
+    # a gap longer than the span keeps one event per pixel, as span + 1 does: clipping it
+    # keeps the integer thresholds below from overflowing (refractory_us = 1e300)
+    gap_us = min(float(gap_us), float(big))
     new_pixel = np.r_[True, ps[1:] != ps[:-1]]
     starts = np.flatnonzero(new_pixel)
     gp = np.cumsum(new_pixel, dtype=np.int64) - 1  # rank of the pixel: 0 .. n_pixels - 1

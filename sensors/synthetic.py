@@ -175,6 +175,9 @@ def emulate_dvs(
         off = np.maximum(th_off + sigma * rng.standard_normal(hw), 0.01 * th_off)
     if n == 0:
         return np.zeros(0, dtype=EVENT_DTYPE)
+    # a refractory period longer than the frames' span acts as span + 1 does (one event per
+    # pixel); clipping it keeps the integer event times below from overflowing
+    refr = min(refr, int(t[-1] - t[0]) + 1)
     L = np.log(intensity.reshape(n, hw) + eps)
     ref = L[0].copy()
     last = np.full(hw, _NEVER, dtype=np.int64)

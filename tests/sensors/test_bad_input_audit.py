@@ -1569,3 +1569,20 @@ def test_a_reader_made_recording_with_a_bad_sensor_size_is_a_format_error(tmp_pa
     path.write_bytes(bad)
     with pytest.raises(EventFormatError, match=r"a\.aedat4.*sizeX = 0, expected 1 \.\. 65536"):
         io.open(path).read()
+
+
+def test_huge_refractory_periods_act_as_one_event_per_pixel():
+    """refractory_us of 2**62 (emulate_dvs) or 1e300 (the 'kept' filters) used to overflow
+    integer event times (RuntimeWarnings, errors under pytest); any period longer than the
+    recording keeps one event per pixel, the same as a period just longer than the span."""
+    frames = np.random.default_rng(0).random((3, 4, 4))
+    kw = {"times_us": [0, 1000, 2000], "threshold_on": 0.05, "threshold_off": 0.05}
+    ref = S.emulate_dvs(frames, refractory_us=10**9, **kw)
+    assert len(ref) > 0 and len(np.unique(ref["y"] * 4 + ref["x"])) == len(ref)
+    for r in (2001, 2**61, 2**62):
+        assert np.array_equal(S.emulate_dvs(frames, refractory_us=r, **kw), ref), r
+    ev = make_events([0, 5, 10, 3], [1, 1, 1, 2], [1, 1, 1, 2], [1, 1, 1, 0])
+    for r in (11.0, 1e300):
+        assert T.refractory_filter(ev, refractory_us=r, reference="kept")["t"].tolist() == [0, 3]
+        stream = T.RefractoryStream(sensor_size=(4, 4), refractory_us=r, reference="kept")
+        assert stream(ev[:2])["t"].tolist() == [0] and stream(ev[2:])["t"].tolist() == [3]

@@ -30,7 +30,14 @@ import numpy as np
 
 from spikesim.errors import ParameterError
 
-from ._checks import check_alloc, check_float, check_int, check_sensor_size, refractory_keep
+from ._checks import (
+    MAX_TIME_ORIGIN_US,
+    check_alloc,
+    check_float,
+    check_int,
+    check_sensor_size,
+    refractory_keep,
+)
 from .errors import EventFormatError, TruncatedFileError
 from .events import EVENT_DTYPE, Recording, make_events
 
@@ -89,6 +96,11 @@ def _as_times(where: str, times_us: Any, n: int) -> np.ndarray:
             "times_us",
             f"{n} integer frame times in microseconds",
             f"{t.dtype} array of shape {t.shape}",
+        )
+    if t.size and (int(t.min()) < -MAX_TIME_ORIGIN_US or int(t.max()) > MAX_TIME_ORIGIN_US):
+        bad = int(t.min()) if int(t.min()) < -MAX_TIME_ORIGIN_US else int(t.max())
+        raise ParameterError(
+            where, "times_us", f"frame times within +-{MAX_TIME_ORIGIN_US} us (2**62)", bad
         )
     t = t.astype(np.int64)
     if n > 1 and np.any(np.diff(t) <= 0):
@@ -436,7 +448,7 @@ def _saccade_params(
     fdt = check_int(where, "frame_dt_us", frame_dt_us, minimum=0, strict=True)
     blur = check_float(where, "blur_px", blur_px, minimum=0)
     bg = check_float(where, "background", background, minimum=0, strict=True, maximum=1)
-    t_start = check_int(where, "t_start_us", t_start_us, minimum=0)
+    t_start = check_int(where, "t_start_us", t_start_us, minimum=0, maximum=MAX_TIME_ORIGIN_US)
     try:
         path = np.asarray(path_px, dtype=np.float64)
     except (TypeError, ValueError):

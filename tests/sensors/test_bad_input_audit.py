@@ -956,6 +956,18 @@ CASES = [
         r"noise_rate_hz.*GiB.*1000000000000000\.0",
     ),
     (
+        "emulate_dvs times near 2**63 (overflowed)",
+        lambda: S.emulate_dvs(_FRAMES[:2], times_us=[0, 2**63 - 1], noise_rate_hz=1e-12),
+        ParameterError,
+        r"times_us.*9223372036854775807",
+    ),
+    (
+        "saccade_events t_start near 2**63 (overflowed)",
+        lambda: S.saccade_events(_IMG, t_start_us=2**63 - 1000),
+        ParameterError,
+        r"t_start_us.*<= 4611686018427387904.*9223372036854774808",
+    ),
+    (
         "emulate_dvs seed -1",
         lambda: S.emulate_dvs(_FRAMES, times_us=[0, 1, 2], seed=-1),
         ParameterError,

@@ -194,7 +194,9 @@ def test_window_s_and_explicit_range(npz_file) -> None:
     ref = _reference_windows(ev, 1_010_000, 20_000, 7)
     for win, exp in zip(wins, ref, strict=True):
         np.testing.assert_array_equal(win.events, exp)
-    with pytest.raises(ValueError, match=r"window_us / window_s must be exactly one of window_us and window_s"):
+    with pytest.raises(
+        ValueError, match=r"window_us / window_s must be exactly one of window_us and window_s"
+    ):
         list(reader.iter_windows(window_us=10, window_s=0.1))
     with pytest.raises(ValueError, match="window_us must be >= 1, got 0"):
         list(reader.iter_windows(window_us=0))
@@ -267,7 +269,9 @@ def test_play_slow_consumer_gets_late_windows_at_once(npz_file) -> None:
         n += 1
         clock.now += 0.025  # slower than real time: never sleeps after the first window
     assert n == 8 and clock.sleeps == [pytest.approx(0.010)]
-    with pytest.raises(ValueError, match=r"speed must be a positive factor \(1.0 = real time\), got 0"):
+    with pytest.raises(
+        ValueError, match=r"speed must be a positive factor \(1.0 = real time\), got 0"
+    ):
         next(io.play(io.open(path), speed=0))
     fast = FakeClock()
     assert len(list(io.play(io.open(path), speed=float("inf"), clock=fast, sleep=fast.sleep))) == 8

@@ -612,6 +612,13 @@ class CachedSpikeTensors(torch.utils.data.Dataset):
     ) -> None:
         import h5py
 
+        w = "CachedSpikeTensors"
+        if not isinstance(transform, ToSpikeTensor):
+            raise ParameterError(w, "transform", "a ToSpikeTensor", type(transform).__name__)
+        if not isinstance(dataset, EventDataset):
+            raise ParameterError(w, "dataset", "an event dataset", type(dataset).__name__)
+        if not isinstance(path, (str, os.PathLike)) or Path(path).is_dir():
+            raise ParameterError(w, "path", "an HDF5 file path (not a folder)", path)
         self.path = Path(path)
         self.classes = list(dataset.classes)
         self.skipped = list(getattr(dataset, "skipped", []))

@@ -896,6 +896,12 @@ CASES = [
         r"transform.*3",
     ),
     (
+        "cache with a plain function as transform",
+        lambda: classify.CachedSpikeTensors([], "/tmp/x.h5", transform=np.asarray),
+        ParameterError,
+        r"transform must be a ToSpikeTensor.*'builtin_function_or_method'",
+    ),
+    (
         "check_classes 3.7",
         lambda: classify.check_classes(_td(torch.zeros(3, 2), torch.tensor([0, 1, 2])), 3.7),
         ParameterError,

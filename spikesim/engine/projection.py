@@ -295,7 +295,9 @@ class _Projection(torch.nn.Module):
         if self.differentiable or dense_activity:
             syn_pre, syn_post = self.coo()
             out = torch.zeros(B, self.n_post, dtype=w.dtype, device=a.device)
-            return out.index_add(1, syn_post, a[:, syn_pre] * w)
+            # int64 index: torch's CPU index_add along dim 1 takes a ~16x slower path for an
+            # int32 index (2.1 vs 0.13 ms for 32k synapses); the tables stay int32 in memory
+            return out.index_add(1, syn_post.long(), a[:, syn_pre] * w)
         return self._event_driven(a, w, active)
 
     def coo(self) -> tuple[torch.Tensor, torch.Tensor]:

@@ -23,14 +23,21 @@ Reading, :func:`open_checked` refuses datasets whose declared size does not matc
 the file stores for them (a damaged dataspace would otherwise make ``ds[()]`` allocate the
 declared size) and turns h5py's errors into :class:`~spikesim.errors.ConfigError` naming the
 file. Network and result files written before these formats (variable-length string
-attributes, no checksums) still read; only for those can a damaged file still hang libhdf5
-or read back as other data.
+attributes, no checksums, the earliest HDF5 format: superblock version 0) still read; only for
+those can a damaged file still hang or crash libhdf5 or read back as other data, so the readers
+load them in a worker process (:func:`load_isolated`): a hang becomes an error after
+:data:`LEGACY_TIMEOUT_S` seconds (plus one per 20 MB), a crash an error naming the signal.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
+import pickle
+import signal
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -42,6 +49,7 @@ from .errors import ConfigError, SpikesimError
 __all__ = [
     "DIGEST_ATTR",
     "H5_ERRORS",
+    "LEGACY_TIMEOUT_S",
     "LIBVER",
     "CORE_LIBVER",
     "add_digest",
@@ -50,6 +58,8 @@ __all__ = [
     "dataset_options",
     "naming_file",
     "open_checked",
+    "is_legacy_format",
+    "load_isolated",
     "read_text",
     "repack",
     "write_text",
@@ -360,3 +370,127 @@ def open_checked(
                     f"not a readable {what} (damaged or missing part): {type(err).__name__}: {err}",
                 ),
             ) from None
+
+
+# ------------------------------------------------- files in the format before the checksums
+
+_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+#: Seconds a worker may take to read a file in the earliest HDF5 format before the read
+#: counts as a hang (plus one second per 20 MB of file); such files read in milliseconds.
+LEGACY_TIMEOUT_S = 30.0
+
+#: Set in a worker's environment: its readers read in-process.
+_WORKER_ENV = "SPIKESIM_HDF5_WORKER"
+
+_WORKER = r"""
+import importlib, os, pickle, sys
+request = pickle.load(sys.stdin.buffer)
+sys.path[:] = request["sys_path"]
+from spikesim.errors import SpikesimError
+module, qualname = request["target"].split(":")
+fn = importlib.import_module(module)
+for part in qualname.split("."):
+    fn = getattr(fn, part)
+try:
+    answer = ("ok", fn(request["path"], **request["kwargs"]))
+except SpikesimError as err:
+    answer = ("spikesim", type(err).__module__, type(err).__qualname__, err.args, err.__dict__)
+except Exception as err:
+    answer = ("other", f"{type(err).__name__}: {err}")
+sys.stdout.buffer.write(pickle.dumps(answer))
+"""
+
+
+def is_legacy_format(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is an HDF5 file in the earliest format (superblock version 0 or 1:
+    no checksums anywhere), as spikesim wrote networks and results before 2026-11-26 and
+    h5py writes by default. Reads the signature at offset 0, 512, 1024, ... (after a user
+    block) and the version byte after it; False for anything else, also for unreadable paths."""
+    try:
+        with open(os.fspath(path), "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            offset = 0
+            while offset + 9 <= size:
+                fh.seek(offset)
+                head = fh.read(9)
+                if head[:8] == _SIGNATURE:
+                    return head[8] in (0, 1)
+                offset = 512 if offset == 0 else 2 * offset
+    except OSError:
+        return False
+    return False
+
+
+def in_worker() -> bool:
+    """True inside :func:`load_isolated`'s worker (read in-process there)."""
+    return os.environ.get(_WORKER_ENV) == "1"
+
+
+def _rebuilt(module: str, qualname: str, args: tuple, state: dict) -> SpikesimError:
+    """A spikesim error raised in the worker, same type, attributes and message."""
+    cls: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        cls = getattr(cls, part)
+    err = cls.__new__(cls)
+    err.__dict__.update(state)
+    err.args = args
+    return err
+
+
+def load_isolated(
+    target: str,
+    path: str,
+    kwargs: dict[str, Any],
+    *,
+    what: str,
+    refuse: Refusal | None = None,
+) -> Any:
+    """``target(path, **kwargs)`` (``"module:qualname"``, a reader) run in a fresh Python
+    process, its value pickled back: for files in the earliest HDF5 format, where a damaged
+    global heap (behind a variable-length string) makes libhdf5 loop forever and a damaged
+    object header can make it crash, which no in-process code can stop. A spikesim error the
+    reader raises is raised here as it was; no answer within :data:`LEGACY_TIMEOUT_S` (plus a
+    second per 20 MB) and a worker that dies are errors naming the file (ConfigError, or what
+    ``refuse`` returns for a ``"damaged"`` file). Costs ~0.5 s (a Python start)."""
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        size = 0
+    timeout_s = LEGACY_TIMEOUT_S + size / 20e6
+    request = {"sys_path": sys.path, "target": target, "path": path, "kwargs": kwargs}
+    env = dict(os.environ, **{_WORKER_ENV: "1"})
+
+    def fail(problem: str, err: BaseException) -> SpikesimError:
+        if refuse is not None:
+            return refuse(path, "damaged", err)
+        return ConfigError(path, "-", f"not a readable {what}: {problem}")
+
+    legacy = "a damaged file in the HDF5 format spikesim wrote before 2026-11-26 (no checksums)"
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _WORKER],
+            input=pickle.dumps(request),
+            capture_output=True,
+            timeout=timeout_s,
+            env=env,
+        )
+    except subprocess.TimeoutExpired:
+        problem = f"libhdf5 gave no answer in {timeout_s:.0f} s reading it: {legacy}"
+        raise fail(problem, TimeoutError(problem)) from None
+    if done.returncode != 0 or not done.stdout:
+        rc = done.returncode
+        how = f"signal {signal.Signals(-rc).name}" if rc < 0 else f"exit status {rc}"
+        last = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
+        problem = f"the reading process died ({how}{': ' + last[0] if last else ''}): {legacy}"
+        raise fail(problem, ChildProcessError(problem))
+    try:
+        answer = pickle.loads(done.stdout)
+    except Exception as err:  # something in the worker wrote to its stdout
+        problem = f"the reading process gave no readable answer ({type(err).__name__}: {err})"
+        raise fail(problem, RuntimeError(problem)) from None
+    if answer[0] == "ok":
+        return answer[1]
+    if answer[0] == "spikesim":
+        raise _rebuilt(*answer[1:])
+    raise fail(answer[1], RuntimeError(answer[1]))

@@ -145,13 +145,23 @@ def run_cmd(config: str, **overrides: Any) -> None:
         click.echo(f"result written to {run['out']}")
 
 
+def hdf5_summary(path: str) -> str:
+    """The summary of a network or result HDF5 file (``spikesim info``)."""
+    from ._hdf5 import open_checked
+    from .network import Network
+    from .results import Result
+
+    with open_checked(path, what="spikesim network or result file") as fh:
+        is_result = "run_json" in fh.attrs
+    return Result.from_hdf5(path).summary() if is_result else Network.from_hdf5(path).summary()
+
+
 @cli.command("info")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False), required=False)
 def info_cmd(path: str | None) -> None:
     """Versions and devices; with PATH, describe a network (TOML/HDF5) or a result file."""
-    from ._hdf5 import open_checked
-    from .network import Network
-    from .results import Result, versions
+    from ._hdf5 import in_worker, is_legacy_format, load_isolated
+    from .results import versions
 
     if path is None:
         import platform
@@ -179,12 +189,11 @@ def info_cmd(path: str | None) -> None:
         return
     try:
         if path.endswith((".h5", ".hdf5")):
-            with open_checked(path, what="spikesim network or result file") as fh:
-                is_result = "run_json" in fh.attrs
-            if is_result:
-                click.echo(Result.from_hdf5(path).summary())
+            if is_legacy_format(path) and not in_worker():  # a damaged one may hang libhdf5
+                what = "spikesim network or result file"
+                click.echo(load_isolated("spikesim.cli:hdf5_summary", path, {}, what=what))
             else:
-                click.echo(Network.from_hdf5(path).summary())
+                click.echo(hdf5_summary(path))
         else:
             net, run = load_run_config(path)
             click.echo(net.summary())

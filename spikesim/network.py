@@ -751,23 +751,28 @@ class Network:
     @classmethod
     def from_hdf5(cls, group_or_path: Any, *, name: str = "network") -> Network:
         """The network stored by :meth:`to_hdf5` (also the ``network`` group of a result
-        file). A missing, damaged or foreign file raises a spikesim error naming it."""
-        from ._hdf5 import open_checked
+        file). A missing, damaged or foreign file raises a spikesim error naming it. A file
+        in the format before 2026-11-26 (no checksums; a damaged one can hang libhdf5) is
+        read in a worker process (:func:`spikesim._hdf5.load_isolated`), ~0.5 s more."""
+        from ._hdf5 import in_worker, is_legacy_format, load_isolated, naming_file
 
         if isinstance(group_or_path, (str, os.PathLike)):
-            with open_checked(group_or_path, what="spikesim network file") as f:
-                return cls.from_hdf5(f, name=name)
-        filename = str(group_or_path.file.filename)
-        if name not in group_or_path:
-            raise ConfigError(filename, name, "no network description group in this HDF5 file")
-        g = group_or_path[name]
-        source = f"{filename}:{g.name}"
-        d = read_description(g, source=source)
+            filename = os.fspath(group_or_path)
+            if is_legacy_format(filename) and not in_worker():
+                d, source = load_isolated(
+                    "spikesim.network:_description_in_file",
+                    filename,
+                    {"name": name},
+                    what="spikesim network file",
+                )
+            else:
+                d, source = _description_in_file(filename, name=name)
+        else:
+            filename = str(group_or_path.file.filename)
+            d, source = _description_in_group(group_or_path, name)
         try:
             return cls.from_dict(d, source=source)
         except SpikesimError as err:
-            from ._hdf5 import naming_file
-
             raise naming_file(err, filename) from None
 
     # ------------------------------------------------------------------------- helpers
@@ -877,6 +882,26 @@ def _lists_to_arrays(obj: Any, fields: tuple[str, ...]) -> Any:
     return dataclasses.replace(
         obj, **{f: np.asarray(v, dtype=np.float64) for f, v in lists.items()}
     )
+
+
+def _description_in_group(group: Any, name: str) -> tuple[dict[str, Any], str]:
+    """The description dict in the network group ``name`` of an open HDF5 group, and the
+    source (file and group) errors name."""
+    filename = str(group.file.filename)
+    if name not in group:
+        raise ConfigError(filename, name, "no network description group in this HDF5 file")
+    g = group[name]
+    source = f"{filename}:{g.name}"
+    return read_description(g, source=source), source
+
+
+def _description_in_file(path: str, *, name: str = "network") -> tuple[dict[str, Any], str]:
+    """:func:`_description_in_group` of the HDF5 file ``path``, opened and checked (the part
+    of Network.from_hdf5 that reads the file: what a worker process runs for an old file)."""
+    from ._hdf5 import open_checked
+
+    with open_checked(path, what="spikesim network file") as f:
+        return _description_in_group(f, name)
 
 
 def read_description(g: Any, *, source: str) -> dict[str, Any]:

@@ -183,9 +183,17 @@ class Result:
         checksums, the SHA-256 of the JSON texts, the Fletcher-32 checksums of the data and
         the declared dataset sizes. A missing, damaged or foreign file raises a
         :class:`~spikesim.errors.SpikesimError` naming it."""
-        from ._hdf5 import open_checked
+        from ._hdf5 import in_worker, is_legacy_format, load_isolated, open_checked
 
         p = os.fspath(path) if isinstance(path, (str, os.PathLike)) else str(path)
+        if is_legacy_format(p) and not in_worker():  # a damaged one may hang libhdf5
+            return load_isolated(  # type: ignore[no-any-return]
+                "spikesim.results:Result.from_hdf5",
+                p,
+                {"allow_incomplete": allow_incomplete},
+                what="spikesim result file",
+                refuse=_result_file_error,
+            )
         with open_checked(p, what="spikesim result file", refuse=_result_file_error) as f:
             if "run_json" not in f.attrs:
                 raise ParameterError(

@@ -33,6 +33,7 @@ from typing import Any
 import h5py
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from load_worker import Loader
@@ -311,3 +312,81 @@ def test_files_written_before_the_format_change_still_read(tmp_path: Path) -> No
         assert np.array_equal(back.rates[name].rate_hz, r.rate_hz)
         assert back.rates[name].bin_s == r.bin_s
     assert ss.Network.from_hdf5(old_res).to_dict() == ss.Network.from_dict(res.network).to_dict()
+
+
+def _old_files(tmp_path: Path) -> tuple[Path, Path]:
+    """A network file and a result file in the layout written before the format change."""
+    net = _net().frozen(seed=1)
+    old_net = tmp_path / "old_net.h5"
+    with h5py.File(old_net, "w") as f:
+        _write_old_network_group(f, net)
+    res = ss.Simulator(_net(), seed=4).run(0.002)
+    old_res = tmp_path / "old_result.h5"
+    with h5py.File(old_res, "w") as f:  # the description first: the first heap object
+        _write_old_network_group(f, ss.Network.from_dict(res.network))
+        f.attrs["run_json"] = json.dumps(res.run)
+        f.attrs["provenance_json"] = json.dumps(res.provenance)
+        f.attrs["complete"] = True
+    return old_net, old_res
+
+
+def _damage_first_heap_object(path: Path) -> None:
+    """Point the size of the first object in the file's global heap collection (where the
+    variable-length strings live) into the zeros of the collection's free space: libhdf5
+    parsing the collection then reads an object of size 0 there and loops forever (checked
+    by hand: no answer in 60 s)."""
+    import struct
+
+    data = bytearray(path.read_bytes())
+    gcol = data.find(b"GCOL")
+    end = gcol + struct.unpack_from("<Q", data, gcol + 8)[0]
+    obj = gcol + 16  # objects: index (2 bytes), refs (2), reserved (4), size (8), data
+    while struct.unpack_from("<H", data, obj)[0] != 0:  # up to the free-space object
+        obj += 16 + -(-struct.unpack_from("<Q", data, obj + 8)[0] // 8) * 8
+        assert obj + 16 <= end
+    assert data[obj + 16 : obj + 48] == bytes(32)
+    struct.pack_into("<Q", data, gcol + 24, obj + 16 - (gcol + 32))
+    path.write_bytes(bytes(data))
+
+
+def test_old_format_files_that_hang_libhdf5_are_errors_after_the_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files in the earliest HDF5 format are read in a worker process (spikesim._hdf5.
+    load_isolated): a damaged global heap that makes libhdf5 loop is an error naming the file
+    after LEGACY_TIMEOUT_S (set to 1 s here), ConfigError for networks, ParameterError for
+    results (as their other file problems), and the CLI exits 1 with the message."""
+    import spikesim._hdf5 as h5
+    from spikesim.cli import cli
+
+    monkeypatch.setattr(h5, "LEGACY_TIMEOUT_S", 1.0)
+    old_net, old_res = _old_files(tmp_path)
+    assert h5.is_legacy_format(old_net) and h5.is_legacy_format(old_res)
+    assert not h5.is_legacy_format(tmp_path / "missing.h5")
+    for path in (old_net, old_res):
+        _damage_first_heap_object(path)
+    with pytest.raises(ConfigError, match=rf"{old_net}.*no answer in 1 s.*before 2026-11-26"):
+        ss.Network.from_hdf5(old_net)
+    with pytest.raises(ParameterError, match=rf"{old_res}: file must be .*no answer in 1 s"):
+        ss.Result.from_hdf5(old_res)
+    r = CliRunner().invoke(cli, ["info", str(old_net)])
+    assert r.exit_code == 1 and "no answer in 1 s" in r.output, r.output
+
+
+def test_old_format_reader_crash_and_errors_come_back_from_the_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that dies (here: a reader that raises SIGSEGV on purpose) is an error naming
+    the signal; a spikesim error raised in the worker comes back with its type and fields."""
+    import spikesim._hdf5 as h5
+
+    old_net, _ = _old_files(tmp_path)
+    (tmp_path / "crashing_reader.py").write_text(
+        "import faulthandler\n\n\ndef read(path):\n    faulthandler._sigsegv()\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))  # the worker gets this process's sys.path
+    with pytest.raises(ConfigError, match=rf"{old_net}.*died \(signal SIGSEGV"):
+        h5.load_isolated("crashing_reader:read", str(old_net), {}, what="test file")
+    with pytest.raises(ConfigError, match=rf"{old_net}.*'nope'.*no network description") as e:
+        ss.Network.from_hdf5(old_net, name="nope")
+    assert e.value.key == "nope"

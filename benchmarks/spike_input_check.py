@@ -6,7 +6,10 @@ The input is an N-MNIST-sized spike tensor, 300 steps x batch 32 x (2 x 34 x 34)
 -> 10 CubaLIF (two Dense projections), ``Simulator.run`` and ``forward`` + backward. Times are
 the best of ``--repeat`` calls after one warm-up, one thread (``torch.set_num_threads(1)``).
 
-    .venv/bin/python benchmarks/spike_input_check.py [--repeat 5]
+    .venv/bin/python benchmarks/spike_input_check.py [--repeat 5] [--steps 300] [--batch 32]
+
+It also checks what the check is for: a float32 input with one entry 2 at a known place is
+refused for ``binary`` (and taken for ``count``), and the error names that place.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import torch
 import spikesim as ss
 from spikesim.engine.simulator import check_spike_values
 
-T, B, N = 300, 32, 2 * 34 * 34
+N = 2 * 34 * 34
 
 
 def _net(values: str) -> ss.Network:
@@ -46,7 +49,10 @@ def _best(fn, repeat: int) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=300, help="time steps T of the input")
+    ap.add_argument("--batch", type=int, default=32, help="batch size B of the input")
     args = ap.parse_args()
+    T, B = args.steps, args.batch
     torch.set_num_threads(1)
     x = (torch.rand(T, B, N, generator=torch.Generator().manual_seed(0)) < 0.05).float()
     print("| input dtype | values | check ms | ns per entry |\n|---|---|---|---|")
@@ -55,6 +61,15 @@ def main() -> None:
         for values in ("real", "count", "binary"):
             t = _best(lambda xx=xx, v=values: check_spike_values("input 'x'", xx, v), args.repeat)
             print(f"| {str(dtype)[6:]} | {values} | {t * 1e3:.1f} | {t / xx.numel() * 1e9:.2f} |")
+    bad = x.clone()
+    bad[T // 2, B - 1, 7] = 2.0
+    try:
+        check_spike_values("input 'x'", bad, "binary")
+        named = False
+    except ss.ParameterError as err:
+        named = f"step {T // 2}" in str(err) and "neuron 7" in str(err)
+    check_spike_values("input 'x'", bad, "count")
+    print(f"\na 2 in a binary input refused, naming step and neuron: {named}")
     sim = ss.Simulator(_net("binary"), batch_size=B)
     run = _best(lambda: sim.run(T * 1e-3, inputs={"x": x}, progress=False), args.repeat)
     train = ss.Simulator(_net("binary"), batch_size=B, differentiable=True)

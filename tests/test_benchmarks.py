@@ -95,7 +95,7 @@ def test_every_benchmark_has_a_test() -> None:
     tested = {"bench_prophesee_decode", "sensors_transforms", "scale_series", "coba_brian2"}
     tested |= {"linear_lif", "linear_lif_precision", "classification_accuracy"}
     tested |= {"classification_peers", "replay_bench", "wave_rnn_bench", "spindle_waves_bench"}
-    tested |= {"hardware_lava"}
+    tested |= {"hardware_lava", "spike_input_check"}
     assert {p.stem for p in BENCH.glob("*.py")} == tested
 
 
@@ -216,6 +216,20 @@ def test_coba_brian2(tmp_path: Path) -> None:
         assert _num(torch_row[col]) == pytest.approx(_num(brian[col]), rel=0.05), col
     assert 5.0 < _num(torch_row["exc rate (Hz)"]) < 50.0
     _time(_num(re.search(r"Brian2 2.9.0 numpy loop / spikesim compiled run: ([\d.]+)", out)[1]))
+
+
+def test_spike_input_check(tmp_path: Path) -> None:
+    out = _run("spike_input_check.py", "--steps", 20, "--batch", 2, "--repeat", 1, cwd=tmp_path)
+    rows = _table(out, "input dtype")
+    kinds = {(r["input dtype"], r["values"]) for r in rows}
+    dtypes = ("float32", "float64", "float16", "uint8", "bool")
+    assert kinds == {(d, v) for d in dtypes for v in ("real", "count", "binary")}
+    for r in rows:  # a bool input is not read: 0.0 ms is a valid time there
+        assert math.isfinite(_num(r["check ms"])) and _num(r["check ms"]) >= 0, r
+    assert "a 2 in a binary input refused, naming step and neuron: True" in out
+    for line in ("Simulator.run (float32 input, check included)", "forward + backward"):
+        (hit,) = [ln for ln in out.splitlines() if ln.startswith(line)]
+        _time(hit.rsplit(":", 1)[1].removesuffix("ms"))
 
 
 def test_linear_lif(tmp_path: Path) -> None:

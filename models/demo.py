@@ -66,7 +66,7 @@ def edge_network(*, width: int = 34, height: int = 34, dt_s: float = 1e-3) -> ss
     n_edges = 4.0 * ((height + 2 - 4) // 2 + 1) * ((width + 2 - 4) // 2 + 1)
     check_fits("edge_network", "width, height", 8.0 * 4 * n_edges, f"{width} x {height} pixels")
     net = ss.Network(dt_s=dt_s, name="dvs_edges")
-    net.add_spike_tensor("dvs", 2 * height * width, shape=(2, height, width))
+    net.add_spike_tensor("dvs", 2 * height * width, shape=(2, height, width), values="count")
     kernel = _edge_kernels(4)
     conv = ss.Conv2d(kernel=kernel * 0.45, stride=2, padding=1)
     out_h, out_w = (height + 2 - 4) // 2 + 1, (width + 2 - 4) // 2 + 1

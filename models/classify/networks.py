@@ -107,7 +107,7 @@ def dense_classifier_network(
     hidden = _ints("hidden", hidden, minimum=1)
     net = Network(dt_s=dt_s, name="dense_classifier")
     size = int(np.prod(input_shape))
-    net.add_spike_tensor(INPUT, size, shape=input_shape)
+    net.add_spike_tensor(INPUT, size, shape=input_shape, values="count")
     g = _gain(dt_s, tau_syn_s, tau_mem_s)
     pre, fan = INPUT, size
     layers = [*hidden, n_classes]
@@ -157,7 +157,7 @@ def conv_classifier_network(
     stride = check_int("classifier", "stride", stride, minimum=1)
     seed = check_seed("classifier", seed)
     net = Network(dt_s=dt_s, name="conv_classifier")
-    net.add_spike_tensor(INPUT, c * h * w, shape=(c, h, w))
+    net.add_spike_tensor(INPUT, c * h * w, shape=(c, h, w), values="count")
     g = _gain(dt_s, tau_syn_s, tau_mem_s)
     rng = np.random.default_rng(seed)
     pre, shape = INPUT, (c, h, w)

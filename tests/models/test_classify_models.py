@@ -22,7 +22,7 @@ from spikesim.models.classify.experiment import run_experiment, train_small_clas
 from spikesim.models.classify.saccade import SaccadeMNIST
 
 from spikesim import Conv2d, CubaLIF, Dense
-from spikesim.errors import ConfigError, ShapeError
+from spikesim.errors import ConfigError, ParameterError, ShapeError
 from spikesim.network import Network
 
 
@@ -76,6 +76,13 @@ def test_classifier_forward_compact_inputs_padding_and_carry(one_thread) -> None
         m(x[:, :, :, :10])
     with pytest.raises(ShapeError):
         m(torch.zeros(7, 10, 2, 12, 12, dtype=torch.uint8))
+    # inputs are spike counts: a negative or fractional entry is refused, naming where it is
+    for bad in (-1.0, 0.5):
+        xb = x.float()
+        xb[2, 4, 1, 3, 5] = bad
+        with pytest.raises(ParameterError, match=rf"{bad}.*step 4, batch 2"):
+            m(xb)
+    assert torch.equal(m((x * 3).float())["logits"], m(x * 3)["logits"])  # counts > 1 are fine
 
 
 def test_saccade_dataset_fixed_split_and_cache(mnist_dir: Path, tmp_path: Path) -> None:

@@ -453,21 +453,102 @@ def _text(g: Any, key: str, where: str) -> str:
     return read_text(g, key, source=where, digest=False)
 
 
-def rerun(path: str | os.PathLike, **overrides: Any) -> Result:
-    """Run again the simulation recorded in a result file (same network, settings and seed)."""
+#: what :func:`rerun` may change: where, in which precision, how long and how it is streamed
+RERUN_OPTIONS = (
+    "duration_s",
+    "device",
+    "dtype",
+    "inputs",
+    "out",
+    "chunk_steps",
+    "progress",
+    "nan_check_every",
+)
+
+
+def rerun(
+    path: str | os.PathLike,
+    *,
+    duration_s: float | None = None,
+    device: Any = "cpu",
+    dtype: Any = None,
+    inputs: dict[str, Any] | None = None,
+    out: str | os.PathLike | None = None,
+    chunk_steps: int | None = None,
+    progress: bool | None = None,
+    nan_check_every: int | None = None,
+    **unknown: Any,
+) -> Result:
+    """Run again the simulation recorded in a result file: same network, mode, batch and seed.
+
+    With the defaults the rerun reproduces the recorded spikes, states and rates bit for bit
+    on the CPU (a run recorded on a GPU is reproduced on the CPU to float rounding; pass
+    ``device=`` to rerun it there). The options change only where, in which precision, how
+    long and how the run is streamed, never what is simulated (a different seed, mode or
+    batch size is a new run: ``simulate(Network.from_hdf5(path), ...)``).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A result file written by ``Simulator.run(..., out=)``, :func:`simulate` or
+        :meth:`Result.to_hdf5`.
+    duration_s : float, optional
+        Simulated time in seconds; default: the recorded duration. A shorter rerun repeats
+        the start of the recorded run (same spikes over the steps they share).
+    device : str or torch.device, optional
+        Where to run; default ``"cpu"`` (not the device recorded in the file).
+    dtype : str or torch.dtype, optional
+        ``"float32"`` or ``"float64"``; default: the recorded dtype.
+    inputs : dict, optional
+        Tensors [steps, batch, size] for the spike-tensor sources of the network (a result
+        file does not store them); required when the network has such sources.
+    out : str or os.PathLike, optional
+        Stream the new result to this HDF5 file (as ``Simulator.run``'s ``out``).
+    chunk_steps : int, optional
+        Steps per chunk (as ``Simulator.run``; results do not depend on it).
+    progress : bool, optional
+        Show a progress bar (None: from 100,000 steps on).
+    nan_check_every : int, optional
+        Steps between checks for non-finite states (as ``Simulator.run``).
+
+    Returns
+    -------
+    Result
+        The new run's result (read back from ``out`` when given).
+
+    Raises
+    ------
+    ConfigError
+        An option this function does not accept (naming it and the accepted ones).
+    ParameterError
+        An invalid value of an accepted option; a missing, damaged or foreign file.
+    """
     from .engine import simulate
     from .network import Network
 
+    if unknown:
+        key = sorted(unknown)[0]
+        problem = f"not an option of rerun; accepted: {', '.join(RERUN_OPTIONS)}"
+        if key in ("seed", "mode", "batch_size"):
+            problem += (
+                f" (a rerun keeps the recorded {key}; a new run: "
+                "simulate(Network.from_hdf5(path), ...))"
+            )
+        raise ConfigError("rerun", key, problem)
     old = Result.from_hdf5(path)
     net = Network.from_hdf5(path)
-    run = dict(old.run)
-    run.update(overrides)
+    run = old.run
     return simulate(
         net,
-        duration_s=run["n_steps"] * run["dt_s"],
+        duration_s=run["n_steps"] * run["dt_s"] if duration_s is None else duration_s,
         mode=run["mode"],
         batch_size=run["batch_size"],
         seed=run["seed"],
-        dtype=run["dtype"],
-        device=overrides.get("device", "cpu"),
+        dtype=run["dtype"] if dtype is None else dtype,
+        device=device,
+        inputs=inputs,
+        out=out,
+        progress=progress,
+        chunk_steps=chunk_steps,
+        nan_check_every=nan_check_every,
     )

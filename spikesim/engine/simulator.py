@@ -1214,9 +1214,22 @@ def simulate(
     out: str | os.PathLike | None = None,
     progress: bool | None = None,
     chunk_steps: int | None = None,
+    nan_check_every: int | None = None,
 ) -> Result:
-    """Build a :class:`Simulator` and run it once (the one-call API)."""
+    """Build a :class:`Simulator` and run it once (the one-call API).
+
+    The arguments are those of :class:`Simulator` (``mode``, ``batch_size``, ``seed``,
+    ``device``, ``dtype``) and of :meth:`Simulator.run` (``duration_s`` in seconds and the
+    rest); returns the run's :class:`~spikesim.results.Result`.
+    """
     sim = Simulator(
         network, mode=mode, batch_size=batch_size, seed=seed, device=device, dtype=dtype
     )
-    return sim.run(duration_s, inputs=inputs, out=out, progress=progress, chunk_steps=chunk_steps)
+    return sim.run(
+        duration_s,
+        inputs=inputs,
+        out=out,
+        progress=progress,
+        chunk_steps=chunk_steps,
+        nan_check_every=nan_check_every,
+    )

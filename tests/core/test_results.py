@@ -67,6 +67,36 @@ def test_rerun_reproduces_the_recorded_run_exactly(tmp_path):
     _same(first, again)
 
 
+def test_rerun_applies_its_options(tmp_path):
+    path = tmp_path / "run.h5"
+    first = ss.simulate(_net(), duration_s=0.03, seed=12, out=path, batch_size=3)
+    out = tmp_path / "again.h5"
+    short = ss.rerun(path, duration_s=0.02, out=out, chunk_steps=33, progress=False)
+    assert short.run["n_steps"] == 200 and short.duration_s == pytest.approx(0.02)
+    assert short.run["seed"] == 12 and short.run["batch_size"] == 3
+    assert ss.Result.from_hdf5(out).run["n_steps"] == 200  # the file was written
+    # a shorter rerun repeats the start of the recorded run, spike for spike
+    a, b = first.spikes["n_spikes"], short.spikes["n_spikes"]
+    keep = a.step < 200
+    assert b.count() > 0 and b.count() == int(keep.sum())
+    for key in ("step", "batch", "index"):
+        assert np.array_equal(getattr(a, key)[keep], getattr(b, key)), key
+    wide = ss.rerun(path, dtype="float64", duration_s=0.01)
+    assert wide.run["dtype"] == "float64" and wide.run["n_steps"] == 100
+
+
+def test_rerun_refuses_options_it_cannot_apply(tmp_path):
+    path = tmp_path / "run.h5"
+    ss.simulate(_net(), duration_s=0.01, seed=1, out=path)
+    with pytest.raises(ss.ConfigError, match="'bogus'.*accepted: duration_s, device") as err:
+        ss.rerun(path, duration_s=0.1, bogus=3)
+    assert err.value.key == "bogus"
+    with pytest.raises(ss.ConfigError, match="keeps the recorded seed"):
+        ss.rerun(path, seed=2)
+    with pytest.raises(ParameterError, match="duration_s"):
+        ss.rerun(path, duration_s=-1.0)
+
+
 def test_interrupted_run_leaves_an_incomplete_file(tmp_path):
     path = tmp_path / "bad.h5"
     net = _net()

@@ -3,7 +3,7 @@
 Each raises a :class:`~spikesim.errors.ParameterError` naming the object, the parameter and the
 value found: a seed that numpy/torch would refuse with a bare TypeError, an array or tensor with
 NaN/Inf, and an allocation larger than the machine's memory (refused before it is attempted,
-with the core's :func:`~spikesim._memory.host_memory_bytes`).
+with the core's :func:`~spikesim._memory.require_fits`, here as ``check_fits``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import numpy as np
 import torch
 
-from spikesim._memory import host_memory_bytes
+from spikesim._memory import require_fits as check_fits
 from spikesim._validate import check_int
 from spikesim.errors import ConfigError, ParameterError
 from spikesim.values import check_value
@@ -35,19 +35,6 @@ __all__ = [
 def check_seed(where: str, seed: Any, field: str = "seed") -> int:
     """A seed is an integer >= 0 (numpy's and torch's generators refuse anything else)."""
     return check_int(where, field, seed, minimum=0)
-
-
-def check_fits(where: str, field: str, n_bytes: float, found: str, hint: str = "") -> None:
-    """Refuse an allocation of ``n_bytes`` (a lower bound) that exceeds the host's memory."""
-    limit = host_memory_bytes()
-    if limit is not None and n_bytes > limit:
-        raise ParameterError(
-            where,
-            field,
-            f"small enough for its arrays to fit in memory ({limit / 2**30:.1f} GiB)",
-            f"{found}: at least {n_bytes / 2**30:.3g} GiB",
-            hint=hint,
-        )
 
 
 def finite_array(where: str, field: str, value: Any) -> np.ndarray:

@@ -22,7 +22,13 @@ from .errors import ParameterError
 if TYPE_CHECKING:
     from .network import Network, Population
 
-__all__ = ["check_memory", "host_memory_bytes", "distance_synapses", "distance_workspace_bytes"]
+__all__ = [
+    "check_memory",
+    "host_memory_bytes",
+    "require_fits",
+    "distance_synapses",
+    "distance_workspace_bytes",
+]
 
 
 def host_memory_bytes() -> int | None:
@@ -31,6 +37,22 @@ def host_memory_bytes() -> int | None:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
         return None
+
+
+def require_fits(where: str, field: str, n_bytes: float, found: str, hint: str = "") -> None:
+    """Refuse, before allocating, arrays of ``n_bytes`` (a lower bound) that exceed the host's
+    memory: a :class:`~spikesim.errors.ParameterError` naming ``where`` and ``field``, the limit
+    and ``found`` (what the user asked for), instead of a MemoryError or minutes of swapping
+    inside numpy or torch. The one such check for models/ and hardware/."""
+    limit = host_memory_bytes()
+    if limit is not None and n_bytes > limit:
+        raise ParameterError(
+            where,
+            field,
+            f"arrays that fit in memory ({limit / 2**30:.1f} GiB on host)",
+            f"{found}: at least {n_bytes / 2**30:.3g} GiB",
+            hint=hint,
+        )
 
 
 def _pair_integral(a0: float, a1: float, b0: float, b1: float, sigma: float) -> float:

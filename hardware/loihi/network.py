@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from spikesim._memory import host_memory_bytes
+from spikesim._memory import require_fits as require_memory
 from spikesim.errors import ParameterError, ShapeError
 
 __all__ = [
@@ -99,21 +99,6 @@ def spike_array(where: str, field: str, value: Any) -> np.ndarray:
     if arr.dtype != np.bool_ and not np.isin(arr, (0, 1)).all():
         raise ParameterError(where, field, "binary values (0/1 or bool)", "other values")
     return arr.astype(np.uint8)
-
-
-def require_memory(where: str, field: str, n_bytes: float, found: str, hint: str = "") -> None:
-    """Refuse, before allocating, arrays of ``n_bytes`` that exceed the host's memory (a
-    :class:`~spikesim.errors.ParameterError` naming ``where`` and ``field`` instead of a
-    MemoryError, or minutes of swapping, inside numpy or torch)."""
-    limit = host_memory_bytes()
-    if limit is not None and n_bytes > limit:
-        raise ParameterError(
-            where,
-            field,
-            f"arrays that fit in memory ({limit / 2**30:.1f} GiB on host)",
-            f"{found}: at least {n_bytes / 2**30:.3g} GiB",
-            hint=hint,
-        )
 
 
 def quantize_weights(

@@ -9,7 +9,7 @@ with the core's :func:`~spikesim._memory.require_fits`, here as ``check_fits``).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -23,6 +23,7 @@ from spikesim.values import check_value
 __all__ = [
     "check_seed",
     "check_fits",
+    "check_options",
     "finite_array",
     "check_tensor",
     "check_float_dtype",
@@ -105,3 +106,13 @@ def dataclass_from_dict(cls: type[T], d: Any, source: str) -> T:
     if validate is not None:
         validate()
     return obj
+
+
+def check_options(where: str, kind: str, options: Mapping[str, Any], known: Sequence[str]) -> None:
+    """Refuse keyword ``options`` for ``kind`` that are not among ``known`` (a misspelt option is
+    a :class:`~spikesim.errors.ParameterError` naming it, not a TypeError deep in a builder)."""
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise ParameterError(
+            where, f"options of {kind!r}", f"keywords among {', '.join(known)}", unknown[0]
+        )

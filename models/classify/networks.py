@@ -24,7 +24,7 @@ from spikesim._validate import check_int, check_positive
 from spikesim.dynamics.surrogate import SavedTensorStats, compact_saved_spikes
 from spikesim.errors import ParameterError, ShapeError
 
-from .._checks import check_fits, check_seed
+from .._checks import check_fits, check_options, check_seed
 
 __all__ = [
     "dense_classifier_network",
@@ -353,14 +353,7 @@ def build_classifier(
             for p in inspect.signature(builders[kind]).parameters.values()
             if p.name not in ("input_shape", "n_classes", "seed")
         ]
-        unknown = sorted(set(options) - set(known))
-        if unknown:
-            raise ParameterError(
-                "classifier",
-                f"options of {kind!r}",
-                f"keywords among {', '.join(known)}",
-                unknown[0],
-            )
+        check_options("classifier", kind, options, known)
     if kind == "dense":
         net = dense_classifier_network(input_shape=input_shape, n_classes=n_classes, **options)
     elif kind == "conv":

@@ -38,7 +38,14 @@ from torch import nn
 from spikesim._validate import check_int
 from spikesim.errors import ParameterError, ShapeError
 
-from .._checks import check_device, check_fits, check_float_dtype, check_generator, check_tensor
+from .._checks import (
+    check_device,
+    check_fits,
+    check_float_dtype,
+    check_generator,
+    check_options,
+    check_tensor,
+)
 from .fused import wave_recurrence
 
 __all__ = [
@@ -514,12 +521,5 @@ def build_model(kind: str, n_inp: int, n_out: int, **options) -> SequenceModel:
         for p in inspect.signature(cls.__init__).parameters.values()
         if p.kind is inspect.Parameter.KEYWORD_ONLY
     ]
-    unknown = sorted(set(options) - set(known))
-    if unknown:
-        raise ParameterError(
-            "build_model",
-            f"options of {kind!r}",
-            f"keywords among {', '.join(known)}",
-            unknown[0],
-        )
+    check_options("build_model", kind, options, known)
     return cls(n_inp, n_out, **options)

@@ -65,6 +65,7 @@ class Ring:
     circumference_m: float = 1.0
 
     def validate(self, where: str, shape: tuple[int, ...]) -> None:
+        """Raise a ParameterError (naming ``where``) unless the circumference is > 0."""
         check_positive(where, "layout.circumference_m", self.circumference_m)
 
 
@@ -78,6 +79,8 @@ class Sheet:
     periodic: bool = False
 
     def validate(self, where: str, shape: tuple[int, ...]) -> None:
+        """Raise a ParameterError for a bad rows, cols or spacing_m and a ShapeError unless
+        ``rows * cols`` is the number of neurons of ``shape``."""
         check_int(where, "layout.rows", self.rows, minimum=1)
         check_int(where, "layout.cols", self.cols, minimum=1)
         check_positive(where, "layout.spacing_m", self.spacing_m)
@@ -101,6 +104,7 @@ class PoissonSource:
     rate_hz: Value = 10.0
 
     def validate(self, where: str) -> None:
+        """Raise a ParameterError (naming ``where``) for a non-finite or negative rate."""
         check_value(where, "rate_hz", self.rate_hz)
         if isinstance(self.rate_hz, (int, float)) and self.rate_hz < 0:
             raise ParameterError(where, "rate_hz", ">= 0", self.rate_hz)
@@ -117,6 +121,9 @@ class SpikeTimesSource:
     times_s: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
 
     def validate(self, where: str) -> None:
+        """Raise for arrays that are not 1-D or differ in length (ShapeError) and for times
+        that are not finite numbers >= 0 (ParameterError); indices are checked against the
+        population size by :meth:`Network.add_population`."""
         idx, t = np.asarray(self.indices), np.asarray(self.times_s)
         for field, arr in (("indices", idx), ("times_s", t)):
             if arr.ndim != 1:
@@ -152,6 +159,7 @@ class SpikeTensorSource:
     values: str = "real"
 
     def validate(self, where: str) -> None:
+        """Raise a ParameterError unless ``values`` is "real", "count" or "binary"."""
         check_choice(where, "values", self.values, SPIKE_TENSOR_VALUES)
 
 
@@ -178,10 +186,12 @@ class Population:
 
     @property
     def is_source(self) -> bool:
+        """True for an input source (Poisson, spike times, spike tensor), False for neurons."""
         return isinstance(self.model, (PoissonSource, SpikeTimesSource, SpikeTensorSource))
 
     @property
     def dims(self) -> tuple[int, ...]:
+        """The population's shape: ``shape`` if given, else ``(size,)``."""
         return self.shape if self.shape is not None else (self.size,)
 
 
@@ -216,6 +226,8 @@ class CurrentInput:
 
 @dataclasses.dataclass(frozen=True)
 class SpikeMonitor:
+    """Records the spikes of ``indices`` (None: all neurons) of population ``target``."""
+
     name: str
     target: str
     indices: tuple[int, ...] | None = None
@@ -283,6 +295,42 @@ class Network:
         shape: tuple[int, ...] | None = None,
         layout: Ring | Sheet | None = None,
     ) -> Population:
+        """Add ``size`` neurons of one model (or an input source) as a population.
+
+        Parameters
+        ----------
+        name : str
+            Unique name in this network (letters, digits and ``_``).
+        size : int
+            Number of neurons (>= 1).
+        model : NeuronModel or source
+            A neuron model (:class:`~spikesim.LIF`, :class:`~spikesim.AdLIF`,
+            :class:`~spikesim.CubaLIF`, :class:`~spikesim.Izhikevich`,
+            :class:`~spikesim.RateUnit`) or an input source (:class:`PoissonSource`,
+            :class:`SpikeTimesSource`, :class:`SpikeTensorSource`; :meth:`add_poisson`,
+            :meth:`add_spike_times` and :meth:`add_spike_tensor` build those). Per-neuron
+            values given as lists or arrays must have ``size`` entries.
+        shape : tuple of int, optional
+            Shape of the population (e.g. ``(channels, height, width)`` for ``Conv2d``
+            projections); its product must equal ``size``. Default: ``(size,)``.
+        layout : Ring or Sheet, optional
+            Positions in space (metres) for :class:`~spikesim.DistanceDependent`
+            connectivity; a ``Sheet`` must have ``rows * cols == size``.
+
+        Returns
+        -------
+        Population
+            The frozen population record (also in ``self.populations[name]``).
+
+        Raises
+        ------
+        ParameterError
+            A name already used or not a valid name, a bad size or shape, a model that is
+            neither a neuron model nor a source, a model parameter out of range, or a
+            ``dt_s`` too coarse for the model's time constants.
+        ShapeError
+            ``shape`` or a per-neuron array (or a ``Sheet``) that does not match ``size``.
+        """
         self._check_new("population", name)
         where = f"population {name!r}"
         size = check_int(where, "size", size, minimum=1)
@@ -326,9 +374,63 @@ class Network:
         return pop
 
     def add_poisson(self, name: str, size: int, *, rate_hz: Value, **kw: Any) -> Population:
+        """Add ``size`` independent Poisson spike trains (an input source).
+
+        Parameters
+        ----------
+        name : str
+            Unique name in this network.
+        size : int
+            Number of spike trains (>= 1).
+        rate_hz : float, array or distribution
+            Rate in Hz (>= 0): one number for all, ``size`` values, or a distribution
+            (:class:`~spikesim.Uniform`, ...) drawn per train with the run's seed.
+        **kw
+            ``shape`` and ``layout``, as for :meth:`add_population`.
+
+        Returns
+        -------
+        Population
+            The new source population.
+
+        Raises
+        ------
+        ParameterError
+            A name already used, a bad size or a negative or non-finite rate.
+        ShapeError
+            A rate array whose length is not ``size``.
+        """
         return self.add_population(name, size, PoissonSource(rate_hz=rate_hz), **kw)
 
     def add_spike_times(self, name: str, size: int, *, indices: Any, times_s: Any) -> Population:
+        """Add a source whose neurons fire at given times: neuron ``indices[i]`` at ``times_s[i]``.
+
+        A spike at time t is delivered at step ``floor(t / dt_s)`` (to within 1e-3 dt).
+
+        Parameters
+        ----------
+        name : str
+            Unique name in this network.
+        size : int
+            Number of neurons of the source (>= 1).
+        indices : sequence of int
+            Neuron of each spike, in ``[0, size)``.
+        times_s : sequence of float
+            Time of each spike in seconds (finite, >= 0), as long as ``indices``.
+
+        Returns
+        -------
+        Population
+            The new source population.
+
+        Raises
+        ------
+        ParameterError
+            A name already used, an index out of range or not an integer, a time that is
+            negative, NaN or infinite, or arrays that are not 1-D.
+        ShapeError
+            ``indices`` and ``times_s`` of different lengths.
+        """
         src = SpikeTimesSource(np.asarray(indices), np.asarray(times_s))
         return self.add_population(name, size, src)
 
@@ -340,11 +442,34 @@ class Network:
         shape: tuple[int, ...] | None = None,
         values: str = "real",
     ) -> Population:
-        """A source whose activity each run supplies as a tensor [steps, batch, size].
+        """Add a source whose activity each run supplies as a tensor [steps, batch, size].
 
-        ``values``: ``"binary"`` (spikes, 0 or 1), ``"count"`` (integers >= 0, e.g. events
-        binned per step) or ``"real"`` (any finite number: graded drive); each run's input is
-        checked against it (see :class:`SpikeTensorSource`)."""
+        Parameters
+        ----------
+        name : str
+            Unique name in this network.
+        size : int
+            Number of neurons of the source (>= 1).
+        shape : tuple of int, optional
+            Shape of the source (e.g. ``(2, height, width)`` for DVS polarities); its
+            product must equal ``size``. A run's tensor may then be [steps, batch, *shape].
+        values : str
+            ``"binary"`` (spikes, 0 or 1), ``"count"`` (integers >= 0, e.g. events binned per
+            step) or ``"real"`` (default: any finite number, a graded drive); each run's
+            input is checked against it (see :class:`SpikeTensorSource`).
+
+        Returns
+        -------
+        Population
+            The new source population (``Simulator.run(..., inputs={name: tensor})``).
+
+        Raises
+        ------
+        ParameterError
+            A name already used, a bad size or an unknown ``values``.
+        ShapeError
+            A ``shape`` whose product is not ``size``.
+        """
         return self.add_population(name, size, SpikeTensorSource(values=values), shape=shape)
 
     def add_projection(
@@ -358,6 +483,49 @@ class Network:
         delay_steps: int = 0,
         trainable: bool = False,
     ) -> Projection:
+        """Connect population ``pre`` to population ``post`` by a connectivity rule.
+
+        Parameters
+        ----------
+        name : str
+            Unique name in this network.
+        pre : str
+            Name of the presynaptic population (a neuron population or a source).
+        post : str
+            Name of the postsynaptic neuron population (not a source).
+        connectivity : Connectivity
+            The rule and its weights: :class:`~spikesim.Dense`, :class:`~spikesim.Sparse`,
+            :class:`~spikesim.FixedFanIn`, :class:`~spikesim.OneToOne`,
+            :class:`~spikesim.Conv2d`, :class:`~spikesim.Circulant`,
+            :class:`~spikesim.DistanceDependent` or :class:`~spikesim.Explicit`. Weights are
+            in the units of the post model's synaptic drive: mV for current-based ``LIF``
+            and ``AdLIF``, a conductance relative to the leak (>= 0) for conductance-based
+            ones, model units for ``CubaLIF``, mV/ms for ``Izhikevich``, mV for
+            ``RateUnit`` drive.
+        receptor : str
+            ``"exc"`` (default) or ``"inh"``; inhibitory weights are subtracted.
+        delay_steps : int
+            Transmission delay in steps of ``dt_s`` (>= 0), added to any per-synapse delay the
+            rule draws (``DistanceDependent``).
+        trainable : bool
+            Whether the training path makes the weights torch parameters.
+
+        Returns
+        -------
+        Projection
+            The frozen projection record (also in ``self.projections[name]``).
+
+        Raises
+        ------
+        ParameterError
+            A name already used, an unknown ``pre`` or ``post``, a source as ``post``, a bad
+            receptor, delay or ``trainable``, a rule's parameter out of range, negative
+            weights onto conductance synapses, or ``DistanceDependent`` between populations
+            without a layout.
+        ShapeError
+            A rule that does not fit the populations' shapes (e.g. ``OneToOne`` between
+            sizes that differ, a weight array of the wrong shape).
+        """
         self._check_new("projection", name)
         where = f"projection {name!r}"
         p_pre = self._pop(where, "pre", pre)
@@ -403,6 +571,38 @@ class Network:
         start_s: float = 0.0,
         stop_s: float | None = None,
     ) -> CurrentInput:
+        """Add a constant drive into a neuron population from ``start_s`` to ``stop_s``.
+
+        Parameters
+        ----------
+        name : str
+            Unique name in this network.
+        target : str
+            Name of the neuron population driven (not a source).
+        amplitude_mV : float, array or distribution
+            The drive added to the membrane input every step: mV for ``LIF`` and ``AdLIF``
+            (like ``i_bias_mV``), model units for ``CubaLIF`` (like ``bias``), mV/ms for
+            ``Izhikevich`` (like ``i_bias``), mV of drive for ``RateUnit``. One number, one
+            value per neuron, or a distribution drawn per neuron with the run's seed.
+        start_s : float
+            Onset in seconds (>= 0; default 0), rounded to the nearest step.
+        stop_s : float, optional
+            Offset in seconds (> ``start_s``), rounded to the nearest step; default: the end
+            of the run.
+
+        Returns
+        -------
+        CurrentInput
+            The frozen current record (also in ``self.currents[name]``).
+
+        Raises
+        ------
+        ParameterError
+            A name already used, an unknown target or a source as target, a non-finite
+            amplitude, a negative ``start_s`` or ``stop_s <= start_s``.
+        ShapeError
+            A per-neuron amplitude array whose length is not the target's size.
+        """
         self._check_new("current", name)
         where = f"current {name!r}"
         pop = self._pop(where, "target", target)
@@ -439,6 +639,28 @@ class Network:
     def monitor_spikes(
         self, target: str, *, name: str | None = None, indices: Any = None
     ) -> SpikeMonitor:
+        """Record the spikes of a population (neurons or a source) during runs.
+
+        Parameters
+        ----------
+        target : str
+            Name of the population.
+        name : str, optional
+            Name of the monitor (the key in ``Result.spikes``); default ``"<target>_spikes"``.
+        indices : int or sequence of int, optional
+            Distinct neuron indices in ``[0, size)`` to record; default: all neurons.
+
+        Returns
+        -------
+        SpikeMonitor
+            The frozen monitor record.
+
+        Raises
+        ------
+        ParameterError
+            A name already used, an unknown target, or indices out of range, not integers
+            or repeated.
+        """
         name = f"{target}_spikes" if name is None else name
         self._check_new("monitor", name)
         where = f"monitor {name!r}"
@@ -456,6 +678,36 @@ class Network:
         indices: Any = None,
         every_steps: int = 1,
     ) -> StateMonitor:
+        """Record state variables of a neuron population during runs.
+
+        Parameters
+        ----------
+        target : str
+            Name of the neuron population (sources have no state).
+        variables : str or sequence of str
+            Distinct state variable names of the model (values in the model's units): ``v``
+            (mV), ``i_exc``, ``i_inh`` (mV of drive) for ``LIF``, plus ``w`` (mV) for
+            ``AdLIF``; ``u``, ``v`` for ``CubaLIF``; ``v`` (mV), ``u``, ``i_exc``, ``i_inh``
+            for ``Izhikevich``; ``r`` (Hz), ``s_exc``, ``s_inh`` for ``RateUnit``; ``r``
+            (the rate in Hz) for every model.
+        name : str, optional
+            Name of the monitor (the key in ``Result.states``); default ``"<target>_state"``.
+        indices : int or sequence of int, optional
+            Distinct neuron indices in ``[0, size)``; default: all neurons.
+        every_steps : int
+            Record every this many steps (>= 1; default 1).
+
+        Returns
+        -------
+        StateMonitor
+            The frozen monitor record.
+
+        Raises
+        ------
+        ParameterError
+            A name already used, an unknown target or a source, an unknown or repeated
+            variable, bad indices or ``every_steps < 1``.
+        """
         name = f"{target}_state" if name is None else name
         self._check_new("monitor", name)
         where = f"monitor {name!r}"
@@ -498,6 +750,31 @@ class Network:
     def monitor_rate(
         self, target: str, *, name: str | None = None, bin_s: float = 1e-3
     ) -> RateMonitor:
+        """Record the population rate (Hz per neuron, per trial) in bins of ``bin_s``.
+
+        In spiking mode a bin holds the spike count divided by the number of neurons and
+        ``bin_s``; in rate mode the mean of the neurons' rates over the bin.
+
+        Parameters
+        ----------
+        target : str
+            Name of the population (neurons or a source).
+        name : str, optional
+            Name of the monitor (the key in ``Result.rates``); default ``"<target>_rate"``.
+        bin_s : float
+            Bin width in seconds, a whole multiple of ``dt_s`` (default 1 ms).
+
+        Returns
+        -------
+        RateMonitor
+            The frozen monitor record.
+
+        Raises
+        ------
+        ParameterError
+            A name already used, an unknown target, or a ``bin_s`` that is not a positive
+            whole multiple of ``dt_s``.
+        """
         name = f"{target}_rate" if name is None else name
         self._check_new("monitor", name)
         where = f"monitor {name!r}"
@@ -714,12 +991,29 @@ class Network:
         return net
 
     def to_toml(self, path: str | os.PathLike) -> None:
+        """Write the description (:meth:`to_dict`) as a TOML file at ``path`` (overwritten).
+
+        Arrays (weights, per-neuron values) are written as TOML lists; for large arrays
+        :meth:`to_hdf5` is smaller and faster. A ``[run]`` table may be added by hand for
+        ``spikesim run``.
+        """
         import tomli_w
 
         Path(path).write_text(tomli_w.dumps(self.to_dict()))
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike) -> Network:
+        """Read a network written by :meth:`to_toml` (or by hand in that form).
+
+        A ``[run]`` table beside the description (``spikesim run``'s settings) is ignored.
+
+        Raises
+        ------
+        ConfigError
+            A missing, unreadable or malformed file, unknown or missing keys.
+        ParameterError
+            An invalid value (naming the population, projection, ... and the field).
+        """
         d = read_toml(path)
         if "run" in d:  # a run config may carry a [run] table beside the network
             d = {k: v for k, v in d.items() if k != "run"}
@@ -821,6 +1115,7 @@ class Network:
         return out
 
     def summary(self) -> str:
+        """One line per population (size and model) and per projection (rule, receptor)."""
         lines = [f"Network {self.name!r}: dt = {self.dt_s * 1e3:g} ms"]
         for p in self.populations.values():
             kind = p.model.kind

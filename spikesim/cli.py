@@ -204,6 +204,7 @@ def info_cmd(path: str | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The ``spikesim`` console script: run the CLI on ``argv`` (default ``sys.argv[1:]``)."""
     cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="spikesim")
 
 

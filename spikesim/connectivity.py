@@ -50,11 +50,15 @@ class SynapseTable:
 
 @dataclasses.dataclass(frozen=True)
 class Connectivity:
+    """Base class of the connectivity rules (frozen dataclasses with a ``kind`` name)."""
+
     kind: ClassVar[str] = ""
     value_fields: ClassVar[tuple[str, ...]] = ("weight",)
     array_fields: ClassVar[tuple[str, ...]] = ()
 
     def validate(self, where: str, pre_shape: tuple[int, ...], post_shape: tuple[int, ...]) -> None:
+        """Raise a ParameterError or ShapeError (naming ``where``) unless the rule's values
+        are valid and fit populations of shapes ``pre_shape`` and ``post_shape``."""
         for name in self.value_fields:
             check_value(where, name, getattr(self, name))
 
@@ -75,6 +79,7 @@ class Connectivity:
             raise ShapeError(where, "weight", expected, w.shape)
 
     def to_dict(self) -> dict[str, Any]:
+        """The rule as a JSON/TOML-ready table: ``kind`` and every field that is set."""
         d: dict[str, Any] = {"kind": self.kind}
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
@@ -91,6 +96,8 @@ class Connectivity:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], *, where: str) -> Connectivity:
+        """The rule of :meth:`to_dict`'s table; unknown or missing fields are ConfigErrors
+        naming ``where``."""
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - names - {"kind"})
         if unknown:
@@ -191,6 +198,7 @@ class Conv2d(Connectivity):
     padding: int = 0
 
     def out_shape(self, pre_shape: tuple[int, ...]) -> tuple[int, int, int]:
+        """(c_out, H', W') of the output for an input of shape (c_in, H, W)."""
         c_out, _, kh, kw = np.shape(self.kernel)
         _, h, w = pre_shape
         s, p = self.stride, self.padding
@@ -238,6 +246,7 @@ class Circulant(Connectivity):
     channels: int = 1
 
     def kernel3(self) -> np.ndarray:
+        """``weights`` as a float64 array [c_out, c_in, len(offsets)]."""
         w = np.asarray(self.weights, dtype=np.float64)
         if w.ndim == 1:
             w = w.reshape(1, 1, -1)
@@ -348,6 +357,7 @@ CONNECTIVITIES: dict[str, type[Connectivity]] = {
 
 
 def connectivity_from_dict(d: dict[str, Any], *, where: str) -> Connectivity:
+    """The rule of a table with a ``kind`` (one of :data:`CONNECTIVITIES`)."""
     if not isinstance(d, dict):
         raise ConfigError(where, "connectivity", f"expected a table, got {d!r}")
     kind = d.get("kind")

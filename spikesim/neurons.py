@@ -44,6 +44,9 @@ class NeuronModel:
     max_dt_fraction: ClassVar[float] = 1.0
 
     def validate(self, where: str) -> None:
+        """Raise a ParameterError naming ``where`` and the field for a value out of range:
+        time constants > 0, ``nonnegative_fields`` >= 0, the rest finite numbers (value
+        fields may also be arrays or distributions)."""
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
             if v is None or isinstance(v, str) and isinstance(f.default, str):
@@ -78,6 +81,7 @@ class NeuronModel:
         raise ParameterError(self.kind, field, "a value", None)
 
     def to_dict(self) -> dict[str, Any]:
+        """The model as a JSON/TOML-ready table: ``kind`` and every field that is set."""
         d: dict[str, Any] = {"kind": self.kind}
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
@@ -88,6 +92,8 @@ class NeuronModel:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], *, where: str) -> NeuronModel:
+        """The model of :meth:`to_dict`'s table; an unknown field is a ConfigError, a bad value
+        a ParameterError, both naming ``where``."""
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - names - {"kind"})
         if unknown:
@@ -288,6 +294,7 @@ MODELS: dict[str, type[NeuronModel]] = {
 
 
 def model_from_dict(d: dict[str, Any], *, where: str) -> NeuronModel:
+    """The neuron model of a table with a ``kind`` (one of :data:`MODELS`)."""
     kind = d.get("kind")
     if kind not in MODELS:
         raise ParameterError(where, "model.kind", f"one of {', '.join(sorted(MODELS))}", kind)

@@ -21,6 +21,7 @@ __all__ = ["SpikeData", "StateData", "RateData", "Result", "rerun", "versions"]
 
 
 def versions() -> dict[str, str]:
+    """Versions of spikesim, torch, numpy and Python (a result file's provenance)."""
     import torch
 
     from . import __version__
@@ -45,14 +46,19 @@ class SpikeData:
     index: np.ndarray
 
     def times_s(self, dt_s: float) -> np.ndarray:
+        """Spike times in seconds (``step * dt_s``), parallel to ``batch`` and ``index``."""
         return self.step * dt_s
 
     def count(self, *, batch: int | None = None) -> int:
+        """Number of spikes recorded, in all trials or in trial ``batch`` only."""
         return int(self.step.size if batch is None else np.count_nonzero(self.batch == batch))
 
 
 @dataclasses.dataclass
 class StateData:
+    """State traces of one monitor: ``values[var]`` is [n_records, batch, n_indices] at
+    ``steps``, for the neurons ``indices``, in the model's units (mV for ``v``)."""
+
     population: str
     steps: np.ndarray
     indices: np.ndarray
@@ -61,6 +67,8 @@ class StateData:
 
 @dataclasses.dataclass
 class RateData:
+    """Population rate of one monitor: ``rate_hz`` [n_bins, batch] in Hz, bins of ``bin_s``."""
+
     population: str
     bin_s: float
     rate_hz: np.ndarray  # [n_bins, batch]
@@ -80,10 +88,12 @@ class Result:
     # -------------------------------------------------------------------- accessors
     @property
     def dt_s(self) -> float:
+        """The network's time step in seconds."""
         return float(self.run["dt_s"])
 
     @property
     def duration_s(self) -> float:
+        """The simulated time in seconds (steps run x ``dt_s``)."""
         return float(self.run["n_steps"]) * self.dt_s
 
     def _spk(self, monitor: str) -> SpikeData:
@@ -127,6 +137,8 @@ class Result:
         return float(np.mean(cvs)) if cvs else float("nan")
 
     def summary(self) -> str:
+        """Run settings and wall time, then one line per monitor (spike count and mean rate,
+        mean population rate, or the variables and samples of a state monitor)."""
         lines = [
             f"run: {self.run['mode']} mode, {self.duration_s:g} s at dt = {self.dt_s * 1e3:g} ms, "
             f"batch {self.run['batch_size']}, seed {self.run['seed']}, {self.run.get('device', '?')}, "
@@ -349,6 +361,7 @@ class ResultWriter:
         batch: np.ndarray,
         index: np.ndarray,
     ) -> None:
+        """Append spikes (parallel arrays: step, trial, neuron index) to monitor ``name``."""
         self._group(f"spikes/{name}", population=population, size=size)
         for key, arr, dt in (
             ("step", step, np.int64),
@@ -366,6 +379,7 @@ class ResultWriter:
         steps: np.ndarray,
         values: dict[str, np.ndarray],
     ) -> None:
+        """Append records at ``steps`` (``values[var]``: [len(steps), batch, len(indices)])."""
         if f"states/{name}" not in self._f:
             self._group(f"states/{name}", population=population)
             self._create(f"states/{name}/indices", np.asarray(indices))
@@ -376,6 +390,7 @@ class ResultWriter:
     def append_rates(
         self, name: str, *, population: str, bin_s: float, rate_hz: np.ndarray
     ) -> None:
+        """Append bins of population rate (``rate_hz``: [n_bins, batch], Hz)."""
         self._group(f"rates/{name}", population=population, bin_s=bin_s)
         self._append(f"rates/{name}/rate_hz", np.asarray(rate_hz))
 

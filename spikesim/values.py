@@ -29,6 +29,8 @@ class Normal:
 
 @dataclasses.dataclass(frozen=True)
 class Uniform:
+    """Values drawn uniformly from ``[low, high)`` (``high >= low``)."""
+
     low: float
     high: float
 
@@ -119,6 +121,8 @@ def value_to_json(value: Value) -> Any:
 
 
 def value_from_json(obj: Any, *, where: str, field: str) -> Value:
+    """The value of :func:`value_to_json`'s form (a table with ``dist`` is a distribution),
+    checked; a bad one is a ParameterError naming ``where`` and ``field``."""
     if isinstance(obj, dict):
         kind = obj.get("dist")
         if kind not in _DISTS:

@@ -223,29 +223,81 @@ def _per_neuron(
 class Simulator(torch.nn.Module):
     """Runs one network description; reusable for several runs and for training.
 
+    Building draws the connectivity and per-neuron values from ``seed`` (numpy, in the order
+    :meth:`Network.frozen` and the Brian2 reference use); :meth:`run` simulates and records
+    the monitors, :meth:`forward` is the differentiable run for training (BPTT). The same
+    seed gives identical results on the CPU.
+
     Parameters
     ----------
-    network: the description.
-    mode: ``"spiking"`` or ``"rate"``.
-    batch_size: independent trials run side by side.
-    device, dtype: where and in which precision (``"float32"`` default, ``"float64"``).
-    seed: draws connectivity and initial values (numpy) and runtime noise (torch).
-    differentiable: spikes with a surrogate gradient (BPTT); ``surrogate_alpha`` its steepness.
+    network : Network
+        The description.
+    mode : str
+        ``"spiking"`` (default) or ``"rate"``.
+    batch_size : int
+        Independent trials run side by side (>= 1; default 1).
+    device : str or torch.device, optional
+        Where to run; default ``"cpu"``.
+    dtype : str or torch.dtype
+        ``"float32"`` (default) or ``"float64"``.
+    seed : int
+        In ``[0, 2**62)``: draws connectivity and initial values (numpy) and the runtime
+        noise of Poisson sources (torch).
+    differentiable : bool
+        Spikes with a surrogate gradient, for BPTT through :meth:`forward` (default False).
+    surrogate_alpha : float
+        Steepness of the SuperSpike surrogate gradient (> 0; default 100).
 
-    Attribute ``fast_loop`` (default True): spiking runs without gradient use the fused loop;
-    False selects the general loop (same results, more operations per step).
-    Attribute ``fused_layers`` (default True): in a differentiable ``forward``, a CubaLIF or
-    current-based LIF population fed only by dense, one-to-one or convolutional projections
-    from spike-tensor inputs or from populations that already ran this way runs over all
-    steps as one autograd node (:mod:`spikesim.dynamics.fused`), its input the projection of
-    all steps in one batched product. A feed-forward chain thus runs layer by layer, and with
-    no step loop at all when every population qualifies (``fused_populations`` names those
-    that did). The same spikes and carry as the step loop, gradients equal to float rounding,
-    less memory and time for BPTT; False steps every population (the step-by-step graph).
-    Attribute ``compiled_loop`` (default False): True runs that fused loop compiled (numba,
-    CPU, :mod:`spikesim.compiled`) when the network is supported: the same spikes bit for
-    bit, several times faster; otherwise the torch loop runs and ``compiled_reason`` says why
-    (None after a compiled run).
+    Raises
+    ------
+    ParameterError
+        An invalid option, or a network whose state and synapse tables cannot fit in the
+        memory of ``device`` (refused before anything is allocated).
+
+    Attributes
+    ----------
+    Settings that may be changed between runs:
+
+    fast_loop : bool
+        Default True: spiking runs without gradient use the fused loop; False selects the
+        general loop (same results, more operations per step).
+    compiled_loop : bool
+        Default False. True runs that fused loop compiled (numba, CPU,
+        :mod:`spikesim.compiled`) when the network is supported: the same spikes bit for
+        bit, several times faster; otherwise the torch loop runs and ``compiled_reason``
+        says why (None after a compiled run).
+    fused_layers : bool
+        Default True: in a differentiable ``forward``, a CubaLIF or current-based LIF
+        population fed only by dense, one-to-one or convolutional projections from
+        spike-tensor inputs or from populations that already ran this way runs over all
+        steps as one autograd node (:mod:`spikesim.dynamics.fused`), its input the
+        projection of all steps in one batched product. A feed-forward chain thus runs
+        layer by layer, and with no step loop at all when every population qualifies. The
+        same spikes and carry as the step loop, gradients equal to float rounding, less
+        memory and time for BPTT; False steps every population (the step-by-step graph).
+    spike_product_precision : str
+        Precision of the batched product of a dense projection leaving a spike tensor or a
+        fused layer (spiking mode): ``"fp32"`` (default), ``"bf16"`` or ``"fp8"`` (spikes
+        exact, the weight and the backward's output gradient rounded, fp32 accumulation
+        and result; fp8 needs a CUDA GPU of compute capability >= 8.9). See
+        :func:`spikesim.spike_matmul.spike_linear`; another value is a ParameterError
+        when such a product runs.
+    sparse_spike_products : bool
+        Default False. True: that product takes the spikes as a sparse CSR matrix
+        (event-driven: work and memory grow with the number of spikes; fp32 only, a
+        ParameterError with another ``spike_product_precision``). On the 2-core CPU it
+        beat the dense product at 5 % input activity; on an H200 the dense product was
+        4.4x faster (benchmarks/linear_lif.md).
+
+    Set by the last run (read only):
+
+    compiled_reason : str or None
+        Why the last run did not run compiled (None: it did).
+    fused_populations : tuple of str
+        The populations the last differentiable ``forward`` ran as fused layers, in the
+        order they ran (all of them: that run had no step loop).
+    dt_s : float
+        The network's time step in seconds.
     """
 
     def __init__(
@@ -491,11 +543,40 @@ class Simulator(torch.nn.Module):
     ) -> Result:
         """Simulate ``duration_s`` of biological time and return the monitored data.
 
-        ``inputs`` maps spike_tensor sources to tensors [steps, batch, size]. Runs are processed
-        in chunks of ``chunk_steps``; with ``out`` the monitor data of each chunk is streamed to
-        that HDF5 file as the run goes (memory bounded by one chunk; an interrupted run leaves
-        what it recorded, marked incomplete) and the returned result is read back from it. A
-        progress bar shows for long runs (``progress=None``: from 100,000 steps on).
+        Parameters
+        ----------
+        duration_s : float
+            Simulated time in seconds (> 0), rounded to a whole number of steps (>= 1).
+        inputs : dict, optional
+            Maps each spike_tensor source to a tensor [steps, batch, size] (or [steps,
+            batch, *shape]) of exactly the run's steps and ``batch_size``, its entries as the
+            source's ``values`` says; required when the network has such sources.
+        out : str or os.PathLike, optional
+            HDF5 file the monitor data of each chunk is streamed to as the run goes (memory
+            bounded by one chunk; an interrupted run leaves what it recorded, marked
+            incomplete); the returned result is then read back from it.
+        chunk_steps : int, optional
+            Steps per chunk (>= 1); default: as many as keep one chunk's state near 2**26
+            values, at most 10,000. Results do not depend on it.
+        progress : bool, optional
+            Show a progress bar; None (default): for runs of 100,000 steps or more.
+        nan_check_every : int, optional
+            Check every this many steps (>= 1) that no state variable became NaN or Inf
+            (each check is one reduction; on a GPU a device sync). Default: every step on
+            the CPU, every 100 steps on a GPU; the last step is always checked, and the
+            compiled loop checks after each block it runs.
+
+        Returns
+        -------
+        Result
+            Spikes, states and rates of the monitors, the run settings and provenance.
+
+        Raises
+        ------
+        ParameterError
+            An invalid option or a missing or wrong input (a ShapeError for a wrong shape).
+        SimulationError
+            A state variable became NaN or Inf (naming the population, variable and step).
         """
         duration_s = check_positive("run", "duration_s", duration_s)
         n_steps = int(round(duration_s / self.dt_s))
@@ -540,6 +621,31 @@ class Simulator(torch.nn.Module):
         the run exactly where it stopped (detach its tensors to cut the gradient there). The
         state lives in the carry, never in the module, so the module stays stateless across
         calls (safe under DistributedDataParallel).
+
+        Parameters
+        ----------
+        inputs : dict
+            Maps each spike_tensor source to a tensor [T, batch_size, size] (as :meth:`run`).
+        n_steps : int, optional
+            Steps T to run (>= 1); default: the first input's length (1 without inputs).
+        record : str or tuple of str
+            Names of the populations whose output is returned.
+        carry : dict, optional
+            The carry a previous call returned: continue from there.
+        return_carry : bool
+            Also return the carry at the end of this piece.
+
+        Returns
+        -------
+        dict or tuple
+            ``{population: tensor [T, B, N]}`` (spikes in spiking mode, rates in Hz in rate
+            mode), or ``(that dict, carry)`` with ``return_carry=True``.
+
+        Raises
+        ------
+        ParameterError
+            An unknown population in ``record``, a bad ``n_steps``, input or ``carry``, or a
+            carry with a network that has per-synapse delays or spike_times sources.
         """
         inputs = _input_dict("forward", inputs)
         if n_steps is None:

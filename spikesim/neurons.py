@@ -121,6 +121,36 @@ class LIF(NeuronModel):
     form over a step; for conductance synapses the conductances are held over the step and v
     is integrated exactly (exponential Euler, as Brian2's ``exponential_euler``). During the
     refractory period ``t_ref_s`` the membrane is clamped at ``v_reset_mV``.
+
+    Parameters
+    ----------
+    tau_mem_s : float
+        Membrane time constant in seconds (> 0; default 20 ms).
+    v_rest_mV : float
+        Resting (leak reversal) potential in mV (default -65).
+    v_reset_mV : float
+        Potential after a spike in mV (default -65).
+    v_th_mV : float
+        Spike threshold in mV (> ``v_reset_mV``; default -50).
+    t_ref_s : float
+        Refractory period in seconds (>= 0, rounded to whole steps; default 0).
+    tau_syn_exc_s, tau_syn_inh_s : float
+        Time constants of the excitatory and inhibitory synapses in seconds (> 0; default
+        5 ms and 10 ms).
+    synapse : str
+        ``"current"`` (default: a weight is a jump of the synaptic drive in mV) or
+        ``"conductance"`` (a weight is a jump of the conductance relative to the leak).
+    e_exc_mV, e_inh_mV : float
+        Reversal potentials of conductance synapses in mV (default 0 and -80; unused for
+        current synapses).
+    i_bias_mV : float, array or distribution
+        Constant drive in mV added to the membrane input: it moves the steady-state
+        potential by that much (default 0).
+    v_init_mV : float, array or distribution, optional
+        Initial membrane potential in mV; default ``v_rest_mV``.
+    tau_rate_s : float, optional
+        Rate mode only: time constant in seconds with which the rate follows the
+        stationary rate of its input; default ``tau_mem_s``.
     """
 
     kind: ClassVar[str] = "lif"
@@ -164,6 +194,18 @@ class AdLIF(LIF):
     """Adaptive LIF: an adaptation drive ``w`` (mV) subtracted from the membrane input.
 
     ``dw/dt = (a (v - v_rest) - w) / tau_adapt``; each spike adds ``b_mV`` to ``w``.
+
+    Parameters
+    ----------
+    tau_adapt_s : float
+        Adaptation time constant in seconds (> 0; default 100 ms).
+    a : float
+        Subthreshold adaptation: ``w`` relaxes to ``a (v - v_rest)``, dimensionless (mV of
+        ``w`` per mV of depolarisation; default 0).
+    b_mV : float
+        Spike-triggered jump of ``w`` in mV (default 1).
+
+    The other parameters are :class:`LIF`'s.
     """
 
     kind: ClassVar[str] = "adlif"
@@ -182,6 +224,22 @@ class CubaLIF(NeuronModel):
     spike if ``v > v_th``; then ``v = 0``. Weights add to ``u`` directly (inhibitory
     projections subtract). This is Lava's floating-point LIF with ``du = 1 - exp(-dt/tau_syn)``
     and ``dv = 1 - exp(-dt/tau_mem)``.
+
+    Parameters
+    ----------
+    tau_syn_s : float
+        Synaptic (``u``) time constant in seconds (> 0; default 5 ms).
+    tau_mem_s : float
+        Membrane (``v``) time constant in seconds (> 0; default 20 ms).
+    v_th : float
+        Threshold, dimensionless (the units of the weights; > 0; default 1).
+    bias : float, array or distribution
+        Added to ``v`` every step, in the units of ``v`` (default 0).
+    v_init : float, array or distribution, optional
+        Initial ``v``; default 0.
+    tau_rate_s : float, optional
+        Rate mode only: time constant in seconds with which the rate follows the
+        stationary rate of its input; default ``tau_mem_s``.
     """
 
     kind: ClassVar[str] = "cuba_lif"
@@ -210,6 +268,32 @@ class Izhikevich(NeuronModel):
     ``dv/dt = 0.04 v^2 + 5 v + 140 - u + I``, ``du/dt = a (b v - u)`` with t in ms; spike at
     ``v >= v_peak_mV``: ``v = c``, ``u += d``. Synaptic input (mV/ms units of I) arrives through
     exponential current synapses. Integrated with two half-steps for v as in the paper.
+    ``v`` is in mV; ``u``, ``I``, the synaptic currents, the weights and currents of
+    :meth:`Network.add_current` are in mV/ms (the paper's units of ``dv/dt``).
+
+    Parameters
+    ----------
+    a : float, array or distribution
+        Recovery rate of ``u`` in 1/ms (default 0.02).
+    b : float, array or distribution
+        Sensitivity of ``u`` to ``v`` in 1/ms (default 0.2).
+    c : float, array or distribution
+        Reset potential after a spike in mV (default -65).
+    d : float, array or distribution
+        Jump of ``u`` after a spike in mV/ms (default 8).
+    v_peak_mV : float
+        Spike cutoff in mV (default 30).
+    i_bias : float, array or distribution
+        Constant input current ``I`` in mV/ms (the paper's units: ``I = 10`` makes the
+        default regular-spiking neuron fire tonically; default 0).
+    tau_syn_exc_s, tau_syn_inh_s : float
+        Time constants of the excitatory and inhibitory current synapses in seconds (> 0;
+        default 5 ms and 10 ms).
+    v_init_mV : float, array or distribution, optional
+        Initial membrane potential in mV (``u`` starts at ``b * v``); default -65.
+    tau_rate_s : float, optional
+        Rate mode only: time constant in seconds with which the rate follows the f-I curve
+        of its input; default ``tau_syn_exc_s``.
     """
 
     kind: ClassVar[str] = "izhikevich"
@@ -256,6 +340,21 @@ class RateUnit(NeuronModel):
     constant of ``0`` removes that receptor's filter, so what arrives at a step drives that
     step only (spikes: ``drive = sum w``; rates: ``drive = dt_s * sum w r_pre``). With both, a
     linear ring of units is exactly ``r[k] = dt_s * gain * W r[k-1] + input``.
+
+    Parameters
+    ----------
+    tau_s : float
+        Time constant of the rate in seconds (>= 0; 0: a discrete-time map; default 10 ms).
+    transfer : str
+        ``"relu"`` (default), ``"linear"``, ``"sigmoid"`` or ``"tanh"``.
+    gain_hz_per_mV : float
+        Slope of ``f`` in Hz per mV of drive (default 1).
+    threshold_mV : float
+        Drive in mV subtracted before ``f`` (default 0).
+    max_rate_hz : float
+        Saturation rate in Hz of ``"sigmoid"`` and ``"tanh"`` (default 100).
+    tau_syn_exc_s, tau_syn_inh_s : float
+        Synaptic time constants in seconds (>= 0; 0: no filter; default 5 ms).
     """
 
     kind: ClassVar[str] = "rate"

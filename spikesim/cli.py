@@ -104,17 +104,63 @@ def load_run_config(path: str | os.PathLike[str]) -> tuple[Any, dict[str, Any]]:
 @cli.command("run")
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.option(
-    "--duration-s", type=float, default=None, help="Simulated time in seconds (overrides [run])."
+    "--duration-s",
+    type=float,
+    default=None,
+    help="Simulated time in seconds; required here or in [run].",
 )
-@click.option("--mode", type=click.Choice(["spiking", "rate"]), default=None)
-@click.option("--seed", type=int, default=None)
-@click.option("--batch-size", type=int, default=None)
-@click.option("--device", default=None, help="torch device, e.g. cpu or cuda:0")
-@click.option("--dtype", type=click.Choice(["float32", "float64"]), default=None)
-@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Result HDF5 file.")
-@click.option("--progress/--no-progress", default=None)
+@click.option(
+    "--mode",
+    type=click.Choice(["spiking", "rate"]),
+    default=None,
+    help="Spiking neurons or their rate-model counterpart.",
+    show_default="[run] mode, else spiking",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=None,
+    help="Seed of connectivity, initial values and input noise (same seed, same run on CPU).",
+    show_default="[run] seed, else 0",
+)
+@click.option(
+    "--batch-size",
+    type=int,
+    default=None,
+    help="Independent trials run side by side.",
+    show_default="[run] batch_size, else 1",
+)
+@click.option(
+    "--device",
+    default=None,
+    help="torch device, e.g. cpu or cuda:0.",
+    show_default="[run] device, else cpu",
+)
+@click.option(
+    "--dtype",
+    type=click.Choice(["float32", "float64"]),
+    default=None,
+    help="Floating-point precision of the simulation.",
+    show_default="[run] dtype, else float32",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Result HDF5 file, streamed as the run goes (`spikesim info` reads it).",
+    show_default="[run] out, else no file",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Show a progress bar.",
+    show_default="[run] progress, else shown",
+)
 def run_cmd(config: str, **overrides: Any) -> None:
-    """Run the network described in CONFIG (TOML with an optional [run] table)."""
+    """Run the network described in CONFIG (TOML with an optional [run] table).
+
+    Options given here override the [run] table's keys of the same name (duration_s, mode,
+    seed, batch_size, device, dtype, out, progress; chunk_steps only in [run])."""
     from .engine import Simulator
 
     try:

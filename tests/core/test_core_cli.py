@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import click
 from click.testing import CliRunner
 
 import spikesim as ss
@@ -64,3 +65,23 @@ def test_plugin_commands_are_listed():
     assert r.exit_code == 0
     for name in ("run", "info", "demo", "events", "lava", "export", "train"):
         assert name in r.output
+
+
+def test_run_options_have_help_and_say_their_defaults():
+    from spikesim.cli import run_cmd
+
+    for opt in run_cmd.params:
+        if isinstance(opt, click.Option) and opt.name != "help":
+            assert opt.help, opt.name
+    r = CliRunner().invoke(cli, ["run", "--help"], terminal_width=200)
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.output.split())
+    for default in (
+        "[run] mode, else spiking",
+        "[run] seed, else 0",
+        "[run] batch_size, else 1",
+        "[run] device, else cpu",
+        "[run] dtype, else float32",
+        "[run] progress, else shown",
+    ):
+        assert default in text, default

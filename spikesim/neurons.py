@@ -193,7 +193,8 @@ class LIF(NeuronModel):
 class AdLIF(LIF):
     """Adaptive LIF: an adaptation drive ``w`` (mV) subtracted from the membrane input.
 
-    ``dw/dt = (a (v - v_rest) - w) / tau_adapt``; each spike adds ``b_mV`` to ``w``.
+    ``dw/dt = (a (v - v_rest) - w) / tau_adapt``; each spike adds ``b_mV`` to ``w``. The
+    parameters are :class:`LIF`'s and these:
 
     Parameters
     ----------
@@ -204,8 +205,6 @@ class AdLIF(LIF):
         ``w`` per mV of depolarisation; default 0).
     b_mV : float
         Spike-triggered jump of ``w`` in mV (default 1).
-
-    The other parameters are :class:`LIF`'s.
     """
 
     kind: ClassVar[str] = "adlif"

@@ -49,21 +49,17 @@ def load_config_or_result(path: str | os.PathLike[str]) -> tuple[Any, dict[str, 
 
 
 def _load_config_or_result(p: str) -> tuple[Any, dict[str, Any]]:
-    from spikesim.network import Network
-
-    from .hdf5_files import open_checked
-
     if p.endswith((".h5", ".hdf5")):
-        with open_checked(p, what="spikesim network or result file") as fh:
-            is_result = "run_json" in fh.attrs
-        net = Network.from_hdf5(p)
-        run: dict[str, Any] = {}
-        if is_result:
-            from spikesim.results import Result
+        from .hdf5_files import in_worker, is_legacy_format, load_isolated
 
-            res = Result.from_hdf5(p)
-            run = {k: res.run[k] for k in ("seed", "n_steps", "batch_size") if k in res.run}
-        return net, run
+        if is_legacy_format(p) and not in_worker():
+            # the earliest HDF5 format (before 2026-11-26, no checksums): a damaged file can
+            # hang or crash libhdf5, so it is read in the core's worker process with a timeout
+            loaded: tuple[Any, dict[str, Any]] = load_isolated(
+                "spikesim.hardware.cli:_load_hdf5", p, {}, what="spikesim network or result file"
+            )
+            return loaded
+        return _load_hdf5(p)
     from spikesim.cli import load_run_config
 
     net, run = load_run_config(p)
@@ -81,6 +77,25 @@ def _load_config_or_result(p: str) -> tuple[Any, dict[str, Any]]:
         ):
             floor = 1 if key == "batch_size" else 0
             raise ConfigError(p, f"run.{key}", f"expected an integer >= {floor}, found {v!r}")
+    return net, run
+
+
+def _load_hdf5(p: str) -> tuple[Any, dict[str, Any]]:
+    """``(network, run settings)`` of a network or result HDF5 file, read in this process
+    (:func:`_load_config_or_result` runs it in a worker process for files in the old format)."""
+    from spikesim.network import Network
+
+    from .hdf5_files import open_checked
+
+    with open_checked(p, what="spikesim network or result file") as fh:
+        is_result = "run_json" in fh.attrs
+    net = Network.from_hdf5(p)
+    run: dict[str, Any] = {}
+    if is_result:
+        from spikesim.results import Result
+
+        res = Result.from_hdf5(p)
+        run = {k: res.run[k] for k in ("seed", "n_steps", "batch_size") if k in res.run}
     return net, run
 
 

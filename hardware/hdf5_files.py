@@ -13,6 +13,11 @@ attributes.
 file stores for them (a corrupted dataspace would otherwise make ``ds[()]`` allocate the
 declared size), and turns h5py's errors into :class:`~spikesim.errors.ConfigError` naming
 the file. Files are written in the HDF5 1.8 format (:data:`LIBVER`, checksummed metadata).
+
+Network and result files in the earliest HDF5 format (no checksums, as spikesim wrote them
+before 2026-11-26: :func:`is_legacy_format`) can make libhdf5 hang or crash when damaged; the
+core reads them in a worker process with a timeout (:func:`load_isolated`), and so does the
+command line here (:func:`spikesim.hardware.cli.load_config_or_result`).
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ from spikesim._hdf5 import (
     LIBVER,
     add_digest,
     content_digest,
+    in_worker,
+    is_legacy_format,
+    load_isolated,
     naming_file,
     open_checked,
     repack,
@@ -39,6 +47,9 @@ __all__ = [
     "LIBVER",
     "add_digest",
     "content_digest",
+    "in_worker",
+    "is_legacy_format",
+    "load_isolated",
     "naming_file",
     "open_checked",
     "repack",

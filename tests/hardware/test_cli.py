@@ -135,3 +135,97 @@ def test_setup_run_and_verify_in_lava(tmp_path: Path, lava_ready: None) -> None:
     with np.load(tmp_path / "s.npz") as d:
         assert int(d["exc"].sum()) == int(counts["exc"])
         assert int(d["inh"].sum()) == int(counts["inh"])
+
+
+# ------------------------------------------- network and result files in the old HDF5 format
+
+
+def _old_format_files(tmp_path: Path) -> tuple[Path, Path]:
+    """The CLI test network as a network file and as a result file in the layout spikesim
+    wrote before 2026-11-26: h5py's default (earliest) HDF5 format, no checksums, the
+    description as a variable-length string attribute (what tests/core/test_hdf5_fuzz.py
+    writes for the core readers)."""
+    import json
+
+    import h5py
+
+    net, _ = load_config_or_result(_config(tmp_path))
+    paths = (tmp_path / "old_net.h5", tmp_path / "old_result.h5")
+    for path in paths:
+        with h5py.File(path, "w") as f:  # the description first: the first heap object
+            g = f.create_group("network")
+            g.attrs["description_json"] = json.dumps(net.to_dict())
+            g.attrs["format_version"] = 1
+            g.create_group("arrays")
+            if path.name == "old_result.h5":
+                f.attrs["run_json"] = json.dumps({"seed": 9, "n_steps": 60, "batch_size": 2})
+                f.attrs["provenance_json"] = json.dumps({})
+                f.attrs["complete"] = True
+    return paths
+
+
+def _damage_first_heap_object(path: Path) -> None:
+    """Point the size of the first object of the file's global heap collection (where the
+    variable-length strings live) at the zeros of the collection's free space: libhdf5 then
+    parses objects of size 0 there forever (the damage tests/core/test_hdf5_fuzz.py makes;
+    `spikesim export` on such a result file hung for over 100 s before the worker process)."""
+    import struct
+
+    data = bytearray(path.read_bytes())
+    gcol = data.find(b"GCOL")
+    end = gcol + struct.unpack_from("<Q", data, gcol + 8)[0]
+    obj = gcol + 16  # objects: index (2 bytes), refs (2), reserved (4), size (8), data
+    while struct.unpack_from("<H", data, obj)[0] != 0:  # up to the free-space object
+        obj += 16 + -(-struct.unpack_from("<Q", data, obj + 8)[0] // 8) * 8
+        assert obj + 16 <= end
+    assert data[obj + 16 : obj + 48] == bytes(32)
+    struct.pack_into("<Q", data, gcol + 24, obj + 16 - (gcol + 32))
+    path.write_bytes(bytes(data))
+
+
+def test_old_format_files_read_through_the_worker(tmp_path: Path) -> None:
+    """Undamaged files in the old format still load (in the core's worker process), with the
+    result file's run settings: export lava writes its 60 steps x batch 2 of inputs."""
+    from spikesim.hardware.hdf5_files import is_legacy_format
+
+    old_net, old_res = _old_format_files(tmp_path)
+    assert is_legacy_format(old_net) and is_legacy_format(old_res)
+    want = load_config_or_result(_config(tmp_path))[0].to_dict()
+    net, run = load_config_or_result(old_net)
+    assert net.to_dict() == want and run == {}
+    net, run = load_config_or_result(old_res)
+    assert net.to_dict() == want and run == {"seed": 9, "n_steps": 60, "batch_size": 2}
+    out = CliRunner().invoke(export, ["lava", str(old_res), "-o", str(tmp_path / "old.npz")])
+    assert out.exit_code == 0, out.output
+    with np.load(tmp_path / "old.npz") as d:
+        assert d["input0_spikes"].shape == (60, 2, 30)
+
+
+def test_damaged_old_format_files_are_errors_not_hangs(tmp_path: Path) -> None:
+    """A damaged old-format network or result file (a global heap that makes libhdf5 loop) is
+    an error naming the file once the core's timeout passes (LEGACY_TIMEOUT_S, set to 1 s in
+    the child), for `export` and `lava verify`, both reading through load_config_or_result.
+    The CLI runs in a child process so that a regression fails here instead of hanging."""
+    import subprocess
+    import sys
+
+    for path in _old_format_files(tmp_path):
+        _damage_first_heap_object(path)
+        for args in (
+            ["export", "nir", str(path), "-o", str(tmp_path / "x.nir")],
+            ["lava", "verify", str(path), "--steps", "5"],
+        ):
+            code = (
+                "import spikesim._hdf5 as h\nh.LEGACY_TIMEOUT_S = 1.0\n"
+                f"from spikesim.cli import main\nmain({args!r})\n"
+            )
+            done = subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+            )
+            assert done.returncode == 1, (args, done.stdout, done.stderr)
+            assert (
+                f"Error: {path}: key '-': not a readable spikesim network or result file: "
+                "libhdf5 gave no answer in 1 s" in done.stderr
+            ), done.stderr
+            assert "Traceback" not in done.stderr
+    assert not (tmp_path / "x.nir").exists()

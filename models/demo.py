@@ -281,7 +281,9 @@ def run_demo(
     show_default=True,
     help="Train the event-data classifier (about a minute).",
 )
-@click.option("--epochs", type=int, default=3, show_default=True)
+@click.option(
+    "--epochs", type=int, default=3, show_default=True, help="Training epochs of the classifier."
+)
 def demo(out: Path, classifier: bool, epochs: int) -> None:
     """Bundled DVS recording -> spiking network -> classifier -> Loihi fixed point (1-2 min)."""
     try:

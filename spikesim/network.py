@@ -263,6 +263,8 @@ class Network:
 
     def __init__(self, *, dt_s: float = 1e-4, name: str = "network") -> None:
         self.dt_s = check_positive("network", "dt_s", dt_s)
+        if not isinstance(name, str) or not name:
+            raise ParameterError("network", "name", "a non-empty string", name)
         self.name = name
         self.populations: dict[str, Population] = {}
         self.projections: dict[str, Projection] = {}

@@ -121,6 +121,9 @@ _X = {"x": torch.zeros(10, 1, 4)}
 
 # (id, action, error type, regex the message must match: field and offending value)
 DESCRIPTION_CASES = [
+    # the network itself (hardware's from_nir passed any name through)
+    ("network name int", lambda: ss.Network(dt_s=1e-4, name=5), ParameterError, r"name.*got 5"),
+    ("network name empty", lambda: ss.Network(dt_s=1e-4, name=""), ParameterError, r"name.*''"),
     # populations
     (
         "size 0",

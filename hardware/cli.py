@@ -187,7 +187,13 @@ def lava() -> None:
 
 
 @lava.command("setup")
-@click.option("--path", type=click.Path(file_okay=False), default=None, help="Environment folder.")
+@click.option(
+    "--path",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder of the environment.",
+    show_default="$SPIKESIM_LAVA_ENV, else .venv-lava in the spikesim checkout",
+)
 @click.option("--force", is_flag=True, help="Rebuild the environment from scratch.")
 def setup_cmd(path: str | None, force: bool) -> None:
     """Create, upgrade or check the managed Python 3.10 environment (lava-nc, lava-dl netx)."""
@@ -206,49 +212,109 @@ def setup_cmd(path: str | None, force: bool) -> None:
     )
 
 
-_common = [
-    click.argument("config_or_result", type=click.Path(dir_okay=False)),
-    click.option(
+def _steps_option(help: str) -> Any:
+    return click.option(
         "--steps",
         type=click.IntRange(min=1),
         default=None,
-        help="Time steps (default: from the file).",
-    ),
-    click.option(
-        "--seed",
-        type=click.IntRange(0, 2**62 - 1),
-        default=None,
-        help="Seed for random parts and poisson.",
-    ),
-    click.option(
-        "--inputs",
-        "inputs_file",
-        type=click.Path(exists=True, dir_okay=False),
-        default=None,
-        help="npz with a [n_steps, batch, n] spike array per spike_tensor source.",
-    ),
+        help=help,
+        show_default="the file's [run] duration_s / dt_s, or a result file's steps",
+    )
+
+
+_STEPS_OPTION = _steps_option("Time steps to simulate.")
+_SEED_OPTION = click.option(
+    "--seed",
+    type=click.IntRange(0, 2**62 - 1),
+    default=None,
+    help="Seed of the network's random parts (weights and connections drawn from "
+    "distributions) and of the poisson sources' spikes.",
+    show_default="the file's run seed, else 0",
+)
+_INPUTS_OPTION = click.option(
+    "--inputs",
+    "inputs_file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="NumPy .npz file with the spikes of the network's spike_tensor sources: one 0/1 "
+    "array [n_steps, batch, n] per source, named after it (needed when the network has "
+    "spike_tensor sources; sets the batch size).",
+)
+_common = [
+    click.argument("config_or_result", type=click.Path(dir_okay=False)),
+    _STEPS_OPTION,
+    _SEED_OPTION,
+    _INPUTS_OPTION,
+]
+_export_options = [
+    click.argument("config_or_result", type=click.Path(dir_okay=False)),
+    _steps_option("Time steps of input spikes to write (lava only)."),
+    _SEED_OPTION,
+    _INPUTS_OPTION,
 ]
 
+#: File name endings each output accepts (a file with another ending would lie about its
+#: content: np.savez writes a zip archive whatever the name, and appends .npz to names
+#: that lack it, so `lava run -o spikes.h5` used to write spikes.h5.npz).
+OUT_EXTENSIONS: dict[str, tuple[str, ...]] = {
+    "lava run": (".npz",),
+    "export lava": (".npz",),
+    "export nir": (".nir", ".h5", ".hdf5"),
+    "export netx": (".net", ".h5", ".hdf5"),
+}
+_OUT_KINDS = {
+    "lava run": "a NumPy .npz archive of spikes",
+    "export lava": "a NumPy .npz archive",
+    "export nir": "an NIR graph in HDF5",
+    "export netx": "a netx network in HDF5",
+}
 
-def _with_common(fn):
-    for deco in reversed(_common):
+
+def _check_out_extension(command: str, out: str) -> None:
+    """Refuse an output name whose ending does not match what ``command`` writes (a usage
+    error naming --out, the accepted endings and the name given)."""
+    ends = OUT_EXTENSIONS[command]
+    if not out.lower().endswith(ends):
+        raise click.BadParameter(
+            f"`spikesim {command}` writes {_OUT_KINDS[command]}; expected a file name ending "
+            f"in {' or '.join(ends)}, found {out!r}",
+            param_hint="'-o' / '--out'",
+        )
+
+
+def _with_common(fn, options=None):
+    for deco in reversed(_common if options is None else options):
         fn = deco(fn)
     return fn
 
 
+def _with_export_options(fn):
+    return _with_common(fn, _export_options)
+
+
 @lava.command("run")
 @_with_common
-@click.option("-o", "--out", type=click.Path(dir_okay=False), default=None, help="Spikes (npz).")
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write the spikes to this .npz file: one 0/1 array [n_steps, batch, n] per "
+    "population, named after it.",
+)
 def run_cmd(
     config_or_result: str, steps: int | None, seed: int | None, inputs_file: str | None, out: str
 ) -> None:
-    """Quantise the network and run it in Lava's fixed-point CPU simulation."""
+    """Quantise the network of CONFIG_OR_RESULT (a TOML run configuration, a network HDF5
+    or a result HDF5 file) to Loihi 2 fixed point and run it in Lava's CPU simulation of the
+    chip (the environment `spikesim lava setup` makes); prints the spike counts."""
     from .hdf5_files import writable_path
     from .lava_run import run_in_lava
 
     try:
         if out:
             writable_path("spikesim lava run", out, "--out")  # before the Lava run, not after
+            _check_out_extension("lava run", out)
         q, report, trains, n_steps, _ = _prepare(config_or_result, steps, seed, inputs_file)
         res = run_in_lava(q.loihi, n_steps=n_steps, inputs=trains or None)
     except SpikesimError as exc:
@@ -268,18 +334,14 @@ def run_cmd(
 
 @lava.command("verify")
 @click.argument("config_or_result", type=click.Path(dir_okay=False), required=False)
-@click.option(
-    "--steps", type=click.IntRange(min=1), default=None, help="Time steps (default: from the file)."
-)
-@click.option(
-    "--seed", type=click.IntRange(0, 2**62 - 1), default=None, help="Seed for random parts."
-)
-@click.option("--inputs", "inputs_file", type=click.Path(exists=True, dir_okay=False), default=None)
+@_STEPS_OPTION
+@_SEED_OPTION
+@_INPUTS_OPTION
 @click.option(
     "--netx",
     is_flag=True,
-    help="Go through a netx HDF5 export loaded by lava-dl's hdf5.Network (quantised with "
-    "weight_exp 0, bias_exp 6, weights within 7 bits).",
+    help="Check the netx route instead: write the network as `spikesim export netx` does "
+    "and run that file with lava-dl's netx loader in Lava (layered networks only).",
 )
 def verify_cmd(
     config_or_result: str | None,
@@ -290,7 +352,8 @@ def verify_cmd(
 ) -> None:
     """Run spikesim's fixed-point mode and Lava and compare spikes and v at every step.
 
-    Without CONFIG_OR_RESULT the reference cases run (NIR paper, bias, feed-forward,
+    CONFIG_OR_RESULT is a TOML run configuration, a network HDF5 or a result HDF5 file.
+    Without it the reference cases run (NIR paper, bias, feed-forward,
     recurrent E/I, delays, extremes, ring attractors; with --netx the netx cases:
     feed-forward, dense_rec, delays, a quantised float network). Exit status 1 on any
     disagreement.
@@ -328,8 +391,14 @@ def verify_cmd(
 
 @click.command("export", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("target", type=click.Choice(["lava", "nir", "netx"]))
-@_with_common
-@click.option("-o", "--out", type=click.Path(dir_okay=False), required=True, help="Output file.")
+@_with_export_options
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False),
+    required=True,
+    help="Output file: .npz for lava; .nir, .h5 or .hdf5 for nir; .net, .h5 or .hdf5 for netx.",
+)
 def export(
     target: str,
     config_or_result: str,
@@ -338,9 +407,24 @@ def export(
     inputs_file: str | None,
     out: str,
 ) -> None:
-    """Export a network: TARGET lava (Lava exchange file with its inputs, run by
-    lava_runner.py), nir (NIR HDF5 of the float network) or netx (lava-dl netx HDF5 of a
-    layered network, quantised with weight_exp 0, bias_exp 6 and weights within 7 bits, see NETX_QUANTIZE)."""
+    """Export the network of CONFIG_OR_RESULT (a TOML run configuration, a network HDF5 or a
+    result HDF5 file) for Loihi 2 tools. Every target takes only networks Loihi 2 can run:
+    CubaLIF populations, or current-based LIF ones with one synaptic time constant, no
+    refractory period and reset to rest; delays up to 62 steps. Anything else is refused with
+    the population or projection named. TARGET:
+
+    \b
+    lava  the network in Loihi 2 fixed point (integer weights, decays, thresholds) with
+          its input spikes for --steps steps, as one .npz file; the command prints how
+          to run the file in the Lava environment (`spikesim lava run` runs the same
+          network from CONFIG_OR_RESULT directly).
+    nir   the float network (not quantised) as an NIR graph, the HDF5 file that NIR
+          tools such as snnTorch and Norse read; the network alone, no inputs.
+    netx  a layered network (each population fed only by the one before it, optionally
+          also by itself) in Loihi 2 fixed point as the HDF5 file lava-dl's netx loader
+          reads (netx fixes the exponents: weights are whole 8-bit numbers, biases
+          multiples of 64); the network alone, no inputs.
+    """
     import time
 
     from .hdf5_files import writable_path
@@ -348,6 +432,7 @@ def export(
     t0 = time.perf_counter()
     try:
         writable_path(f"spikesim export {target}", out, "--out")  # before any work
+        _check_out_extension(f"export {target}", out)
         for flag, value in (("--steps", steps), ("--inputs", inputs_file)):
             if target != "lava" and value is not None:
                 raise ConfigError(
@@ -360,8 +445,14 @@ def export(
 
             net, run = load_config_or_result(config_or_result)
             seed_v = int(seed if seed is not None else run.get("seed", 0))
-            quantize(net, seed=seed_v)  # refuse what Loihi cannot run before writing anything
-            write_nir(net, out, seed=seed_v)
+            try:  # refuse what Loihi cannot run before writing anything
+                quantize(net, seed=seed_v)
+                write_nir(net, out, seed=seed_v)
+            except SpikesimError as exc:  # the refusals speak of Loihi: say why
+                raise click.ClickException(
+                    "export nir takes the networks Loihi 2 can run (the NIR graph is the float "
+                    f"form of spikesim's Loihi mapping): {exc}"
+                ) from exc
             click.echo(f"NIR graph written to {out} ({time.perf_counter() - t0:.2f} s)")
             return
         q, report, trains, n_steps, batch = _prepare(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import click
 import nir
 import numpy as np
 import pytest
@@ -42,6 +43,86 @@ def test_help_lists_the_commands() -> None:
         assert cmd in out.output
     out = runner.invoke(export, ["--help"])
     assert out.exit_code == 0 and "lava|nir|netx" in out.output
+
+
+def _options(group: click.Group) -> list[tuple[str, click.Option]]:
+    """``(command path, option)`` for every option of every command under ``group``."""
+    ctx = click.Context(group)
+    found = []
+    commands = (
+        [(c, group.get_command(ctx, c)) for c in group.list_commands(ctx)]
+        if isinstance(group, click.Group)
+        else [("", group)]
+    )
+    for name, cmd in commands:
+        assert cmd is not None
+        for param in cmd.params:
+            if isinstance(param, click.Option) and param.name != "help":
+                found.append((f"{group.name} {name}".strip(), param))
+    return found
+
+
+def test_every_option_says_what_it_does_and_its_default() -> None:
+    """Each option of `spikesim lava ...` and `spikesim export` has a help text, and each
+    one with a default shows it, also where the default comes from the file (`lava verify
+    --inputs` had no help)."""
+    options = _options(lava) + _options(export)
+    assert len(options) >= 12
+    for where, opt in options:
+        assert opt.help and len(opt.help) > 15, (where, opt.name)
+        if not (opt.required or opt.is_flag or opt.default is None):
+            assert opt.show_default, (where, opt.name)
+    shown = {(w, o.name) for w, o in options if isinstance(o.show_default, str)}
+    # None that stands for a value taken elsewhere says where from
+    assert {("lava run", "steps"), ("lava verify", "seed"), ("export", "steps")} <= shown
+    assert ("lava setup", "path") in shown
+    helps = {
+        where: CliRunner().invoke(grp, [*where.split()[1:], "--help"]).output
+        for grp, where in ((lava, "lava verify"), (lava, "lava run"), (export, "export"))
+    }
+    assert "--inputs FILE          NumPy .npz file with the spikes" in helps["lava verify"]
+    assert "[default: (the file's run" in " ".join(helps["lava run"].split())
+
+
+def test_export_help_says_what_each_target_writes() -> None:
+    text = " ".join(CliRunner().invoke(export, ["--help"]).output.split())
+    for internal in ("lava_runner.py", "NETX_QUANTIZE", "weight_exp", "bias_exp"):
+        assert internal not in text
+    assert "Every target takes only networks Loihi 2 can run" in text
+    assert "nir the float network (not quantised) as an NIR graph" in text
+    assert "Output file: .npz for lava; .nir, .h5 or .hdf5 for nir; .net, .h5 or .hdf5" in text
+
+
+def test_output_names_must_match_what_is_written(tmp_path: Path) -> None:
+    """`export lava -o x.h5` wrote a zip archive named .h5 (and `lava run -o s.h5` wrote
+    s.h5.npz while saying s.h5): a name whose ending does not match the content is a usage
+    error naming --out, before anything runs; nothing is written."""
+    cfg = str(_config(tmp_path))
+    runner = CliRunner()
+    cases = [
+        (export, ["lava", cfg, "-o", "x.h5"], "writes a NumPy .npz archive; expected a file "
+         "name ending in .npz, found '{}'"),
+        (export, ["nir", cfg, "-o", "x.npz"], "writes an NIR graph in HDF5; expected a file "
+         "name ending in .nir or .h5 or .hdf5, found '{}'"),
+        (export, ["netx", cfg, "-o", "x.npz"], "writes a netx network in HDF5; expected a "
+         "file name ending in .net or .h5 or .hdf5, found '{}'"),
+        (lava, ["run", cfg, "-o", "spikes.h5"], "writes a NumPy .npz archive of spikes; "
+         "expected a file name ending in .npz, found '{}'"),
+    ]  # fmt: skip
+    for group, args, message in cases:
+        args[-1] = str(tmp_path / args[-1])
+        out = runner.invoke(group, args)
+        assert out.exit_code == 2, (args, out.output)
+        text = " ".join(out.output.split())
+        assert "Invalid value for '-o' / '--out'" in text and message.format(args[-1]) in text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.toml"]
+    # the endings are not case-sensitive; .h5 is an HDF5 NIR graph
+    for target, name in (("lava", "UPPER.NPZ"), ("nir", "graph.h5")):
+        out = runner.invoke(export, [target, cfg, "-o", str(tmp_path / name)])
+        assert out.exit_code == 0, out.output
+    with np.load(tmp_path / "UPPER.NPZ") as d:
+        assert str(d["format"]) == "spikesim-loihi-exchange"
+    assert set(nir.read(str(tmp_path / "graph.h5")).nodes) >= {"noise", "exc", "inh"}
 
 
 def test_config_loader_reads_run_settings(tmp_path: Path) -> None:

@@ -547,6 +547,7 @@ def test_cli_bad_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     np.savez(tmp_path / "in.npz", x=np.zeros((5, 1, 4), np.uint8))
     inputs = str(tmp_path / "in.npz")
     out = str(tmp_path / "o.npz")
+    nir_out, netx_out = str(tmp_path / "o.nir"), str(tmp_path / "o.net")
     missing_out = str(tmp_path / "no-folder" / "o")
     cases = [
         (export, ["lava", poisson, "--steps", "0", "-o", out], 2, r"--steps.*0 is not in the range x>=1"),
@@ -562,15 +563,16 @@ def test_cli_bad_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         (export, ["lava", poisson, "-o", missing_out], 1, r"--out.*existing folder.*no-folder"),
         (export, ["nir", layered, "-o", missing_out], 1, r"--out.*existing folder.*no-folder"),
         (export, ["netx", layered, "-o", missing_out], 1, r"--out.*existing folder.*no-folder"),
-        (export, ["netx", layered, "--inputs", inputs, "-o", out], 1, r"--inputs.*only `export lava`"),
-        (export, ["nir", layered, "--steps", "5", "-o", out], 1, r"--steps.*only `export lava`"),
+        (export, ["netx", layered, "--inputs", inputs, "-o", netx_out], 1, r"--inputs.*only `export lava`"),
+        (export, ["nir", layered, "--steps", "5", "-o", nir_out], 1, r"--steps.*only `export lava`"),
         (export, ["lava", layered, "-o", out], 1, r"population 'x': given.*None"),
         (export, ["lava", _cfg(tmp_path, _poisson_net(), "nan.toml", duration_s="nan"), "-o", out], 1, r"run\.duration_s.*> 0.*nan"),
         (export, ["lava", _cfg(tmp_path, _poisson_net(), "neg.toml", duration_s=-1.0), "-o", out], 1, r"run\.duration_s.*-1\.0"),
         (export, ["lava", _cfg(tmp_path, _poisson_net(), "b0.toml", duration_s=0.005, batch_size=0), "-o", out], 1, r"run\.batch_size.*>= 1.*0"),
         (export, ["lava", _cfg(tmp_path, _poisson_net(), "bh.toml", duration_s=0.005, batch_size=10**12), "-o", out], 1, r"fit in memory.*batch 1000000000000"),
         (export, ["lava", _cfg(tmp_path, _net(model=AdLIF()), "ad.toml", duration_s=0.005), "--inputs", inputs, "-o", out], 1, r"population 'h': model.*'adlif'"),
-        (export, ["nir", _cfg(tmp_path, _net(delay_steps=70), "d.toml"), "-o", out], 1, r"projection 'xh': delay_steps.*70"),
+        (export, ["nir", _cfg(tmp_path, _net(delay_steps=70), "d.toml"), "-o", nir_out], 1, r"export nir takes the networks Loihi 2 can run.*projection 'xh': delay_steps.*70"),
+        (export, ["nir", layered, "-o", out], 2, r"--out.*writes an NIR graph in HDF5; expected a file name ending in \.nir or \.h5 or \.hdf5, found '.*o\.npz'"),
         (lava, ["run", poisson, "--steps", "-5"], 2, r"--steps.*-5"),
         (lava, ["run", poisson, "-o", missing_out], 1, r"--out.*existing folder.*no-folder"),
         (lava, ["verify", poisson, "--steps", "0"], 2, r"--steps.*0"),
@@ -580,7 +582,7 @@ def test_cli_bad_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         result = _invoke(group, args)
         assert result.exit_code == code, (args, result.output)
         assert re.search(pattern, " ".join(result.output.split())), (args, result.output)
-    assert not Path(out).exists()
+    assert not any(Path(p).exists() for p in (out, nir_out, netx_out))
 
 
 # ------------------------------------------------------------------------------ valid neighbours
@@ -644,12 +646,12 @@ def test_cli_valid_exports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("SPIKESIM_LAVA_ENV", _NO_ENV)
     layered = _cfg(tmp_path, _net(), duration_s=0.005, batch_size=2, seed=4)
     np.savez(tmp_path / "in.npz", x=np.zeros((5, 2, 4), np.uint8))
-    for target, extra in (
-        ("lava", ["--inputs", str(tmp_path / "in.npz")]),
-        ("nir", []),
-        ("netx", []),
+    for target, extra, ext in (
+        ("lava", ["--inputs", str(tmp_path / "in.npz")], "npz"),
+        ("nir", [], "nir"),
+        ("netx", [], "net"),
     ):
-        out = tmp_path / f"o.{target}"
+        out = tmp_path / f"o.{ext}"
         result = _invoke(export, [target, layered, *extra, "-o", str(out)])
         assert result.exit_code == 0, result.output
         assert out.is_file()

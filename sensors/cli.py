@@ -11,6 +11,7 @@ only when the command runs.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import math
 import os
@@ -31,9 +32,32 @@ __all__ = ["EventStats", "events", "open_recording", "stream_stats"]
 DEFAULT_CHUNK_EVENTS = 1 << 20
 
 
-def open_recording(path: str | os.PathLike) -> io.EventReader:
-    """Open ``path`` with :func:`spikesim.sensors.io.open` (format from the first bytes)."""
-    return io.open(path)
+def open_recording(path: str | os.PathLike, *, format: str | None = None) -> io.EventReader:  # noqa: A002
+    """Open ``path`` with :func:`spikesim.sensors.io.open`: the format from the first bytes,
+    or the registered format named by ``format``."""
+    return io.open(path, format=format)
+
+
+def _input_format(help_prefix: str = "Format of FILE", flag: str = "--format") -> Any:
+    """The option that forces the input's format (else detected from its first bytes)."""
+    return click.option(
+        flag,
+        "in_format",
+        default=None,
+        help=f"{help_prefix}, a registered format name (AEDAT4, AEDAT3.1, AEDAT2, EVT3.0, "
+        "EVT2.1, EVT2.0, DAT, EventStream, HDF5, NumPy, N-MNIST, text; any case), for a "
+        "file the detection does not recognise (a truncated N-MNIST .bin: its reader then "
+        "says where the file ends).",
+        show_default="detected from the file's first bytes",
+    )
+
+
+def _check_input_format(name: str | None, hint: str) -> None:
+    if name is not None:
+        try:
+            get_format(name)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint=hint) from None
 
 
 # ------------------------------------------------------------------------------- statistics
@@ -137,10 +161,12 @@ def _format_detail(meta: dict[str, Any]) -> str:
     help="Events decoded per chunk (bounds memory).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def info(file: str, chunk_events: int, as_json: bool) -> None:
+@_input_format()
+def info(file: str, chunk_events: int, as_json: bool, in_format: str | None) -> None:
     """Format, sensor size, duration, event counts and mean rate of FILE (streamed)."""
+    _check_input_format(in_format, "--format")
     try:
-        rec = open_recording(file)
+        rec = open_recording(file, format=in_format)
         stats = stream_stats(rec.iter_chunks(chunk_events=chunk_events))
     except (EventFormatError, ValueError) as exc:
         raise _fail(exc) from exc
@@ -203,18 +229,98 @@ def _writer_spec(out: str, name: str | None) -> FormatSpec:
     )
 
 
-def _parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
+#: Options of each format's writer for ``convert -o KEY=VALUE``: the accepted values (a
+#: tuple, the default first), or the type ``int`` / ``bool`` / ``str``, and the default
+#: (None: the writer chooses). Formats not listed take no options. The tests check this
+#: table against the writers' signatures and value lists.
+WRITER_OPTIONS: dict[str, dict[str, tuple[tuple[str, ...] | type, str | None]]] = {
+    "AEDAT4": {
+        "compression": (("lz4", "none", "lz4_high", "zstd", "zstd_high"), "lz4"),
+        "packet_events": (int, "8192"),
+        "source": (str, "spikesim"),
+    },
+    "HDF5": {
+        "layout": (("generic", "dsec", "prophesee"), "generic"),
+        "compression": (
+            ("none", "gzip", "lzf", "blosc-zstd", "blosc-lz4"),
+            "none; blosc-zstd for layout=dsec",
+        ),
+        "chunk_events": (int, "65536"),
+        "t_offset_us": (int, "the first event's t, dsec only"),
+    },
+    "NumPy": {
+        "container": (("npy", "npz"), "from OUT's extension"),
+        "compress": (bool, "false"),
+    },
+    "text": {"t_unit": (("s", "us"), "s")},
+    "EVT2.1": {"legacy": (bool, "false")},
+}
+
+
+def _option_values(kind: tuple[str, ...] | type) -> str:
+    if isinstance(kind, tuple):
+        return "|".join(kind)
+    return {int: "INTEGER", bool: "true|false", str: "TEXT"}[kind]
+
+
+def _writer_options_text(name: str) -> str:
+    """``key=values (default d), ...`` for format ``name``'s writer, or ``"none"``."""
+    table = WRITER_OPTIONS.get(name, {})
+    if not table:
+        return "none"
+    return ", ".join(
+        f"{key}={_option_values(kind)}" + (f" (default {default})" if default else "")
+        for key, (kind, default) in table.items()
+    )
+
+
+def _options_help() -> str:
+    per_format = "; ".join(f"{name}: {_writer_options_text(name)}" for name in WRITER_OPTIONS)
+    return (
+        "Writer option KEY=VALUE (repeatable), e.g. -o compression=blosc-zstd for HDF5 or "
+        f"-o compression=zstd for AEDAT4. {per_format}. The other formats take none."
+    )
+
+
+def _parse_options(pairs: tuple[str, ...], spec: FormatSpec) -> dict[str, Any]:
+    """``-o KEY=VALUE`` pairs as the keyword arguments of ``spec``'s writer, checked against
+    :data:`WRITER_OPTIONS`: an unknown key or a value the writer does not accept is a usage
+    error naming --option and listing what the writer accepts."""
+    table = WRITER_OPTIONS.get(spec.name, {})
+    accepted = f"the {spec.name} writer's options: {_writer_options_text(spec.name)}"
     opts: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise click.BadParameter(f"expected KEY=VALUE, found {pair!r}", param_hint="--option")
-        if value.lower() in ("true", "false"):
+        if key not in table:
+            raise click.BadParameter(
+                f"unknown option {key!r} for {spec.name} output; {accepted}",
+                param_hint="--option",
+            )
+        kind = table[key][0]
+        near: list[str] = []
+        if isinstance(kind, tuple) and value:  # zstd -> blosc-zstd, dse -> dsec
+            near = [c for c in kind if value in c][:1] or difflib.get_close_matches(value, kind, 1)
+        bad = click.BadParameter(
+            f"{key}={value!r}: expected {key}={_option_values(kind)} for {spec.name} output"
+            + (f" (did you mean {key}={near[0]}?)" if near else ""),
+            param_hint="--option",
+        )
+        if isinstance(kind, tuple):
+            if value not in kind:
+                raise bad
+            opts[key] = value
+        elif kind is bool:
+            if value.lower() not in ("true", "false"):
+                raise bad
             opts[key] = value.lower() == "true"
-            continue
-        try:
-            opts[key] = int(value)
-        except ValueError:
+        elif kind is int:
+            try:
+                opts[key] = int(value)
+            except ValueError:
+                raise bad from None
+        else:
             opts[key] = value
     return opts
 
@@ -235,16 +341,27 @@ def _parse_size(text: str | None) -> tuple[int, int] | None:
 @click.argument("src", metavar="IN", type=click.Path(exists=True, dir_okay=False))
 @click.argument("out", metavar="OUT", type=click.Path(dir_okay=False))
 @click.option(
-    "--format", "fmt", default=None, help="Output format name (default: from OUT's extension)."
+    "--format",
+    "fmt",
+    default=None,
+    help="Output format: AEDAT4, EVT3.0, EVT2.1, EVT2.0, DAT, HDF5, NumPy, N-MNIST or text "
+    "(any case).",
+    show_default="from OUT's extension",
 )
-@click.option("--sensor-size", default=None, help="WIDTHxHEIGHT when IN does not record it.")
+@_input_format("Format of IN", "--in-format")
+@click.option(
+    "--sensor-size",
+    default=None,
+    help="Sensor WIDTHxHEIGHT written to OUT, e.g. 640x480.",
+    show_default="IN's, else the largest x and y in IN plus 1",
+)
 @click.option(
     "--option",
     "-o",
     "options",
     multiple=True,
     metavar="KEY=VALUE",
-    help="Writer option, e.g. -o compression=zstd (repeatable).",
+    help=_options_help(),
 )
 @click.option(
     "--chunk-events",
@@ -257,19 +374,21 @@ def convert(
     src: str,
     out: str,
     fmt: str | None,
+    in_format: str | None,
     sensor_size: str | None,
     options: tuple[str, ...],
     chunk_events: int,
 ) -> None:
     """Convert IN to OUT, streaming chunks when the output format can append."""
+    _check_input_format(in_format, "--in-format")
     spec = _writer_spec(out, fmt)
-    opts = _parse_options(options)
+    opts = _parse_options(options, spec)
     size = _parse_size(sensor_size)
     if os.path.abspath(src) == os.path.abspath(out):
         raise click.BadParameter("IN and OUT are the same file", param_hint="OUT")
     _out_dir(out, "OUT")
     try:
-        rec = open_recording(src)
+        rec = open_recording(src, format=in_format)
         if size is None:
             size = rec.sensor_size  # (width, height) or None
         if size is None:  # one streaming pass to find the coordinate range
@@ -335,21 +454,25 @@ def convert(
     "--max-frames",
     type=click.IntRange(min=1, max=10_000),
     default=None,
-    help="Frames rendered (default: 16 for .png, 100 for .gif).",
+    help="Frames rendered.",
+    show_default="16 for .png, 100 for .gif",
 )
 @click.option(
     "--scale",
     type=click.IntRange(min=1, max=32),
     default=None,
-    help="Integer upscaling of each frame (default: until frames are at least 128 px wide).",
+    help="Integer upscaling of each frame.",
+    show_default="the smallest that makes frames at least 128 px wide",
 )
 @click.option(
     "--fps",
     type=click.FloatRange(min=0.1, max=100),
     callback=_finite,
     default=None,
-    help="GIF frame rate (default: real time, 1000 / window-ms, capped at 50).",
+    help="GIF frame rate in frames per second.",
+    show_default="real time, 1000 / window-ms, at most 50",
 )
+@_input_format()
 def view(
     file: str,
     out: str,
@@ -357,6 +480,7 @@ def view(
     max_frames: int | None,
     scale: int | None,
     fps: float | None,
+    in_format: str | None,
 ) -> None:
     """Render FILE as event frames (ON blue, OFF red, accumulated over --window-ms)."""
     from . import cli_view
@@ -368,7 +492,7 @@ def view(
         )
     _out_dir(out, "--out")
     try:
-        rec = open_recording(file)
+        rec = open_recording(file, format=in_format)
         summary = cli_view.render(
             rec,
             out,

@@ -84,7 +84,10 @@ def detect_format(path: str | os.PathLike) -> FormatSpec:
     """The first registered format whose sniffer accepts the file's first bytes.
 
     Raises :class:`EventFormatError` naming the file, the formats tried and the first bytes
-    found when none does; ``FileNotFoundError`` / ``IsADirectoryError`` for a missing path.
+    found when none does, and for each format whose extension the file has, what its reader
+    reports (e.g. a ``.bin`` N-MNIST file that ends with a partial record) or that its header
+    was not found, with how to force it; ``FileNotFoundError`` / ``IsADirectoryError`` for a
+    missing path.
     """
     path = os.fspath(path)
     with builtins.open(path, "rb") as f:
@@ -94,11 +97,31 @@ def detect_format(path: str | os.PathLike) -> FormatSpec:
         if spec.sniff(head, path):
             return spec
     tried = ", ".join(s.name for s in specs)
+    ext = os.path.splitext(path)[1].lower()
+    owners = [s for s in specs if ext and ext in s.extensions]
+    hint = ""
+    if owners:  # the formats the name points at: what their readers say about it
+        reports = [(s.name, s.diagnose(path) if s.diagnose is not None else None) for s in owners]
+        said = [f"the {name} reader reports: {found}" for name, found in reports if found]
+        silent = [name for name, found in reports if not found]
+        if silent:
+            said.append(f"no {' or '.join(silent)} header at the start")
+        first = owners[0].name
+        names = [s.name for s in owners]
+        named = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        hint = (
+            f"; the extension {ext} is that of {named}: "
+            + "; ".join(said)
+            + f" (to try a reader, give the format: --format {first} on the command line "
+            "(--in-format for events convert), "
+            f"format={first!r} in spikesim.sensors.io.open, where allow_truncated=True keeps "
+            "the events before a cut)"
+        )
     raise EventFormatError(
         path,
         0,
         f"no registered event format recognises this file (formats tried: {tried}); "
-        f"first bytes: {head[:16]!r}",
+        f"first bytes: {head[:16]!r}{hint}",
     )
 
 

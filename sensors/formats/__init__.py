@@ -4,7 +4,9 @@ A format module defines ``SPEC = FormatSpec(...)`` and is listed in :data:`_MODU
 registry imports them lazily. ``sniff`` looks at the first bytes of the file (never the
 extension), ``iter_chunks`` decodes the file in bounded-size chunks of :data:`EVENT_DTYPE`
 events (constant memory, in file order), ``read`` decodes it whole, ``write`` (optional) writes
-events so the reader round-trips them.
+events so the reader round-trips them. ``diagnose`` (optional) says why a file with one of
+the format's extensions was not recognised, as the format's reader would report it (used by
+:func:`spikesim.sensors.io.detect_format` when no sniffer accepts a file).
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ class FormatSpec:
     probe: Callable[[PathLike], dict[str, Any]]  # header facts without decoding: sensor size, ...
     write: Callable[..., None] | None = None  # write(path, events, *, sensor_size, **options)
     extensions: tuple[str, ...] = ()
+    # (path) -> the reader's complaint about a file its sniffer rejected, or None
+    diagnose: Callable[[str], str | None] | None = None
 
 
 # Order matters only where two sniffers could both accept a file: most specific first.

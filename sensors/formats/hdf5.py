@@ -44,6 +44,7 @@ from ._chunks import DEFAULT_CHUNK_EVENTS, check_chunk_events, join_events
 from .numpy_files import columns_to_events
 
 __all__ = [
+    "COMPRESSIONS",
     "ECF_FILTER_ID",
     "LAYOUTS",
     "PROPHESEE_CD_DTYPE",
@@ -69,7 +70,9 @@ PROPHESEE_CD_DTYPE = np.dtype(
     }
 )
 _HDF5_ERRORS = (OSError, KeyError, ValueError, TypeError, RuntimeError, IndexError)
-_COMPRESSIONS = ("none", "gzip", "lzf", "blosc-zstd", "blosc-lz4")
+#: The writer's ``compression`` values (``events convert -o compression=...``).
+COMPRESSIONS = ("none", "gzip", "lzf", "blosc-zstd", "blosc-lz4")
+_COMPRESSIONS = COMPRESSIONS
 
 
 def sniff(head: bytes, path: str = "") -> bool:

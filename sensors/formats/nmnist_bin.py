@@ -43,6 +43,7 @@ __all__ = [
     "iter_chunks",
     "open_writer",
     "probe",
+    "diagnose",
     "read",
     "sniff",
     "write",
@@ -91,12 +92,26 @@ def _iter_decoded(path: str | os.PathLike, *, whole_only: bool = False) -> Itera
             done += len(buf)
             yield _decode(buf)
     if size % RECORD_BYTES and not whole_only:
-        raise TruncatedFileError(
-            path,
-            whole,
-            f"file ends with a partial {size % RECORD_BYTES}-byte record "
-            f"(N-MNIST records are 5 bytes; file size {size})",
-        )
+        raise TruncatedFileError(path, whole, _partial_record(size))
+
+
+def _partial_record(size: int) -> str:
+    return (
+        f"file ends with a partial {size % RECORD_BYTES}-byte record "
+        f"(N-MNIST records are 5 bytes; file size {size})"
+    )
+
+
+def diagnose(path: str) -> str | None:
+    """What the reader reports for a ``.bin`` file the sniffer rejects: a size that is not a
+    multiple of 5 (a truncated file), with the byte offset of the partial record."""
+    try:
+        size = os.stat(path).st_size
+    except OSError:
+        return None
+    if size % RECORD_BYTES == 0:
+        return None
+    return f"at byte {size - size % RECORD_BYTES}: {_partial_record(size)}"
 
 
 def iter_chunks(
@@ -244,4 +259,5 @@ SPEC = FormatSpec(
     probe=probe,
     write=write,
     extensions=(".bin",),
+    diagnose=diagnose,
 )

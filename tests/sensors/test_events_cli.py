@@ -11,14 +11,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import click
 import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
 from spikesim.sensors import io
-from spikesim.sensors.cli import events
+from spikesim.sensors.cli import WRITER_OPTIONS, events
 from spikesim.sensors.cli_view import SATURATION
-from spikesim.sensors.errors import EventFormatError
+from spikesim.sensors.errors import EventFormatError, TruncatedFileError, TruncatedFileWarning
 from spikesim.sensors.events import make_events
 from spikesim.sensors.formats import all_formats, numpy_files
 
@@ -90,6 +91,102 @@ def test_info_unknown_file_lists_formats(tmp_path: Path) -> None:
     assert all(spec.name in res.output for spec in all_formats())
 
 
+def _cut_nmnist(dvs_dir: Path, tmp_path: Path) -> Path:
+    """The shared N-MNIST sample (21625 bytes, 4325 records) without its last 2 bytes."""
+    path = tmp_path / "cut.bin"
+    path.write_bytes((dvs_dir / NMNIST).read_bytes()[:-2])
+    return path
+
+
+def test_info_on_a_truncated_nmnist_file_says_what_the_reader_reports(
+    dvs_dir: Path, tmp_path: Path
+) -> None:
+    """N-MNIST has no header: its sniffer takes .bin files whose size is a multiple of 5, so
+    a cut one matched no format. Detection's error now names the formats tried and what the
+    N-MNIST reader (whose extension the file has) reports, and how to force the format;
+    `info --format` forces it and gives the reader's TruncatedFileError."""
+    path = _cut_nmnist(dvs_dir, tmp_path)
+    res = _invoke("info", path)
+    assert res.exit_code == 1
+    text = " ".join(res.output.split())
+    assert "no registered event format recognises this file (formats tried: AEDAT4," in text
+    assert (
+        "the extension .bin is that of N-MNIST: the N-MNIST reader reports: at byte 21620: "
+        "file ends with a partial 3-byte record (N-MNIST records are 5 bytes; file size 21623)"
+    ) in text
+    assert "give the format: --format N-MNIST on the command line" in text
+    forced = io.open(path, format="N-MNIST")
+    with pytest.raises(TruncatedFileError) as err:
+        forced.read()
+    assert err.value.offset == 21620
+    for name in ("N-MNIST", "n-mnist"):
+        res = _invoke("info", path, "--format", name)
+        assert res.exit_code == 1 and res.output.strip() == f"Error: {err.value}"
+    res = _invoke("info", path, "--format", "MNIST")
+    assert res.exit_code == 2 and "unknown event format 'MNIST'; known formats: AEDAT4" in (
+        res.output
+    )
+    # the events before the cut, through the Python API the message points at
+    with pytest.warns(TruncatedFileWarning, match="at byte 21620"):
+        kept = io.open(path, format="N-MNIST", allow_truncated=True).read().events
+    assert len(kept) == 4324
+
+
+def test_detection_names_every_format_of_an_extension(tmp_path: Path) -> None:
+    path = tmp_path / "junk.aedat"
+    path.write_bytes(b"not an aedat file\n" * 10)
+    with pytest.raises(EventFormatError) as err:
+        io.detect_format(path)
+    assert (
+        "the extension .aedat is that of AEDAT4, AEDAT3.1 and AEDAT2: no AEDAT4 or AEDAT3.1 "
+        "or AEDAT2 header at the start"
+    ) in str(err.value)
+    path = tmp_path / "junk.xyz"  # no format has the extension: no such note
+    path.write_bytes(b"\x00" * 10)
+    with pytest.raises(EventFormatError) as err:
+        io.detect_format(path)
+    assert "extension" not in str(err.value)
+
+
+def test_forced_input_format_in_info_convert_and_view(dvs_dir: Path, tmp_path: Path) -> None:
+    """An N-MNIST file under another name is recognised by nothing; --format (info, view) and
+    --in-format (convert) read it with the named reader: the reference numbers."""
+    path = tmp_path / "sample.events"
+    path.write_bytes((dvs_dir / NMNIST).read_bytes())
+    assert _invoke("info", path).exit_code == 1
+    out = json.loads(_invoke("info", path, "--json", "--format", "N-MNIST").output)
+    assert out["format"] == "N-MNIST" and out["n_events"] == 4325
+    assert out["n_on"] == 2145 and out["sensor_size"] == [34, 34]
+    res = _invoke("convert", path, tmp_path / "s.npy", "--in-format", "N-MNIST")
+    assert res.exit_code == 0, res.output
+    np.testing.assert_array_equal(
+        io.open(tmp_path / "s.npy").read().events, io.open(dvs_dir / NMNIST).read().events
+    )
+    res = _invoke("view", path, "--out", tmp_path / "s.png", "--format", "N-MNIST")
+    assert res.exit_code == 0 and "4,325 events" in res.output
+    res = _invoke("convert", path, tmp_path / "t.npy", "--in-format", "nope")
+    assert res.exit_code == 2 and "--in-format" in res.output
+    assert not (tmp_path / "t.npy").exists()
+
+
+def test_every_events_option_says_what_it_does_and_its_default() -> None:
+    ctx = click.Context(events)
+    count = 0
+    for name in events.list_commands(ctx):
+        cmd = events.get_command(ctx, name)
+        assert cmd is not None
+        for opt in cmd.params:
+            if not isinstance(opt, click.Option) or opt.name == "help":
+                continue
+            count += 1
+            assert opt.help and len(opt.help) > 15, (name, opt.name)
+            if not (opt.required or opt.is_flag or opt.multiple) and opt.default is not None:
+                assert opt.show_default, (name, opt.name)
+            if opt.default is None and opt.name in ("fmt", "in_format", "sensor_size", "fps"):
+                assert isinstance(opt.show_default, str), (name, opt.name)  # where from
+    assert count >= 13
+
+
 # ------------------------------------------------------------------------------- convert
 WRITABLE = sorted(spec.name for spec in all_formats() if spec.write is not None)
 
@@ -144,7 +241,7 @@ def test_convert_refusals_leave_no_output(dvs_dir: Path, tmp_path: Path) -> None
         res.output
     )
     res = _invoke("convert", src, tmp_path / "x.h5", "-o", "bogus=1")
-    assert res.exit_code == 2 and "unexpected keyword argument 'bogus'" in res.output
+    assert res.exit_code == 2 and "unknown option 'bogus' for HDF5 output" in res.output
     assert not (tmp_path / "x.h5").exists()
     # a 320x240 recording does not fit N-MNIST's one-byte coordinates: refused, nothing left
     out = tmp_path / "too_big.bin"
@@ -158,6 +255,93 @@ def test_convert_refusals_leave_no_output(dvs_dir: Path, tmp_path: Path) -> None
     assert not out.exists()
     res = _invoke("convert", src, src)
     assert res.exit_code == 2
+
+
+def test_writer_option_table_is_the_writers(tmp_path: Path) -> None:
+    """WRITER_OPTIONS (what --option's help and checks use) lists exactly each writer's
+    keyword options, their accepted values and defaults; every listed value converts."""
+    import inspect
+
+    from spikesim.sensors.formats import aedat4, hdf5, text
+
+    for spec in all_formats():
+        if spec.write is None:
+            continue
+        params = inspect.signature(spec.write).parameters
+        keywords = {k for k, p in params.items() if p.kind is p.KEYWORD_ONLY} - {"sensor_size"}
+        table = WRITER_OPTIONS.get(spec.name, {})
+        assert set(table) == keywords, spec.name
+        for key, (kind, default) in table.items():
+            given = params[key].default
+            if given is not None:  # the table's default is the signature's
+                assert default is not None and default.split(";")[0] == str(given).lower()
+            if isinstance(kind, tuple):
+                assert kind[0] == default or given is None, (spec.name, key)
+    assert set(WRITER_OPTIONS["AEDAT4"]["compression"][0]) == set(aedat4.COMPRESSIONS)
+    assert WRITER_OPTIONS["HDF5"]["compression"][0] == hdf5.COMPRESSIONS
+    assert WRITER_OPTIONS["HDF5"]["layout"][0] == hdf5.LAYOUTS
+    assert WRITER_OPTIONS["text"]["t_unit"][0] == text.T_UNITS
+    ev = make_events([5, 9, 12], [3, 7, 1], [4, 2, 13], [1, 0, 1])
+    src = tmp_path / "src.npy"
+    numpy_files.write(src, ev)
+    cases = [
+        (ext, key, value)
+        for ext, name in ((".aedat4", "AEDAT4"), (".h5", "HDF5"), (".npz", "NumPy"))
+        for key, (kind, _) in WRITER_OPTIONS[name].items()
+        if isinstance(kind, tuple)
+        for value in kind
+    ]
+    cases += [(".txt", "t_unit", "us"), (".npz", "compress", "true"), (".raw", "legacy", "true")]
+    for i, (ext, key, value) in enumerate(cases):
+        out = tmp_path / f"o{i}{ext}"
+        args = ["-o", f"{key}={value}"] + (["--format", "EVT2.1"] if ext == ".raw" else [])
+        res = _invoke("convert", src, out, "--sensor-size", "16x16", *args)
+        assert res.exit_code == 0, (key, value, res.output)
+        fmt = "NumPy" if key == "container" else None  # a .npy inside a .npz name
+        unit = {"t_unit": value} if key == "t_unit" else {}  # the text has no unit marker
+        np.testing.assert_array_equal(io.open(out, format=fmt, **unit).read().events, ev)
+    assert len(cases) == 18
+
+
+def test_convert_option_errors_list_the_accepted_values(dvs_dir: Path, tmp_path: Path) -> None:
+    """The help's examples work; a value the writer does not take is a usage error listing
+    what it takes (HDF5's zstd is blosc-zstd, suggested); nothing is written."""
+    src = dvs_dir / NMNIST
+    help_text = " ".join(_invoke("convert", "--help").output.split())
+    assert "e.g. -o compression=blosc-zstd for HDF5 or -o compression=zstd for AEDAT4" in (
+        help_text
+    )
+    assert "HDF5: layout=generic|dsec|prophesee (default generic), compression=none|gzip|lzf|" in (
+        help_text
+    )
+    import h5py
+
+    for out, value in (("ok.h5", "blosc-zstd"), ("ok.aedat4", "zstd")):
+        res = _invoke("convert", src, tmp_path / out, "-o", f"compression={value}")
+        assert res.exit_code == 0, res.output
+    assert io.open(tmp_path / "ok.aedat4").metadata["compression"] == "zstd"
+    with h5py.File(tmp_path / "ok.h5", "r") as f:
+        plist = f["events/t"].id.get_create_plist()
+        filters = [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]
+        assert 32001 in filters  # Blosc's registered HDF5 filter id
+    cases = [
+        ("x.h5", "compression=zstd", "compression='zstd': expected compression=none|gzip|lzf|"
+         "blosc-zstd|blosc-lz4 for HDF5 output (did you mean compression=blosc-zstd?)"),
+        ("x.aedat4", "compression=blosc-zstd", "compression='blosc-zstd': expected "
+         "compression=lz4|none|lz4_high|zstd|zstd_high for AEDAT4 output"),
+        ("x.npz", "compress=maybe", "compress='maybe': expected compress=true|false"),
+        ("x.h5", "chunk_events=many", "chunk_events='many': expected chunk_events=INTEGER"),
+        ("x.raw", "compression=zstd", "unknown option 'compression' for EVT3.0 output; the "
+         "EVT3.0 writer's options: none"),
+        ("x.txt", "unit=us", "unknown option 'unit' for text output; the text writer's "
+         "options: t_unit=s|us (default s)"),
+    ]  # fmt: skip
+    for out, option, message in cases:
+        res = _invoke("convert", src, tmp_path / out, "-o", option)
+        assert res.exit_code == 2, res.output
+        text = " ".join(res.output.split())
+        assert "Invalid value for --option" in text and message in text, text
+        assert not (tmp_path / out).exists()
 
 
 def test_convert_infers_sensor_size_when_the_source_has_none(tmp_path: Path) -> None:

@@ -287,26 +287,32 @@ def test_damaged_old_format_files_are_errors_not_hangs(tmp_path: Path) -> None:
     an error naming the file once the core's timeout passes (LEGACY_TIMEOUT_S, set to 1 s in
     the child), for `export` and `lava verify`, both reading through load_config_or_result.
     The CLI runs in a child process so that a regression fails here instead of hanging."""
+    import json
     import subprocess
     import sys
 
-    for path in _old_format_files(tmp_path):
+    old_net, old_res = _old_format_files(tmp_path)
+    calls = [
+        ["export", "nir", str(old_res), "-o", str(tmp_path / "x.nir")],
+        ["export", "lava", str(old_net), "--steps", "5", "-o", str(tmp_path / "x.npz")],
+        ["lava", "verify", str(old_res), "--steps", "5"],
+    ]
+    for path in (old_net, old_res):
         _damage_first_heap_object(path)
-        for args in (
-            ["export", "nir", str(path), "-o", str(tmp_path / "x.nir")],
-            ["lava", "verify", str(path), "--steps", "5"],
-        ):
-            code = (
-                "import spikesim._hdf5 as h\nh.LEGACY_TIMEOUT_S = 1.0\n"
-                f"from spikesim.cli import main\nmain({args!r})\n"
-            )
-            done = subprocess.run(
-                [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
-            )
-            assert done.returncode == 1, (args, done.stdout, done.stderr)
-            assert (
-                f"Error: {path}: key '-': not a readable spikesim network or result file: "
-                "libhdf5 gave no answer in 1 s" in done.stderr
-            ), done.stderr
-            assert "Traceback" not in done.stderr
+    code = (  # one child for all calls: the commands as `spikesim` runs them
+        "import json, sys\nimport spikesim._hdf5 as h\nh.LEGACY_TIMEOUT_S = 1.0\n"
+        "from click.testing import CliRunner\nfrom spikesim.cli import cli\n"
+        f"outs = [CliRunner().invoke(cli, args) for args in {calls!r}]\n"
+        "print(json.dumps([[o.exit_code, o.output] for o in outs]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    for args, (exit_code, output) in zip(calls, json.loads(done.stdout), strict=True):
+        assert exit_code == 1, (args, output)
+        assert output == (
+            f"Error: {args[2]}: key '-': not a readable spikesim network or result file: "
+            "libhdf5 gave no answer in 1 s reading it: a damaged file in the HDF5 format "
+            "spikesim wrote before 2026-11-26 (no checksums)\n"
+        ), output
+    assert not (tmp_path / "x.npz").exists()
     assert not (tmp_path / "x.nir").exists()

@@ -3,7 +3,10 @@
 ``t`` is in seconds (a decimal number such as ``0.003811000``) unless ``t_unit="us"``
 (integer microseconds); ``x``, ``y`` are integers, ``p`` 0/1 (or -1/1, -1 = OFF). An optional
 first line with exactly two integers gives the sensor ``width height``; blank lines and lines
-starting with ``#`` are skipped. Seconds are converted to microseconds from the decimal
+starting with ``#`` are skipped, except that a leading comment ``# t_unit: us`` (or ``s``),
+which this module's writer puts first in every integer-microsecond file, declares the unit:
+reading with ``t_unit=None`` (the default) follows it, and an explicit ``t_unit`` that
+contradicts it is an :class:`EventFormatError` (no silently 10^6-times-wrong times). Seconds are converted to microseconds from the decimal
 digits, never through floats, so microsecond-resolution files (DAVIS recordings written with
 9 decimals) are exact. Digits finer than a microsecond (simulators write nanoseconds) round
 to the nearest microsecond, half away from zero; ``sub_us="error"`` refuses them instead.
@@ -45,7 +48,46 @@ _NUMBER_BYTES = b"0123456789.- \t\r\n"
 _SEPARATORS = np.array([0] * 256, dtype=bool)
 _SEPARATORS[[9, 10, 13, 32]] = True
 _SIZE_LINE = re.compile(rb"^\s*(\d+)\s+(\d+)\s*$")
+_UNIT_LINE = re.compile(rb"^\s*#\s*t_unit\s*[:=]\s*(\w+)\s*$")
 _MAX_LINE = 1 << 12
+
+
+def _declared_unit(path: str | os.PathLike) -> str | None:
+    """The unit a leading ``# t_unit: us`` / ``# t_unit: s`` comment declares (None: none)."""
+    with open(path, "rb") as f:
+        pos = 0
+        for _ in range(64):  # only the comment / blank lines before the data
+            line = f.readline(_MAX_LINE)
+            if not line or (line.strip() and not line.lstrip().startswith(b"#")):
+                return None
+            m = _UNIT_LINE.match(line.rstrip(b"\r\n"))
+            if m:
+                unit = m.group(1).decode("ascii", "replace")
+                if unit not in T_UNITS:
+                    raise EventFormatError(
+                        path,
+                        pos,
+                        f"the t_unit comment declares {unit!r}; expected one of {T_UNITS}",
+                    )
+                return unit
+            pos += len(line)
+    return None
+
+
+def _unit_of(path: str | os.PathLike, t_unit: str | None) -> str:
+    """``t_unit`` checked against what the file declares; None takes the file's (else "s")."""
+    declared = _declared_unit(path)
+    if t_unit is None:
+        return declared or "s"
+    _check_unit(t_unit)
+    if declared is not None and declared != t_unit:
+        raise EventFormatError(
+            path,
+            0,
+            f"the file declares t_unit {declared!r} ('# t_unit: {declared}'), but it was read "
+            f"with t_unit={t_unit!r}; pass t_unit={declared!r} or leave t_unit unset",
+        )
+    return t_unit
 
 
 def _lines(head: bytes) -> list[bytes]:
@@ -269,12 +311,15 @@ def iter_chunks(
     path: str | os.PathLike,
     *,
     chunk_events: int = DEFAULT_CHUNK_EVENTS,
-    t_unit: str = "s",
+    t_unit: str | None = None,
     sub_us: str = "round",
 ) -> Iterator[np.ndarray]:
-    """Parse the file block by block; chunks of at most ``chunk_events`` events."""
+    """Parse the file block by block; chunks of at most ``chunk_events`` events (``t_unit``
+    as for :func:`read`)."""
     chunk_events = check_chunk_events(chunk_events)
-    mode = _mode(t_unit, sub_us)
+    if t_unit is not None:
+        _check_unit(t_unit)
+    mode = _mode(_unit_of(path, t_unit), sub_us)
     yield from rechunk(_iter_parsed(path, mode, _header(path)), chunk_events)
 
 
@@ -284,9 +329,13 @@ def probe(path: str | os.PathLike) -> dict[str, Any]:
     return {"format": SPEC.name, "sensor_size": sensor, "data_offset": start_at}
 
 
-def read(path: str | os.PathLike, *, t_unit: str = "s", sub_us: str = "round") -> Recording:
-    """Parse the whole file (``t_unit``: ``"s"`` decimal seconds, ``"us"`` integers;
-    ``sub_us``: ``"round"`` or ``"error"`` for digits finer than a microsecond)."""
+def read(path: str | os.PathLike, *, t_unit: str | None = None, sub_us: str = "round") -> Recording:
+    """Parse the whole file (``t_unit``: ``"s"`` decimal seconds, ``"us"`` integers, None:
+    what the file's ``# t_unit:`` comment declares, else seconds; ``sub_us``: ``"round"`` or
+    ``"error"`` for digits finer than a microsecond)."""
+    if t_unit is not None:
+        _check_unit(t_unit)
+    t_unit = _unit_of(path, t_unit)
     mode = _mode(t_unit, sub_us)
     header = _header(path)
     sensor, start_at, _ = header
@@ -340,10 +389,12 @@ class TextWriter(FileWriter):
         self.block_events = check_chunk_events(
             block_events, name="block_events", where="text writer"
         )
-        size_line = b""
+        # integer microseconds are declared (first, so the size line stays the first data-less
+        # line readers look for); seconds, the RPG layout's unit, are not
+        head = b"# t_unit: us\n" if self.t_unit == "us" else b""
         if sensor_size is not None:
-            size_line = f"{int(sensor_size[0])} {int(sensor_size[1])}\n".encode()
-        super().__init__(path, size_line)
+            head += f"{int(sensor_size[0])} {int(sensor_size[1])}\n".encode()
+        super().__init__(path, head)
 
     def append(self, events: np.ndarray) -> None:
         """Append a chunk (coordinates checked against the sensor size)."""

@@ -393,6 +393,36 @@ def test_text_round_trip_streaming_across_blocks(tmp_path: Path, monkeypatch) ->
     np.testing.assert_array_equal(text.read(tmp_path / "us.txt", t_unit="us").events, ev)
 
 
+def test_text_integer_microseconds_are_declared_and_read_back(tmp_path: Path) -> None:
+    # an integer-microsecond file used to read back as seconds by default: times x 10^6
+    ev = _events(11, 300, size=(64, 48), t0=5_000_000)
+    path = tmp_path / "us.txt"
+    text.write(path, ev, sensor_size=(64, 48), t_unit="us")
+    assert path.read_bytes().split(b"\n")[:2] == [b"# t_unit: us", b"64 48"]
+    rec = text.read(path)  # the default follows the file's declaration
+    np.testing.assert_array_equal(rec.events, ev)
+    assert rec.sensor_size == (64, 48) and rec.metadata["t_unit"] == "us"
+    np.testing.assert_array_equal(io.open(path).read().events, ev)
+    np.testing.assert_array_equal(np.concatenate(list(text.iter_chunks(path))), ev)
+    for call in (
+        lambda: text.read(path, t_unit="s"),
+        lambda: list(text.iter_chunks(path, t_unit="s")),
+    ):
+        with pytest.raises(EventFormatError, match=r"us\.txt.*declares t_unit 'us'.*t_unit='s'"):
+            call()
+    # seconds files carry no comment (the RPG layout) and files without one read as before
+    text.write(tmp_path / "s.txt", ev, t_unit="s")
+    assert not (tmp_path / "s.txt").read_bytes().startswith(b"#")
+    np.testing.assert_array_equal(text.read(tmp_path / "s.txt").events, ev)
+    plain = tmp_path / "plain_us.txt"
+    plain.write_bytes(path.read_bytes().split(b"\n", 1)[1])
+    np.testing.assert_array_equal(text.read(plain, t_unit="us").events, ev)
+    bad = tmp_path / "bad_unit.txt"
+    bad.write_bytes(b"# t_unit: ms\n" + plain.read_bytes())
+    with pytest.raises(EventFormatError, match=r"bad_unit\.txt.*declares 'ms'"):
+        text.read(bad)
+
+
 def test_text_malformed_lines_name_line_and_offset(tmp_path: Path) -> None:
     path = tmp_path / "bad.txt"
     path.write_bytes(b"10 10\n0.1 1 2 1\n0.2 1 2\n")

@@ -1085,6 +1085,10 @@ class Network:
 
         # drawn tables live in host memory: refuse what cannot fit before drawing anything
         check_memory(self, batch=1, itemsize=8, host_bytes=host_memory_bytes())
+        # the seeds a Simulator takes; None would draw fresh OS entropy (a different network)
+        seed = check_int("frozen", "seed", seed, minimum=0)
+        if seed >= 1 << 62:
+            raise ParameterError("frozen", "seed", "an integer in [0, 2**62)", seed)
         out = Network.from_dict(self.to_dict())
         gen = np.random.default_rng(seed)
         for name, pop in self.populations.items():

@@ -31,13 +31,14 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
+import functools
 import importlib.util
 import math
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 import torch
@@ -351,7 +352,28 @@ def evaluate(
 
 # ------------------------------------------------------------------------------ train
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
+
+def _own_torch_rng(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run ``fn`` on a private copy of torch's global RNG (CPU and CUDA devices).
+
+    ``fn`` may seed and draw from the global generator (``torch.manual_seed(seed)``, so that
+    dropout or a shuffling ``DataLoader`` inside the model are reproducible); the caller's
+    RNG state is restored afterwards, whatever happens.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        cuda = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+        with torch.random.fork_rng(devices=cuda):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@_own_torch_rng
 def train(
     model: torch.nn.Module,
     train_loader: Any,
@@ -388,7 +410,8 @@ def train(
         a factory ``params -> optimizer``; ``lr`` its learning rate.
     lr_schedule: ``None`` or ``"cosine"`` (per step, to zero at the end of the last epoch).
     loss: ``"ce"`` (cross entropy on the logits) or ``loss(logits, labels)``.
-    seed: seeds torch and the data order; the same seed gives identical weights on CPU.
+    seed: seeds torch and the data order; the same seed gives identical weights on CPU. The
+        torch RNG is seeded inside the call only: the caller's global RNG state is unchanged.
     out_dir: where ``metrics.csv``, ``checkpoint.pt`` (and TensorBoard events) go.
     checkpoint_every: also checkpoint every this many optimizer steps (epoch ends always).
     resume: continue from ``out_dir/checkpoint.pt`` when it exists.

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validate import check_int
 from ..errors import ParameterError, ShapeError
 
 __all__ = [
@@ -615,7 +616,7 @@ def score_event(
     post = decode_posterior(n, f, bin_s=bin_s)
     fit = line_fit(post, band_bins=band_bins)
     wc = weighted_correlation(post)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_int(where, "seed", seed, minimum=0))
     pvals = {}
     for s in shuffles:
         null = _shuffle_scores(s, n, f, bin_s, rng, int(n_shuffles), band_bins, pool)

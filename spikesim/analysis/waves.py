@@ -31,6 +31,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import signal as sps
 
+from .._validate import check_int
 from ..errors import ParameterError, ShapeError
 from .signal import Spindle, as_channels, bandpass, detect_spindles, generalized_phase
 
@@ -463,7 +464,7 @@ def classify_phase_maps(
     times = (
         np.full(maps.shape[0], np.nan) if times_s is None else np.asarray(times_s, dtype=np.float64)
     )
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_int(where, "seed", seed, minimum=0))
     n, nch = maps.shape
     out: list[WaveCycle] = []
     for s0 in range(0, n, chunk):

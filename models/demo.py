@@ -256,14 +256,17 @@ def run_demo(
             "(pip install -e .) or set SPIKESIM_DATA to its data/ folder"
         )
     out.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(0)
     t0 = time.perf_counter()
-    stage1 = _stage_dvs(data, out)
-    if classifier:
-        _stage_classifier(data, out, epochs=epochs, n_train=n_train, n_test=n_test)
-    else:
-        _echo("[2/3] Classifier skipped (--no-classifier)")
-    _stage_loihi(stage1, out)
+    # every stage draws from its own seed; the global torch RNG is only forked (and seeded)
+    # as a backstop, so the caller's RNG state is left as it was
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        stage1 = _stage_dvs(data, out)
+        if classifier:
+            _stage_classifier(data, out, epochs=epochs, n_train=n_train, n_test=n_test)
+        else:
+            _echo("[2/3] Classifier skipped (--no-classifier)")
+        _stage_loihi(stage1, out)
     _echo(f"done in {time.perf_counter() - t0:.0f} s; outputs in {out}")
 
 

@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import inspect
 import math
-from typing import TypedDict
+from collections.abc import Callable
+from typing import Any, TypedDict, TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -90,6 +91,20 @@ def _check_factory(
     check_fits(where, "size", n_params * (torch.finfo(dtype).bits // 8), size)
 
 
+_M = TypeVar("_M", bound=nn.Module)
+
+
+def _bare(cls: Callable[..., _M], *args: Any, device: Any, dtype: torch.dtype, **kw: Any) -> _M:
+    """``cls(*args, **kw)`` with its parameters allocated on ``device`` but not initialised.
+
+    Built on the meta device, so torch's default initialisation (which draws from, and
+    advances, the global RNG even when ``generator`` is given) never runs; the caller sets
+    every parameter.
+    """
+    target = torch.device(device) if device is not None else torch.get_default_device()
+    return cls(*args, device="meta", dtype=dtype, **kw).to_empty(device=target)
+
+
 def _uniform(t: torch.Tensor, bound: float, generator: torch.Generator | None) -> None:
     with torch.no_grad():
         nn.init.uniform_(t, -bound, bound, generator=generator)
@@ -108,7 +123,7 @@ class SequenceModel(nn.Module):
     hidden_size: int
 
     def _init_readout(self, generator: torch.Generator | None, device, dtype) -> None:
-        self.readout = nn.Linear(self.hidden_size, self.n_out, device=device, dtype=dtype)
+        self.readout = _bare(nn.Linear, self.hidden_size, self.n_out, device=device, dtype=dtype)
         bound = 1.0 / math.sqrt(self.hidden_size)  # PyTorch's default Linear init
         _uniform(self.readout.weight, bound, generator)
         _uniform(self.readout.bias, bound, generator)
@@ -349,9 +364,15 @@ class ReferenceWaveRNN(SequenceModel):
         )
         self.hidden_size = n * channels
         kw: _Factory = {"device": device, "dtype": dtype}
-        self.wx = nn.Linear(n_inp, n * channels, **kw)
-        self.wy = nn.Conv1d(
-            channels, channels, kernel_size, padding=kernel_size // 2, padding_mode="circular", **kw
+        self.wx = _bare(nn.Linear, n_inp, n * channels, **kw)
+        self.wy = _bare(
+            nn.Conv1d,
+            channels,
+            channels,
+            kernel_size,
+            padding=kernel_size // 2,
+            padding_mode="circular",
+            **kw,
         )
         with torch.no_grad():
             self.wx.weight.zero_()
@@ -480,7 +501,7 @@ class _TorchRNN(SequenceModel):
         gates = 4 if self._cls is nn.LSTM else 3
         n_params = float(hidden) * (gates * (hidden + n_inp + 2) + n_out)
         _check_factory(w, generator, device, dtype, n_params)
-        self.rnn = self._cls(n_inp, hidden, device=device, dtype=dtype)
+        self.rnn = _bare(self._cls, n_inp, hidden, device=device, dtype=dtype)
         bound = 1.0 / math.sqrt(hidden)  # PyTorch's default LSTM/GRU init, drawn from generator
         for p in self.rnn.parameters():
             _uniform(p, bound, generator)

@@ -36,9 +36,23 @@ def _erfcx_table() -> tuple[np.ndarray, np.ndarray]:
     return g, erfcx(-grid)
 
 
-def _erfcx_antiderivative(y: torch.Tensor) -> torch.Tensor:
-    """G(y) = int_0^y erfcx(-u) du in float64, for y <= 26 (cubic Hermite on the table;
-    below the table the asymptotic series of erfcx)."""
+def _prim(x: torch.Tensor | float) -> torch.Tensor | float:
+    """int_{12}^{x} erfcx(u) du + const ~ (ln x + 1/(4 x^2) - 3/(16 x^4)) / sqrt(pi), x >= 12."""
+    if isinstance(x, float):
+        return (math.log(x) + 1 / (4 * x * x) - 3 / (16 * x**4)) / math.sqrt(math.pi)
+    return (torch.log(x) + 1 / (4 * x * x) - 3 / (16 * x**4)) / math.sqrt(math.pi)
+
+
+def _erfcx_antiderivative(*ys: torch.Tensor) -> list[torch.Tensor]:
+    """G(y) = int_0^y erfcx(-u) du in float64, for y <= 26, of each of ``ys`` (one shape):
+    cubic Hermite on the table, below the table the asymptotic series of erfcx.
+
+    The tensors are evaluated together (one pass of the table arithmetic, which is exact
+    per element whatever the batching); the series (a logarithm, whose vectorised and
+    scalar kernels may round differently) is evaluated per tensor, so each value is the one
+    a call with that tensor alone gives, and only where some value is below the table.
+    """
+    y = torch.stack(ys) if len(ys) > 1 else ys[0].unsqueeze(0)
     dev = y.device
     if dev not in _TABLE:
         g_np, dg_np = _erfcx_table()
@@ -48,20 +62,28 @@ def _erfcx_antiderivative(y: torch.Tensor) -> torch.Tensor:
     pos = (yc - _TABLE_LO) / _TABLE_H
     i = pos.floor().clamp(0, g.numel() - 2).long()
     t = pos - i
-    h00, h10 = (1 + 2 * t) * (1 - t) ** 2, t * (1 - t) ** 2
-    h01, h11 = t * t * (3 - 2 * t), t * t * (t - 1)
-    val = h00 * g[i] + h10 * _TABLE_H * dg[i] + h01 * g[i + 1] + h11 * _TABLE_H * dg[i + 1]
+    i1 = i + 1
+    u = 1 - t
+    uu, tt = u**2, t * t
+    h00, h10 = (1 + 2 * t) * uu, t * uu
+    h01, h11 = tt * (3 - 2 * t), tt * (t - 1)
+    val = (
+        h00 * g.take(i)
+        + h10 * _TABLE_H * dg.take(i)
+        + h01 * g.take(i1)
+        + h11 * _TABLE_H * dg.take(i1)
+    )
+    below = y < _TABLE_LO
+    if dev.type == "cpu" and not bool(below.any()):  # no value below the table: no series
+        return list(val.unbind(0))
     # below the table: int_{12}^{s} erfcx(x) dx ~ (ln s + 1/(4 s^2) - 3/(16 s^4)) / sqrt(pi)
     s = (-y).clamp_min(-_TABLE_LO)
-    lo = -_TABLE_LO
-
-    def prim(x: torch.Tensor | float) -> torch.Tensor | float:
-        if isinstance(x, float):
-            return (math.log(x) + 1 / (4 * x * x) - 3 / (16 * x**4)) / math.sqrt(math.pi)
-        return (torch.log(x) + 1 / (4 * x * x) - 3 / (16 * x**4)) / math.sqrt(math.pi)
-
-    tail = g[0] - (prim(s) - prim(lo))
-    return torch.where(y < _TABLE_LO, tail, val)
+    p_lo = _prim(-_TABLE_LO)
+    out = []
+    for j in range(len(ys)):
+        tail = g[0] - (_prim(s[j].contiguous()) - p_lo)
+        out.append(torch.where(below[j], tail, val[j]))
+    return out
 
 
 def lif_noiseless_rate(
@@ -103,7 +125,8 @@ def siegert_rate(
     y_r = (v_reset_mV - mu64) / sig_safe + shift
     y_th = y_th.clamp(max=26.0)
     y_r = torch.minimum(y_r, y_th)
-    integral = _erfcx_antiderivative(y_th) - _erfcx_antiderivative(y_r)
+    g_th, g_r = _erfcx_antiderivative(y_th, y_r)
+    integral = g_th - g_r
     tau_m = torch.as_tensor(tau_mem_s, dtype=torch.float64)
     rate = 1.0 / (t_ref_s + tau_m * math.sqrt(math.pi) * integral)
     rate = torch.where(torch.isfinite(rate), rate, torch.zeros_like(rate))

@@ -271,7 +271,7 @@ class _Projection(torch.nn.Module):
         Sparse projections are event-driven for spikes; ``dense_activity`` (rates) or a
         differentiable run uses a sparse matrix product instead.
         """
-        w = self.weight * self.weight if square else self.weight
+        w = self.squared_weight() if square else self.weight
         B = a.shape[0]
         if self.kind == "dense":
             return a @ w.t()
@@ -293,12 +293,61 @@ class _Projection(torch.nn.Module):
         # sparse: gather-scatter over all synapses for rates and for differentiable runs
         # (differentiable in weights and activity); event-driven for spikes
         if self.differentiable or dense_activity:
-            syn_pre, syn_post = self.coo()
+            syn_pre, syn_post = self.coo_int64()
             out = torch.zeros(B, self.n_post, dtype=w.dtype, device=a.device)
-            # int64 index: torch's CPU index_add along dim 1 takes a ~16x slower path for an
-            # int32 index (2.1 vs 0.13 ms for 32k synapses); the tables stay int32 in memory
-            return out.index_add(1, syn_post.long(), a[:, syn_pre] * w)
+            return out.index_add(1, syn_post, a.index_select(1, syn_pre) * w)
         return self._event_driven(a, w, active)
+
+    def squared_weight(self) -> torch.Tensor:
+        """``weight * weight`` (the variance term of rate mode), computed once per weight
+        version where no gradient flows through it, else per call (part of the graph)."""
+        w = self.weight
+        if w.requires_grad and torch.is_grad_enabled():
+            return w * w
+        cached = self.__dict__.get("_w_sq")  # (the weight itself, its version, its square)
+        if cached is None or cached[0] is not w or cached[1] != w._version:
+            with torch.no_grad():
+                cached = (w, w._version, w * w)
+            self.__dict__["_w_sq"] = cached
+        return cached[2]
+
+    def rate_pair(self, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Rate mode's two sums of pre rates ``a`` [B, N_pre]: with the weights and with the
+        squared weights (``(forward(a), forward(a, square=True))`` with ``dense_activity``).
+
+        A sparse projection gathers the pre rates once for both; the sums are the same
+        (same terms, same order)."""
+        if self.kind != "sparse":
+            return self(a, dense_activity=True), self(a, square=True, dense_activity=True)
+        syn_pre, syn_post = self.coo_int64()
+        w, w_sq = self.weight, self.squared_weight()
+        g = a.index_select(1, syn_pre)
+        B = a.shape[0]
+        out = torch.zeros(B, self.n_post, dtype=w.dtype, device=a.device)
+        out_sq = torch.zeros(B, self.n_post, dtype=w.dtype, device=a.device)
+        return out.index_add(1, syn_post, g * w), out_sq.index_add(1, syn_post, g * w_sq)
+
+    def coo_int64(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`coo` as int64 tensors, converted once per table (and device) and kept.
+
+        torch's CPU ``index_add`` along dim 1 takes a ~16x slower path for an int32 index
+        (2.1 vs 0.13 ms for 32k synapses) and ``index_select`` wants int64 too; the tables
+        stay int32 in the state_dict, the int64 copies (8 bytes per synapse and index) live
+        beside them while the projection is used this way.
+        """
+        # the source tables themselves are the key (held, so their identity stays theirs)
+        src = [self.syn_pre, self.syn_post] if "syn_pre" in self._buffers else [self.rows_post]
+        key = [(t, t._version) for t in src]
+        cached = self.__dict__.get("_coo64")
+        if (
+            cached is None
+            or len(cached[0]) != len(key)
+            or any(t is not u or v != x for (t, v), (u, x) in zip(cached[0], key, strict=True))
+        ):
+            syn_pre, syn_post = self.coo()
+            cached = (key, (syn_pre.long(), syn_post.long()))
+            self.__dict__["_coo64"] = cached
+        return cached[1]
 
     def coo(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(pre, post) index of every synapse of a sparse projection, in ``weight``'s order.

@@ -895,10 +895,10 @@ class Simulator(torch.nn.Module):
                         continue
                     if pr.name in precomputed:
                         contrib = by_step[pr.name][k]
+                    elif rate_mode:  # mean and variance terms (one gather for both)
+                        contrib = pr.rate_pair(a)
                     else:
-                        contrib = pr(a, dense_activity=rate_mode, active=active)
-                    if rate_mode:
-                        contrib = (contrib, pr(a, square=True, dense_activity=True))
+                        contrib = pr(a, active=active)
                 slot = pending[(pr.post, pr.receptor)]
                 due = k + 1 + pr.base_delay
                 slot[due] = contrib if due not in slot else _add(slot[due], contrib)

@@ -95,7 +95,7 @@ def test_every_benchmark_has_a_test() -> None:
     tested = {"bench_prophesee_decode", "sensors_transforms", "scale_series", "coba_brian2"}
     tested |= {"linear_lif", "linear_lif_precision", "classification_accuracy"}
     tested |= {"classification_peers", "replay_bench", "wave_rnn_bench", "spindle_waves_bench"}
-    tested |= {"hardware_lava", "spike_input_check"}
+    tested |= {"hardware_lava", "spike_input_check", "rate_mode"}
     assert {p.stem for p in BENCH.glob("*.py")} == tested
 
 
@@ -230,6 +230,24 @@ def test_spike_input_check(tmp_path: Path) -> None:
     for line in ("Simulator.run (float32 input, check included)", "forward + backward"):
         (hit,) = [ln for ln in out.splitlines() if ln.startswith(line)]
         _time(hit.rsplit(":", 1)[1].removesuffix("ms"))
+
+
+def test_rate_mode(tmp_path: Path) -> None:
+    args = ("--steps", 20, "--repeat", 1, "--coba-n", 200, "--batch", 2, "--threads", 1)
+    out = _run("rate_mode.py", *args, cwd=tmp_path)
+    rows = {r["network"]: r for r in _table(out, "network")}
+    assert set(rows) == {"quickstart", "coba"}
+    assert _num(rows["quickstart"]["synapses"]) == 400 * 80  # FixedFanIn(k=80)
+    assert _num(rows["coba"]["neurons"]) == 200
+    for r in rows.values():
+        assert _num(r["steps"]) == 20
+        for col in ("rate ms/step", "spiking ms/step", "rate / spiking"):
+            _time(r[col])
+    (bptt,) = _table(out, "differentiable run")
+    assert (_num(bptt["batch"]), _num(bptt["steps"])) == (2, 20)
+    _time(bptt["forward ms/step"])
+    _time(bptt["forward+backward ms/step"])
+    assert re.search(r"BPTT check: \d+ spikes, weight gradients finite: True", out), out
 
 
 def test_linear_lif(tmp_path: Path) -> None:

@@ -34,6 +34,7 @@ import h5py
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hdf5_damage import damage_first_heap_object
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from load_worker import Loader
@@ -330,25 +331,6 @@ def _old_files(tmp_path: Path) -> tuple[Path, Path]:
     return old_net, old_res
 
 
-def _damage_first_heap_object(path: Path) -> None:
-    """Point the size of the first object in the file's global heap collection (where the
-    variable-length strings live) into the zeros of the collection's free space: libhdf5
-    parsing the collection then reads an object of size 0 there and loops forever (checked
-    by hand: no answer in 60 s)."""
-    import struct
-
-    data = bytearray(path.read_bytes())
-    gcol = data.find(b"GCOL")
-    end = gcol + struct.unpack_from("<Q", data, gcol + 8)[0]
-    obj = gcol + 16  # objects: index (2 bytes), refs (2), reserved (4), size (8), data
-    while struct.unpack_from("<H", data, obj)[0] != 0:  # up to the free-space object
-        obj += 16 + -(-struct.unpack_from("<Q", data, obj + 8)[0] // 8) * 8
-        assert obj + 16 <= end
-    assert data[obj + 16 : obj + 48] == bytes(32)
-    struct.pack_into("<Q", data, gcol + 24, obj + 16 - (gcol + 32))
-    path.write_bytes(bytes(data))
-
-
 def test_old_format_files_that_hang_libhdf5_are_errors_after_the_timeout(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -364,7 +346,7 @@ def test_old_format_files_that_hang_libhdf5_are_errors_after_the_timeout(
     assert h5.is_legacy_format(old_net) and h5.is_legacy_format(old_res)
     assert not h5.is_legacy_format(tmp_path / "missing.h5")
     for path in (old_net, old_res):
-        _damage_first_heap_object(path)
+        damage_first_heap_object(path)
     with pytest.raises(ConfigError, match=rf"{old_net}.*no answer in 1 s.*before 2026-11-26"):
         ss.Network.from_hdf5(old_net)
     with pytest.raises(ParameterError, match=rf"{old_res}: file must be .*no answer in 1 s"):

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import tomli_w
 from click.testing import CliRunner
+from hdf5_damage import damage_first_heap_object
 from spikesim.hardware import lava_env
 from spikesim.hardware.cli import export, lava, load_config_or_result
 from spikesim.hardware.netx import read_netx
@@ -245,25 +246,6 @@ def _old_format_files(tmp_path: Path) -> tuple[Path, Path]:
     return paths
 
 
-def _damage_first_heap_object(path: Path) -> None:
-    """Point the size of the first object of the file's global heap collection (where the
-    variable-length strings live) at the zeros of the collection's free space: libhdf5 then
-    parses objects of size 0 there forever (the damage tests/core/test_hdf5_fuzz.py makes;
-    `spikesim export` on such a result file hung for over 100 s before the worker process)."""
-    import struct
-
-    data = bytearray(path.read_bytes())
-    gcol = data.find(b"GCOL")
-    end = gcol + struct.unpack_from("<Q", data, gcol + 8)[0]
-    obj = gcol + 16  # objects: index (2 bytes), refs (2), reserved (4), size (8), data
-    while struct.unpack_from("<H", data, obj)[0] != 0:  # up to the free-space object
-        obj += 16 + -(-struct.unpack_from("<Q", data, obj + 8)[0] // 8) * 8
-        assert obj + 16 <= end
-    assert data[obj + 16 : obj + 48] == bytes(32)
-    struct.pack_into("<Q", data, gcol + 24, obj + 16 - (gcol + 32))
-    path.write_bytes(bytes(data))
-
-
 def test_old_format_files_read_through_the_worker(tmp_path: Path) -> None:
     """Undamaged files in the old format still load (in the core's worker process), with the
     result file's run settings: export lava writes its 60 steps x batch 2 of inputs."""
@@ -298,7 +280,7 @@ def test_damaged_old_format_files_are_errors_not_hangs(tmp_path: Path) -> None:
         ["lava", "verify", str(old_res), "--steps", "5"],
     ]
     for path in (old_net, old_res):
-        _damage_first_heap_object(path)
+        damage_first_heap_object(path)
     code = (  # one child for all calls: the commands as `spikesim` runs them
         "import json, sys\nimport spikesim._hdf5 as h\nh.LEGACY_TIMEOUT_S = 1.0\n"
         "from click.testing import CliRunner\nfrom spikesim.cli import cli\n"

@@ -9,6 +9,7 @@ sparse rules become a synapse table whose memory grows with the number of synaps
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import numpy as np
@@ -33,6 +34,9 @@ __all__ = [
 ]
 
 _MAX_MASK_ELEMENTS = 1 << 24  # rows of a Bernoulli mask drawn at a time (bounded memory)
+# pair-wise drawing (Sparse, DistanceDependent) costs ~50-150 ns per (pre, post) pair: from
+# this many pairs on (minutes) a progress bar on stderr shows that it is drawing, not hung
+_PROGRESS_PAIRS = 1 << 31
 
 
 @dataclasses.dataclass(frozen=True)
@@ -371,14 +375,33 @@ def connectivity_from_dict(d: dict[str, Any], *, where: str) -> Connectivity:
 # --------------------------------------------------------------------------- materialisation
 
 
+def _row_blocks(n_pre: int, n_post: int, what: str) -> Iterator[tuple[int, int]]:
+    """(start, stop) blocks of post rows holding at most ~2^24 pairs each, with a tqdm bar
+    (pairs drawn) when the projection has at least ``_PROGRESS_PAIRS`` pairs."""
+    rows = max(1, _MAX_MASK_ELEMENTS // max(n_pre, 1))
+    blocks = [(start, min(n_post, start + rows)) for start in range(0, n_post, rows)]
+    if n_pre * n_post < _PROGRESS_PAIRS:
+        yield from blocks
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=n_pre * n_post, desc=f"drawing {what}", unit="pairs", unit_scale=True) as bar:
+        for start, stop in blocks:
+            yield start, stop
+            bar.update((stop - start) * n_pre)
+
+
 def _sparse_bernoulli(
-    n_pre: int, n_post: int, p: float, gen: np.random.Generator, allow_self: bool
+    n_pre: int,
+    n_post: int,
+    p: float,
+    gen: np.random.Generator,
+    allow_self: bool,
+    what: str = "synapses",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Bernoulli(p) pairs, drawn in row blocks so memory stays bounded."""
-    rows = max(1, _MAX_MASK_ELEMENTS // max(n_pre, 1))
     pres, posts = [], []
-    for start in range(0, n_post, rows):
-        stop = min(n_post, start + rows)
+    for start, stop in _row_blocks(n_pre, n_post, what):
         mask = gen.random((stop - start, n_pre)) < p
         if not allow_self:
             idx = np.arange(start, stop)
@@ -476,7 +499,7 @@ def materialize(
     elif isinstance(conn, OneToOne):
         pre = post = np.arange(n_pre, dtype=np.int64)
     elif isinstance(conn, Sparse):
-        pre, post = _sparse_bernoulli(n_pre, n_post, conn.p, generator, conn.allow_self)
+        pre, post = _sparse_bernoulli(n_pre, n_post, conn.p, generator, conn.allow_self, where)
     elif isinstance(conn, FixedFanIn):
         pre, post = _fixed_fan_in(n_pre, n_post, conn.k, generator, conn.allow_self)
     elif isinstance(conn, DistanceDependent):
@@ -489,10 +512,8 @@ def materialize(
             )
         pos_pre = positions_of(pre_layout, pre_shape)
         pos_post = positions_of(post_layout, post_shape)
-        rows = max(1, _MAX_MASK_ELEMENTS // max(n_pre, 1))
         pres, posts, dists = [], [], []
-        for start in range(0, n_post, rows):
-            stop = min(n_post, start + rows)
+        for start, stop in _row_blocks(n_pre, n_post, where):
             d = ring_distance(post_layout, pos_post[start:stop, None, :], pos_pre[None, :, :])
             prob = conn.p_max * np.exp(-(d**2) / (2 * conn.sigma_m**2))
             mask = generator.random(prob.shape) < prob

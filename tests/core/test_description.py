@@ -105,6 +105,26 @@ def test_frozen_is_deterministic_and_matches_simulator_draws():
     assert np.allclose(state.v.numpy()[0], v0, atol=1e-5)
 
 
+def test_large_pairwise_draws_show_progress_and_draw_the_same(monkeypatch, capsys):
+    """Sparse and DistanceDependent draw every (pre, post) pair (~50-150 ns each): from
+    2^31 pairs on a bar on stderr says it is drawing; the synapses are the same with it."""
+    import spikesim.connectivity as conn
+
+    net = ss.Network(dt_s=1e-4)
+    net.add_population("a", 300, ss.LIF(), layout=ss.Ring(circumference_m=1.0))
+    net.add_population("b", 200, ss.LIF(), layout=ss.Ring(circumference_m=1.0))
+    net.add_projection("sp", "a", "b", ss.Sparse(p=0.1, weight=1.0))
+    net.add_projection("dd", "a", "b", ss.DistanceDependent(p_max=0.5, sigma_m=0.05))
+    quiet = net.frozen(seed=3).to_dict()
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(conn, "_PROGRESS_PAIRS", 300 * 200)
+    monkeypatch.setattr(conn, "_MAX_MASK_ELEMENTS", 300 * 50)  # 4 blocks of 50 rows
+    assert net.frozen(seed=3).to_dict() == quiet
+    err = capsys.readouterr().err
+    for name in ("sp", "dd"):
+        assert f"drawing projection '{name}': 100%" in err and "60.0k/60.0k" in err, err
+
+
 def test_unknown_key_in_config_is_named():
     d = _rich_network().to_dict()
     d["populations"][3]["modle"] = {}

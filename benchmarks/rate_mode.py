@@ -22,11 +22,10 @@ Times are the best of ``--repeat`` calls after one warm-up, ``torch.set_num_thre
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable
 from functools import partial
 
 import torch
+from _timing import best
 
 import spikesim as ss
 
@@ -76,16 +75,6 @@ def trainable() -> ss.Network:
     net.add_projection("in_h", "x", "h", ss.Sparse(p=0.1, weight=4.0), trainable=True)
     net.add_projection("h_h", "h", "h", ss.Sparse(p=0.05, weight=1.0), trainable=True)
     return net
-
-
-def best(fn: Callable[[], object], repeat: int) -> float:
-    fn()  # warm-up (lazy tables, allocator)
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main() -> None:

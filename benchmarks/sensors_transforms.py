@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _timing import best
 from spikesim.sensors import representations as R
 from spikesim.sensors import transforms as T
 from spikesim.sensors.formats import get_format
@@ -30,15 +31,6 @@ FILES = (
     ("AEDAT4", "aedat4/tonic_sample.aedat4"),
     ("AEDAT2", "aedat2/PyAedatTools_IMU_rotDisk.aedat"),
 )
-
-
-def best(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def _cases(rec, tf):
@@ -124,10 +116,10 @@ def main() -> None:
         n = ev.size
         cases = _cases(rec, tf)
         for name, ours, theirs in cases:
-            t_ours = best(ours, args.repeat)
+            t_ours = best(ours, args.repeat, warmup=False)
             cell_t, same = "", ""
             if theirs is not None:
-                t_theirs = best(theirs, args.tonic_repeat)
+                t_theirs = best(theirs, args.tonic_repeat, warmup=False)
                 cell_t = f"{n / t_theirs / 1e6:.3f}"
                 a, b = ours(), theirs()
                 same = "yes" if np.array_equal(np.asarray(a), np.asarray(b)) else "NO"

@@ -15,9 +15,9 @@ refused for ``binary`` (and taken for ``count``), and the error names that place
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
+from _timing import best
 
 import spikesim as ss
 from spikesim.engine.simulator import check_spike_values
@@ -36,16 +36,6 @@ def _net(values: str) -> ss.Network:
     return net
 
 
-def _best(fn, repeat: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
@@ -59,7 +49,7 @@ def main() -> None:
     for dtype in (torch.float32, torch.float64, torch.float16, torch.uint8, torch.bool):
         xx = x.to(dtype)
         for values in ("real", "count", "binary"):
-            t = _best(lambda xx=xx, v=values: check_spike_values("input 'x'", xx, v), args.repeat)
+            t = best(lambda xx=xx, v=values: check_spike_values("input 'x'", xx, v), args.repeat)
             print(f"| {str(dtype)[6:]} | {values} | {t * 1e3:.1f} | {t / xx.numel() * 1e9:.2f} |")
     bad = x.clone()
     bad[T // 2, B - 1, 7] = 2.0
@@ -71,13 +61,13 @@ def main() -> None:
     check_spike_values("input 'x'", bad, "count")
     print(f"\na 2 in a binary input refused, naming step and neuron: {named}")
     sim = ss.Simulator(_net("binary"), batch_size=B)
-    run = _best(lambda: sim.run(T * 1e-3, inputs={"x": x}, progress=False), args.repeat)
+    run = best(lambda: sim.run(T * 1e-3, inputs={"x": x}, progress=False), args.repeat)
     train = ss.Simulator(_net("binary"), batch_size=B, differentiable=True)
 
     def step() -> None:
         train({"x": x}, record=("y",))["y"].sum().backward()
 
-    fb = _best(step, args.repeat)
+    fb = best(step, args.repeat)
     print(f"\nSimulator.run (float32 input, check included): {run * 1e3:.0f} ms")
     print(f"forward + backward (float32 input, check included): {fb * 1e3:.0f} ms")
 
